@@ -1,0 +1,29 @@
+use sea_orm::entity::prelude::*;
+
+/// A partner–customer relationship: what the partner may do on the customer's account, until when.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "grants")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub partner_id: Uuid,
+    pub customer_id: Uuid,
+    /// PENDING, ACTIVE, EXPIRED, REVOKED, ENDED or DECLINED.
+    pub status: String,
+    /// Bit set of rights (see `policy::Rights`), so that intersections can be computed in SQL.
+    pub rights: i32,
+    /// ACCOUNT (everything) or SUBSCRIPTIONS (a list kept beside the grant).
+    pub scope: String,
+    /// Which side asked: PARTNER or CUSTOMER.
+    pub requested_by: String,
+    pub starts_at: DateTimeUtc,
+    pub ends_at: DateTimeUtc,
+    pub auto_extend: bool,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

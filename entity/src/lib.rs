@@ -1,0 +1,13 @@
+//! sea-orm entities, one module per table. No GraphQL, no business rules: the API wraps these
+//! models in its own types so that a column change never silently changes the API.
+
+pub mod api_token;
+pub mod audit_event;
+pub mod grant;
+pub mod grant_assignment;
+pub mod idempotency_key;
+pub mod membership;
+pub mod organization;
+pub mod program;
+pub mod tier;
+pub mod user;

@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// An organisation of one kind: VENDOR, PARTNER, CUSTOMER or DISTRIBUTOR.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: String,
+    pub name: String,
+    /// ISO 3166-1 alpha-2; optional only for the vendor created by `bootstrap`.
+    pub country: Option<String>,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    pub registration_number: Option<String>,
+    pub website: Option<String>,
+    /// The partner's programme and current tier (partners only).
+    pub program_id: Option<Uuid>,
+    pub tier_id: Option<Uuid>,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// A tier of a programme; `rank` orders them (Registered < Silver < Gold).
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tiers")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub program_id: Uuid,
+    pub name: String,
+    pub rank: i32,
+    pub created_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

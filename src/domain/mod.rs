@@ -1,0 +1,9 @@
+//! Pure rules with no I/O: kinds and roles, rights, validation newtypes.
+
+pub mod country;
+pub mod kinds;
+pub mod rights;
+pub mod validate;
+
+pub use kinds::{OrganizationKind, Role, UserKind};
+pub use rights::Rights;

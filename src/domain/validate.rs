@@ -1,0 +1,132 @@
+//! Input checks shared by every capability; each returns the cleaned value or a message for the
+//! field, which the service turns into `BAD_USER_INPUT` with `extensions.field`.
+
+use super::country::is_country_code;
+
+pub fn name(value: &str, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if trimmed.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if trimmed.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(trimmed.to_string())
+}
+
+pub fn country(value: &str) -> Result<String, String> {
+    let upper = value.trim().to_ascii_uppercase();
+    if is_country_code(&upper) {
+        Ok(upper)
+    } else {
+        Err(format!("{value:?} is not an ISO 3166-1 alpha-2 country code"))
+    }
+}
+
+/// A DNS name such as `example.com`, lower-cased.
+pub fn domain(value: &str) -> Result<String, String> {
+    let lower = value.trim().trim_end_matches('.').to_ascii_lowercase();
+    let labels: Vec<&str> = lower.split('.').collect();
+    let label_ok = |l: &&str| {
+        !l.is_empty()
+            && l.len() <= 63
+            && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            && !l.starts_with('-')
+            && !l.ends_with('-')
+    };
+    if lower.len() > 253
+        || labels.len() < 2
+        || !labels.iter().all(label_ok)
+        || labels.last().is_some_and(|tld| tld.bytes().all(|b| b.is_ascii_digit()))
+    {
+        return Err(format!("{value:?} is not a domain name such as example.com"));
+    }
+    Ok(lower)
+}
+
+/// An absolute http(s) URL with a host.
+pub fn website(value: &str) -> Result<String, String> {
+    let trimmed = value.trim();
+    let rest = trimmed
+        .strip_prefix("https://")
+        .or_else(|| trimmed.strip_prefix("http://"))
+        .ok_or_else(|| format!("{value:?} must start with https:// or http://"))?;
+    let host = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host =
+        host.rsplit_once(':').map_or(host, |(h, port)| if port.bytes().all(|b| b.is_ascii_digit()) { h } else { host });
+    domain(host).map_err(|_| format!("{value:?} has no valid host name"))?;
+    if trimmed.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!("{value:?} must not contain spaces"));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// An EU-style VAT number: two-letter prefix and 2 to 13 letters or digits, spaces removed.
+pub fn vat_number(value: &str) -> Result<String, String> {
+    let compact: String =
+        value.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '.').collect::<String>().to_ascii_uppercase();
+    let (prefix, rest) = compact.split_at(compact.len().min(2));
+    let ok = prefix.len() == 2
+        && prefix.bytes().all(|b| b.is_ascii_uppercase())
+        && (2..=13).contains(&rest.len())
+        && rest.bytes().all(|b| b.is_ascii_alphanumeric())
+        && rest.bytes().any(|b| b.is_ascii_digit());
+    if ok { Ok(compact) } else { Err(format!("{value:?} is not a VAT number such as DE123456789")) }
+}
+
+pub fn email(value: &str) -> Result<String, String> {
+    let trimmed = value.trim();
+    let (local, host) = trimmed.rsplit_once('@').ok_or_else(|| format!("{value:?} is not an e-mail address"))?;
+    if local.is_empty()
+        || local.len() > 64
+        || local.chars().any(|c| c.is_whitespace() || c.is_control())
+        || domain(host).is_err()
+    {
+        return Err(format!("{value:?} is not an e-mail address"));
+    }
+    Ok(format!("{local}@{}", host.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name("  Acme  ", 10).unwrap(), "Acme");
+        assert!(name("   ", 10).is_err());
+        assert!(name("abcdefghijk", 10).is_err());
+        assert!(name("a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn countries() {
+        assert_eq!(country("ch").unwrap(), "CH");
+        assert!(country("ZZ").is_err());
+    }
+
+    #[test]
+    fn domains_and_websites() {
+        assert_eq!(domain("Example.COM.").unwrap(), "example.com");
+        assert!(domain("localhost").is_err());
+        assert!(domain("-bad.com").is_err());
+        assert!(domain("1.2.3.4").is_err());
+        assert!(website("https://acme.example/about").is_ok());
+        assert!(website("https://acme.example:8443/").is_ok());
+        assert!(website("ftp://acme.example").is_err());
+        assert!(website("https://").is_err());
+    }
+
+    #[test]
+    fn vat_and_email() {
+        assert_eq!(vat_number("de 123 456 789").unwrap(), "DE123456789");
+        assert!(vat_number("123456789").is_err());
+        assert!(vat_number("DE").is_err());
+        assert_eq!(email("Ann@Example.com").unwrap(), "Ann@example.com");
+        assert!(email("ann").is_err());
+        assert!(email("ann@localhost").is_err());
+    }
+}

@@ -1,0 +1,156 @@
+//! The one cursor-connection pattern: keyset pagination on the UUID v7 primary key (which is in
+//! creation order), `first/after/last/before`, at most 100 a page, `totalCount` computed only when
+//! a client asks for it.
+
+use async_graphql::{
+    Object, OutputType,
+    connection::{Connection, CursorType, Edge},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QuerySelect, QueryTrait, Select,
+    sea_query::{Alias, Expr, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::error::{AppError, AppResult};
+
+pub const MAX_PAGE_SIZE: i32 = 100;
+pub const DEFAULT_PAGE_SIZE: i32 = 20;
+
+/// An opaque position: the key of the row it stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct KeysetCursor(pub Uuid);
+
+impl CursorType for KeysetCursor {
+    type Error = String;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        URL_SAFE_NO_PAD
+            .decode(s)
+            .ok()
+            .and_then(|b| String::from_utf8(b).ok())
+            .and_then(|t| t.strip_prefix("k1:").and_then(|id| Uuid::parse_str(id).ok()))
+            .map(KeysetCursor)
+            .ok_or_else(|| "is not a cursor from this API".to_string())
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("k1:{}", self.0.as_simple()))
+    }
+}
+
+/// The page a client asks for, straight from the field arguments.
+#[derive(Clone, Debug, Default)]
+pub struct PageArgs {
+    pub first: Option<i32>,
+    pub after: Option<String>,
+    pub last: Option<i32>,
+    pub before: Option<String>,
+}
+
+/// The fields every connection adds beside `edges`, `nodes` and `pageInfo`.
+pub struct ConnectionTotals {
+    db: DatabaseConnection,
+    all: SelectStatement,
+}
+
+#[Object]
+impl ConnectionTotals {
+    /// How many items the whole list has (costs one count query; ask only when needed).
+    async fn total_count(&self) -> async_graphql::Result<i64> {
+        let count = Query::select()
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .from_subquery(self.all.clone(), Alias::new("t"))
+            .to_owned();
+
+        let row = self.db.query_one(&count).await.map_err(AppError::from)?;
+        let n = row.map(|r| r.try_get::<i64>("", "n")).transpose().map_err(AppError::from)?;
+        Ok(n.unwrap_or(0))
+    }
+}
+
+pub type Page<N> = Connection<KeysetCursor, N, ConnectionTotals>;
+
+fn size(name: &str, value: i32) -> AppResult<u64> {
+    if !(0..=MAX_PAGE_SIZE).contains(&value) {
+        return Err(AppError::bad_input(name, format!("must be between 0 and {MAX_PAGE_SIZE}")));
+    }
+    Ok(value as u64)
+}
+
+fn cursor(name: &str, value: Option<&str>) -> AppResult<Option<Uuid>> {
+    value.map(|v| KeysetCursor::decode_cursor(v).map(|c| c.0).map_err(|m| AppError::bad_input(name, m))).transpose()
+}
+
+/// Runs one page of `select` (already scoped by the policy) and wraps each row with `wrap`.
+/// Costs one statement, plus one for `totalCount` when it is selected.
+pub async fn paginate<E, N>(
+    db: &DatabaseConnection,
+    select: Select<E>,
+    key: E::Column,
+    key_of: impl Fn(&E::Model) -> Uuid,
+    wrap: impl Fn(E::Model) -> N,
+    args: PageArgs,
+) -> AppResult<Page<N>>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult + Send + Sync,
+    N: OutputType,
+{
+    if args.first.is_some() && args.last.is_some() {
+        return Err(AppError::bad_input("last", "give either first or last, not both"));
+    }
+    let after = cursor("after", args.after.as_deref())?;
+    let before = cursor("before", args.before.as_deref())?;
+    let backward = args.last.is_some() || (args.first.is_none() && before.is_some());
+    let limit = match (args.first, args.last) {
+        (Some(n), _) => size("first", n)?,
+        (_, Some(n)) => size("last", n)?,
+        _ => DEFAULT_PAGE_SIZE as u64,
+    };
+
+    let all = select.clone().into_query();
+    let mut page = select;
+    if let Some(after) = after {
+        page = page.filter(key.gt(after));
+    }
+    if let Some(before) = before {
+        page = page.filter(key.lt(before));
+    }
+    page = if backward { page.order_by_desc(key) } else { page.order_by_asc(key) };
+    let mut rows = page.limit(limit + 1).all(db).await?;
+    let more = rows.len() as u64 > limit;
+    rows.truncate(limit as usize);
+    if backward {
+        rows.reverse();
+    }
+    // Relay lets a server answer false when it cannot tell cheaply; a cursor on the other side
+    // means the client came from there, so there is a page that way.
+    let (has_previous, has_next) = if backward { (more, before.is_some()) } else { (after.is_some(), more) };
+    let mut connection =
+        Connection::with_additional_fields(has_previous, has_next, ConnectionTotals { db: db.clone(), all });
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(KeysetCursor(key_of(&row)), wrap(row))));
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_reject_junk() {
+        let c = KeysetCursor(Uuid::now_v7());
+        assert_eq!(KeysetCursor::decode_cursor(&c.encode_cursor()), Ok(c));
+        assert!(KeysetCursor::decode_cursor("abc").is_err());
+        assert!(KeysetCursor::decode_cursor(&URL_SAFE_NO_PAD.encode("k2:x")).is_err());
+    }
+
+    #[test]
+    fn page_sizes_are_bounded() {
+        assert!(size("first", 100).is_ok());
+        assert!(size("first", 101).is_err());
+        assert!(size("first", -1).is_err());
+    }
+}

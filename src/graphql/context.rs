@@ -1,0 +1,32 @@
+//! What each request carries into resolvers: the principal and the service context.
+
+use std::sync::Arc;
+
+use async_graphql::Context;
+
+use crate::{auth::Principal, service};
+
+pub struct RequestState {
+    pub ctx: service::Ctx,
+    pub principal: Option<Arc<Principal>>,
+}
+
+pub trait ContextExt {
+    fn state(&self) -> &RequestState;
+
+    fn service(&self) -> &service::Ctx {
+        &self.state().ctx
+    }
+
+    fn principal(&self) -> Option<&Principal> {
+        self.state().principal.as_deref()
+    }
+}
+
+impl ContextExt for Context<'_> {
+    fn state(&self) -> &RequestState {
+        // The HTTP layer always inserts the state; a schema executed without it is a programming
+        // error, which `data_unchecked` turns into a panic caught and reported as INTERNAL.
+        self.data_unchecked::<RequestState>()
+    }
+}

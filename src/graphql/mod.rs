@@ -1,0 +1,41 @@
+//! The GraphQL schema: one MergedObject per capability, output types wrapping entity models,
+//! global IDs, cursor connections and per-request DataLoaders. Resolvers stay thin.
+
+pub mod connection;
+pub mod context;
+pub mod loaders;
+pub mod node;
+pub mod organizations;
+pub mod types;
+pub mod viewer;
+
+use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, registry::SDLExportOptions};
+
+use crate::config::Settings;
+
+#[derive(MergedObject, Default)]
+pub struct Query(node::NodeQuery, viewer::ViewerQuery, organizations::OrganizationQuery);
+
+#[derive(MergedObject, Default)]
+pub struct Mutation(viewer::ApiTokenMutation, organizations::OrganizationMutation, viewer::ServiceAccountMutation);
+
+pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+
+fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
+    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+}
+
+/// The schema with the protections the settings ask for.
+pub fn build(settings: &Settings) -> AppSchema {
+    let mut schema =
+        builder().limit_depth(settings.graphql.max_depth).limit_complexity(settings.graphql.max_complexity);
+    if !settings.is_development() {
+        schema = schema.disable_introspection().disable_suggestions();
+    }
+    schema.finish()
+}
+
+/// The SDL, sorted so that `schema.graphql` diffs stay readable.
+pub fn sdl() -> String {
+    builder().finish().sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+}

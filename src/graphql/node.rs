@@ -1,0 +1,67 @@
+//! Relay's `Node` interface: every object can be fetched again by its global ID. An object the
+//! caller may not see resolves exactly like an id that does not exist: `null`, no error.
+
+use async_graphql::{Context, ID, Interface, Object};
+use entity::{api_token, membership, organization, program, tier, user};
+
+use super::{
+    context::ContextExt,
+    loaders::load,
+    types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
+};
+use crate::{
+    error::AppError,
+    ids::{self, NodeType},
+    service::service_accounts,
+};
+
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier"))]
+pub enum Node {
+    Organization(Organization),
+    User(User),
+    ServiceAccount(ServiceAccount),
+    Membership(Membership),
+    ApiToken(ApiToken),
+    Program(Program),
+    Tier(Tier),
+}
+
+const MAX_NODES: usize = 100;
+
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Fetches any object by its global ID; `null` when it does not exist or is not visible.
+    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+        resolve(ctx, &id).await
+    }
+
+    /// Fetches up to 100 objects by global ID, in the order asked; `null` for each one that does
+    /// not exist or is not visible.
+    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+        if ids.len() > MAX_NODES {
+            return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids at once")).into());
+        }
+        futures_util::future::try_join_all(ids.iter().map(|id| resolve(ctx, id))).await
+    }
+}
+
+async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
+    let Some((node_type, id)) = ids::decode(id) else { return Ok(None) };
+    Ok(match node_type {
+        NodeType::Organization => {
+            load::<organization::Entity>(ctx, id).await?.map(|m| Node::Organization(Organization(m)))
+        }
+        NodeType::User => load::<user::Entity>(ctx, id).await?.map(|m| Node::User(User(m))),
+        NodeType::Membership => load::<membership::Entity>(ctx, id).await?.map(|m| Node::Membership(Membership(m))),
+        NodeType::ApiToken => load::<api_token::Entity>(ctx, id).await?.map(|m| Node::ApiToken(ApiToken(m))),
+        NodeType::Program => load::<program::Entity>(ctx, id).await?.map(|m| Node::Program(Program(m))),
+        NodeType::Tier => load::<tier::Entity>(ctx, id).await?.map(|m| Node::Tier(Tier(m))),
+        NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
+            .await?
+            .map(|(u, m)| Node::ServiceAccount(ServiceAccount(u, m))),
+    })
+}

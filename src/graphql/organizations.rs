@@ -1,0 +1,106 @@
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
+use entity::organization;
+
+use super::{
+    connection::{Page, PageArgs, paginate},
+    context::ContextExt,
+    types::{Organization, OrganizationKind},
+};
+use crate::{
+    ids::{self, NodeType},
+    policy,
+    service::organizations::{self, Filter, NewOrganization},
+};
+
+#[derive(InputObject, Default)]
+pub struct OrganizationFilter {
+    pub kind: Option<OrganizationKind>,
+}
+
+#[derive(Default)]
+pub struct OrganizationQuery;
+
+#[Object]
+impl OrganizationQuery {
+    /// One organisation; `null` when it does not exist or is not visible to the caller.
+    async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
+        policy::signed_in(ctx.principal())?;
+        let Some(id) = ids::decode_as(NodeType::Organization, &id) else { return Ok(None) };
+        Ok(super::loaders::load::<organization::Entity>(ctx, id).await?.map(Organization))
+    }
+
+    /// Organisations the caller may see: staff see all; others their own and those a grant
+    /// connects them to.
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<OrganizationFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Organization>> {
+        let principal = policy::signed_in(ctx.principal())?;
+        let filter = Filter { kind: filter.and_then(|f| f.kind).map(Into::into) };
+        let select = organizations::visible(ctx.service(), Some(principal), &filter);
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            organization::Column::Id,
+            |m| m.id,
+            Organization,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateOrganizationInput {
+    /// PARTNER, CUSTOMER or DISTRIBUTOR (the vendor exists once, from bootstrap).
+    pub kind: OrganizationKind,
+    pub name: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    pub registration_number: Option<String>,
+    pub website: Option<String>,
+    /// A retry with the same key returns the organisation the first call created.
+    pub idempotency_key: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateOrganizationPayload {
+    pub organization: Organization,
+}
+
+#[derive(Default)]
+pub struct OrganizationMutation;
+
+#[Object]
+impl OrganizationMutation {
+    /// Creates a distributor, a customer, or a partner migrated from an older system (staff ADMIN).
+    async fn create_organization(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateOrganizationInput,
+    ) -> async_graphql::Result<CreateOrganizationPayload> {
+        let created = organizations::create(
+            ctx.service(),
+            ctx.principal(),
+            NewOrganization {
+                kind: Some(input.kind.into()),
+                name: input.name,
+                country: input.country,
+                domain: input.domain,
+                vat_number: input.vat_number,
+                registration_number: input.registration_number,
+                website: input.website,
+            },
+            input.idempotency_key.as_deref(),
+        )
+        .await?;
+        Ok(CreateOrganizationPayload { organization: Organization(created) })
+    }
+}

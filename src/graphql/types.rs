@@ -1,0 +1,255 @@
+//! Output types. Each wraps an entity model so that the API changes only when this file does.
+
+use async_graphql::{Context, Enum, ID, Object};
+use chrono::{DateTime, Utc};
+use entity::{api_token, membership, organization, program, tier, user};
+
+use super::{context::ContextExt, loaders::load};
+use crate::{
+    domain,
+    error::AppError,
+    ids::{self, NodeType},
+};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::OrganizationKind")]
+pub enum OrganizationKind {
+    Vendor,
+    Partner,
+    Customer,
+    Distributor,
+}
+
+/// Roles per organisation kind: vendor ADMIN, CHANNEL_MANAGER, FINANCE; partner ADMIN, SALES,
+/// TECHNICAL, BILLING; customer ADMIN, BILLING, MEMBER; distributor ADMIN, MEMBER.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::Role")]
+pub enum Role {
+    Admin,
+    ChannelManager,
+    Finance,
+    Sales,
+    Technical,
+    Billing,
+    Member,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::UserKind")]
+pub enum UserKind {
+    Person,
+    ServiceAccount,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ApiTokenStatus {
+    Active,
+    Expired,
+    Revoked,
+}
+
+/// Stored text that does not parse is a bug in our data, not the client's: INTERNAL.
+fn stored<T>(parsed: Option<T>, what: &str, text: &str) -> async_graphql::Result<T> {
+    parsed.ok_or_else(|| AppError::internal(format!("stored {what} {text:?} is unknown")).into())
+}
+
+pub struct Organization(pub organization::Model);
+
+/// A vendor, partner, customer or distributor organisation.
+#[Object]
+impl Organization {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Organization, self.0.id))
+    }
+    async fn kind(&self) -> async_graphql::Result<OrganizationKind> {
+        stored(domain::OrganizationKind::parse(&self.0.kind), "organisation kind", &self.0.kind).map(Into::into)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// ISO 3166-1 alpha-2.
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn domain(&self) -> Option<&str> {
+        self.0.domain.as_deref()
+    }
+    async fn vat_number(&self) -> Option<&str> {
+        self.0.vat_number.as_deref()
+    }
+    async fn registration_number(&self) -> Option<&str> {
+        self.0.registration_number.as_deref()
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    /// The partner's programme (partners only).
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
+        let Some(id) = self.0.program_id else { return Ok(None) };
+        Ok(load::<program::Entity>(ctx, id).await?.map(Program))
+    }
+    /// The partner's current tier (partners only).
+    async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        let Some(id) = self.0.tier_id else { return Ok(None) };
+        Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+pub struct User(pub user::Model);
+
+/// A person, identified by their identity provider's issuer and subject.
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::User, self.0.id))
+    }
+    async fn kind(&self) -> async_graphql::Result<UserKind> {
+        stored(domain::UserKind::parse(&self.0.kind), "user kind", &self.0.kind).map(Into::into)
+    }
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Membership(pub membership::Model);
+
+/// A user's role in one organisation.
+#[Object]
+impl Membership {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Membership, self.0.id))
+    }
+    async fn role(&self) -> async_graphql::Result<Role> {
+        stored(domain::Role::parse(&self.0.role), "role", &self.0.role).map(Into::into)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        load::<organization::Entity>(ctx, self.0.organization_id)
+            .await?
+            .map(Organization)
+            .ok_or_else(|| AppError::NotFound("Organization").into())
+    }
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
+        load::<user::Entity>(ctx, self.0.user_id).await?.map(User).ok_or_else(|| AppError::NotFound("User").into())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct ApiToken(pub api_token::Model);
+
+/// An API token. The secret is shown once, when it is created, and never again.
+#[Object]
+impl ApiToken {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::ApiToken, self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The first characters of the secret, to tell tokens apart.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+    async fn status(&self, ctx: &Context<'_>) -> ApiTokenStatus {
+        if self.0.revoked_at.is_some() {
+            ApiTokenStatus::Revoked
+        } else if self.0.expires_at.is_some_and(|at| at <= ctx.service().now()) {
+            ApiTokenStatus::Expired
+        } else {
+            ApiTokenStatus::Active
+        }
+    }
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at
+    }
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct ServiceAccount(pub user::Model, pub membership::Model);
+
+/// A non-person member of one organisation, used by integrations through API tokens.
+#[Object]
+impl ServiceAccount {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::ServiceAccount, self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.display_name
+    }
+    async fn role(&self) -> async_graphql::Result<Role> {
+        stored(domain::Role::parse(&self.1.role), "role", &self.1.role).map(Into::into)
+    }
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
+        load::<organization::Entity>(ctx, self.1.organization_id)
+            .await?
+            .map(Organization)
+            .ok_or_else(|| AppError::NotFound("Organization").into())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Program(pub program::Model);
+
+/// A partner programme run by the vendor.
+#[Object]
+impl Program {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Program, self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// RESELLER or REFERRAL.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// ISO 4217 code of the programme's currency.
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+}
+
+pub struct Tier(pub tier::Model);
+
+/// A level of a programme; a higher rank is a higher tier.
+#[Object]
+impl Tier {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Tier, self.0.id))
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn rank(&self) -> i32 {
+        self.0.rank
+    }
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Program> {
+        load::<program::Entity>(ctx, self.0.program_id)
+            .await?
+            .map(Program)
+            .ok_or_else(|| AppError::NotFound("Program").into())
+    }
+}

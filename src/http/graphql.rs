@@ -1,0 +1,378 @@
+//! GraphQL over HTTP: POST with a JSON body, GET for queries only, GraphiQL in development.
+//! Handled here rather than by a generic extractor because the rules are ours: 415 for any body
+//! that is not JSON (no cross-site form can call the API), 405 for a mutation over GET, the
+//! body limit, batching only when configured, and `application/graphql-response+json`.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
+    http::GraphiQLSource,
+    parser::{parse_query, types::OperationType},
+};
+use axum::{
+    body::Bytes,
+    extract::{Query, State, rejection::QueryRejection},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{Html, IntoResponse, Response},
+};
+use serde_json::{Value, json};
+
+use crate::{
+    AppState,
+    auth::{self, Principal},
+    error::{AppError, code},
+    graphql::{context::RequestState, loaders},
+};
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// `{"errors":[{"message", "extensions":{"code"}}]}`, the shape of every error we answer with.
+pub fn error_body(message: &str, code: &str) -> Value {
+    json!({ "errors": [{ "message": message, "extensions": { "code": code } }] })
+}
+
+/// Which media type the client accepts for the answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Media {
+    Json,
+    GraphqlResponseJson,
+}
+
+impl Media {
+    fn as_str(self) -> &'static str {
+        match self {
+            Media::Json => "application/json; charset=utf-8",
+            Media::GraphqlResponseJson => "application/graphql-response+json; charset=utf-8",
+        }
+    }
+}
+
+/// Picks the first acceptable type in the client's order; none acceptable is 406.
+fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(Media::Json) };
+    for part in accept.split(',') {
+        let media = part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
+        match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => return Ok(Media::GraphqlResponseJson),
+            "application/json" | "application/*" | "*/*" => return Ok(Media::Json),
+            _ => {}
+        }
+    }
+    Err(plain_error(
+        StatusCode::NOT_ACCEPTABLE,
+        Media::Json,
+        "answers are application/json or application/graphql-response+json",
+        code::BAD_USER_INPUT,
+    ))
+}
+
+fn plain_error(status: StatusCode, media: Media, message: &str, code: &str) -> Response {
+    (status, [(header::CONTENT_TYPE, media.as_str())], error_body(message, code).to_string()).into_response()
+}
+
+fn app_error(err: AppError, media: Media) -> Response {
+    let status = match err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        _ => StatusCode::BAD_REQUEST,
+    };
+    let mut response = plain_error(status, media, &err.public_message(), err.code());
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+    }
+    response
+}
+
+/// Resolves the caller from the request headers; no credentials is anonymous, bad ones are 401.
+async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<Principal>>, AppError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
+    let value =
+        value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not readable".into()))?;
+    let (scheme, secret) = value.split_once(' ').unwrap_or((value, ""));
+    if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
+        return Err(AppError::Unauthenticated("use Authorization: Bearer <API token>".into()));
+    }
+    let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
+    let principal = auth::authenticate_token(&state.ctx.db, secret.trim(), organization, state.ctx.now()).await?;
+    Ok(Some(Arc::new(principal)))
+}
+
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+) -> Response {
+    let media = match negotiate(&headers) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    if !is_json(&headers) {
+        return plain_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as Content-Type: application/json",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => {
+            return plain_error(
+                rejection.status(),
+                media,
+                "the request body is too large or unreadable",
+                code::BAD_USER_INPUT,
+            );
+        }
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return plain_error(StatusCode::BAD_REQUEST, media, "the body is not valid JSON", code::BAD_USER_INPUT);
+        }
+    };
+    let batch = match value {
+        Value::Array(items) => {
+            let max = state.settings.graphql.max_batch;
+            if max == 0 {
+                return plain_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "batched requests are not accepted",
+                    code::BAD_USER_INPUT,
+                );
+            }
+            if items.is_empty() || items.len() > max {
+                return plain_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    &format!("a batch holds 1 to {max} operations"),
+                    code::BAD_USER_INPUT,
+                );
+            }
+            match items.into_iter().map(request_from_json).collect::<Result<Vec<_>, _>>() {
+                Ok(requests) => BatchRequest::Batch(requests),
+                Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
+            }
+        }
+        other => match request_from_json(other) {
+            Ok(request) => BatchRequest::Single(request),
+            Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
+        },
+    };
+    execute(&state, &headers, batch, media).await
+}
+
+fn is_json(headers: &HeaderMap) -> bool {
+    let Some(content_type) = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mut parts = content_type.split(';');
+    let essence = parts.next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("application/json") {
+        return false;
+    }
+    // JSON is UTF-8; a body announced in another charset is not one we read.
+    parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
+        _ => true,
+    })
+}
+
+/// The GraphQL-over-HTTP parameters, strictly: `query` a string, `variables` and `extensions`
+/// objects or null, `operationName` a string or null.
+fn request_from_json(value: Value) -> Result<GqlRequest, String> {
+    let Value::Object(mut map) = value else { return Err("the body must be a JSON object with a query".into()) };
+    let query = match map.remove("query") {
+        Some(Value::String(q)) => q,
+        _ => return Err("`query` must be a string".into()),
+    };
+    let mut request = GqlRequest::new(query);
+    match map.remove("operationName") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(name)) => request = request.operation_name(name),
+        Some(_) => return Err("`operationName` must be a string".into()),
+    }
+    match map.remove("variables") {
+        None | Some(Value::Null) => {}
+        Some(v @ Value::Object(_)) => request = request.variables(Variables::from_json(v)),
+        Some(_) => return Err("`variables` must be an object".into()),
+    }
+    match map.remove("extensions") {
+        None | Some(Value::Null) => {}
+        Some(Value::Object(ext)) => {
+            for (k, v) in ext {
+                let value = async_graphql::Value::from_json(v).map_err(|_| "`extensions` must be JSON".to_string())?;
+                request.extensions.insert(k, value);
+            }
+        }
+        Some(_) => return Err("`extensions` must be an object".into()),
+    }
+    Ok(request)
+}
+
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    params: Result<Query<Vec<(String, String)>>, QueryRejection>,
+) -> Response {
+    let Ok(Query(params)) = params else {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            Media::Json,
+            "the query string is not valid",
+            code::BAD_USER_INPUT,
+        );
+    };
+    let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
+    let Some(query) = param("query") else {
+        if state.settings.is_development() && accepts_html(&headers) {
+            return Html(GraphiQLSource::build().endpoint("/graphql").title("partnerhub").finish()).into_response();
+        }
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            Media::Json,
+            "GET /graphql needs a `query` parameter",
+            code::BAD_USER_INPUT,
+        );
+    };
+    let media = match negotiate(&headers) {
+        Ok(m) => m,
+        Err(response) => return response,
+    };
+    let mut json = serde_json::Map::new();
+    json.insert("query".into(), Value::String(query.clone()));
+    for name in ["variables", "extensions"] {
+        if let Some(text) = param(name) {
+            match serde_json::from_str::<Value>(&text) {
+                Ok(v) => {
+                    json.insert(name.into(), v);
+                }
+                Err(_) => {
+                    return plain_error(
+                        StatusCode::BAD_REQUEST,
+                        media,
+                        &format!("`{name}` is not valid JSON"),
+                        code::BAD_USER_INPUT,
+                    );
+                }
+            }
+        }
+    }
+    let operation_name = param("operationName");
+    if let Some(name) = &operation_name {
+        json.insert("operationName".into(), Value::String(name.clone()));
+    }
+    let request = match request_from_json(Value::Object(json)) {
+        Ok(r) => r,
+        Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
+    };
+    if !is_query(&query, operation_name.as_deref()) {
+        let mut response = plain_error(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "only queries may be sent with GET; send mutations with POST",
+            code::BAD_USER_INPUT,
+        );
+        response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    execute(&state, &headers, BatchRequest::Single(request), media).await
+}
+
+fn accepts_html(headers: &HeaderMap) -> bool {
+    headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|a| a.contains("text/html"))
+}
+
+/// Whether the operation GET would run is a query. A document that does not parse counts as a
+/// query here: executing it reports the syntax error the usual way.
+fn is_query(document: &str, operation_name: Option<&str>) -> bool {
+    let Ok(doc) = parse_query(document) else { return true };
+    let operation = match operation_name {
+        Some(name) => {
+            doc.operations.iter().find(|(n, _)| n.map(|n| n.as_str()) == Some(name)).map(|(_, op)| op.node.ty)
+        }
+        None => doc.operations.iter().next().map(|(_, op)| op.node.ty),
+    };
+    !matches!(operation, Some(OperationType::Mutation | OperationType::Subscription))
+}
+
+async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest, media: Media) -> Response {
+    let principal = match principal(state, headers).await {
+        Ok(p) => p,
+        Err(err) => return app_error(err, media),
+    };
+    let prepare = |request: GqlRequest| {
+        loaders::register(request, &state.ctx, &principal)
+            .data(RequestState { ctx: state.ctx.clone(), principal: principal.clone() })
+    };
+    let response = match batch {
+        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(prepare(request)).await),
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(state.schema.execute(prepare(request)).await);
+            }
+            BatchResponse::Batch(responses)
+        }
+    };
+    respond(response, media)
+}
+
+/// Every error leaves with a code: errors from the GraphQL engine itself (syntax, validation,
+/// limits, argument coercion) are the client's input.
+fn with_codes(mut response: GqlResponse) -> GqlResponse {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", code::BAD_USER_INPUT);
+        }
+    }
+    response
+}
+
+/// A request that never reached execution (no data, errors without a path) is a 400 under
+/// `application/graphql-response+json`; under `application/json` GraphQL errors are 200.
+fn is_request_error(response: &GqlResponse) -> bool {
+    matches!(response.data, async_graphql::Value::Null)
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn respond(response: BatchResponse, media: Media) -> Response {
+    let (status, body) = match response {
+        BatchResponse::Single(r) => {
+            let r = with_codes(r);
+            let status = if media == Media::GraphqlResponseJson && is_request_error(&r) {
+                StatusCode::BAD_REQUEST
+            } else {
+                StatusCode::OK
+            };
+            (status, serde_json::to_string(&r))
+        }
+        BatchResponse::Batch(rs) => {
+            (StatusCode::OK, serde_json::to_string(&rs.into_iter().map(with_codes).collect::<Vec<_>>()))
+        }
+    };
+    match body {
+        Ok(body) => (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response(),
+        Err(err) => app_error(AppError::internal(err), media),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tells_mutations_from_queries() {
+        assert!(is_query("{ viewer { user { id } } }", None));
+        assert!(!is_query("mutation { x }", None));
+        assert!(!is_query("query A { a } mutation B { b }", Some("B")));
+        assert!(is_query("query A { a } mutation B { b }", Some("A")));
+        assert!(is_query("not graphql", None));
+    }
+}

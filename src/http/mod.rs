@@ -1,0 +1,79 @@
+//! The HTTP surface: /graphql, /healthz, /readyz; request ids, panics turned into INTERNAL.
+
+mod graphql;
+
+use std::{panic::AssertUnwindSafe, time::Instant};
+
+use axum::{
+    Json, Router,
+    extract::{Request, State},
+    http::{HeaderValue, StatusCode},
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+    routing::get,
+};
+use futures_util::FutureExt;
+use serde_json::json;
+use tracing::Instrument;
+
+use crate::{AppState, error::code, telemetry};
+
+pub use graphql::error_body;
+
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/healthz", get(healthz))
+        .route("/readyz", get(readyz))
+        .fallback(not_found)
+        .layer(middleware::from_fn(request_context))
+        .with_state(state)
+}
+
+/// One span per request with its id, the id echoed in `X-Request-Id`, and a panic anywhere
+/// below answered as INTERNAL with that id (the log has the rest).
+async fn request_context(request: Request, next: Next) -> Response {
+    let request_id =
+        telemetry::request_id_from_header(request.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+    let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
+    let started = Instant::now();
+    let id = request_id.clone();
+    let mut response = telemetry::with_request_id(request_id.clone(), async move {
+        match AssertUnwindSafe(next.run(request)).catch_unwind().await {
+            Ok(response) => response,
+            Err(_) => {
+                tracing::error!(request_id = %id, "request handler panicked");
+                let message = format!("internal error; request id {id}");
+                (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body(&message, code::INTERNAL))).into_response()
+            }
+        }
+    })
+    .instrument(span.clone())
+    .await;
+    span.in_scope(|| {
+        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served")
+    });
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", value);
+    }
+    response
+}
+
+async fn healthz() -> impl IntoResponse {
+    Json(json!({ "status": "alive" }))
+}
+
+async fn readyz(State(state): State<AppState>) -> Response {
+    match state.ctx.db.ping().await {
+        Ok(()) => Json(json!({ "status": "ready" })).into_response(),
+        Err(err) => {
+            tracing::warn!(error = %err, "database not reachable");
+            (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unreachable" }))).into_response()
+        }
+    }
+}
+
+async fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, Json(error_body("no such endpoint; the API is at /graphql", code::NOT_FOUND)))
+        .into_response()
+}

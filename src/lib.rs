@@ -1,0 +1,102 @@
+//! partnerhub: a partner-ecosystem platform behind one GraphQL endpoint.
+//!
+//! `Application::build` assembles everything from settings; `main` and the tests both use it.
+
+pub mod auth;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod ids;
+pub mod policy;
+pub mod service;
+pub mod telemetry;
+
+use std::{net::SocketAddr, sync::Arc};
+
+use axum::Router;
+use tokio::net::TcpListener;
+
+use crate::{clock::Clock, config::Settings, db::StatementCounter};
+
+/// Shared by every request.
+#[derive(Clone)]
+pub struct AppState {
+    pub settings: Arc<Settings>,
+    pub schema: graphql::AppSchema,
+    pub ctx: service::Ctx,
+    pub statements: StatementCounter,
+}
+
+pub struct Application {
+    pub state: AppState,
+    router: Router,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("cannot open the database: {0}")]
+    Database(sea_orm::DbErr),
+    #[error("cannot apply migrations: {0}")]
+    Migration(sea_orm::DbErr),
+    #[error("cannot listen on {addr}: {source}")]
+    Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("server stopped: {0}")]
+    Serve(std::io::Error),
+}
+
+impl Application {
+    /// Connects to the database, applies pending migrations and builds the router.
+    pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
+        let (db, statements) = db::connect(&settings.database_url, settings.database_max_connections)
+            .await
+            .map_err(StartError::Database)?;
+        db::migrate(&db).await.map_err(StartError::Migration)?;
+        let schema = graphql::build(&settings);
+        let state = AppState { settings: Arc::new(settings), schema, ctx: service::Ctx { db, clock }, statements };
+        let router = http::router(state.clone())
+            .layer(axum::extract::DefaultBodyLimit::max(state.settings.graphql.max_body_bytes));
+        Ok(Application { state, router })
+    }
+
+    pub async fn bind(&self) -> Result<TcpListener, StartError> {
+        let addr = self.state.settings.listen;
+        TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
+    }
+
+    /// Serves until the process receives Ctrl-C / SIGTERM.
+    pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
+        axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)
+    }
+
+    /// Serves without waiting for a signal (tests stop it by dropping the runtime).
+    pub async fn serve_forever(self, listener: TcpListener) -> Result<(), StartError> {
+        axum::serve(listener, self.router).await.map_err(StartError::Serve)
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

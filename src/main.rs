@@ -1,0 +1,144 @@
+use std::{process::ExitCode, sync::Arc};
+
+use clap::{Parser, Subcommand};
+use partnerhub::{
+    Application,
+    clock::SystemClock,
+    config::{Environment, Settings, VARIABLES},
+    db, demo, graphql,
+    service::{Ctx, bootstrap},
+    telemetry,
+};
+
+#[derive(Parser)]
+#[command(name = "partnerhub", version, about = "Partner-ecosystem platform behind one GraphQL endpoint", after_help = settings_help())]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the API on PARTNERHUB_LISTEN (default 127.0.0.1:8080); the database named by
+    /// PARTNERHUB_DATABASE_URL (default ./partnerhub.db) is created and migrated on start.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Serve a fresh demo database (vendor, staff, partners, customers, grants) and print an API
+    /// token per demo user with a curl command to try.
+    Demo,
+    /// On an empty database, create the vendor organisation and its first ADMIN; the admin's API
+    /// token is the last line of the output. Refused once a vendor exists.
+    Bootstrap {
+        #[arg(long)]
+        vendor_name: String,
+        #[arg(long)]
+        admin_email: String,
+        /// The vendor's country (ISO 3166-1 alpha-2).
+        #[arg(long)]
+        country: Option<String>,
+    },
+    /// Print the GraphQL schema (SDL); schema.graphql in the repository is this output.
+    Schema,
+}
+
+fn settings_help() -> String {
+    let mut text = String::from("Settings (environment variables):\n");
+    for (name, meaning) in VARIABLES {
+        text.push_str(&format!("  {name}\n      {meaning}\n"));
+    }
+    text
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Schema = cli.command {
+        print!("{}", graphql::sdl());
+        return ExitCode::SUCCESS;
+    }
+    let settings = match Settings::from_env() {
+        Ok(s) => s,
+        Err(err) => {
+            eprintln!("partnerhub: {err}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings);
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(err) => {
+            eprintln!("partnerhub: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("partnerhub: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
+    match command {
+        Command::Schema => Ok(()),
+        Command::Serve => {
+            let app = Application::build(settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+            let listener = app.bind().await.map_err(|e| e.to_string())?;
+            tracing::info!(address = %app.state.settings.listen, "serving /graphql");
+            app.serve(listener).await.map_err(|e| e.to_string())
+        }
+        Command::Migrate => {
+            let (conn, _) =
+                db::connect(&settings.database_url, 1).await.map_err(|e| format!("cannot open the database: {e}"))?;
+            db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Bootstrap { vendor_name, admin_email, country } => {
+            let (conn, _) =
+                db::connect(&settings.database_url, 1).await.map_err(|e| format!("cannot open the database: {e}"))?;
+            db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
+            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock) };
+            let done = bootstrap::bootstrap(&ctx, &vendor_name, &admin_email, country.as_deref())
+                .await
+                .map_err(|e| format!("bootstrap refused: {}", e.public_message()))?;
+            println!("vendor {} created ({})", done.organization.name, done.organization.id);
+            println!("admin {} created; their API token (shown once) follows:", admin_email);
+            println!("{}", done.token);
+            Ok(())
+        }
+        Command::Demo => {
+            let dir = std::env::temp_dir().join(format!("partnerhub-demo-{}", uuid::Uuid::now_v7().as_simple()));
+            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+            settings.database_url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
+            settings.environment = Environment::Development;
+            let app = Application::build(settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
+            let listener = app.bind().await.map_err(|e| e.to_string())?;
+            let seeded = demo::seed(&app.state.ctx)
+                .await
+                .map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
+            print_demo(&seeded, &app.state.settings, &dir);
+            app.serve(listener).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
+    let url = format!("http://{}/graphql", settings.listen);
+    println!("partnerhub demo: a fresh database in {}", dir.display());
+    println!("GraphiQL: open {url} in a browser (send a token as Authorization: Bearer <token>)\n");
+    println!("{:<18} {:<34} {:<48} {:<16} token", "user", "e-mail", "organisation", "role");
+    for u in &demo.users {
+        println!("{:<18} {:<34} {:<48} {:<16} {}", u.display_name, u.email, u.organization, u.role, u.token);
+    }
+    if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
+        println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
+        println!(
+            "curl -s {url} -H 'Content-Type: application/json' -H 'Authorization: Bearer {}' \\\n  -d '{{\"query\":\"{{ viewer {{ user {{ displayName email }} actingAs {{ role organization {{ name kind tier {{ name }} }} }} }} organizations(first: 10) {{ totalCount nodes {{ name kind }} }} }}\"}}'",
+            partner_admin.token
+        );
+    }
+    println!("\nServing on {url}; Ctrl-C stops (the demo database stays in {}).", dir.display());
+}

@@ -1,0 +1,201 @@
+//! Authorization, in one place. `can` answers whether a principal may do one thing; the
+//! `*_scope` functions return the SQL condition that limits a query to what the principal may
+//! see, so lists, counts, `node` and loaders all agree. A denied read looks like a missing row.
+
+use chrono::{DateTime, Utc};
+use entity::{api_token, grant, grant_assignment, membership, organization, user};
+use sea_orm::{
+    ColumnTrait, Condition,
+    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+};
+use uuid::Uuid;
+
+use crate::{
+    auth::{MembershipContext, Principal},
+    domain::{OrganizationKind, Role, UserKind},
+    error::{AppError, AppResult},
+};
+
+/// Something a principal asks to do, with what the decision depends on.
+#[derive(Debug)]
+pub enum Action<'a> {
+    /// Create a distributor, customer or migrated partner organisation.
+    CreateOrganization,
+    /// Create a service account in this organisation.
+    CreateServiceAccount { organization_id: Uuid },
+    /// Create a personal API token.
+    CreateApiToken,
+    /// Revoke a token the principal can see (its own, or a service account's of its organisation).
+    RevokeApiToken { token: &'a api_token::Model },
+}
+
+/// Requires a signed-in caller.
+pub fn signed_in(principal: Option<&Principal>) -> AppResult<&Principal> {
+    principal.ok_or_else(|| AppError::Unauthenticated("sign in, or send an API token as Authorization: Bearer".into()))
+}
+
+/// Requires a chosen membership (a user with several must name one).
+pub fn acting(principal: &Principal) -> AppResult<&MembershipContext> {
+    principal.acting.as_ref().ok_or_else(|| {
+        AppError::Forbidden(
+            "you belong to several organisations: name one with the X-Partnerhub-Organization header".into(),
+        )
+    })
+}
+
+fn is_staff(m: &MembershipContext) -> bool {
+    m.organization_kind == OrganizationKind::Vendor
+}
+
+pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
+    let allowed = match action {
+        // Anyone signed in may hold tokens; a service account may rotate its own.
+        Action::CreateApiToken => true,
+        Action::CreateOrganization => {
+            let m = acting(principal)?;
+            is_staff(m) && m.role == Role::Admin
+        }
+        Action::CreateServiceAccount { organization_id } => {
+            let m = acting(principal)?;
+            principal.user_kind() == UserKind::Person
+                && m.role == Role::Admin
+                && (is_staff(m) || m.organization_id() == organization_id)
+        }
+        // Visibility (api_tokens_scope) already limited this to tokens the principal may manage.
+        Action::RevokeApiToken { token } => {
+            token.user_id == principal.user_id() || acting(principal).is_ok_and(|m| m.role == Role::Admin)
+        }
+    };
+    if allowed { Ok(()) } else { Err(AppError::Forbidden("your role does not allow this".into())) }
+}
+
+/// Organisations a principal sees: staff see all; others see the organisations they belong to,
+/// and through grants the other side of an active relationship (a partner its granted customers,
+/// a customer the partners holding or asking for access).
+pub fn organizations_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    if p.acting.as_ref().is_some_and(is_staff) {
+        return Condition::all();
+    }
+    let mut visible = Condition::any().add(organization::Column::Id.in_subquery(own_organizations(p.user_id())));
+    if let Some(m) = &p.acting {
+        match m.organization_kind {
+            OrganizationKind::Partner => {
+                visible = visible.add(organization::Column::Id.in_subquery(granted_customers(m, p.user_id(), now)));
+            }
+            OrganizationKind::Customer => {
+                let partners = Query::select()
+                    .column(grant::Column::PartnerId)
+                    .from(grant::Entity)
+                    .and_where(grant::Column::CustomerId.eq(m.organization_id()))
+                    .and_where(
+                        Expr::col(grant::Column::Status)
+                            .eq("PENDING")
+                            .or(Expr::col(grant::Column::Status).eq("ACTIVE").and(grant::Column::EndsAt.gt(now))),
+                    )
+                    .to_owned();
+                visible = visible.add(organization::Column::Id.in_subquery(partners));
+            }
+            OrganizationKind::Vendor | OrganizationKind::Distributor => {}
+        }
+    }
+    visible
+}
+
+fn own_organizations(user_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column(membership::Column::OrganizationId)
+        .from(membership::Entity)
+        .and_where(membership::Column::UserId.eq(user_id))
+        .to_owned()
+}
+
+/// Customers a partner user may act for: an active, unexpired grant, and for anyone but a
+/// partner admin an assignment under that grant. Expiry is compared with `now`, so a grant
+/// gives nothing from the second it ends, whether or not a job has marked it expired.
+fn granted_customers(m: &MembershipContext, user_id: Uuid, now: DateTime<Utc>) -> SelectStatement {
+    let mut q = Query::select()
+        .column(grant::Column::CustomerId)
+        .from(grant::Entity)
+        .and_where(grant::Column::PartnerId.eq(m.organization_id()))
+        .and_where(grant::Column::Status.eq("ACTIVE"))
+        .and_where(grant::Column::EndsAt.gt(now))
+        .to_owned();
+    if m.role != Role::Admin {
+        q.and_where(Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from(grant_assignment::Entity)
+                .and_where(
+                    Expr::col((grant_assignment::Entity, grant_assignment::Column::GrantId))
+                        .equals((grant::Entity, grant::Column::Id)),
+                )
+                .and_where(grant_assignment::Column::UserId.eq(user_id))
+                .to_owned(),
+        ));
+    }
+    q
+}
+
+/// Users a principal sees: themselves and the members of the organisation they act as; staff all.
+pub fn users_scope(principal: Option<&Principal>) -> Condition {
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    if p.acting.as_ref().is_some_and(is_staff) {
+        return Condition::all();
+    }
+    let mut visible = Condition::any().add(user::Column::Id.eq(p.user_id()));
+    if let Some(m) = &p.acting {
+        visible = visible.add(
+            user::Column::Id.in_subquery(
+                Query::select()
+                    .column(membership::Column::UserId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::OrganizationId.eq(m.organization_id()))
+                    .to_owned(),
+            ),
+        );
+    }
+    visible
+}
+
+/// Memberships a principal sees: their own, and those of the organisation they act as; staff all.
+pub fn memberships_scope(principal: Option<&Principal>) -> Condition {
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    if p.acting.as_ref().is_some_and(is_staff) {
+        return Condition::all();
+    }
+    let mut visible = Condition::any().add(membership::Column::UserId.eq(p.user_id()));
+    if let Some(m) = &p.acting {
+        visible = visible.add(membership::Column::OrganizationId.eq(m.organization_id()));
+    }
+    visible
+}
+
+/// API tokens a principal sees (never their secrets): their own, and for an organisation admin
+/// the tokens of that organisation's service accounts.
+pub fn api_tokens_scope(principal: Option<&Principal>) -> Condition {
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    let mut visible = Condition::any().add(api_token::Column::UserId.eq(p.user_id()));
+    if let Some(m) = p.acting.as_ref().filter(|m| m.role == Role::Admin) {
+        visible = visible.add(api_token::Column::UserId.in_subquery(service_accounts_of(m.organization_id())));
+    }
+    visible
+}
+
+fn service_accounts_of(organization_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column((membership::Entity, membership::Column::UserId))
+        .from(membership::Entity)
+        .inner_join(
+            user::Entity,
+            Expr::col((user::Entity, user::Column::Id)).equals((membership::Entity, membership::Column::UserId)),
+        )
+        .and_where(Expr::col((membership::Entity, membership::Column::OrganizationId)).eq(organization_id))
+        .and_where(Expr::col((user::Entity, user::Column::Kind)).eq(UserKind::ServiceAccount.as_str()))
+        .to_owned()
+}
+
+/// Programmes and tiers are public: the directory and applications need them without sign-in.
+pub fn programs_scope(_principal: Option<&Principal>) -> Condition {
+    Condition::all()
+}

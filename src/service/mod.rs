@@ -1,0 +1,46 @@
+//! Use cases, one module per capability. Each takes the service context and the principal,
+//! asks the policy, and writes its audit (and later outbox) rows in the same transaction.
+
+pub mod audit;
+pub mod bootstrap;
+pub mod idempotency;
+pub mod organizations;
+pub mod service_accounts;
+pub mod tokens;
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use crate::clock::Clock;
+
+/// What every use case needs from the application.
+#[derive(Clone)]
+pub struct Ctx {
+    pub db: DatabaseConnection,
+    pub clock: Arc<dyn Clock>,
+}
+
+impl Ctx {
+    pub fn now(&self) -> DateTime<Utc> {
+        self.clock.now()
+    }
+}
+
+/// Turns a validation message into a field error.
+pub(crate) fn field<T>(name: &str, result: Result<T, String>) -> crate::error::AppResult<T> {
+    result.map_err(|message| crate::error::AppError::bad_input(name, message))
+}
+
+/// Optional text inputs: absent or blank means "none".
+pub(crate) fn optional_field(
+    name: &str,
+    value: Option<&str>,
+    check: impl Fn(&str) -> Result<String, String>,
+) -> crate::error::AppResult<Option<String>> {
+    match value.map(str::trim).filter(|v| !v.is_empty()) {
+        Some(v) => field(name, check(v)).map(Some),
+        None => Ok(None),
+    }
+}

@@ -1,0 +1,139 @@
+//! Organisations: creation by staff, and the scoped queries every reader goes through.
+
+use entity::organization;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, field, idempotency, optional_field};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{OrganizationKind, validate},
+    error::{AppError, AppResult},
+    policy::{self, Action},
+};
+
+#[derive(Debug, Clone, Default)]
+pub struct NewOrganization {
+    pub kind: Option<OrganizationKind>,
+    pub name: String,
+    pub country: String,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    pub registration_number: Option<String>,
+    pub website: Option<String>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub kind: Option<OrganizationKind>,
+}
+
+/// Everything the principal may see, filtered; the caller pages through it.
+pub fn visible(ctx: &Ctx, principal: Option<&Principal>, filter: &Filter) -> Select<organization::Entity> {
+    let mut query = organization::Entity::find().filter(policy::organizations_scope(principal, ctx.now()));
+    if let Some(kind) = filter.kind {
+        query = query.filter(organization::Column::Kind.eq(kind.as_str()));
+    }
+    query
+}
+
+#[tracing::instrument(skip_all, fields(kind = ?input.kind))]
+pub async fn create(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    input: NewOrganization,
+    idempotency_key: Option<&str>,
+) -> AppResult<organization::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::CreateOrganization)?;
+    let kind = match input.kind {
+        Some(OrganizationKind::Vendor) => {
+            return Err(AppError::bad_input(
+                "kind",
+                "a deployment has exactly one vendor; create a PARTNER, CUSTOMER or DISTRIBUTOR",
+            ));
+        }
+        Some(kind) => kind,
+        None => return Err(AppError::bad_input("kind", "is required")),
+    };
+    let name = field("name", validate::name(&input.name, 200))?;
+    let country = field("country", validate::country(&input.country))?;
+    let domain = optional_field("domain", input.domain.as_deref(), validate::domain)?;
+    let vat_number = optional_field("vatNumber", input.vat_number.as_deref(), validate::vat_number)?;
+    let registration_number =
+        optional_field("registrationNumber", input.registration_number.as_deref(), |v| validate::name(v, 64))?;
+    let website = optional_field("website", input.website.as_deref(), validate::website)?;
+
+    let canonical = json!({
+        "kind": kind.as_str(), "name": name, "country": country, "domain": domain,
+        "vatNumber": vat_number, "registrationNumber": registration_number, "website": website,
+    });
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let key = idempotency_key
+        .map(|k| idempotency::Key::new(principal.user_id(), "createOrganization", k, &canonical))
+        .transpose()?;
+    if let Some(key) = &key
+        && let Some(id) = idempotency::previous(&txn, key).await?
+    {
+        let existing =
+            organization::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Organization"))?;
+        txn.commit().await?;
+        return Ok(existing);
+    }
+    let created = organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.as_str().into()),
+        name: Set(name),
+        country: Set(Some(country)),
+        domain: Set(domain),
+        vat_number: Set(vat_number),
+        registration_number: Set(registration_number),
+        website: Set(website),
+        program_id: Set(None),
+        tier_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    if let Some(key) = &key {
+        idempotency::remember(&txn, key, created.id, now).await?;
+    }
+    audit::record(
+        &txn,
+        Some(principal),
+        audit::Event {
+            action: "organization.created",
+            target_type: "Organization",
+            target_id: Some(created.id),
+            customer_id: (kind == OrganizationKind::Customer).then_some(created.id),
+            before: None,
+            after: Some(canonical),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Whether one organisation is visible to the principal (one query).
+pub async fn find_visible(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(id)
+        .filter(policy::organizations_scope(principal, ctx.now()))
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))
+}
+
+/// Whether a vendor exists yet (bootstrap refuses once one does).
+pub async fn vendor_exists(db: &impl sea_orm::ConnectionTrait) -> AppResult<bool> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
+        .one(db)
+        .await?
+        .is_some())
+}

@@ -1,0 +1,98 @@
+//! Service accounts: non-person users for integrations (a partner's billing system, a
+//! distributor's ERP), members of one organisation with one role, reached by API token only.
+
+use entity::{membership, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, field, organizations, tokens};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{OrganizationKind, Role, UserKind, validate},
+    error::{AppError, AppResult},
+    policy::{self, Action},
+};
+
+pub struct Created {
+    pub user: user::Model,
+    pub membership: membership::Model,
+    pub secret: String,
+}
+
+#[tracing::instrument(skip_all, fields(organization_id = %organization_id))]
+pub async fn create(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    organization_id: Uuid,
+    name: &str,
+    role: Role,
+) -> AppResult<Created> {
+    let principal = policy::signed_in(principal)?;
+    let organization = organizations::find_visible(ctx, Some(principal), organization_id).await?;
+    policy::can(principal, Action::CreateServiceAccount { organization_id })?;
+    let kind =
+        OrganizationKind::parse(&organization.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
+    if !role.is_allowed_for(kind) {
+        let allowed: Vec<_> = Role::allowed_for(kind).iter().map(|r| r.as_str()).collect();
+        return Err(AppError::bad_input("role", format!("a {kind} organisation has the roles {}", allowed.join(", "))));
+    }
+    let name = field("name", validate::name(name, 100))?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let user = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(UserKind::ServiceAccount.as_str().into()),
+        oidc_issuer: Set(None),
+        oidc_subject: Set(None),
+        email: Set(None),
+        email_verified: Set(false),
+        display_name: Set(name.clone()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let membership = membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        organization_id: Set(organization.id),
+        role: Set(role.as_str().into()),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let (_, secret) = tokens::issue(&txn, user.id, format!("{name} (initial)"), None, now).await?;
+    audit::record(
+        &txn,
+        Some(principal),
+        audit::Event {
+            action: "service_account.created",
+            target_type: "ServiceAccount",
+            target_id: Some(user.id),
+            customer_id: (kind == OrganizationKind::Customer).then_some(organization.id),
+            before: None,
+            after: Some(json!({ "name": name, "organizationId": organization.id, "role": role.as_str() })),
+        },
+        now,
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(Created { user, membership, secret })
+}
+
+/// A service account the principal may see (as a user) with its membership.
+pub async fn find_visible(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+) -> AppResult<Option<(user::Model, membership::Model)>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let found = user::Entity::find_by_id(id)
+        .filter(user::Column::Kind.eq(UserKind::ServiceAccount.as_str()))
+        .filter(policy::users_scope(principal))
+        .find_also_related(membership::Entity)
+        .one(&ctx.db)
+        .await?;
+    Ok(found.and_then(|(u, m)| m.map(|m| (u, m))))
+}
