@@ -3,7 +3,7 @@
 
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{api_token, membership, organization, program, tier, user};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -69,13 +69,19 @@ where
 /// slowed by a millisecond per nesting level (the library default).
 const BATCH_DELAY: Duration = Duration::from_micros(200);
 
-pub fn by_id<E>(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> DataLoader<ById<E>>
+/// Cached for the request only: an object met twice in one answer is read once, and the next
+/// request reads it again (a revoked grant or changed role applies at once).
+pub fn by_id<E>(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> DataLoader<ById<E>, HashMapCache>
 where
     E: Scoped,
     E::Model: Clone + Send + Sync + 'static,
 {
-    DataLoader::new(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, tokio::spawn)
-        .delay(BATCH_DELAY)
+    DataLoader::with_cache(
+        ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData },
+        tokio::spawn,
+        HashMapCache::default(),
+    )
+    .delay(BATCH_DELAY)
 }
 
 /// Registers every loader on a request.
@@ -99,6 +105,6 @@ where
     E: Scoped,
     E::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data_unchecked::<DataLoader<ById<E>>>();
+    let loader = ctx.data_unchecked::<DataLoader<ById<E>, HashMapCache>>();
     Ok(loader.load_one(id).await?)
 }

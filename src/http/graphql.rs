@@ -48,23 +48,27 @@ impl Media {
     }
 }
 
-/// Picks the first acceptable type in the client's order; none acceptable is 406.
-fn negotiate(headers: &HeaderMap) -> Result<Media, Response> {
-    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Ok(Media::Json) };
+/// Picks the first acceptable type in the client's order; `None` when none is (406).
+fn negotiate(headers: &HeaderMap) -> Option<Media> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else { return Some(Media::Json) };
     for part in accept.split(',') {
         let media = part.split(';').next().unwrap_or_default().trim().to_ascii_lowercase();
         match media.as_str() {
-            GRAPHQL_RESPONSE_JSON => return Ok(Media::GraphqlResponseJson),
-            "application/json" | "application/*" | "*/*" => return Ok(Media::Json),
+            GRAPHQL_RESPONSE_JSON => return Some(Media::GraphqlResponseJson),
+            "application/json" | "application/*" | "*/*" => return Some(Media::Json),
             _ => {}
         }
     }
-    Err(plain_error(
+    None
+}
+
+fn not_acceptable() -> Response {
+    plain_error(
         StatusCode::NOT_ACCEPTABLE,
         Media::Json,
         "answers are application/json or application/graphql-response+json",
         code::BAD_USER_INPUT,
-    ))
+    )
 }
 
 fn plain_error(status: StatusCode, media: Media, message: &str, code: &str) -> Response {
@@ -105,10 +109,7 @@ pub async fn post(
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
-    let media = match negotiate(&headers) {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
     if !is_json(&headers) {
         return plain_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -239,10 +240,7 @@ pub async fn get(
             code::BAD_USER_INPUT,
         );
     };
-    let media = match negotiate(&headers) {
-        Ok(m) => m,
-        Err(response) => return response,
-    };
+    let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let mut json = serde_json::Map::new();
     json.insert("query".into(), Value::String(query.clone()));
     for name in ["variables", "extensions"] {
@@ -342,19 +340,29 @@ fn is_request_error(response: &GqlResponse) -> bool {
         && response.errors.iter().all(|e| e.path.is_empty())
 }
 
+/// The JSON of one response; a request error carries no `data` entry at all.
+fn response_json(response: GqlResponse) -> Result<Value, serde_json::Error> {
+    let request_error = is_request_error(&response);
+    let mut value = serde_json::to_value(with_codes(response))?;
+    if request_error && let Some(map) = value.as_object_mut() {
+        map.remove("data");
+    }
+    Ok(value)
+}
+
 fn respond(response: BatchResponse, media: Media) -> Response {
     let (status, body) = match response {
         BatchResponse::Single(r) => {
-            let r = with_codes(r);
             let status = if media == Media::GraphqlResponseJson && is_request_error(&r) {
                 StatusCode::BAD_REQUEST
             } else {
                 StatusCode::OK
             };
-            (status, serde_json::to_string(&r))
+            (status, response_json(r).map(|v| v.to_string()))
         }
         BatchResponse::Batch(rs) => {
-            (StatusCode::OK, serde_json::to_string(&rs.into_iter().map(with_codes).collect::<Vec<_>>()))
+            let all = rs.into_iter().map(response_json).collect::<Result<Vec<_>, _>>();
+            (StatusCode::OK, all.map(|v| Value::Array(v).to_string()))
         }
     };
     match body {

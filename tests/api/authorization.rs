@@ -1,0 +1,104 @@
+//! The authorization table: every actor × every mutation -> allowed or the refusal's code.
+//! A mutation added to the schema without rows here fails `every_mutation_has_rows`.
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+/// Operations of the table, by schema field name.
+const OPERATIONS: &[&str] =
+    &["createOrganization", "createServiceAccount", "createServiceAccountInAlpine", "createApiToken", "revokeApiToken"];
+
+/// (actor e-mail prefix or "anonymous", expected outcome per operation, in OPERATIONS order).
+const TABLE: &[(&str, [&str; 5])] = &[
+    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND"]),
+    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
+    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
+    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK"]),
+    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
+    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
+    // Edelweiss has an active grant with Alpine, so it sees Alpine but may not act on it.
+    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND"]),
+    // Hanse has no relationship with Alpine: Alpine does not exist for it.
+    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
+    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
+    ("anonymous", ["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]),
+];
+
+fn outcome(body: &Value) -> String {
+    match body.get("errors") {
+        None => "OK".into(),
+        Some(_) => error_code(body).to_string(),
+    }
+}
+
+#[tokio::test]
+async fn actors_by_operations() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    let anna = world.token("anna@");
+    let alpine = organization_id(&app, &vera, "Alpine Voice AG").await;
+
+    let mut failures = Vec::new();
+    for (actor, expected) in TABLE {
+        let token = (*actor != "anonymous").then(|| world.token(actor));
+        let own_org =
+            match &token {
+                Some(t) => app.gql(Some(t), "{ viewer { actingAs { organization { id } } } }", json!({})).await["data"]
+                    ["viewer"]["actingAs"]["organization"]["id"]
+                    .as_str()
+                    .map(str::to_string),
+                None => Some(alpine.clone()),
+            };
+        let victim = app
+            .gql(Some(&anna), "mutation { createApiToken(input: {name: \"victim\"}) { apiToken { id } } }", json!({}))
+            .await;
+        let victim_id = victim["data"]["createApiToken"]["apiToken"]["id"].clone();
+        for (i, operation) in OPERATIONS.iter().enumerate() {
+            let (query, variables) = match *operation {
+                "createOrganization" => (
+                    "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id } } }",
+                    json!({ "i": { "kind": "CUSTOMER", "name": format!("by {actor}"), "country": "FR" } }),
+                ),
+                "createServiceAccount" => (
+                    "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { token } }",
+                    json!({ "i": { "organizationId": own_org, "name": "integration", "role": "ADMIN" } }),
+                ),
+                "createServiceAccountInAlpine" => (
+                    "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { token } }",
+                    json!({ "i": { "organizationId": alpine, "name": "integration", "role": "ADMIN" } }),
+                ),
+                "createApiToken" => ("mutation { createApiToken(input: {name: \"mine\"}) { token } }", json!({})),
+                "revokeApiToken" => (
+                    "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { status } } }",
+                    json!({ "id": victim_id }),
+                ),
+                other => panic!("no request for {other}"),
+            };
+            let got = outcome(&app.gql(token.as_deref(), query, variables).await);
+            if got != expected[i] {
+                failures.push(format!("{actor} {operation}: expected {}, got {got}", expected[i]));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_mutation_has_rows() {
+    let sdl = partnerhub::graphql::sdl();
+    let mutation = sdl.split("type Mutation {").nth(1).unwrap().split('}').next().unwrap();
+    // Field lines start with the name and an argument list; description lines do not.
+    let fields = mutation
+        .lines()
+        .map(str::trim)
+        .filter(|l| l.chars().next().is_some_and(char::is_alphabetic) && l.contains("(input:"));
+    for line in fields {
+        let name = line.split(['(', ':']).next().unwrap().trim();
+        assert!(
+            OPERATIONS.iter().any(|op| op.starts_with(name)),
+            "mutation {name} has no rows in the authorization table"
+        );
+    }
+}

@@ -1,0 +1,177 @@
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use partnerhub::{
+    Application,
+    clock::ShiftedClock,
+    config::{Environment, Settings},
+    db::StatementCounter,
+    demo::{self, Demo},
+    service::Ctx,
+};
+use reqwest::{Response, StatusCode, header::HeaderMap};
+use sea_orm::{ConnectionTrait, Database};
+use serde_json::{Value, json};
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub statements: StatementCounter,
+    pub clock: ShiftedClock,
+    pub ctx: Ctx,
+    /// Where the app's database is, for a second process (the CLI) to open.
+    pub database_url: String,
+    _dir: tempfile::TempDir,
+}
+
+/// A fresh database URL: a SQLite file in `dir`, or a new database on the PostgreSQL server
+/// named by PARTNERHUB_TEST_DATABASE_URL (scripts/test starts one).
+async fn fresh_database(dir: &tempfile::TempDir) -> String {
+    match std::env::var("PARTNERHUB_TEST_DATABASE_URL") {
+        Ok(admin_url) if !admin_url.is_empty() => {
+            let name = format!("ph_test_{}", uuid::Uuid::now_v7().as_simple());
+            let admin = Database::connect(&admin_url).await.expect("connect to the PostgreSQL test server");
+            admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.expect("create test database");
+            admin.close().await.ok();
+            let (base, _) = admin_url.rsplit_once('/').expect("URL with a database name");
+            format!("{base}/{name}")
+        }
+        _ => format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()),
+    }
+}
+
+pub fn test_settings(database_url: String) -> Settings {
+    let mut settings = Settings::from_vars(&HashMap::new()).expect("default settings");
+    settings.database_url = database_url;
+    settings.listen = "127.0.0.1:0".parse().unwrap();
+    settings.database_max_connections = 5;
+    settings
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(fresh_database(&dir).await);
+        adjust(&mut settings);
+        Self::start(settings, dir).await
+    }
+
+    async fn start(settings: Settings, dir: tempfile::TempDir) -> TestApp {
+        let clock = ShiftedClock::default();
+        let database_url = settings.database_url.clone();
+        let app = Application::build(settings, Arc::new(clock.clone())).await.expect("build app");
+        let listener = app.bind().await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let statements = app.state.statements.clone();
+        let ctx = app.state.ctx.clone();
+        tokio::spawn(app.serve_forever(listener));
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
+        TestApp { base: format!("http://{addr}"), client, statements, clock, ctx, database_url, _dir: dir }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// The demo world: a vendor, staff, three partners, a distributor, five customers, grants.
+    pub async fn demo(&self) -> World {
+        World(demo::seed(&self.ctx).await.map_err(|e| e.to_string()).expect("seed demo"))
+    }
+
+    pub fn request(&self, token: Option<&str>) -> Gql<'_> {
+        Gql { app: self, token: token.map(str::to_string), organization: None }
+    }
+
+    /// POSTs a GraphQL document and returns the JSON body (whatever the status).
+    pub async fn gql(&self, token: Option<&str>, query: &str, variables: Value) -> Value {
+        self.request(token).send(query, variables).await
+    }
+
+    /// Runs `f` and returns how many SQL statements the application ran meanwhile.
+    pub async fn count_statements<T>(&self, f: impl std::future::Future<Output = T>) -> (u64, T) {
+        let before = self.statements.get();
+        let out = f.await;
+        (self.statements.get() - before, out)
+    }
+}
+
+pub struct Gql<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
+    organization: Option<String>,
+}
+
+impl Gql<'_> {
+    /// Acts as the membership of this organisation (X-Partnerhub-Organization).
+    pub fn acting_as(mut self, organization_id: &str) -> Self {
+        self.organization = Some(organization_id.to_string());
+        self
+    }
+
+    pub async fn raw(&self, body: Value) -> Response {
+        let mut request = self.app.client.post(self.app.url("/graphql")).json(&body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(org) = &self.organization {
+            request = request.header("X-Partnerhub-Organization", org);
+        }
+        request.send().await.unwrap()
+    }
+
+    pub async fn send(&self, query: &str, variables: Value) -> Value {
+        self.raw(json!({ "query": query, "variables": variables })).await.json().await.unwrap()
+    }
+}
+
+pub struct World(pub Demo);
+
+impl World {
+    /// The token of the demo user whose e-mail starts with `email_prefix`.
+    pub fn token(&self, email_prefix: &str) -> String {
+        self.0
+            .users
+            .iter()
+            .find(|u| u.email.starts_with(email_prefix))
+            .unwrap_or_else(|| panic!("no demo user {email_prefix}"))
+            .token
+            .clone()
+    }
+}
+
+/// The `extensions.code` of the first error, or "" when there is none.
+pub fn error_code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
+}
+
+pub fn assert_no_errors(body: &Value) {
+    assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+}
+
+/// The global ID of the organisation named `name`, as `who` sees it through `organizations`.
+pub async fn organization_id(app: &TestApp, token: &str, name: &str) -> String {
+    let body = app.gql(Some(token), "{ organizations(first: 100) { nodes { id name } } }", json!({})).await;
+    body["data"]["organizations"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["name"] == name)
+        .unwrap_or_else(|| panic!("{name} not visible: {body}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn header<'a>(headers: &'a HeaderMap, name: &str) -> &'a str {
+    headers.get(name).and_then(|v| v.to_str().ok()).unwrap_or("")
+}
+
+pub const OK: StatusCode = StatusCode::OK;
+
+#[allow(dead_code)]
+pub fn development(settings: &mut Settings) {
+    settings.environment = Environment::Development;
+}

@@ -1,0 +1,15 @@
+//! One integration-test binary: each test starts the real application on port 0 with a fresh
+//! database (SQLite, or PostgreSQL when PARTNERHUB_TEST_DATABASE_URL is set) and talks GraphQL
+//! over HTTP, as a client would.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+
+mod authorization;
+mod bootstrap;
+mod http;
+mod organizations;
+mod pagination;
+mod service_accounts;
+mod tokens;
+mod viewer;

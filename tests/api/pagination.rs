@@ -1,0 +1,163 @@
+//! Cursor connections: keyset pages forwards and backwards, bounds, and a constant number of
+//! SQL statements per list however long the page.
+
+use entity::{organization, tier};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+const PAGE: &str = "query($first: Int, $after: String, $last: Int, $before: String) {
+  organizations(first: $first, after: $after, last: $last, before: $before) {
+    totalCount
+    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    edges { cursor node { name } }
+  }
+}";
+
+async fn add_partners(app: &TestApp, token: &str, n: usize) {
+    for i in 0..n {
+        let body = app
+            .gql(
+                Some(token),
+                "mutation($input: CreateOrganizationInput!) { createOrganization(input: $input) { organization { id } } }",
+                json!({ "input": { "kind": "PARTNER", "name": format!("Partner {i:03}"), "country": "FR" } }),
+            )
+            .await;
+        assert_no_errors(&body);
+    }
+}
+
+fn page_names(body: &Value) -> Vec<String> {
+    body["data"]["organizations"]["edges"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node"]["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_forward_and_backward_without_gaps_or_repeats() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    add_partners(&app, &vera, 15).await; // 10 demo organisations + 15
+
+    let mut seen = Vec::new();
+    let mut after: Option<String> = None;
+    loop {
+        let body = app.gql(Some(&vera), PAGE, json!({ "first": 7, "after": after })).await;
+        assert_no_errors(&body);
+        assert_eq!(body["data"]["organizations"]["totalCount"], 25);
+        seen.extend(page_names(&body));
+        let info = &body["data"]["organizations"]["pageInfo"];
+        assert_eq!(info["hasPreviousPage"], after.is_some());
+        if info["hasNextPage"] == false {
+            break;
+        }
+        after = info["endCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(seen.len(), 25);
+    let mut unique = seen.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), 25);
+
+    // Backwards from the end gives the same order.
+    let mut backwards = Vec::new();
+    let mut before: Option<String> = None;
+    loop {
+        let body = app.gql(Some(&vera), PAGE, json!({ "last": 10, "before": before })).await;
+        assert_no_errors(&body);
+        let mut names = page_names(&body);
+        names.extend(backwards);
+        backwards = names;
+        let info = &body["data"]["organizations"]["pageInfo"];
+        if info["hasPreviousPage"] == false {
+            break;
+        }
+        before = info["startCursor"].as_str().map(str::to_string);
+    }
+    assert_eq!(backwards, seen);
+}
+
+#[tokio::test]
+async fn page_bounds_and_bad_cursors_are_input_errors() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    for (vars, field) in [
+        (json!({ "first": 101 }), "first"),
+        (json!({ "first": -1 }), "first"),
+        (json!({ "last": 500 }), "last"),
+        (json!({ "first": 1, "last": 1 }), "last"),
+        (json!({ "after": "bm9wZQ" }), "after"),
+        (json!({ "before": "!!" }), "before"),
+    ] {
+        let body = app.gql(Some(&vera), PAGE, vars.clone()).await;
+        assert_eq!(error_code(&body), "BAD_USER_INPUT", "{vars}: {body}");
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{vars}");
+    }
+    let body = app.gql(Some(&vera), PAGE, json!({ "first": 100 })).await;
+    assert_no_errors(&body);
+    let body = app.gql(Some(&vera), PAGE, json!({})).await;
+    assert_eq!(page_names(&body).len(), 10, "default page holds everything up to 20");
+}
+
+#[tokio::test]
+async fn listing_100_organisations_with_relations_costs_a_constant_number_of_statements() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    add_partners(&app, &vera, 95).await;
+    // Every partner gets a tier, so each row resolves tier and programme through the loaders.
+    let gold = tier::Entity::find().filter(tier::Column::Name.eq("Gold")).one(&app.ctx.db).await.unwrap().unwrap();
+    organization::Entity::update_many()
+        .set(organization::ActiveModel {
+            tier_id: Set(Some(gold.id)),
+            program_id: Set(Some(gold.program_id)),
+            ..Default::default()
+        })
+        .filter(organization::Column::Kind.eq("PARTNER"))
+        .exec(&app.ctx.db)
+        .await
+        .unwrap();
+
+    let query = "query($first: Int) { organizations(first: $first) { totalCount edges { cursor node { id name kind tier { name program { name } } program { currency } } } } }";
+    let warm = app.gql(Some(&vera), query, json!({ "first": 1 })).await; // records the token's last use
+    assert_no_errors(&warm);
+
+    let (small, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "first": 5 }))).await;
+    assert_no_errors(&body);
+    let (large, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "first": 100 }))).await;
+    assert_no_errors(&body);
+    let edges = body["data"]["organizations"]["edges"].as_array().unwrap();
+    assert_eq!(edges.len(), 100);
+    assert!(
+        edges
+            .iter()
+            .filter(|e| e["node"]["kind"] == "PARTNER")
+            .all(|e| e["node"]["tier"]["program"]["name"].is_string())
+    );
+
+    // token, memberships, page, count, tiers, programmes; the programme is asked for at two
+    // levels, and the second may start before the first has filled the request's cache, so it
+    // can be read twice: 7 at most, whatever the page size.
+    for (page, statements) in [(5, small), (100, large)] {
+        assert!((6..=7).contains(&statements), "{statements} statements for a page of {page}");
+    }
+}
+
+#[tokio::test]
+async fn total_count_is_only_computed_when_asked_for() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    app.gql(Some(&vera), "{ __typename }", json!({})).await;
+    let (without, _) =
+        app.count_statements(app.gql(Some(&vera), "{ organizations { nodes { name } } }", json!({}))).await;
+    let (with, _) =
+        app.count_statements(app.gql(Some(&vera), "{ organizations { totalCount nodes { name } } }", json!({}))).await;
+    assert_eq!(with, without + 1);
+}
