@@ -204,3 +204,23 @@ async fn schema_graphql_matches_the_code() {
         "schema.graphql is stale: run `cargo run -- schema > schema.graphql`"
     );
 }
+
+#[tokio::test]
+async fn an_unexpected_failure_is_internal_with_the_request_id_and_no_sql() {
+    use sea_orm::ConnectionTrait;
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    // Break the database under the running server.
+    app.ctx.db.execute_unprepared("ALTER TABLE programs RENAME TO programs_gone").await.unwrap();
+    let r = app
+        .request(Some(&world.token("vera.admin@")))
+        .raw(json!({ "query": "{ organizations(filter: {kind: PARTNER}) { nodes { name program { name } } } }" }))
+        .await;
+    let request_id = header(r.headers(), "x-request-id").to_string();
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(error_code(&body), "INTERNAL", "{body}");
+    let text = body.to_string();
+    assert!(!text.to_lowercase().contains("programs") && !text.contains("SELECT") && !text.contains("no such table"), "{text}");
+    assert_eq!(body["errors"][0]["extensions"]["requestId"], request_id.as_str());
+    assert!(body["errors"][0]["message"].as_str().unwrap().contains(&request_id));
+}

@@ -1,0 +1,28 @@
+// Runs graphql-http's GraphQL-over-HTTP server audits against the URL given as the first
+// argument. Prints every audit; exits 1 when any MUST audit fails (SHOULD/MAY are reported).
+import { serverAudits } from 'graphql-http';
+
+const url = process.argv[2];
+if (!url) {
+  console.error('usage: node audit.mjs http://127.0.0.1:PORT/graphql');
+  process.exit(2);
+}
+
+let failedMust = 0;
+let passed = 0;
+let warned = 0;
+for (const audit of serverAudits({ url, fetchFn: fetch })) {
+  const result = await audit.fn();
+  if (result.status === 'ok') {
+    passed += 1;
+    console.log(`ok    ${audit.name}`);
+  } else if (audit.name.startsWith('MUST')) {
+    failedMust += 1;
+    console.log(`FAIL  ${audit.name}: ${result.reason}`);
+  } else {
+    warned += 1;
+    console.log(`warn  ${audit.name}: ${result.reason}`);
+  }
+}
+console.log(`graphql-http audits: ${passed} passed, ${failedMust} MUST failed, ${warned} SHOULD/MAY not met`);
+process.exit(failedMust > 0 ? 1 : 0);
