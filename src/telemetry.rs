@@ -1,5 +1,7 @@
 //! Logging (text or JSON) and the request id that ties a client's error to the log.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 use crate::config::{LogFormat, Settings};
@@ -17,7 +19,9 @@ pub fn init(settings: &Settings) {
         LogFormat::Json => {
             registry.with(fmt::layer().json().with_current_span(true).with_writer(std::io::stderr)).try_init()
         }
-        LogFormat::Text => registry.with(fmt::layer().with_writer(std::io::stderr)).try_init(),
+        LogFormat::Text => registry
+            .with(fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr))
+            .try_init(),
     };
 }
 

@@ -1,7 +1,7 @@
 //! API token secrets: 256 random bits, shown once, stored as SHA-256.
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use rand::RngCore;
+use rand::Rng;
 use sha2::{Digest, Sha256};
 
 /// Marks the string as a partnerhub secret, so secret scanners and people recognise it.

@@ -77,3 +77,31 @@ async fn not_found() -> Response {
     (StatusCode::NOT_FOUND, Json(error_body("no such endpoint; the API is at /graphql", code::NOT_FOUND)))
         .into_response()
 }
+
+#[cfg(test)]
+mod tests {
+    use axum::{body::Body, http::Request as HttpRequest};
+    use tower::ServiceExt;
+
+    use super::*;
+
+    async fn boom() -> StatusCode {
+        panic!("secret detail: relation users")
+    }
+
+    #[tokio::test]
+    async fn a_panic_becomes_internal_with_the_request_id() {
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn(request_context));
+        let response = app.oneshot(HttpRequest::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();
+        let body = axum::body::to_bytes(response.into_body(), 4096).await.unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap();
+        assert_eq!(json["errors"][0]["extensions"]["code"], "INTERNAL");
+        let message = json["errors"][0]["message"].as_str().unwrap();
+        assert!(message.contains(&id));
+        assert!(!message.contains("secret"));
+    }
+}

@@ -220,7 +220,10 @@ async fn an_unexpected_failure_is_internal_with_the_request_id_and_no_sql() {
     let body: Value = r.json().await.unwrap();
     assert_eq!(error_code(&body), "INTERNAL", "{body}");
     let text = body.to_string();
-    assert!(!text.to_lowercase().contains("programs") && !text.contains("SELECT") && !text.contains("no such table"), "{text}");
+    assert!(
+        !text.to_lowercase().contains("programs") && !text.contains("SELECT") && !text.contains("no such table"),
+        "{text}"
+    );
     assert_eq!(body["errors"][0]["extensions"]["requestId"], request_id.as_str());
     assert!(body["errors"][0]["message"].as_str().unwrap().contains(&request_id));
 }
