@@ -5,7 +5,7 @@
 //! and grants are written directly until their own capabilities exist.
 
 use chrono::TimeDelta;
-use entity::{grant, grant_assignment, membership, organization, program, tier, user};
+use entity::{grant, grant_assignment, organization, program, tier, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use crate::{
     auth,
     domain::{OrganizationKind, Rights, Role, UserKind},
     error::AppResult,
-    service::{Ctx, bootstrap, organizations, tokens},
+    service::{Ctx, bootstrap, organizations, people, tokens},
 };
 
 /// One demo user and the token that signs them in.
@@ -43,17 +43,11 @@ impl Seeder<'_> {
         role: Role,
     ) -> AppResult<user::Model> {
         let now = self.ctx.now();
-        let person = user::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            kind: Set(UserKind::Person.as_str().into()),
-            oidc_issuer: Set(None),
-            oidc_subject: Set(None),
-            email: Set(Some(email.into())),
-            email_verified: Set(true),
-            display_name: Set(name.into()),
-            created_at: Set(now),
-        }
-        .insert(&self.ctx.db)
+        let person = people::insert_user(
+            &self.ctx.db,
+            people::NewUser { kind: UserKind::Person, display_name: name, email: Some(email), email_verified: true },
+            now,
+        )
         .await?;
         self.member(&person, org, role).await?;
         let (_, token) = tokens::issue(&self.ctx.db, person.id, "demo".into(), None, now).await?;
@@ -68,15 +62,7 @@ impl Seeder<'_> {
     }
 
     async fn member(&self, person: &user::Model, org: &organization::Model, role: Role) -> AppResult<()> {
-        membership::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            user_id: Set(person.id),
-            organization_id: Set(org.id),
-            role: Set(role.as_str().into()),
-            created_at: Set(self.ctx.now()),
-        }
-        .insert(&self.ctx.db)
-        .await?;
+        people::insert_membership(&self.ctx.db, person.id, org.id, role, self.ctx.now()).await?;
         Ok(())
     }
 }

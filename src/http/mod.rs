@@ -91,9 +91,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_becomes_internal_with_the_request_id() {
-        let app: Router = Router::new()
-            .route("/boom", get(boom))
-            .layer(middleware::from_fn(request_context));
+        let app: Router = Router::new().route("/boom", get(boom)).layer(middleware::from_fn(request_context));
         let response = app.oneshot(HttpRequest::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();

@@ -1,11 +1,9 @@
 //! How a real deployment gets its first user: the vendor organisation and its first ADMIN.
 
-use entity::{membership, organization, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use entity::{organization, user};
 use serde_json::json;
-use uuid::Uuid;
 
-use super::{Ctx, audit, field, optional_field, organizations, tokens};
+use super::{Ctx, audit, field, optional_field, organizations, people, tokens};
 use crate::{
     db,
     domain::{OrganizationKind, Role, UserKind, validate},
@@ -34,44 +32,26 @@ pub async fn bootstrap(
     if organizations::vendor_exists(&txn).await? {
         return Err(AppError::Conflict("this deployment already has a vendor; bootstrap runs only once".into()));
     }
-    let organization = organization::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(OrganizationKind::Vendor.as_str().into()),
-        name: Set(name),
-        country: Set(country),
-        domain: Set(None),
-        vat_number: Set(None),
-        registration_number: Set(None),
-        website: Set(None),
-        program_id: Set(None),
-        tier_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
+    let organization = people::insert_organization(
+        &txn,
+        OrganizationKind::Vendor,
+        people::OrganizationFields { name, country, ..Default::default() },
+        now,
+    )
     .await?;
     let display_name = email.split('@').next().unwrap_or(&email).to_string();
-    let admin = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(UserKind::Person.as_str().into()),
-        oidc_issuer: Set(None),
-        oidc_subject: Set(None),
-        email: Set(Some(email.clone())),
-        email_verified: Set(false),
-        display_name: Set(display_name),
-        created_at: Set(now),
-    }
-    .insert(&txn)
+    let admin = people::insert_user(
+        &txn,
+        people::NewUser {
+            kind: UserKind::Person,
+            display_name: &display_name,
+            email: Some(&email),
+            email_verified: false,
+        },
+        now,
+    )
     .await?;
-    membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(admin.id),
-        organization_id: Set(organization.id),
-        role: Set(Role::Admin.as_str().into()),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    people::insert_membership(&txn, admin.id, organization.id, Role::Admin, now).await?;
     let (_, token) = tokens::issue(&txn, admin.id, "bootstrap".into(), None, now).await?;
     audit::record(
         &txn,

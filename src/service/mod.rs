@@ -5,6 +5,7 @@ pub mod audit;
 pub mod bootstrap;
 pub mod idempotency;
 pub mod organizations;
+pub mod people;
 pub mod service_accounts;
 pub mod tokens;
 

@@ -1,11 +1,11 @@
 //! Organisations: creation by staff, and the scoped queries every reader goes through.
 
 use entity::organization;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Select};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, field, idempotency, optional_field};
+use super::{Ctx, audit, field, idempotency, optional_field, people};
 use crate::{
     auth::Principal,
     db,
@@ -83,22 +83,9 @@ pub async fn create(
         txn.commit().await?;
         return Ok(existing);
     }
-    let created = organization::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(kind.as_str().into()),
-        name: Set(name),
-        country: Set(Some(country)),
-        domain: Set(domain),
-        vat_number: Set(vat_number),
-        registration_number: Set(registration_number),
-        website: Set(website),
-        program_id: Set(None),
-        tier_id: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let fields =
+        people::OrganizationFields { name, country: Some(country), domain, vat_number, registration_number, website };
+    let created = people::insert_organization(&txn, kind, fields, now).await?;
     if let Some(key) = &key {
         idempotency::remember(&txn, key, created.id, now).await?;
     }

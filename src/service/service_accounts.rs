@@ -2,11 +2,10 @@
 //! distributor's ERP), members of one organisation with one role, reached by API token only.
 
 use entity::{membership, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, field, organizations, tokens};
+use super::{Ctx, audit, field, organizations, people, tokens};
 use crate::{
     auth::Principal,
     db,
@@ -41,27 +40,13 @@ pub async fn create(
     let name = field("name", validate::name(name, 100))?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
-    let user = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(UserKind::ServiceAccount.as_str().into()),
-        oidc_issuer: Set(None),
-        oidc_subject: Set(None),
-        email: Set(None),
-        email_verified: Set(false),
-        display_name: Set(name.clone()),
-        created_at: Set(now),
-    }
-    .insert(&txn)
+    let user = people::insert_user(
+        &txn,
+        people::NewUser { kind: UserKind::ServiceAccount, display_name: &name, email: None, email_verified: false },
+        now,
+    )
     .await?;
-    let membership = membership::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        user_id: Set(user.id),
-        organization_id: Set(organization.id),
-        role: Set(role.as_str().into()),
-        created_at: Set(now),
-    }
-    .insert(&txn)
-    .await?;
+    let membership = people::insert_membership(&txn, user.id, organization.id, role, now).await?;
     let (_, secret) = tokens::issue(&txn, user.id, format!("{name} (initial)"), None, now).await?;
     audit::record(
         &txn,

@@ -1,0 +1,87 @@
+//! Rows every capability that adds people or organisations writes the same way.
+
+use chrono::{DateTime, Utc};
+use entity::{membership, organization, user};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use uuid::Uuid;
+
+use crate::{
+    domain::{OrganizationKind, Role, UserKind},
+    error::AppResult,
+};
+
+pub struct NewUser<'a> {
+    pub kind: UserKind,
+    pub display_name: &'a str,
+    pub email: Option<&'a str>,
+    pub email_verified: bool,
+}
+
+/// A user with no sign-in identity yet: people get theirs at their first SSO login.
+pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateTime<Utc>) -> AppResult<user::Model> {
+    Ok(user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(new.kind.as_str().into()),
+        oidc_issuer: Set(None),
+        oidc_subject: Set(None),
+        email: Set(new.email.map(Into::into)),
+        email_verified: Set(new.email_verified),
+        display_name: Set(new.display_name.into()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn insert_membership(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+    organization_id: Uuid,
+    role: Role,
+    now: DateTime<Utc>,
+) -> AppResult<membership::Model> {
+    Ok(membership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user_id),
+        organization_id: Set(organization_id),
+        role: Set(role.as_str().into()),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Validated fields of a new organisation.
+#[derive(Debug, Clone, Default)]
+pub struct OrganizationFields {
+    pub name: String,
+    pub country: Option<String>,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    pub registration_number: Option<String>,
+    pub website: Option<String>,
+}
+
+pub async fn insert_organization(
+    db: &impl ConnectionTrait,
+    kind: OrganizationKind,
+    fields: OrganizationFields,
+    now: DateTime<Utc>,
+) -> AppResult<organization::Model> {
+    Ok(organization::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.as_str().into()),
+        name: Set(fields.name),
+        country: Set(fields.country),
+        domain: Set(fields.domain),
+        vat_number: Set(fields.vat_number),
+        registration_number: Set(fields.registration_number),
+        website: Set(fields.website),
+        program_id: Set(None),
+        tier_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
