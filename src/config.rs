@@ -28,6 +28,49 @@ pub struct Settings {
     pub log_format: LogFormat,
     pub log_filter: String,
     pub graphql: GraphqlSettings,
+    /// The server's external address (scheme, host, port; no trailing slash). OIDC redirects
+    /// come back to `<public_url>/auth/callback`; cookie requests must come from this origin.
+    pub public_url: String,
+    pub session_lifetime: chrono::TimeDelta,
+    pub oidc_providers: Vec<OidcProviderSettings>,
+}
+
+/// One OpenID Connect provider; `key` is what `/auth/login?provider=` names.
+#[derive(Clone, Deserialize)]
+pub struct OidcProviderSettings {
+    #[serde(skip)]
+    pub key: String,
+    pub issuer: String,
+    pub client_id: String,
+    pub client_secret: String,
+    #[serde(default)]
+    pub scopes: Option<String>,
+    #[serde(default)]
+    pub display_name: Option<String>,
+}
+
+impl OidcProviderSettings {
+    pub fn scope_list(&self) -> Vec<String> {
+        let scopes = self.scopes.as_deref().unwrap_or("openid email profile");
+        scopes.split([' ', ',']).filter(|s| !s.is_empty() && *s != "openid").map(str::to_string).collect()
+    }
+
+    pub fn label(&self) -> &str {
+        self.display_name.as_deref().unwrap_or(&self.key)
+    }
+}
+
+/// The client secret stays out of logs and panics.
+impl std::fmt::Debug for OidcProviderSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OidcProviderSettings")
+            .field("key", &self.key)
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field("client_secret", &"<redacted>")
+            .field("scopes", &self.scopes)
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -52,6 +95,10 @@ struct FileSettings {
     graphql_max_depth: Option<usize>,
     graphql_max_complexity: Option<usize>,
     graphql_max_batch: Option<usize>,
+    public_url: Option<String>,
+    session_lifetime: Option<String>,
+    #[serde(default)]
+    oidc: HashMap<String, OidcProviderSettings>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +127,16 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("PARTNERHUB_GRAPHQL_MAX_DEPTH", "deepest query accepted (default 15)"),
     ("PARTNERHUB_GRAPHQL_MAX_COMPLEXITY", "most complex query accepted (default 2000)"),
     ("PARTNERHUB_GRAPHQL_MAX_BATCH", "largest batch of operations in one request; 0 refuses batches (default 0)"),
+    ("PARTNERHUB_PUBLIC_URL", "the server's external URL, e.g. https://partners.example.com (default http://<listen>)"),
+    ("PARTNERHUB_SESSION_LIFETIME", "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)"),
+    (
+        "PARTNERHUB_OIDC_<NAME>_ISSUER",
+        "issuer URL of OpenID provider <NAME> (its key in /auth/login?provider=, lower-cased)",
+    ),
+    ("PARTNERHUB_OIDC_<NAME>_CLIENT_ID", "client id registered at that provider"),
+    ("PARTNERHUB_OIDC_<NAME>_CLIENT_SECRET", "client secret registered at that provider"),
+    ("PARTNERHUB_OIDC_<NAME>_SCOPES", "scopes to ask for besides openid (default \"email profile\")"),
+    ("PARTNERHUB_OIDC_<NAME>_DISPLAY_NAME", "name shown on the sign-in choice (default <name>)"),
 ];
 
 impl Settings {
@@ -149,6 +206,23 @@ impl Settings {
                 message: "limits must be positive".into(),
             });
         }
+        let public_url = var("PARTNERHUB_PUBLIC_URL").or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = public_url.trim_end_matches('/').to_string();
+        let host = public_url.strip_prefix("https://").or_else(|| public_url.strip_prefix("http://"));
+        if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
+            return Err(ConfigError::Invalid {
+                name: "PARTNERHUB_PUBLIC_URL",
+                message: "must be an origin such as https://partners.example.com, without a path".into(),
+            });
+        }
+        let session_lifetime = match var("PARTNERHUB_SESSION_LIFETIME").or(file.session_lifetime) {
+            Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Invalid {
+                name: "PARTNERHUB_SESSION_LIFETIME",
+                message: format!("{text:?} is not a duration such as 12h, 90m or 3600"),
+            })?,
+            None => chrono::TimeDelta::hours(12),
+        };
+        let oidc_providers = oidc_providers(vars, file.oidc)?;
         Ok(Settings {
             environment,
             listen,
@@ -157,12 +231,90 @@ impl Settings {
             log_format,
             log_filter,
             graphql,
+            public_url,
+            session_lifetime,
+            oidc_providers,
         })
     }
 
     pub fn is_development(&self) -> bool {
         self.environment == Environment::Development
     }
+}
+
+/// `12h`, `90m`, `30s` or a number of seconds; positive.
+fn parse_duration(text: &str) -> Option<chrono::TimeDelta> {
+    let text = text.trim();
+    let (number, unit) = match text.char_indices().last()? {
+        (i, 'h') => (&text[..i], 3600),
+        (i, 'm') => (&text[..i], 60),
+        (i, 's') => (&text[..i], 1),
+        _ => (text, 1),
+    };
+    let n: i64 = number.trim().parse().ok().filter(|n| *n > 0)?;
+    chrono::TimeDelta::try_seconds(n.checked_mul(unit)?)
+}
+
+/// Providers from the file's `[oidc.<name>]` tables, then from `PARTNERHUB_OIDC_<NAME>_*`
+/// variables, which replace a file entry of the same name field by field.
+fn oidc_providers(
+    vars: &HashMap<String, String>,
+    from_file: HashMap<String, OidcProviderSettings>,
+) -> Result<Vec<OidcProviderSettings>, ConfigError> {
+    let mut providers: std::collections::BTreeMap<String, OidcProviderSettings> = from_file
+        .into_iter()
+        .map(|(k, mut p)| {
+            (k.to_ascii_lowercase(), {
+                p.key = k.to_ascii_lowercase();
+                p
+            })
+        })
+        .collect();
+    for (name, value) in vars {
+        let Some(rest) = name.strip_prefix("PARTNERHUB_OIDC_") else { continue };
+        let Some((key, field)) = ["_CLIENT_SECRET", "_CLIENT_ID", "_ISSUER", "_SCOPES", "_DISPLAY_NAME"]
+            .iter()
+            .find_map(|suffix| rest.strip_suffix(suffix).map(|k| (k.to_ascii_lowercase(), *suffix)))
+        else {
+            continue;
+        };
+        if key.is_empty() || !key.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+            return Err(ConfigError::Invalid {
+                name: "PARTNERHUB_OIDC_<NAME>_*",
+                message: format!("{name} has no usable provider name"),
+            });
+        }
+        let entry = providers.entry(key.clone()).or_insert_with(|| OidcProviderSettings {
+            key: key.clone(),
+            issuer: String::new(),
+            client_id: String::new(),
+            client_secret: String::new(),
+            scopes: None,
+            display_name: None,
+        });
+        match field {
+            "_ISSUER" => entry.issuer = value.clone(),
+            "_CLIENT_ID" => entry.client_id = value.clone(),
+            "_CLIENT_SECRET" => entry.client_secret = value.clone(),
+            "_SCOPES" => entry.scopes = Some(value.clone()),
+            _ => entry.display_name = Some(value.clone()),
+        }
+    }
+    for p in providers.values() {
+        if p.issuer.is_empty() || p.client_id.is_empty() || p.client_secret.is_empty() {
+            return Err(ConfigError::Invalid {
+                name: "PARTNERHUB_OIDC_<NAME>_*",
+                message: format!("provider {:?} needs an issuer, a client id and a client secret", p.key),
+            });
+        }
+        if !(p.issuer.starts_with("https://") || p.issuer.starts_with("http://")) {
+            return Err(ConfigError::Invalid {
+                name: "PARTNERHUB_OIDC_<NAME>_ISSUER",
+                message: format!("provider {:?}: the issuer must be a URL", p.key),
+            });
+        }
+    }
+    Ok(providers.into_values().collect())
 }
 
 fn read_file(path: PathBuf) -> Result<FileSettings, ConfigError> {
@@ -205,6 +357,46 @@ mod tests {
         .unwrap();
         assert_eq!(s.environment, Environment::Development);
         assert_eq!(s.listen.to_string(), "127.0.0.1:7000");
+    }
+
+    #[test]
+    fn providers_come_from_the_file_and_variables() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "[oidc.corp]\nissuer = \"https://login.corp.example\"\nclient_id = \"a\"\nclient_secret = \"s\"\n",
+        )
+        .unwrap();
+        let s = Settings::from_vars(&vars(&[
+            ("PARTNERHUB_CONFIG", path.to_str().unwrap()),
+            ("PARTNERHUB_OIDC_GOOGLE_ISSUER", "https://accounts.google.com"),
+            ("PARTNERHUB_OIDC_GOOGLE_CLIENT_ID", "g"),
+            ("PARTNERHUB_OIDC_GOOGLE_CLIENT_SECRET", "s3cr3t-google"),
+            ("PARTNERHUB_OIDC_GOOGLE_DISPLAY_NAME", "Google"),
+            ("PARTNERHUB_OIDC_CORP_SCOPES", "email"),
+        ]))
+        .unwrap();
+        let keys: Vec<_> = s.oidc_providers.iter().map(|p| p.key.as_str()).collect();
+        assert_eq!(keys, ["corp", "google"]);
+        assert_eq!(s.oidc_providers[0].scope_list(), ["email"]);
+        assert_eq!(s.oidc_providers[1].label(), "Google");
+        assert!(!format!("{:?}", s.oidc_providers[1]).contains("s3cr3t"));
+        let err = Settings::from_vars(&vars(&[("PARTNERHUB_OIDC_X_ISSUER", "https://x.example")])).unwrap_err();
+        assert!(err.to_string().contains("client id"));
+    }
+
+    #[test]
+    fn durations_and_public_url() {
+        assert_eq!(parse_duration("12h"), Some(chrono::TimeDelta::hours(12)));
+        assert_eq!(parse_duration("90m"), Some(chrono::TimeDelta::minutes(90)));
+        assert_eq!(parse_duration("3600"), Some(chrono::TimeDelta::hours(1)));
+        assert_eq!(parse_duration("-1h"), None);
+        assert_eq!(parse_duration("soon"), None);
+        let s = Settings::from_vars(&vars(&[("PARTNERHUB_PUBLIC_URL", "https://partners.example.com/")])).unwrap();
+        assert_eq!(s.public_url, "https://partners.example.com");
+        assert!(Settings::from_vars(&vars(&[("PARTNERHUB_PUBLIC_URL", "https://x.example/app")])).is_err());
+        assert_eq!(Settings::from_vars(&vars(&[])).unwrap().public_url, "http://127.0.0.1:8080");
     }
 
     #[test]

@@ -15,6 +15,7 @@ string_enum!(
         ApiToken = "ApiToken",
         Program = "Program",
         Tier = "Tier",
+        Invitation = "Invitation",
     }
 );
 

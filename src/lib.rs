@@ -30,6 +30,8 @@ pub struct AppState {
     pub schema: graphql::AppSchema,
     pub ctx: service::Ctx,
     pub statements: StatementCounter,
+    pub providers: Arc<auth::oidc::Providers>,
+    pub cookie: auth::session::CookiePolicy,
 }
 
 pub struct Application {
@@ -57,7 +59,19 @@ impl Application {
             .map_err(StartError::Database)?;
         db::migrate(&db).await.map_err(StartError::Migration)?;
         let schema = graphql::build(&settings);
-        let state = AppState { settings: Arc::new(settings), schema, ctx: service::Ctx { db, clock }, statements };
+        let providers = auth::oidc::Providers::start(&settings.oidc_providers, &settings.public_url).await;
+        // Only plain-HTTP development may use a cookie without `Secure`.
+        let cookie = auth::session::CookiePolicy {
+            secure: !(settings.is_development() && settings.public_url.starts_with("http://")),
+        };
+        let state = AppState {
+            settings: Arc::new(settings),
+            schema,
+            ctx: service::Ctx { db, clock },
+            statements,
+            providers,
+            cookie,
+        };
         let router = http::router(state.clone())
             .layer(axum::extract::DefaultBodyLimit::max(state.settings.graphql.max_body_bytes));
         Ok(Application { state, router })

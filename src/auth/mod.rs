@@ -1,5 +1,7 @@
 //! Identity: who is asking (API token today, SSO sessions later) and which membership they act as.
 
+pub mod oidc;
+pub mod session;
 pub mod token;
 
 use std::sync::Arc;
@@ -21,6 +23,7 @@ use crate::{
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum AuthMethod {
     ApiToken { token_id: Uuid },
+    Session,
 }
 
 /// One of the user's memberships, with what the policy needs to know about it.
@@ -99,9 +102,37 @@ pub async fn authenticate_token(
             .update(db)
             .await?;
     }
+    principal_for(db, user, AuthMethod::ApiToken { token_id: token.id }, organization_header).await
+}
+
+/// Resolves a session cookie's secret. Unknown, logged-out and expired sessions are all
+/// `UNAUTHENTICATED`, on every node, from the second they end.
+pub async fn authenticate_session(
+    db: &DatabaseConnection,
+    secret: &str,
+    organization_header: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<Principal> {
+    let invalid = || AppError::Unauthenticated("the session has ended; sign in again".into());
+    let (_session, user) = entity::session::Entity::find_by_id(token::hash(secret))
+        .filter(entity::session::Column::ExpiresAt.gt(now))
+        .find_also_related(user::Entity)
+        .one(db)
+        .await?
+        .ok_or_else(invalid)?;
+    let user = user.ok_or_else(invalid)?;
+    principal_for(db, user, AuthMethod::Session, organization_header).await
+}
+
+async fn principal_for(
+    db: &DatabaseConnection,
+    user: user::Model,
+    method: AuthMethod,
+    organization_header: Option<&str>,
+) -> AppResult<Principal> {
     let memberships = load_memberships(db, user.id).await?;
     let acting = choose_acting(&memberships, organization_header)?;
-    Ok(Principal { user, method: AuthMethod::ApiToken { token_id: token.id }, memberships, acting })
+    Ok(Principal { user, method, memberships, acting })
 }
 
 async fn load_memberships(db: &DatabaseConnection, user_id: Uuid) -> AppResult<Vec<MembershipContext>> {

@@ -130,3 +130,30 @@ mod tests {
         assert!(email("ann@localhost").is_err());
     }
 }
+
+/// Where to send someone after sign-in: only a path on this site. `//host` and `/\host` are
+/// read by browsers as another site, so they are refused like absolute URLs.
+pub fn return_to(value: &str) -> Result<String, String> {
+    let ok = value.starts_with('/')
+        && !value.starts_with("//")
+        && !value.starts_with("/\\")
+        && !value.chars().any(|c| c.is_control() || c == '\\')
+        && value.len() <= 2048;
+    if ok { Ok(value.to_string()) } else { Err(format!("{value:?} is not a path on this site")) }
+}
+
+#[cfg(test)]
+mod return_to_tests {
+    use super::return_to;
+
+    #[test]
+    fn only_local_paths() {
+        assert!(return_to("/").is_ok());
+        assert!(return_to("/partners?tab=deals").is_ok());
+        for bad in
+            ["//evil.example", "https://evil.example/", "/\\evil.example", "evil", "", "/a\nb", "javascript:alert(1)"]
+        {
+            assert!(return_to(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{api_token, membership, organization, program, tier, user};
+use entity::{api_token, invitation, membership, organization, program, tier, user};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -40,6 +40,7 @@ scoped!(membership, |p, _| policy::memberships_scope(p));
 scoped!(api_token, |p, _| policy::api_tokens_scope(p));
 scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));
+scoped!(invitation, |p, _| policy::invitations_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -97,6 +98,7 @@ pub fn register(
         .data(by_id::<api_token::Entity>(ctx, principal))
         .data(by_id::<program::Entity>(ctx, principal))
         .data(by_id::<tier::Entity>(ctx, principal))
+        .data(by_id::<invitation::Entity>(ctx, principal))
 }
 
 /// Loads one row through the request's loader for `E`.

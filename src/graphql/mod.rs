@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod context;
 pub mod loaders;
+pub mod members;
 pub mod node;
 pub mod organizations;
 pub mod types;
@@ -17,7 +18,12 @@ use crate::config::Settings;
 pub struct Query(node::NodeQuery, viewer::ViewerQuery, organizations::OrganizationQuery);
 
 #[derive(MergedObject, Default)]
-pub struct Mutation(viewer::ApiTokenMutation, organizations::OrganizationMutation, viewer::ServiceAccountMutation);
+pub struct Mutation(
+    viewer::ApiTokenMutation,
+    organizations::OrganizationMutation,
+    viewer::ServiceAccountMutation,
+    members::MemberMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 

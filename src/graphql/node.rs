@@ -2,11 +2,12 @@
 //! caller may not see resolves exactly like an id that does not exist: `null`, no error.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{api_token, membership, organization, program, tier, user};
+use entity::{api_token, invitation, membership, organization, program, tier, user};
 
 use super::{
     context::ContextExt,
     loaders::load,
+    members::Invitation,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
 };
 use crate::{
@@ -25,6 +26,7 @@ pub enum Node {
     ApiToken(ApiToken),
     Program(Program),
     Tier(Tier),
+    Invitation(Invitation),
 }
 
 const MAX_NODES: usize = 100;
@@ -60,6 +62,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::ApiToken => load::<api_token::Entity>(ctx, id).await?.map(|m| Node::ApiToken(ApiToken(m))),
         NodeType::Program => load::<program::Entity>(ctx, id).await?.map(|m| Node::Program(Program(m))),
         NodeType::Tier => load::<tier::Entity>(ctx, id).await?.map(|m| Node::Tier(Tier(m))),
+        NodeType::Invitation => load::<invitation::Entity>(ctx, id).await?.map(|m| Node::Invitation(Invitation(m))),
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?
             .map(|(u, m)| Node::ServiceAccount(ServiceAccount(u, m))),

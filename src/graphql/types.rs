@@ -4,7 +4,11 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{api_token, membership, organization, program, tier, user};
 
-use super::{context::ContextExt, loaders::load};
+use super::{
+    connection::{Page, PageArgs},
+    context::ContextExt,
+    loaders::load,
+};
 use crate::{
     domain,
     error::AppError,
@@ -98,6 +102,28 @@ impl Organization {
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
+    }
+    /// The organisation's members (visible to its own members and to staff).
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Membership>> {
+        super::members::members(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
+    /// Invitations to the organisation (visible to its admins and to staff admins).
+    async fn invitations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::members::Invitation>> {
+        super::members::invitations(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
 }
 

@@ -37,6 +37,7 @@ impl Viewer {
     async fn authentication(&self) -> AuthenticationMethod {
         match self.0.method {
             AuthMethod::ApiToken { .. } => AuthenticationMethod::ApiToken,
+            AuthMethod::Session => AuthenticationMethod::Session,
         }
     }
 

@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 
 use crate::{
     AppState,
-    auth::{self, Principal},
+    auth::{self, Principal, session},
     error::{AppError, code},
     graphql::{context::RequestState, loaders},
 };
@@ -76,13 +76,7 @@ fn plain_error(status: StatusCode, media: Media, message: &str, code: &str) -> R
 }
 
 fn app_error(err: AppError, media: Media) -> Response {
-    let status = match err {
-        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
-        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
-        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
-        _ => StatusCode::BAD_REQUEST,
-    };
+    let status = super::status_for(&err);
     let mut response = plain_error(status, media, &err.public_message(), err.code());
     if status == StatusCode::UNAUTHORIZED {
         response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -90,8 +84,25 @@ fn app_error(err: AppError, media: Media) -> Response {
     response
 }
 
-/// Resolves the caller from the request headers; no credentials is anonymous, bad ones are 401.
+/// Resolves the caller from the request headers: an API token, else a session cookie (only from
+/// our own origin); no credentials is anonymous, bad ones are 401.
 async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<Principal>>, AppError> {
+    let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
+    if headers.get(header::AUTHORIZATION).is_none() {
+        let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::secret_from_cookies);
+        let Some(secret) = cookie else { return Ok(None) };
+        super::auth::same_origin(state, headers)?;
+        let principal = auth::authenticate_session(&state.ctx.db, secret, organization, state.ctx.now()).await?;
+        return Ok(Some(Arc::new(principal)));
+    }
+    bearer(state, headers, organization).await
+}
+
+async fn bearer(
+    state: &AppState,
+    headers: &HeaderMap,
+    organization: Option<&str>,
+) -> Result<Option<Arc<Principal>>, AppError> {
     let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
     let value =
         value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not readable".into()))?;
@@ -99,7 +110,6 @@ async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<P
     if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
         return Err(AppError::Unauthenticated("use Authorization: Bearer <API token>".into()));
     }
-    let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
     let principal = auth::authenticate_token(&state.ctx.db, secret.trim(), organization, state.ctx.now()).await?;
     Ok(Some(Arc::new(principal)))
 }

@@ -1,5 +1,6 @@
 //! The HTTP surface: /graphql, /healthz, /readyz; request ids, panics turned into INTERNAL.
 
+mod auth;
 mod graphql;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
@@ -23,6 +24,10 @@ pub use graphql::error_body;
 pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/auth/providers", get(auth::providers))
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
@@ -70,6 +75,24 @@ async fn readyz(State(state): State<AppState>) -> Response {
             tracing::warn!(error = %err, "database not reachable");
             (StatusCode::SERVICE_UNAVAILABLE, Json(json!({ "status": "database unreachable" }))).into_response()
         }
+    }
+}
+
+/// An application error answered outside GraphQL, in the same JSON shape.
+pub(crate) fn error_response(err: crate::error::AppError) -> Response {
+    (status_for(&err), Json(error_body(&err.public_message(), err.code()))).into_response()
+}
+
+/// The HTTP status of an error answered before or outside GraphQL execution.
+pub(crate) fn status_for(err: &crate::error::AppError) -> StatusCode {
+    use crate::error::AppError;
+    match err {
+        AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
+        AppError::Forbidden(_) => StatusCode::FORBIDDEN,
+        AppError::NotFound(_) => StatusCode::NOT_FOUND,
+        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        AppError::BadInput { .. } | AppError::Conflict(_) => StatusCode::BAD_REQUEST,
     }
 }
 

@@ -27,6 +27,8 @@ pub enum Action<'a> {
     CreateApiToken,
     /// Revoke a token the principal can see (its own, or a service account's of its organisation).
     RevokeApiToken { token: &'a api_token::Model },
+    /// Invite people to, and remove members from, this organisation.
+    ManageMembers { organization_id: Uuid },
 }
 
 /// Requires a signed-in caller.
@@ -60,6 +62,10 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             principal.user_kind() == UserKind::Person
                 && m.role == Role::Admin
                 && (is_staff(m) || m.organization_id() == organization_id)
+        }
+        Action::ManageMembers { organization_id } => {
+            let m = acting(principal)?;
+            m.role == Role::Admin && (is_staff(m) || m.organization_id() == organization_id)
         }
         // Visibility (api_tokens_scope) already limited this to tokens the principal may manage.
         Action::RevokeApiToken { token } => {
@@ -193,6 +199,16 @@ fn service_accounts_of(organization_id: Uuid) -> SelectStatement {
         .and_where(Expr::col((membership::Entity, membership::Column::OrganizationId)).eq(organization_id))
         .and_where(Expr::col((user::Entity, user::Column::Kind)).eq(UserKind::ServiceAccount.as_str()))
         .to_owned()
+}
+
+/// Invitations a principal sees: those of the organisation it administers; staff admins all.
+pub fn invitations_scope(principal: Option<&Principal>) -> Condition {
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()).filter(|m| m.role == Role::Admin) else { return none };
+    if is_staff(m) {
+        return Condition::all();
+    }
+    Condition::all().add(entity::invitation::Column::OrganizationId.eq(m.organization_id()))
 }
 
 /// Programmes and tiers are public: the directory and applications need them without sign-in.

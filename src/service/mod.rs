@@ -4,6 +4,7 @@
 pub mod audit;
 pub mod bootstrap;
 pub mod idempotency;
+pub mod invitations;
 pub mod organizations;
 pub mod people;
 pub mod service_accounts;

@@ -6,23 +6,89 @@ use serde_json::{Value, json};
 use crate::helpers::*;
 
 /// Operations of the table, by schema field name.
-const OPERATIONS: &[&str] =
-    &["createOrganization", "createServiceAccount", "createServiceAccountInAlpine", "createApiToken", "revokeApiToken"];
+const OPERATIONS: &[&str] = &[
+    "createOrganization",
+    "createServiceAccount",
+    "createServiceAccountInAlpine",
+    "createApiToken",
+    "revokeApiToken",
+    "inviteMember",
+    "acceptInvitation",
+    "resendInvitation",
+    "cancelInvitation",
+    "removeMember",
+];
 
 /// (actor e-mail prefix or "anonymous", expected outcome per operation, in OPERATIONS order).
-const TABLE: &[(&str, [&str; 5])] = &[
-    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND"]),
-    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
-    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
-    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK"]),
-    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND"]),
-    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
+/// Targets: the actor's own organisation, Alpine, a token of Anna's, a bogus invitation token, an
+/// invitation to Alpine, and a service account's membership in Alpine.
+const TABLE: &[(&str, [&str; 10])] = &[
+    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK"]),
+    (
+        "carl.channel@",
+        [
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "OK",
+            "NOT_FOUND",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "FORBIDDEN",
+        ],
+    ),
+    (
+        "fiona.finance@",
+        [
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "OK",
+            "NOT_FOUND",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "FORBIDDEN",
+        ],
+    ),
+    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK"]),
+    (
+        "sam@",
+        [
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "FORBIDDEN",
+            "OK",
+            "NOT_FOUND",
+            "FORBIDDEN",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "NOT_FOUND",
+            "FORBIDDEN",
+        ],
+    ),
+    (
+        "bruno@",
+        ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"],
+    ),
     // Edelweiss has an active grant with Alpine, so it sees Alpine but may not act on it.
-    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND"]),
+    (
+        "erika@",
+        ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"],
+    ),
     // Hanse has no relationship with Alpine: Alpine does not exist for it.
-    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
-    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND"]),
-    ("anonymous", ["UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED", "UNAUTHENTICATED"]),
+    (
+        "hans@",
+        ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"],
+    ),
+    (
+        "dora@",
+        ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND"],
+    ),
+    ("anonymous", ["UNAUTHENTICATED"; 10]),
 ];
 
 fn outcome(body: &Value) -> String {
@@ -55,6 +121,29 @@ async fn actors_by_operations() {
             .gql(Some(&anna), "mutation { createApiToken(input: {name: \"victim\"}) { apiToken { id } } }", json!({}))
             .await;
         let victim_id = victim["data"]["createApiToken"]["apiToken"]["id"].clone();
+        // Fresh targets for every actor, so one row's success cannot change the next row.
+        let invited = app
+            .gql(
+                Some(&anna),
+                "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { invitation { id } } }",
+                json!({ "i": { "organizationId": alpine, "email": format!("guest.{}@example.test", actor.trim_end_matches('@')), "role": "SALES" } }),
+            )
+            .await;
+        let invitation_id = invited["data"]["inviteMember"]["invitation"]["id"].clone();
+        app.gql(
+            Some(&anna),
+            "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { token } }",
+            json!({ "i": { "organizationId": alpine, "name": "target", "role": "SALES" } }),
+        )
+        .await;
+        let members = app
+            .gql(
+                Some(&anna),
+                "query($id: ID!) { node(id: $id) { ... on Organization { members(last: 1) { nodes { id } } } } }",
+                json!({ "id": alpine }),
+            )
+            .await;
+        let target_membership = members["data"]["node"]["members"]["nodes"][0]["id"].clone();
         for (i, operation) in OPERATIONS.iter().enumerate() {
             let (query, variables) = match *operation {
                 "createOrganization" => (
@@ -73,6 +162,25 @@ async fn actors_by_operations() {
                 "revokeApiToken" => (
                     "mutation($id: ID!) { revokeApiToken(input: {id: $id}) { apiToken { status } } }",
                     json!({ "id": victim_id }),
+                ),
+                "inviteMember" => (
+                    "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+                    json!({ "i": { "organizationId": own_org, "email": format!("new.{}@example.test", actor.trim_end_matches('@')), "role": "ADMIN" } }),
+                ),
+                "acceptInvitation" => {
+                    ("mutation { acceptInvitation(input: {token: \"phk_bogus\"}) { membership { id } } }", json!({}))
+                }
+                "resendInvitation" => (
+                    "mutation($id: ID!) { resendInvitation(input: {id: $id}) { token } }",
+                    json!({ "id": invitation_id }),
+                ),
+                "cancelInvitation" => (
+                    "mutation($id: ID!) { cancelInvitation(input: {id: $id}) { invitation { status } } }",
+                    json!({ "id": invitation_id }),
+                ),
+                "removeMember" => (
+                    "mutation($id: ID!) { removeMember(input: {membershipId: $id}) { removedMembershipId } }",
+                    json!({ "id": target_membership }),
                 ),
                 other => panic!("no request for {other}"),
             };

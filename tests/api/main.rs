@@ -3,13 +3,17 @@
 //! over HTTP, as a client would.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod browser;
 mod helpers;
+mod idp;
 
 mod authorization;
 mod bootstrap;
 mod http;
+mod invitations;
 mod organizations;
 mod pagination;
 mod service_accounts;
+mod sso;
 mod tokens;
 mod viewer;
