@@ -13,7 +13,7 @@ use crate::{
     auth,
     domain::{OrganizationKind, Rights, Role, UserKind},
     error::AppResult,
-    service::{Ctx, bootstrap, organizations, people, tokens},
+    service::{Ctx, bootstrap, invitations, organizations, people, tokens},
 };
 
 /// One demo user and the token that signs them in.
@@ -27,6 +27,9 @@ pub struct DemoUser {
 
 pub struct Demo {
     pub users: Vec<DemoUser>,
+    /// A pending invitation (to Alpine, as SALES) and its token, to try `acceptInvitation`
+    /// after signing in through SSO as that address.
+    pub invitation: (String, String),
 }
 
 struct Seeder<'a> {
@@ -242,5 +245,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     .insert(&ctx.db)
     .await?;
 
-    Ok(Demo { users: seeder.users })
+    let anna = seeder.users.iter().find(|u| u.email.starts_with("anna@")).map(|u| u.token.clone()).unwrap_or_default();
+    let anna = auth::authenticate_token(&ctx.db, &anna, None, now).await?;
+    let email = "new.hire@alpinevoice.example";
+    let (_, invitation_token) = invitations::invite(ctx, Some(&anna), alpine.id, email, Role::Sales).await?;
+
+    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token) })
 }

@@ -120,7 +120,27 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
             print_demo(&seeded, &app.state.settings, &dir);
+            print_sign_in(&app);
+            println!(
+                "\nServing on http://{}/graphql; Ctrl-C stops (the demo database stays in {}).",
+                app.state.settings.listen,
+                dir.display()
+            );
             app.serve(listener).await.map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn print_sign_in(app: &Application) {
+    let providers = app.state.providers.list();
+    if providers.is_empty() {
+        println!(
+            "\nSSO: no OpenID provider configured (set PARTNERHUB_OIDC_<NAME>_ISSUER, _CLIENT_ID, _CLIENT_SECRET; see the README)."
+        );
+    } else {
+        println!("\nSSO: sign in at");
+        for p in providers {
+            println!("  {} -> {}/auth/login?provider={}", p.display_name, app.state.settings.public_url, p.key);
         }
     }
 }
@@ -133,6 +153,11 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     for u in &demo.users {
         println!("{:<18} {:<34} {:<48} {:<16} {}", u.display_name, u.email, u.organization, u.role, u.token);
     }
+    let (invited, invitation_token) = &demo.invitation;
+    println!(
+        "\nPending invitation for {invited} (SALES at Alpine Voice AG); after signing in as that verified address:"
+    );
+    println!("  mutation {{ acceptInvitation(input: {{token: \"{invitation_token}\"}}) {{ membership {{ role }} }} }}");
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(
@@ -140,5 +165,4 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
             partner_admin.token
         );
     }
-    println!("\nServing on {url}; Ctrl-C stops (the demo database stays in {}).", dir.display());
 }

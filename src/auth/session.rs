@@ -52,6 +52,8 @@ pub async fn create(
     lifetime: TimeDelta,
     now: DateTime<Utc>,
 ) -> AppResult<String> {
+    // Ended sessions are useless rows; logins are rare enough to sweep them here.
+    session::Entity::delete_many().filter(session::Column::ExpiresAt.lte(now)).exec(db).await?;
     let secret = token::generate();
     session::ActiveModel {
         id: Set(secret.hash),

@@ -161,3 +161,41 @@ async fn total_count_is_only_computed_when_asked_for() {
         app.count_statements(app.gql(Some(&vera), "{ organizations { totalCount nodes { name } } }", json!({}))).await;
     assert_eq!(with, without + 1);
 }
+
+#[tokio::test]
+async fn members_and_invitations_cost_the_same_for_any_page_size() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let alpine = organization_id(&app, &anna, "Alpine Voice AG").await;
+    for i in 0..30 {
+        let body = app
+            .gql(
+                Some(&anna),
+                "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { token } }",
+                json!({ "i": { "organizationId": alpine, "name": format!("sync {i}"), "role": "BILLING" } }),
+            )
+            .await;
+        assert_no_errors(&body);
+        let body = app
+            .gql(
+                Some(&anna),
+                "mutation($i: InviteMemberInput!) { inviteMember(input: $i) { token } }",
+                json!({ "i": { "organizationId": alpine, "email": format!("p{i}@example.test"), "role": "SALES" } }),
+            )
+            .await;
+        assert_no_errors(&body);
+    }
+    let query = "query($id: ID!, $n: Int) { node(id: $id) { ... on Organization {
+        members(first: $n) { totalCount nodes { role user { displayName kind } organization { name } } }
+        invitations(first: $n) { totalCount nodes { email status organization { name } } } } } }";
+    let (small, body) = app.count_statements(app.gql(Some(&anna), query, json!({ "id": alpine, "n": 3 }))).await;
+    assert_no_errors(&body);
+    let (large, body) = app.count_statements(app.gql(Some(&anna), query, json!({ "id": alpine, "n": 100 }))).await;
+    assert_no_errors(&body);
+    assert_eq!(body["data"]["node"]["members"]["nodes"].as_array().unwrap().len(), 33);
+    assert_eq!(body["data"]["node"]["invitations"]["totalCount"], 31, "30 and the demo's own");
+    assert_eq!(small, large, "statements must not grow with the page");
+    // token, memberships, organisation, 2 pages, 2 counts, users
+    assert!(large <= 8, "{large}");
+}

@@ -242,6 +242,9 @@ async fn an_unreachable_provider_gives_a_503_page() {
     let mut providers = idp().providers();
     providers[0].key = "down".into();
     providers[0].issuer = format!("http://127.0.0.1:{port}");
+    // An issuer that differs from the provider's own by one byte is not that provider.
+    providers[2].key = "slash".into();
+    providers[2].issuer = format!("{}/", idp().forge);
     let app = TestApp::spawn_with(move |s| {
         s.environment = partnerhub::config::Environment::Development;
         s.public_url = crate::idp::PUBLIC_URL.into();
@@ -251,6 +254,7 @@ async fn an_unreachable_provider_gives_a_503_page() {
     let r = start(&app, "down", None).await;
     assert_eq!(r.status(), StatusCode::SERVICE_UNAVAILABLE);
     assert!(r.text().await.unwrap().contains("cannot be reached"));
+    assert_eq!(start(&app, "slash", None).await.status(), StatusCode::SERVICE_UNAVAILABLE);
     // The others still work.
     sign_in(&app, "beta", "bob").await;
 }
