@@ -99,15 +99,6 @@ pub async fn invite(
     Ok((created, secret.secret))
 }
 
-/// An invitation the principal administers, for resend and cancel.
-async fn managed(ctx: &Ctx, principal: &Principal, id: Uuid) -> AppResult<(invitation::Model, organization::Model)> {
-    let found = visible(Some(principal)).filter(invitation::Column::Id.eq(id)).one(&ctx.db).await?;
-    let found = found.ok_or(AppError::NotFound("Invitation"))?;
-    let org = organizations::find_visible(ctx, Some(principal), found.organization_id).await?;
-    policy::can(principal, Action::ManageMembers { organization_id: org.id })?;
-    Ok((found, org))
-}
-
 fn still_open(i: &invitation::Model) -> AppResult<()> {
     if i.accepted_at.is_some() {
         return Err(AppError::Conflict("this invitation has already been accepted".into()));
@@ -118,42 +109,31 @@ fn still_open(i: &invitation::Model) -> AppResult<()> {
     Ok(())
 }
 
-/// A new token and a new 7-day validity; the old token stops working.
-pub async fn resend(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<(invitation::Model, String)> {
+/// Changes an open invitation the principal administers, checked and audited in one
+/// transaction (so a cancel cannot slip past a concurrent accept).
+async fn change_open(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    action: &'static str,
+    apply: impl FnOnce(&mut invitation::ActiveModel, chrono::DateTime<chrono::Utc>),
+) -> AppResult<invitation::Model> {
     let principal = policy::signed_in(principal)?;
-    let (existing, org) = managed(ctx, principal, id).await?;
-    still_open(&existing)?;
-    let now = ctx.now();
-    let secret = token::generate();
-    let txn = db::begin_write(&ctx.db).await?;
-    let mut active: invitation::ActiveModel = existing.clone().into();
-    active.token_hash = Set(secret.hash);
-    active.expires_at = Set(now + VALIDITY);
-    let updated = active.update(&txn).await?;
-    let event = audit::Event {
-        action: "invitation.resent",
-        target_type: "Invitation",
-        target_id: Some(updated.id),
-        customer_id: customer_of(&org),
-        before: Some(audit_json(&existing)),
-        after: Some(audit_json(&updated)),
-    };
-    audit::record(&txn, Some(principal), event, now).await?;
-    txn.commit().await?;
-    Ok((updated, secret.secret))
-}
-
-pub async fn cancel(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<invitation::Model> {
-    let principal = policy::signed_in(principal)?;
-    let (existing, org) = managed(ctx, principal, id).await?;
-    still_open(&existing)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    let existing = visible(Some(principal))
+        .filter(invitation::Column::Id.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    let org = organizations::find_visible(ctx, Some(principal), existing.organization_id).await?;
+    policy::can(principal, Action::ManageMembers { organization_id: org.id })?;
+    still_open(&existing)?;
     let mut active: invitation::ActiveModel = existing.clone().into();
-    active.cancelled_at = Set(Some(now));
+    apply(&mut active, now);
     let updated = active.update(&txn).await?;
     let event = audit::Event {
-        action: "invitation.cancelled",
+        action,
         target_type: "Invitation",
         target_id: Some(updated.id),
         customer_id: customer_of(&org),
@@ -163,6 +143,22 @@ pub async fn cancel(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppRe
     audit::record(&txn, Some(principal), event, now).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// A new token and a new 7-day validity; the old token stops working.
+pub async fn resend(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<(invitation::Model, String)> {
+    let secret = token::generate();
+    let hash = secret.hash.clone();
+    let updated = change_open(ctx, principal, id, "invitation.resent", |active, now| {
+        active.token_hash = Set(hash);
+        active.expires_at = Set(now + VALIDITY);
+    })
+    .await?;
+    Ok((updated, secret.secret))
+}
+
+pub async fn cancel(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<invitation::Model> {
+    change_open(ctx, principal, id, "invitation.cancelled", |active, now| active.cancelled_at = Set(Some(now))).await
 }
 
 /// Accepting needs the invited address, verified by the provider the user signed in with.
