@@ -33,6 +33,8 @@ pub struct Settings {
     pub public_url: String,
     pub session_lifetime: chrono::TimeDelta,
     pub oidc_providers: Vec<OidcProviderSettings>,
+    /// DNS server for domain verification (`ip:port`); the system's resolver when absent.
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 /// One OpenID Connect provider; `key` is what `/auth/login?provider=` names.
@@ -99,6 +101,7 @@ struct FileSettings {
     session_lifetime: Option<String>,
     #[serde(default)]
     oidc: HashMap<String, OidcProviderSettings>,
+    dns_resolver: Option<String>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -223,6 +226,13 @@ impl Settings {
             None => chrono::TimeDelta::hours(12),
         };
         let oidc_providers = oidc_providers(vars, file.oidc)?;
+        let dns_resolver = match var("PARTNERHUB_DNS_RESOLVER").or(file.dns_resolver) {
+            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
+                name: "PARTNERHUB_DNS_RESOLVER",
+                message: format!("{text:?} is not an address such as 127.0.0.1:53"),
+            })?),
+            None => None,
+        };
         Ok(Settings {
             environment,
             listen,
@@ -234,6 +244,7 @@ impl Settings {
             public_url,
             session_lifetime,
             oidc_providers,
+            dns_resolver,
         })
     }
 

@@ -108,6 +108,10 @@ async fn grant(
         auto_extend: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
+        duration_days: Set(365),
+        message: Set(None),
+        requested_by_user_id: Set(None),
+        auto_extended_at: Set(None),
     }
     .insert(&ctx.db)
     .await?)

@@ -29,6 +29,9 @@ pub enum AppError {
     BadInput { field: Option<String>, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A record that would duplicate an existing organisation; names only its id and name.
+    #[error("{name} already exists on partnerhub; ask it for access instead")]
+    Duplicate { id: String, name: String },
     #[error("too many requests, retry later")]
     RateLimited,
     /// The text is for the log only.
@@ -53,7 +56,7 @@ impl AppError {
             AppError::Forbidden(_) => code::FORBIDDEN,
             AppError::NotFound(_) => code::NOT_FOUND,
             AppError::BadInput { .. } => code::BAD_USER_INPUT,
-            AppError::Conflict(_) => code::CONFLICT,
+            AppError::Conflict(_) | AppError::Duplicate { .. } => code::CONFLICT,
             AppError::RateLimited => code::RATE_LIMITED,
             AppError::Internal(_) => code::INTERNAL,
         }
@@ -109,6 +112,12 @@ impl From<AppError> for async_graphql::Error {
         extensions.set("code", err.code());
         if let AppError::BadInput { field: Some(field), .. } = &err {
             extensions.set("field", field.as_str());
+        }
+        if let AppError::Duplicate { id, name } = &err {
+            extensions.set(
+                "existingOrganization",
+                async_graphql::Value::from_json(serde_json::json!({ "id": id, "name": name })).unwrap_or_default(),
+            );
         }
         if let AppError::Internal(_) = &err {
             extensions.set("requestId", crate::telemetry::current_request_id());

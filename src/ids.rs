@@ -16,6 +16,9 @@ string_enum!(
         Program = "Program",
         Tier = "Tier",
         Invitation = "Invitation",
+        Grant = "Grant",
+        Domain = "Domain",
+        AuditEvent = "AuditEvent",
     }
 );
 

@@ -12,6 +12,7 @@ pub mod error;
 pub mod graphql;
 pub mod http;
 pub mod ids;
+pub mod jobs;
 pub mod policy;
 pub mod service;
 pub mod telemetry;
@@ -82,8 +83,9 @@ impl Application {
         TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
     }
 
-    /// Serves until the process receives Ctrl-C / SIGTERM.
+    /// Serves until the process receives Ctrl-C / SIGTERM, running the background jobs.
     pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
+        jobs::spawn(self.state.ctx.clone());
         axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)
     }
 

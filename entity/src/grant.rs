@@ -21,6 +21,14 @@ pub struct Model {
     pub auto_extend: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// How long the grant runs once accepted (days, at most two years).
+    pub duration_days: i32,
+    /// What the asking side wrote with its request.
+    pub message: Option<String>,
+    /// Who asked; nobody approves their own request.
+    pub requested_by_user_id: Option<Uuid>,
+    /// Set when the one automatic extension has happened.
+    pub auto_extended_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,6 +3,7 @@
 
 pub mod api_token;
 pub mod audit_event;
+pub mod domain;
 pub mod grant;
 pub mod grant_assignment;
 pub mod idempotency_key;

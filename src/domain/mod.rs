@@ -1,6 +1,7 @@
 //! Pure rules with no I/O: kinds and roles, rights, validation newtypes.
 
 pub mod country;
+pub mod grants;
 pub mod kinds;
 pub mod rights;
 pub mod validate;

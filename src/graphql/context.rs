@@ -9,6 +9,8 @@ use crate::{auth::Principal, service};
 pub struct RequestState {
     pub ctx: service::Ctx,
     pub principal: Option<Arc<Principal>>,
+    /// Where domain verification looks TXT records up (the system resolver when `None`).
+    pub dns_resolver: Option<std::net::SocketAddr>,
 }
 
 pub trait ContextExt {

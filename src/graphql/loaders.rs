@@ -4,7 +4,7 @@
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{api_token, invitation, membership, organization, program, tier, user};
+use entity::{api_token, grant, invitation, membership, organization, program, tier, user};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -41,6 +41,7 @@ scoped!(api_token, |p, _| policy::api_tokens_scope(p));
 scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));
 scoped!(invitation, |p, _| policy::invitations_scope(p));
+scoped!(grant, |p, _| policy::grants_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -109,4 +110,87 @@ where
 {
     let loader = ctx.data_unchecked::<DataLoader<ById<E>, HashMapCache>>();
     Ok(loader.load_one(id).await?)
+}
+
+/// Per customer, what the requesting partner user may do there now (one query per batch).
+pub struct ViewerRights {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for ViewerRights {
+    type Value = crate::domain::Rights;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::grants::viewer_rights(&self.ctx.db, self.principal.as_deref(), keys, self.ctx.now()).await
+    }
+}
+
+/// Each organisation's first claimed domain (the one the customer list shows).
+pub struct PrimaryDomain {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for PrimaryDomain {
+    type Value = entity::domain::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use sea_orm::QueryOrder;
+        let rows = entity::domain::Entity::find()
+            .filter(entity::domain::Column::OrganizationId.is_in(keys.iter().copied()))
+            .order_by_asc(entity::domain::Column::Id)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out = HashMap::new();
+        for row in rows {
+            out.entry(row.organization_id).or_insert(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Names of whoever appears in an audit trail. Names only: someone who acted on your account
+/// is named to you even when you cannot otherwise see their user or organisation.
+pub struct Names {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for Names {
+    type Value = String;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let users = user::Entity::find().filter(user::Column::Id.is_in(keys.iter().copied())).all(&self.ctx.db).await?;
+        let orgs = organization::Entity::find()
+            .filter(organization::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.ctx.db)
+            .await?;
+        Ok(users.into_iter().map(|u| (u.id, u.display_name)).chain(orgs.into_iter().map(|o| (o.id, o.name))).collect())
+    }
+}
+
+fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
+}
+
+pub fn register_relations(
+    request: async_graphql::Request,
+    ctx: &service::Ctx,
+    principal: &Option<Arc<Principal>>,
+) -> async_graphql::Request {
+    request
+        .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
+        .data(cached(PrimaryDomain { ctx: ctx.clone() }))
+        .data(cached(Names { ctx: ctx.clone() }))
+        .data(by_id::<entity::grant::Entity>(ctx, principal))
+}
+
+/// Loads one value through the request's loader `L`.
+pub async fn load_with<L: Loader<Uuid, Error = AppError>>(
+    ctx: &async_graphql::Context<'_>,
+    key: Uuid,
+) -> async_graphql::Result<Option<L::Value>> {
+    Ok(ctx.data_unchecked::<DataLoader<L, HashMapCache>>().load_one(key).await?)
 }

@@ -3,6 +3,7 @@
 
 pub mod connection;
 pub mod context;
+pub mod customers;
 pub mod loaders;
 pub mod members;
 pub mod node;
@@ -15,7 +16,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, regi
 use crate::config::Settings;
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, viewer::ViewerQuery, organizations::OrganizationQuery);
+pub struct Query(node::NodeQuery, viewer::ViewerQuery, organizations::OrganizationQuery, customers::CustomerQuery);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -23,6 +24,7 @@ pub struct Mutation(
     organizations::OrganizationMutation,
     viewer::ServiceAccountMutation,
     members::MemberMutation,
+    customers::CustomerMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

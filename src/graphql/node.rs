@@ -2,10 +2,12 @@
 //! caller may not see resolves exactly like an id that does not exist: `null`, no error.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{api_token, invitation, membership, organization, program, tier, user};
+use entity::{api_token, audit_event, domain, grant, invitation, membership, organization, program, tier, user};
+use sea_orm::EntityTrait;
 
 use super::{
     context::ContextExt,
+    customers::{AuditEvent, Domain, Grant},
     loaders::load,
     members::Invitation,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
@@ -13,6 +15,7 @@ use super::{
 use crate::{
     error::AppError,
     ids::{self, NodeType},
+    policy,
     service::service_accounts,
 };
 
@@ -27,6 +30,9 @@ pub enum Node {
     Program(Program),
     Tier(Tier),
     Invitation(Invitation),
+    Grant(Grant),
+    Domain(Domain),
+    AuditEvent(AuditEvent),
 }
 
 const MAX_NODES: usize = 100;
@@ -63,6 +69,21 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::Program => load::<program::Entity>(ctx, id).await?.map(|m| Node::Program(Program(m))),
         NodeType::Tier => load::<tier::Entity>(ctx, id).await?.map(|m| Node::Tier(Tier(m))),
         NodeType::Invitation => load::<invitation::Entity>(ctx, id).await?.map(|m| Node::Invitation(Invitation(m))),
+        NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
+        NodeType::Domain => {
+            // A domain is visible with its organisation.
+            let found = domain::Entity::find_by_id(id).one(&ctx.service().db).await.map_err(AppError::from)?;
+            match found {
+                Some(d) if load::<organization::Entity>(ctx, d.organization_id).await?.is_some() => {
+                    Some(Node::Domain(Domain(d)))
+                }
+                _ => None,
+            }
+        }
+        NodeType::AuditEvent => {
+            let found = audit_event::Entity::find_by_id(id).one(&ctx.service().db).await.map_err(AppError::from)?;
+            found.filter(|e| policy::audit_event_visible(ctx.principal(), e)).map(|e| Node::AuditEvent(AuditEvent(e)))
+        }
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?
             .map(|(u, m)| Node::ServiceAccount(ServiceAccount(u, m))),

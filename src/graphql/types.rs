@@ -114,6 +114,30 @@ impl Organization {
     ) -> async_graphql::Result<Page<Membership>> {
         super::members::members(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
+    /// What you may do on this customer now: the live grant's rights ∩ your assignment ∩ your
+    /// role. Empty for anyone but a partner user with access.
+    async fn viewer_rights(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::customers::GrantRight>> {
+        let rights = super::loaders::load_with::<super::loaders::ViewerRights>(ctx, self.0.id).await?;
+        Ok(super::customers::to_list(rights.unwrap_or_default()))
+    }
+    /// The first domain the organisation claimed, and whether it is proven.
+    async fn primary_domain(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Domain>> {
+        Ok(super::loaders::load_with::<super::loaders::PrimaryDomain>(ctx, self.0.id)
+            .await?
+            .map(super::customers::Domain))
+    }
+    /// Grants of this partner or on this customer that you may see.
+    async fn grants(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<super::customers::GrantFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::customers::Grant>> {
+        super::customers::organization_grants(ctx, &self.0, filter, PageArgs { first, after, last, before }).await
+    }
     /// Invitations to the organisation (visible to its admins and to staff admins).
     async fn invitations(
         &self,

@@ -314,8 +314,11 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest, med
         Err(err) => return app_error(err, media),
     };
     let prepare = |request: GqlRequest| {
-        loaders::register(request, &state.ctx, &principal)
-            .data(RequestState { ctx: state.ctx.clone(), principal: principal.clone() })
+        loaders::register(request, &state.ctx, &principal).data(RequestState {
+            ctx: state.ctx.clone(),
+            principal: principal.clone(),
+            dns_resolver: state.settings.dns_resolver,
+        })
     };
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(prepare(request)).await),

@@ -29,6 +29,16 @@ pub enum Action<'a> {
     RevokeApiToken { token: &'a api_token::Model },
     /// Invite people to, and remove members from, this organisation.
     ManageMembers { organization_id: Uuid },
+    /// Ask a customer for access (partner ADMIN or SALES), or create a customer with access.
+    RequestCustomerAccess,
+    /// Offer access to a partner (customer ADMIN).
+    InvitePartner,
+    /// Answer, narrow, change or revoke a grant on the customer's side (its ADMIN).
+    ManageGrantAsCustomer { grant: &'a entity::grant::Model },
+    /// Accept, end or staff a grant on the partner's side (its ADMIN).
+    ManageGrantAsPartner { grant: &'a entity::grant::Model },
+    /// Invite and remove a customer's users on its behalf, with these effective rights there.
+    ManageCustomerUsers { rights: crate::domain::Rights },
 }
 
 /// Requires a signed-in caller.
@@ -67,6 +77,23 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             m.role == Role::Admin && (is_staff(m) || m.organization_id() == organization_id)
         }
+        Action::RequestCustomerAccess => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Sales)
+        }
+        Action::InvitePartner => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Customer && m.role == Role::Admin
+        }
+        Action::ManageGrantAsCustomer { grant } => {
+            let m = acting(principal)?;
+            m.role == Role::Admin && m.organization_id() == grant.customer_id
+        }
+        Action::ManageGrantAsPartner { grant } => {
+            let m = acting(principal)?;
+            m.role == Role::Admin && m.organization_id() == grant.partner_id
+        }
+        Action::ManageCustomerUsers { rights } => rights.contains(crate::domain::Rights::MANAGE_USERS),
         // Visibility (api_tokens_scope) already limited this to tokens the principal may manage.
         Action::RevokeApiToken { token } => {
             token.user_id == principal.user_id() || acting(principal).is_ok_and(|m| m.role == Role::Admin)
@@ -209,6 +236,86 @@ pub fn invitations_scope(principal: Option<&Principal>) -> Condition {
         return Condition::all();
     }
     Condition::all().add(entity::invitation::Column::OrganizationId.eq(m.organization_id()))
+}
+
+/// Grants a principal sees: staff all; a partner's members the partner's grants; a customer's
+/// members the grants on the customer.
+pub fn grants_scope(principal: Option<&Principal>) -> Condition {
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Partner => Condition::all().add(grant::Column::PartnerId.eq(m.organization_id())),
+        OrganizationKind::Customer => Condition::all().add(grant::Column::CustomerId.eq(m.organization_id())),
+        OrganizationKind::Distributor => none,
+    }
+}
+
+/// The SQL that computes, per customer, what the acting partner user may do there: the live
+/// grant's rights ∩ the user's assignment (a partner ADMIN needs none) ∩ the role's mask.
+/// One row per customer with a live grant; `None` when the principal is not a partner user.
+pub fn viewer_rights_query(
+    principal: Option<&Principal>,
+    customer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> Option<SelectStatement> {
+    let p = principal?;
+    let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
+    let mask = crate::domain::grants::role_mask(m.role).bits();
+    let rights = if m.role == Role::Admin {
+        Expr::cust_with_values("(\"grants\".\"rights\" & ?)", [mask])
+    } else {
+        Expr::cust_with_values("(\"grants\".\"rights\" & COALESCE(\"grant_assignments\".\"rights\", 0) & ?)", [mask])
+    };
+    Some(
+        Query::select()
+            .column((grant::Entity, grant::Column::CustomerId))
+            .expr_as(rights, sea_orm::sea_query::Alias::new("rights"))
+            .from(grant::Entity)
+            .left_join(
+                grant_assignment::Entity,
+                Condition::all()
+                    .add(
+                        Expr::col((grant_assignment::Entity, grant_assignment::Column::GrantId))
+                            .equals((grant::Entity, grant::Column::Id)),
+                    )
+                    .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(p.user_id())),
+            )
+            .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(m.organization_id()))
+            .and_where(Expr::col((grant::Entity, grant::Column::Status)).eq("ACTIVE"))
+            .and_where(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
+            .and_where(Expr::col((grant::Entity, grant::Column::CustomerId)).is_in(customer_ids.iter().copied()))
+            .to_owned(),
+    )
+}
+
+/// Audit events of `organization_id` a principal may read: staff all of them; a customer's
+/// members what was done on their account; a partner's members what their organisation did.
+pub fn audit_scope(principal: Option<&Principal>, organization_id: Uuid) -> AppResult<Condition> {
+    use entity::audit_event::Column;
+    let m = acting(signed_in(principal)?)?;
+    if is_staff(m) {
+        return Ok(Condition::any()
+            .add(Column::CustomerOrganizationId.eq(organization_id))
+            .add(Column::ActingOrganizationId.eq(organization_id)));
+    }
+    if m.organization_id() != organization_id {
+        return Err(AppError::NotFound("Organization"));
+    }
+    Ok(match m.organization_kind {
+        OrganizationKind::Customer => Condition::all().add(Column::CustomerOrganizationId.eq(organization_id)),
+        _ => Condition::all().add(Column::ActingOrganizationId.eq(organization_id)),
+    })
+}
+
+/// One audit event, by the same rule as `audit_scope`.
+pub fn audit_event_visible(principal: Option<&Principal>, event: &entity::audit_event::Model) -> bool {
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return false };
+    is_staff(m)
+        || (m.organization_kind == OrganizationKind::Customer
+            && event.customer_organization_id == Some(m.organization_id()))
+        || (m.organization_kind != OrganizationKind::Customer
+            && event.acting_organization_id == Some(m.organization_id()))
 }
 
 /// Programmes and tiers are public: the directory and applications need them without sign-in.

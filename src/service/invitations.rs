@@ -28,6 +28,17 @@ fn customer_of(org: &organization::Model) -> Option<Uuid> {
     (org.kind == OrganizationKind::Customer.as_str()).then_some(org.id)
 }
 
+/// Members of an organisation are managed by its ADMIN (staff ADMIN for any), and a customer's
+/// also by a partner user whose live grant, assignment and role give MANAGE_USERS there.
+pub async fn can_manage_members(ctx: &Ctx, principal: &Principal, org: &organization::Model) -> AppResult<()> {
+    let own = policy::can(principal, Action::ManageMembers { organization_id: org.id });
+    if own.is_ok() || org.kind != OrganizationKind::Customer.as_str() {
+        return own;
+    }
+    let rights = super::grants::viewer_rights(&ctx.db, Some(principal), &[org.id], ctx.now()).await?;
+    policy::can(principal, Action::ManageCustomerUsers { rights: rights.get(&org.id).copied().unwrap_or_default() })
+}
+
 pub fn visible(principal: Option<&Principal>) -> Select<invitation::Entity> {
     invitation::Entity::find().filter(policy::invitations_scope(principal))
 }
@@ -42,7 +53,7 @@ pub async fn invite(
 ) -> AppResult<(invitation::Model, String)> {
     let principal = policy::signed_in(principal)?;
     let org = organizations::find_visible(ctx, Some(principal), organization_id).await?;
-    policy::can(principal, Action::ManageMembers { organization_id })?;
+    can_manage_members(ctx, principal, &org).await?;
     let kind = OrganizationKind::parse(&org.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
     if !role.is_allowed_for(kind) {
         return Err(AppError::bad_input("role", format!("a {kind} organisation does not have the role {role}")));
@@ -70,32 +81,45 @@ pub async fn invite(
     if pending > 0 {
         return Err(AppError::Conflict("this person already has a pending invitation; resend or cancel it".into()));
     }
+    let (created, secret) = insert(&txn, Some(principal), &org, &email, role, now).await?;
+    txn.commit().await?;
+    Ok((created, secret))
+}
+
+/// Writes an invitation and its audit row; returns it with the token (shown once).
+pub(crate) async fn insert(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: Option<&Principal>,
+    org: &organization::Model,
+    email: &str,
+    role: Role,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<(invitation::Model, String)> {
     let secret = token::generate();
     let created = invitation::ActiveModel {
         id: Set(Uuid::now_v7()),
-        organization_id: Set(organization_id),
-        email: Set(email),
+        organization_id: Set(org.id),
+        email: Set(email.to_string()),
         role: Set(role.as_str().into()),
         token_hash: Set(secret.hash),
-        invited_by_user_id: Set(Some(principal.user_id())),
+        invited_by_user_id: Set(principal.map(Principal::user_id)),
         created_at: Set(now),
         expires_at: Set(now + VALIDITY),
         accepted_at: Set(None),
         accepted_by_user_id: Set(None),
         cancelled_at: Set(None),
     }
-    .insert(&txn)
+    .insert(txn)
     .await?;
     let event = audit::Event {
         action: "invitation.created",
         target_type: "Invitation",
         target_id: Some(created.id),
-        customer_id: customer_of(&org),
+        customer_id: customer_of(org),
         before: None,
         after: Some(audit_json(&created)),
     };
-    audit::record(&txn, Some(principal), event, now).await?;
-    txn.commit().await?;
+    audit::record(txn, principal, event, now).await?;
     Ok((created, secret.secret))
 }
 
@@ -213,7 +237,7 @@ pub async fn remove_member(ctx: &Ctx, principal: Option<&Principal>, membership_
         .await?
         .ok_or(AppError::NotFound("Membership"))?;
     let org = organizations::find_visible(ctx, Some(principal), found.organization_id).await?;
-    policy::can(principal, Action::ManageMembers { organization_id: org.id })?;
+    can_manage_members(ctx, principal, &org).await?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     if found.role == Role::Admin.as_str() {

@@ -3,6 +3,9 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod customers;
+pub mod domains;
+pub mod grants;
 pub mod idempotency;
 pub mod invitations;
 pub mod organizations;

@@ -44,7 +44,31 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.database_url = database_url;
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.database_max_connections = 5;
+    // No test looks anything up in the real DNS (tests that need records start dnsmasq).
+    settings.dns_resolver = Some(refusing_dns_server());
     settings
+}
+
+/// A DNS server on loopback that answers every query at once with REFUSED.
+fn refusing_dns_server() -> std::net::SocketAddr {
+    static SERVER: std::sync::OnceLock<std::net::SocketAddr> = std::sync::OnceLock::new();
+    *SERVER.get_or_init(|| {
+        let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let addr = socket.local_addr().unwrap();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 512];
+            while let Ok((n, from)) = socket.recv_from(&mut buf) {
+                if n < 12 {
+                    continue;
+                }
+                // Same id and question; QR set, RCODE 5 (REFUSED).
+                buf[2] |= 0x80;
+                buf[3] = (buf[3] & 0xF0) | 5;
+                let _ = socket.send_to(&buf[..n], from);
+            }
+        });
+        addr
+    })
 }
 
 impl TestApp {

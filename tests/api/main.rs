@@ -9,6 +9,7 @@ mod idp;
 
 mod authorization;
 mod bootstrap;
+mod delegation;
 mod http;
 mod invitations;
 mod organizations;

@@ -1,0 +1,639 @@
+//! Customers and delegated access: grants, their history and staffing, customer domains, and
+//! the audit trail.
+
+use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{audit_event, domain as domain_row, grant, grant_assignment, organization};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+
+use super::{
+    connection::{Page, PageArgs, paginate},
+    context::ContextExt,
+    loaders::{Names, load, load_with},
+    members::Invitation,
+    types::{Organization, User},
+};
+use crate::{
+    domain::{
+        Rights,
+        grants::{GrantSide, GrantStatus},
+    },
+    error::AppError,
+    ids::{self, NodeType},
+    policy,
+    service::{
+        customers, domains,
+        grants::{self, Change, Request, Transition},
+    },
+};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum GrantRight {
+    ManageProducts,
+    ViewBilling,
+    ManageBilling,
+    ManageUsers,
+}
+
+impl GrantRight {
+    fn bit(self) -> Rights {
+        match self {
+            GrantRight::ManageProducts => Rights::MANAGE_PRODUCTS,
+            GrantRight::ViewBilling => Rights::VIEW_BILLING,
+            GrantRight::ManageBilling => Rights::MANAGE_BILLING,
+            GrantRight::ManageUsers => Rights::MANAGE_USERS,
+        }
+    }
+}
+
+pub fn to_list(rights: Rights) -> Vec<GrantRight> {
+    [GrantRight::ManageProducts, GrantRight::ViewBilling, GrantRight::ManageBilling, GrantRight::ManageUsers]
+        .into_iter()
+        .filter(|r| rights.contains(r.bit()))
+        .collect()
+}
+
+pub fn from_list(list: &[GrantRight]) -> Rights {
+    list.iter().fold(Rights::NONE, |acc, r| acc.union(r.bit()))
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::grants::GrantStatus")]
+pub enum GrantStatusGql {
+    Pending,
+    Active,
+    Expired,
+    Revoked,
+    Ended,
+    Declined,
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::grants::GrantSide")]
+pub enum GrantSideGql {
+    Partner,
+    Customer,
+}
+
+/// What a grant covers. Scopes limited to chosen subscriptions come with subscriptions.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum GrantScope {
+    Account,
+}
+
+fn gid(node_type: NodeType, id: uuid::Uuid) -> ID {
+    ID(ids::encode(node_type, id))
+}
+
+pub struct Grant(pub grant::Model);
+
+/// What one partner may do on one customer's account, and until when.
+#[Object]
+impl Grant {
+    pub async fn id(&self) -> ID {
+        gid(NodeType::Grant, self.0.id)
+    }
+    /// As of now: a grant past its end is EXPIRED even before the job has marked it.
+    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<GrantStatusGql> {
+        let stored = GrantStatus::parse(&self.0.status)
+            .ok_or_else(|| AppError::internal(format!("stored grant status {:?}", self.0.status)))?;
+        let now = ctx.service().now();
+        let lapsed = matches!(stored, GrantStatus::Active | GrantStatus::Pending) && self.0.ends_at <= now;
+        Ok(if lapsed { GrantStatus::Expired } else { stored }.into())
+    }
+    async fn rights(&self) -> Vec<GrantRight> {
+        to_list(Rights::from_bits(self.0.rights))
+    }
+    async fn scope(&self) -> GrantScope {
+        GrantScope::Account
+    }
+    async fn requested_by(&self) -> GrantSideGql {
+        GrantSide::parse(&self.0.requested_by).unwrap_or(GrantSide::Partner).into()
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn duration_days(&self) -> i32 {
+        self.0.duration_days
+    }
+    async fn starts_at(&self) -> DateTime<Utc> {
+        self.0.starts_at
+    }
+    /// When an active grant ends, or when a pending request lapses.
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+    async fn auto_extend(&self) -> bool {
+        self.0.auto_extend
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn partner_id(&self) -> ID {
+        gid(NodeType::Organization, self.0.partner_id)
+    }
+    async fn customer_id(&self) -> ID {
+        gid(NodeType::Organization, self.0.customer_id)
+    }
+    /// `null` when the partner is not visible to you.
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<organization::Entity>(ctx, self.0.partner_id).await?.map(Organization))
+    }
+    /// `null` when you have no live access to the customer.
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<organization::Entity>(ctx, self.0.customer_id).await?.map(Organization))
+    }
+    /// Every change of this grant, oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<AuditEvent>> {
+        let select = audit_event::Entity::find()
+            .filter(audit_event::Column::TargetType.eq("Grant"))
+            .filter(audit_event::Column::TargetId.eq(self.0.id));
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            audit_event::Column::Id,
+            |m| m.id,
+            AuditEvent,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+    /// The partner employees who act under this grant, and with what (partner side only).
+    async fn assignments(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<GrantAssignment>> {
+        let partner_side = ctx.principal().and_then(|p| p.acting.as_ref()).is_some_and(|m| {
+            m.organization_id() == self.0.partner_id || m.organization_kind == crate::domain::OrganizationKind::Vendor
+        });
+        let select = grant_assignment::Entity::find()
+            .filter(grant_assignment::Column::GrantId.eq(self.0.id))
+            .filter(sea_orm::sea_query::Expr::val(partner_side));
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            grant_assignment::Column::Id,
+            |m| m.id,
+            GrantAssignment,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+pub struct GrantAssignment(pub grant_assignment::Model);
+
+#[Object]
+impl GrantAssignment {
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        Ok(load::<entity::user::Entity>(ctx, self.0.user_id).await?.map(User))
+    }
+    async fn rights(&self) -> Vec<GrantRight> {
+        to_list(Rights::from_bits(self.0.rights))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct Domain(pub domain_row::Model);
+
+/// A domain an organisation claims; verified once the TXT record is published.
+#[Object]
+impl Domain {
+    pub async fn id(&self) -> ID {
+        gid(NodeType::Domain, self.0.id)
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn verified(&self) -> bool {
+        self.0.verified_at.is_some()
+    }
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.verified_at
+    }
+    /// The TXT record to publish at the domain to prove it.
+    async fn verification_record(&self) -> String {
+        format!("{}{}", domains::TXT_PREFIX, self.0.token)
+    }
+}
+
+pub struct AuditEvent(pub audit_event::Model);
+
+/// One recorded change: who, acting for which organisation, on whose account, what, when.
+#[Object]
+impl AuditEvent {
+    pub async fn id(&self) -> ID {
+        gid(NodeType::AuditEvent, self.0.id)
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn target_type(&self) -> &str {
+        &self.0.target_type
+    }
+    async fn target_id(&self) -> Option<ID> {
+        let node_type = NodeType::parse(&self.0.target_type)?;
+        self.0.target_id.map(|id| gid(node_type, id))
+    }
+    /// The person or service account that acted; `null` for the system's own jobs.
+    async fn actor_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.0.actor_user_id else { return Ok(None) };
+        load_with::<Names>(ctx, id).await
+    }
+    async fn acting_organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.0.acting_organization_id else { return Ok(None) };
+        load_with::<Names>(ctx, id).await
+    }
+    async fn customer_id(&self) -> Option<ID> {
+        self.0.customer_organization_id.map(|id| gid(NodeType::Organization, id))
+    }
+    async fn before(&self) -> Option<Json<serde_json::Value>> {
+        self.0.before.clone().map(Json)
+    }
+    async fn after(&self) -> Option<Json<serde_json::Value>> {
+        self.0.after.clone().map(Json)
+    }
+    async fn request_id(&self) -> &str {
+        &self.0.request_id
+    }
+}
+
+#[derive(InputObject, Default)]
+pub struct CustomerFilter {
+    /// Part of the name, or the exact domain or VAT number; only your own customers are searched.
+    pub search: Option<String>,
+}
+
+#[derive(InputObject, Default)]
+pub struct AuditEventFilter {
+    pub action: Option<String>,
+    pub target_id: Option<ID>,
+}
+
+#[derive(InputObject, Default)]
+pub struct GrantFilter {
+    pub status: Option<GrantStatusGql>,
+}
+
+pub async fn organization_grants(
+    ctx: &Context<'_>,
+    org: &organization::Model,
+    filter: Option<GrantFilter>,
+    args: PageArgs,
+) -> async_graphql::Result<Page<Grant>> {
+    let column = if org.kind == "PARTNER" { grant::Column::PartnerId } else { grant::Column::CustomerId };
+    let mut select = grants::visible(ctx.principal()).filter(column.eq(org.id));
+    if let Some(status) = filter.and_then(|f| f.status) {
+        select = select.filter(grant::Column::Status.eq(GrantStatus::from(status).as_str()));
+    }
+    Ok(paginate(&ctx.service().db, select, grant::Column::Id, |m| m.id, Grant, args).await?)
+}
+
+#[derive(Default)]
+pub struct CustomerQuery;
+
+#[Object]
+impl CustomerQuery {
+    /// Customers you may act for: a live grant, and unless you are the partner's ADMIN, an
+    /// assignment under it.
+    async fn customers(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CustomerFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Organization>> {
+        let filter = customers::Filter { search: filter.and_then(|f| f.search) };
+        let select = customers::visible(ctx.service(), ctx.principal(), &filter)?;
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            organization::Column::Id,
+            |m| m.id,
+            Organization,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+
+    /// One customer you may act for; `null` otherwise, exactly as for an unknown id.
+    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
+        policy::signed_in(ctx.principal())?;
+        let Some(id) = ids::decode_as(NodeType::Organization, &id) else { return Ok(None) };
+        let found = load::<organization::Entity>(ctx, id).await?;
+        Ok(found.filter(|o| o.kind == "CUSTOMER").map(Organization))
+    }
+
+    /// The audit trail of an organisation: for a customer, what was done on its account; for a
+    /// partner, what it did; staff read everything. Newest last.
+    async fn audit_events(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        filter: Option<AuditEventFilter>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<AuditEvent>> {
+        let org = ids::decode_as(NodeType::Organization, &organization_id).ok_or(AppError::NotFound("Organization"))?;
+        let mut select = audit_event::Entity::find().filter(policy::audit_scope(ctx.principal(), org)?);
+        if let Some(filter) = filter {
+            if let Some(action) = filter.action {
+                select = select.filter(audit_event::Column::Action.eq(action));
+            }
+            if let Some(target) = filter.target_id {
+                let (_, id) = ids::decode(&target)
+                    .ok_or_else(|| AppError::bad_input("targetId", "is not an id from this API"))?;
+                select = select.filter(audit_event::Column::TargetId.eq(id));
+            }
+        }
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            audit_event::Column::Id,
+            |m| m.id,
+            AuditEvent,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+fn grant_id(id: &ID) -> Result<uuid::Uuid, AppError> {
+    ids::decode_as(NodeType::Grant, id).ok_or(AppError::NotFound("Grant"))
+}
+
+fn org_id(id: &ID) -> Result<uuid::Uuid, AppError> {
+    ids::decode_as(NodeType::Organization, id).ok_or(AppError::NotFound("Organization"))
+}
+
+fn request(
+    rights: Option<Vec<GrantRight>>,
+    duration_days: Option<i32>,
+    message: Option<String>,
+    auto_extend: Option<bool>,
+) -> Request {
+    Request {
+        rights: rights.map(|r| from_list(&r)).unwrap_or(Rights::ALL),
+        duration_days: duration_days.unwrap_or(365),
+        message,
+        auto_extend: auto_extend.unwrap_or(false),
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateCustomerInput {
+    pub name: String,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    /// The customer's first ADMIN, invited by e-mail.
+    pub admin_email: String,
+    /// Your access to the new customer; all four rights if absent.
+    pub rights: Option<Vec<GrantRight>>,
+    /// Days of access (default 365, at most 730).
+    pub duration_days: Option<i32>,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateCustomerPayload {
+    pub customer: Organization,
+    pub grant: Grant,
+    pub invitation: Invitation,
+    /// The admin's invitation token, shown once.
+    pub invitation_token: String,
+}
+
+#[derive(InputObject)]
+pub struct RequestCustomerAccessInput {
+    pub customer_id: ID,
+    pub rights: Vec<GrantRight>,
+    pub duration_days: Option<i32>,
+    pub message: Option<String>,
+    pub auto_extend: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct InvitePartnerInput {
+    pub partner_id: ID,
+    pub rights: Vec<GrantRight>,
+    pub duration_days: Option<i32>,
+    pub message: Option<String>,
+    pub auto_extend: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct GrantIdInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ApproveGrantInput {
+    pub id: ID,
+    /// A subset of what was asked; all of it if absent.
+    pub rights: Option<Vec<GrantRight>>,
+    /// Earlier than the requested duration allows, if you want.
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateGrantInput {
+    pub id: ID,
+    pub rights: Option<Vec<GrantRight>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub auto_extend: Option<bool>,
+}
+
+#[derive(InputObject)]
+pub struct AssignGrantMemberInput {
+    pub grant_id: ID,
+    pub user_id: ID,
+    /// A subset of the grant's rights; all of them if absent.
+    pub rights: Option<Vec<GrantRight>>,
+}
+
+#[derive(InputObject)]
+pub struct UnassignGrantMemberInput {
+    pub grant_id: ID,
+    pub user_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct GrantPayload {
+    pub grant: Grant,
+}
+
+#[derive(InputObject)]
+pub struct AddDomainInput {
+    pub organization_id: ID,
+    pub domain: String,
+}
+
+#[derive(SimpleObject)]
+pub struct DomainPayload {
+    pub domain: Domain,
+}
+
+#[derive(Default)]
+pub struct CustomerMutation;
+
+async fn change(
+    ctx: &Context<'_>,
+    id: &ID,
+    transition: Transition,
+    change: Change,
+) -> async_graphql::Result<GrantPayload> {
+    policy::signed_in(ctx.principal())?;
+    let updated = grants::transition(ctx.service(), ctx.principal(), grant_id(id)?, transition, change).await?;
+    Ok(GrantPayload { grant: Grant(updated) })
+}
+
+#[Object]
+impl CustomerMutation {
+    /// Creates a customer with you as its partner (an active grant for a year by default) and
+    /// invites its first ADMIN. Refused with CONFLICT, naming the existing organisation, when a
+    /// customer with the same VAT number or proven domain exists: ask it for access instead.
+    async fn create_customer(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCustomerInput,
+    ) -> async_graphql::Result<CreateCustomerPayload> {
+        let created = customers::create(
+            ctx.service(),
+            ctx.principal(),
+            customers::NewCustomer {
+                name: input.name,
+                country: input.country,
+                domain: input.domain,
+                vat_number: input.vat_number,
+                admin_email: input.admin_email,
+                access: request(input.rights, input.duration_days, None, None),
+            },
+        )
+        .await?;
+        Ok(CreateCustomerPayload {
+            customer: Organization(created.customer),
+            grant: Grant(created.grant),
+            invitation: Invitation(created.invitation),
+            invitation_token: created.invitation_token,
+        })
+    }
+
+    /// Asks a customer for access (partner ADMIN or SALES); its ADMIN approves or declines.
+    async fn request_customer_access(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestCustomerAccessInput,
+    ) -> async_graphql::Result<GrantPayload> {
+        policy::signed_in(ctx.principal())?;
+        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend);
+        let created = grants::request_access(ctx.service(), ctx.principal(), org_id(&input.customer_id)?, r).await?;
+        Ok(GrantPayload { grant: Grant(created) })
+    }
+
+    /// Offers access to a partner (customer ADMIN); the partner's ADMIN accepts or declines.
+    async fn invite_partner(
+        &self,
+        ctx: &Context<'_>,
+        input: InvitePartnerInput,
+    ) -> async_graphql::Result<GrantPayload> {
+        policy::signed_in(ctx.principal())?;
+        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend);
+        let created = grants::invite_partner(ctx.service(), ctx.principal(), org_id(&input.partner_id)?, r).await?;
+        Ok(GrantPayload { grant: Grant(created) })
+    }
+
+    async fn accept_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+        change(ctx, &input.id, Transition::Accept, Change::default()).await
+    }
+
+    async fn approve_grant(&self, ctx: &Context<'_>, input: ApproveGrantInput) -> async_graphql::Result<GrantPayload> {
+        let c = Change { rights: input.rights.map(|r| from_list(&r)), ends_at: input.expires_at, auto_extend: None };
+        change(ctx, &input.id, Transition::Approve, c).await
+    }
+
+    async fn decline_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+        change(ctx, &input.id, Transition::Decline, Change::default()).await
+    }
+
+    /// Changes a live grant's rights, end or auto-extension (customer ADMIN); on the next request.
+    async fn update_grant(&self, ctx: &Context<'_>, input: UpdateGrantInput) -> async_graphql::Result<GrantPayload> {
+        let c = Change {
+            rights: input.rights.map(|r| from_list(&r)),
+            ends_at: input.expires_at,
+            auto_extend: input.auto_extend,
+        };
+        change(ctx, &input.id, Transition::Update, c).await
+    }
+
+    async fn revoke_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+        change(ctx, &input.id, Transition::Revoke, Change::default()).await
+    }
+
+    async fn end_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+        change(ctx, &input.id, Transition::End, Change::default()).await
+    }
+
+    /// Lets one of your employees act for the customer, with a subset of the grant's rights.
+    async fn assign_grant_member(
+        &self,
+        ctx: &Context<'_>,
+        input: AssignGrantMemberInput,
+    ) -> async_graphql::Result<GrantPayload> {
+        policy::signed_in(ctx.principal())?;
+        let user = ids::decode_as(NodeType::User, &input.user_id).ok_or(AppError::NotFound("User"))?;
+        let rights = input.rights.map(|r| from_list(&r));
+        let assignment =
+            grants::assign(ctx.service(), ctx.principal(), grant_id(&input.grant_id)?, user, rights).await?;
+        let g = grant::Entity::find_by_id(assignment.grant_id).one(&ctx.service().db).await.map_err(AppError::from)?;
+        Ok(GrantPayload { grant: Grant(g.ok_or(AppError::NotFound("Grant"))?) })
+    }
+
+    async fn unassign_grant_member(
+        &self,
+        ctx: &Context<'_>,
+        input: UnassignGrantMemberInput,
+    ) -> async_graphql::Result<GrantPayload> {
+        policy::signed_in(ctx.principal())?;
+        let user = ids::decode_as(NodeType::User, &input.user_id).ok_or(AppError::NotFound("User"))?;
+        let g = grants::unassign(ctx.service(), ctx.principal(), grant_id(&input.grant_id)?, user).await?;
+        Ok(GrantPayload { grant: Grant(g) })
+    }
+
+    /// Claims a domain for an organisation; publish its `verificationRecord`, then verify.
+    async fn add_domain(&self, ctx: &Context<'_>, input: AddDomainInput) -> async_graphql::Result<DomainPayload> {
+        policy::signed_in(ctx.principal())?;
+        let created =
+            domains::add(ctx.service(), ctx.principal(), org_id(&input.organization_id)?, &input.domain).await?;
+        Ok(DomainPayload { domain: Domain(created) })
+    }
+
+    /// Looks the TXT record up now and marks the domain verified when it is there.
+    async fn verify_domain(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<DomainPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = ids::decode_as(NodeType::Domain, &input.id).ok_or(AppError::NotFound("Domain"))?;
+        let resolver = ctx.state().dns_resolver;
+        let verified = domains::verify(ctx.service(), resolver, ctx.principal(), id).await?;
+        Ok(DomainPayload { domain: Domain(verified) })
+    }
+}

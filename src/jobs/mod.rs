@@ -1,0 +1,22 @@
+//! Background work shared by all nodes. Each change is a conditional UPDATE on the row it
+//! changes, so when several nodes run the same job at once, each change happens (and is
+//! audited) exactly once: the node whose UPDATE matched does it; the others see 0 rows.
+
+pub mod grants;
+
+use std::time::Duration;
+
+use crate::service::Ctx;
+
+/// Runs the periodic jobs until the process stops.
+pub fn spawn(ctx: Ctx) {
+    tokio::spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tick.tick().await;
+            if let Err(err) = grants::run_expiry(&ctx).await {
+                tracing::warn!(error = %err, "grant expiry run failed; retrying next minute");
+            }
+        }
+    });
+}

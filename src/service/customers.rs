@@ -1,0 +1,148 @@
+//! Customers as partners see them: created with access in one step, found again without
+//! duplicates, listed only where a live grant says so.
+
+use entity::organization;
+use sea_orm::{
+    ColumnTrait, Condition, EntityTrait, QueryFilter, Select,
+    sea_query::{Expr, ExprTrait, Func, LikeExpr},
+};
+
+use super::{Ctx, field, grants, invitations, optional_field, people};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{
+        OrganizationKind, Role,
+        grants::{GrantSide, GrantStatus},
+        validate,
+    },
+    error::{AppError, AppResult},
+    ids::{self, NodeType},
+    policy::{self, Action},
+};
+
+pub struct NewCustomer {
+    pub name: String,
+    pub country: String,
+    pub domain: Option<String>,
+    pub vat_number: Option<String>,
+    pub admin_email: String,
+    pub access: grants::Request,
+}
+
+pub struct Created {
+    pub customer: organization::Model,
+    pub grant: entity::grant::Model,
+    pub invitation: entity::invitation::Model,
+    pub invitation_token: String,
+}
+
+/// The same VAT number, or the same domain once some organisation has proven it, is the same
+/// company: refuse, naming only its id and name, so the partner asks for access instead.
+async fn duplicate_guard(db: &impl sea_orm::ConnectionTrait, domain: Option<&str>, vat: Option<&str>) -> AppResult<()> {
+    let mut same = Condition::any();
+    if let Some(vat) = vat {
+        same = same.add(organization::Column::VatNumber.eq(vat));
+    }
+    if let Some(domain) = domain {
+        same = same.add(
+            organization::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::domain::Column::OrganizationId)
+                    .from(entity::domain::Entity)
+                    .and_where(entity::domain::Column::Name.eq(domain))
+                    .and_where(entity::domain::Column::VerifiedAt.is_not_null())
+                    .to_owned(),
+            ),
+        );
+    }
+    if domain.is_none() && vat.is_none() {
+        return Ok(());
+    }
+    let found = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(same)
+        .one(db)
+        .await?;
+    match found {
+        Some(existing) => {
+            Err(AppError::Duplicate { id: ids::encode(NodeType::Organization, existing.id), name: existing.name })
+        }
+        None => Ok(()),
+    }
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCustomer) -> AppResult<Created> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::RequestCustomerAccess)?;
+    let partner = policy::acting(principal)?.clone();
+    let name = field("name", validate::name(&input.name, 200))?;
+    let country = field("country", validate::country(&input.country))?;
+    let domain = optional_field("domain", input.domain.as_deref(), validate::domain)?;
+    let vat_number = optional_field("vatNumber", input.vat_number.as_deref(), validate::vat_number)?;
+    let admin_email = field("adminEmail", validate::email(&input.admin_email))?;
+    grants::check_request(&input.access)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    duplicate_guard(&txn, domain.as_deref(), vat_number.as_deref()).await?;
+    let customer = people::insert_organization(
+        &txn,
+        OrganizationKind::Customer,
+        people::OrganizationFields {
+            name,
+            country: Some(country),
+            domain: domain.clone(),
+            vat_number,
+            ..Default::default()
+        },
+        now,
+    )
+    .await?;
+    if let Some(domain) = &domain {
+        super::domains::insert(&txn, customer.id, domain, now).await?;
+    }
+    let new_grant = grants::NewGrant {
+        partner_id: partner.organization_id(),
+        customer_id: customer.id,
+        side: GrantSide::Partner,
+        status: GrantStatus::Active,
+    };
+    let grant = grants::insert(&txn, principal, new_grant, &input.access, now).await?;
+    if partner.role != Role::Admin {
+        // Whoever creates the customer keeps acting for it.
+        grants::insert_assignment(&txn, grant.id, principal.user_id(), grant.rights, now).await?;
+    }
+    let (invitation, invitation_token) =
+        invitations::insert(&txn, Some(principal), &customer, &admin_email, Role::Admin, now).await?;
+    txn.commit().await?;
+    Ok(Created { customer, grant, invitation, invitation_token })
+}
+
+#[derive(Default)]
+pub struct Filter {
+    pub search: Option<String>,
+}
+
+/// The customers the principal may act for (a live grant, and for non-admins an assignment),
+/// optionally by name, domain or VAT number. Never more: a search does not reach other customers.
+pub fn visible(ctx: &Ctx, principal: Option<&Principal>, filter: &Filter) -> AppResult<Select<organization::Entity>> {
+    let principal = policy::signed_in(principal)?;
+    let mut query = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(policy::organizations_scope(Some(principal), ctx.now()));
+    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        let pattern =
+            format!("%{}%", search.to_lowercase().replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_"));
+        query = query.filter(
+            Condition::any()
+                .add(
+                    Expr::expr(Func::lower(Expr::col(organization::Column::Name)))
+                        .like(LikeExpr::new(&pattern).escape('\\')),
+                )
+                .add(organization::Column::Domain.eq(search.to_lowercase()))
+                .add(organization::Column::VatNumber.eq(search.to_uppercase().replace(' ', ""))),
+        );
+    }
+    Ok(query)
+}

@@ -1,0 +1,504 @@
+//! Grants: the partner–customer relationship, its life from request to end, employee
+//! assignments, and what a partner user may do on a customer right now.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::{grant, grant_assignment, membership, organization};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
+    FromQueryResult, QueryFilter, Select,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, field};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{
+        OrganizationKind, Rights,
+        grants::{self as rules, GrantSide, GrantStatus},
+    },
+    error::{AppError, AppResult},
+    policy::{self, Action},
+};
+
+pub fn visible(principal: Option<&Principal>) -> Select<grant::Entity> {
+    grant::Entity::find().filter(policy::grants_scope(principal))
+}
+
+fn snapshot(g: &grant::Model) -> serde_json::Value {
+    json!({
+        "status": g.status, "rights": Rights::from_bits(g.rights).names(), "scope": g.scope,
+        "startsAt": g.starts_at, "endsAt": g.ends_at, "autoExtend": g.auto_extend,
+    })
+}
+
+fn status(g: &grant::Model) -> AppResult<GrantStatus> {
+    GrantStatus::parse(&g.status).ok_or_else(|| AppError::internal(format!("stored grant status {:?}", g.status)))
+}
+
+/// Whether the grant is live right now: ACTIVE and not past its end, whatever the job did.
+pub fn is_live(g: &grant::Model, now: DateTime<Utc>) -> bool {
+    g.status == GrantStatus::Active.as_str() && g.ends_at > now
+}
+
+/// Records the change in the audit trail, with the customer it concerns.
+async fn audited(
+    txn: &DatabaseTransaction,
+    principal: Option<&Principal>,
+    action: &'static str,
+    before: Option<&grant::Model>,
+    after: &grant::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let event = audit::Event {
+        action,
+        target_type: "Grant",
+        target_id: Some(after.id),
+        customer_id: Some(after.customer_id),
+        before: before.map(snapshot),
+        after: Some(snapshot(after)),
+    };
+    audit::record(txn, principal, event, now).await
+}
+
+pub struct Request {
+    pub rights: Rights,
+    pub duration_days: i32,
+    pub message: Option<String>,
+    pub auto_extend: bool,
+}
+
+pub(crate) fn check_request(r: &Request) -> AppResult<()> {
+    if r.rights == Rights::NONE {
+        return Err(AppError::bad_input("rights", "ask for at least one right"));
+    }
+    field("duration", rules::validate_duration(r.duration_days))?;
+    field("autoExtend", rules::validate_auto_extend(r.auto_extend, r.rights))?;
+    if r.message.as_deref().is_some_and(|m| m.chars().count() > 2000) {
+        return Err(AppError::bad_input("message", "must be at most 2000 characters"));
+    }
+    Ok(())
+}
+
+/// A live or pending relationship already exists between the two: ask once.
+async fn ensure_no_open_grant(
+    db: &impl ConnectionTrait,
+    partner_id: Uuid,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let open = grant::Entity::find()
+        .filter(grant::Column::PartnerId.eq(partner_id))
+        .filter(grant::Column::CustomerId.eq(customer_id))
+        .filter(grant::Column::Status.is_in([GrantStatus::Pending.as_str(), GrantStatus::Active.as_str()]))
+        .filter(grant::Column::EndsAt.gt(now))
+        .one(db)
+        .await?;
+    match open {
+        Some(g) if g.status == GrantStatus::Active.as_str() => {
+            Err(AppError::Conflict("this partner already has access".into()))
+        }
+        Some(_) => Err(AppError::Conflict("a request between these two is already waiting for an answer".into())),
+        None => Ok(()),
+    }
+}
+
+/// Who a new grant is between, who asked, and in which state it starts.
+pub struct NewGrant {
+    pub partner_id: Uuid,
+    pub customer_id: Uuid,
+    pub side: GrantSide,
+    pub status: GrantStatus,
+}
+
+/// Inserts a grant. A pending one keeps `ends_at` at its request deadline (90 days) until it
+/// is answered; an active one runs for its duration from now.
+pub(crate) async fn insert(
+    txn: &DatabaseTransaction,
+    principal: &Principal,
+    new: NewGrant,
+    r: &Request,
+    now: DateTime<Utc>,
+) -> AppResult<grant::Model> {
+    let NewGrant { partner_id, customer_id, side, status } = new;
+    let ends_at = match status {
+        GrantStatus::Pending => now + rules::PENDING_VALIDITY,
+        _ => now + TimeDelta::days(r.duration_days.into()),
+    };
+    let created = grant::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        partner_id: Set(partner_id),
+        customer_id: Set(customer_id),
+        status: Set(status.as_str().into()),
+        rights: Set(r.rights.bits()),
+        scope: Set("ACCOUNT".into()),
+        requested_by: Set(side.as_str().into()),
+        starts_at: Set(now),
+        ends_at: Set(ends_at),
+        auto_extend: Set(r.auto_extend),
+        created_at: Set(now),
+        updated_at: Set(now),
+        duration_days: Set(r.duration_days),
+        message: Set(r.message.clone()),
+        requested_by_user_id: Set(Some(principal.user_id())),
+        auto_extended_at: Set(None),
+    }
+    .insert(txn)
+    .await?;
+    let action = if status == GrantStatus::Pending { "grant.requested" } else { "grant.created" };
+    audited(txn, Some(principal), action, None, &created, now).await?;
+    Ok(created)
+}
+
+async fn organization_of_kind(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+    kind: OrganizationKind,
+    what: &'static str,
+) -> AppResult<organization::Model> {
+    organization::Entity::find_by_id(id)
+        .filter(organization::Column::Kind.eq(kind.as_str()))
+        .one(db)
+        .await?
+        .ok_or(AppError::NotFound(what))
+}
+
+/// A partner asks a customer (whose id it learned, e.g. from the duplicate guard) for access.
+#[tracing::instrument(skip_all, fields(customer_id = %customer_id))]
+pub async fn request_access(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    customer_id: Uuid,
+    r: Request,
+) -> AppResult<grant::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::RequestCustomerAccess)?;
+    check_request(&r)?;
+    let partner_id = policy::acting(principal)?.organization_id();
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    organization_of_kind(&txn, customer_id, OrganizationKind::Customer, "Organization").await?;
+    ensure_no_open_grant(&txn, partner_id, customer_id, now).await?;
+    let new = NewGrant { partner_id, customer_id, side: GrantSide::Partner, status: GrantStatus::Pending };
+    let created = insert(&txn, principal, new, &r, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// A customer admin offers access to a partner; the partner's admin accepts it.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
+pub async fn invite_partner(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    r: Request,
+) -> AppResult<grant::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::InvitePartner)?;
+    check_request(&r)?;
+    let customer_id = policy::acting(principal)?.organization_id();
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    organization_of_kind(&txn, partner_id, OrganizationKind::Partner, "Organization").await?;
+    ensure_no_open_grant(&txn, partner_id, customer_id, now).await?;
+    let new = NewGrant { partner_id, customer_id, side: GrantSide::Customer, status: GrantStatus::Pending };
+    let created = insert(&txn, principal, new, &r, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// What a grant change may alter.
+#[derive(Default)]
+pub struct Change {
+    pub rights: Option<Rights>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub auto_extend: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transition {
+    /// Customer admin answers a partner's request, possibly narrowing it.
+    Approve,
+    /// Partner admin accepts a customer's offer.
+    Accept,
+    /// The answering side says no.
+    Decline,
+    /// Customer admin changes a live grant.
+    Update,
+    /// Customer admin takes access away (or withdraws its offer).
+    Revoke,
+    /// Partner admin gives access up (or withdraws its request).
+    End,
+}
+
+impl Transition {
+    fn action(self) -> &'static str {
+        match self {
+            Transition::Approve => "grant.approved",
+            Transition::Accept => "grant.accepted",
+            Transition::Decline => "grant.declined",
+            Transition::Update => "grant.updated",
+            Transition::Revoke => "grant.revoked",
+            Transition::End => "grant.ended",
+        }
+    }
+}
+
+/// Every change of a grant: who may make it, from which state, and what it writes, in one
+/// write transaction with its audit row.
+#[tracing::instrument(skip_all, fields(grant_id = %id, transition = ?transition))]
+pub async fn transition(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    transition: Transition,
+    change: Change,
+) -> AppResult<grant::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let existing = visible(Some(principal))
+        .filter(grant::Column::Id.eq(id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Grant"))?;
+    let current = status(&existing)?;
+    let side = GrantSide::parse(&existing.requested_by).unwrap_or(GrantSide::Partner);
+    let pending_open = current == GrantStatus::Pending && existing.ends_at > now;
+    let live = is_live(&existing, now);
+    let wrong_state =
+        |what: &str| AppError::Conflict(format!("a {} grant cannot be {what}", current.as_str().to_lowercase()));
+
+    let mut next: grant::ActiveModel = existing.clone().into();
+    next.updated_at = Set(now);
+    match transition {
+        Transition::Approve | Transition::Accept => {
+            let (action, expected_side) = match transition {
+                Transition::Approve => (Action::ManageGrantAsCustomer { grant: &existing }, GrantSide::Partner),
+                _ => (Action::ManageGrantAsPartner { grant: &existing }, GrantSide::Customer),
+            };
+            policy::can(principal, action)?;
+            if !pending_open {
+                return Err(wrong_state("answered"));
+            }
+            if side != expected_side {
+                return Err(AppError::Forbidden("the side that asked cannot answer its own request".into()));
+            }
+            if existing.requested_by_user_id == Some(principal.user_id()) {
+                return Err(AppError::Forbidden("nobody approves their own request".into()));
+            }
+            let requested = Rights::from_bits(existing.rights);
+            let rights = change.rights.unwrap_or(requested);
+            if !requested.contains(rights) || rights == Rights::NONE {
+                return Err(AppError::bad_input("rights", "may narrow the requested rights, not widen them"));
+            }
+            let full_end = now + TimeDelta::days(existing.duration_days.into());
+            let ends_at = match change.ends_at {
+                Some(wanted) => field("expiresAt", rules::validate_end(full_end, wanted, now))?,
+                None => full_end,
+            };
+            if existing.auto_extend {
+                field("rights", rules::validate_auto_extend(true, rights))?;
+            }
+            next.status = Set(GrantStatus::Active.as_str().into());
+            next.rights = Set(rights.bits());
+            next.starts_at = Set(now);
+            next.ends_at = Set(ends_at);
+        }
+        Transition::Decline => {
+            let action = match side {
+                GrantSide::Partner => Action::ManageGrantAsCustomer { grant: &existing },
+                GrantSide::Customer => Action::ManageGrantAsPartner { grant: &existing },
+            };
+            policy::can(principal, action)?;
+            if !pending_open {
+                return Err(wrong_state("declined"));
+            }
+            next.status = Set(GrantStatus::Declined.as_str().into());
+        }
+        Transition::Update => {
+            policy::can(principal, Action::ManageGrantAsCustomer { grant: &existing })?;
+            if !live {
+                return Err(wrong_state("changed"));
+            }
+            let rights = change.rights.unwrap_or(Rights::from_bits(existing.rights));
+            if rights == Rights::NONE {
+                return Err(AppError::bad_input("rights", "keep at least one right, or revoke the grant"));
+            }
+            if let Some(end) = change.ends_at {
+                if end <= now {
+                    return Err(AppError::bad_input("expiresAt", "must be in the future; revoke to end it now"));
+                }
+                if end > existing.starts_at + TimeDelta::days(rules::MAX_DURATION_DAYS.into()) {
+                    return Err(AppError::bad_input("expiresAt", "a grant runs at most two years from its start"));
+                }
+                next.ends_at = Set(end);
+            }
+            let auto_extend = change.auto_extend.unwrap_or(existing.auto_extend);
+            field("autoExtend", rules::validate_auto_extend(auto_extend, rights))?;
+            next.rights = Set(rights.bits());
+            next.auto_extend = Set(auto_extend);
+        }
+        Transition::Revoke => {
+            policy::can(principal, Action::ManageGrantAsCustomer { grant: &existing })?;
+            if !(live || (pending_open && side == GrantSide::Customer)) {
+                return Err(wrong_state("revoked"));
+            }
+            next.status = Set(GrantStatus::Revoked.as_str().into());
+            next.ends_at = Set(now.min(existing.ends_at));
+        }
+        Transition::End => {
+            policy::can(principal, Action::ManageGrantAsPartner { grant: &existing })?;
+            if !(live || (pending_open && side == GrantSide::Partner)) {
+                return Err(wrong_state("ended"));
+            }
+            next.status = Set(GrantStatus::Ended.as_str().into());
+            next.ends_at = Set(now.min(existing.ends_at));
+        }
+    }
+    let updated = next.update(&txn).await?;
+    audited(&txn, Some(principal), transition.action(), Some(&existing), &updated, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Lets a partner employee act under a grant with a subset of its rights (partner ADMIN).
+pub async fn assign(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    grant_id: Uuid,
+    user_id: Uuid,
+    rights: Option<Rights>,
+) -> AppResult<grant_assignment::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let g = visible(Some(principal))
+        .filter(grant::Column::Id.eq(grant_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Grant"))?;
+    policy::can(principal, Action::ManageGrantAsPartner { grant: &g })?;
+    if !is_live(&g, now) {
+        return Err(AppError::Conflict("only a live grant can be staffed".into()));
+    }
+    let granted = Rights::from_bits(g.rights);
+    let rights = rights.unwrap_or(granted);
+    if !granted.contains(rights) || rights == Rights::NONE {
+        return Err(AppError::bad_input("rights", "must be a non-empty subset of the grant's rights"));
+    }
+    let member = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::OrganizationId.eq(g.partner_id))
+        .one(&txn)
+        .await?;
+    if member.is_none() {
+        return Err(AppError::NotFound("User"));
+    }
+    let existing = grant_assignment::Entity::find()
+        .filter(grant_assignment::Column::GrantId.eq(g.id))
+        .filter(grant_assignment::Column::UserId.eq(user_id))
+        .one(&txn)
+        .await?;
+    let before =
+        existing.as_ref().map(|a| json!({ "userId": a.user_id, "rights": Rights::from_bits(a.rights).names() }));
+    let saved = match existing {
+        Some(a) => {
+            let mut active: grant_assignment::ActiveModel = a.into();
+            active.rights = Set(rights.bits());
+            active.update(&txn).await?
+        }
+        None => insert_assignment(&txn, g.id, user_id, rights.bits(), now).await?,
+    };
+    let event = audit::Event {
+        action: "grant.member_assigned",
+        target_type: "Grant",
+        target_id: Some(g.id),
+        customer_id: Some(g.customer_id),
+        before,
+        after: Some(json!({ "userId": user_id, "rights": rights.names() })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+pub(crate) async fn insert_assignment(
+    db: &impl ConnectionTrait,
+    grant_id: Uuid,
+    user_id: Uuid,
+    rights: i32,
+    now: DateTime<Utc>,
+) -> AppResult<grant_assignment::Model> {
+    Ok(grant_assignment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        grant_id: Set(grant_id),
+        user_id: Set(user_id),
+        rights: Set(rights),
+        created_at: Set(now),
+    }
+    .insert(db)
+    .await?)
+}
+
+pub async fn unassign(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    grant_id: Uuid,
+    user_id: Uuid,
+) -> AppResult<grant::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let g = visible(Some(principal))
+        .filter(grant::Column::Id.eq(grant_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Grant"))?;
+    policy::can(principal, Action::ManageGrantAsPartner { grant: &g })?;
+    let removed = grant_assignment::Entity::delete_many()
+        .filter(grant_assignment::Column::GrantId.eq(g.id))
+        .filter(grant_assignment::Column::UserId.eq(user_id))
+        .exec(&txn)
+        .await?;
+    if removed.rows_affected == 0 {
+        return Err(AppError::NotFound("GrantAssignment"));
+    }
+    let event = audit::Event {
+        action: "grant.member_unassigned",
+        target_type: "Grant",
+        target_id: Some(g.id),
+        customer_id: Some(g.customer_id),
+        before: Some(json!({ "userId": user_id })),
+        after: None,
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(g)
+}
+
+#[derive(FromQueryResult)]
+struct RightsRow {
+    customer_id: Uuid,
+    rights: i32,
+}
+
+/// What the principal may do on each of these customers, now (one statement).
+pub async fn viewer_rights(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    customer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, Rights>> {
+    let Some(query) = policy::viewer_rights_query(principal, customer_ids, now) else { return Ok(HashMap::new()) };
+    let rows = RightsRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    let mut out: HashMap<Uuid, Rights> = HashMap::new();
+    for row in rows {
+        let entry = out.entry(row.customer_id).or_default();
+        *entry = entry.union(Rights::from_bits(row.rights));
+    }
+    Ok(out)
+}
