@@ -92,7 +92,7 @@ pub fn register(
     ctx: &service::Ctx,
     principal: &Option<Arc<Principal>>,
 ) -> async_graphql::Request {
-    request
+    register_relations(request, ctx, principal)
         .data(by_id::<organization::Entity>(ctx, principal))
         .data(by_id::<user::Entity>(ctx, principal))
         .data(by_id::<membership::Entity>(ctx, principal))
@@ -184,6 +184,7 @@ pub fn register_relations(
         .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(PrimaryDomain { ctx: ctx.clone() }))
         .data(cached(Names { ctx: ctx.clone() }))
+        .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
 }
 
@@ -193,4 +194,21 @@ pub async fn load_with<L: Loader<Uuid, Error = AppError>>(
     key: Uuid,
 ) -> async_graphql::Result<Option<L::Value>> {
     Ok(ctx.data_unchecked::<DataLoader<L, HashMapCache>>().load_one(key).await?)
+}
+
+/// Per customer, the live grant the acting partner holds on it (one query per batch).
+pub struct ViewerGrant {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for ViewerGrant {
+    type Value = grant::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows =
+            service::grants::live_for_viewer(&self.ctx.db, self.principal.as_deref(), keys, self.ctx.now()).await?;
+        Ok(rows.into_iter().map(|g| (g.customer_id, g)).collect())
+    }
 }

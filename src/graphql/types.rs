@@ -120,6 +120,10 @@ impl Organization {
         let rights = super::loaders::load_with::<super::loaders::ViewerRights>(ctx, self.0.id).await?;
         Ok(super::customers::to_list(rights.unwrap_or_default()))
     }
+    /// For a partner viewing one of its customers: the live grant it holds there.
+    async fn viewer_grant(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Grant>> {
+        Ok(super::loaders::load_with::<super::loaders::ViewerGrant>(ctx, self.0.id).await?.map(super::customers::Grant))
+    }
     /// The first domain the organisation claimed, and whether it is proven.
     async fn primary_domain(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Domain>> {
         Ok(super::loaders::load_with::<super::loaders::PrimaryDomain>(ctx, self.0.id)

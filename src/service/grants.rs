@@ -480,6 +480,27 @@ pub async fn unassign(
     Ok(g)
 }
 
+/// The live grants the acting partner holds on these customers.
+pub async fn live_for_viewer(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    customer_ids: &[Uuid],
+    now: DateTime<Utc>,
+) -> AppResult<Vec<grant::Model>> {
+    let Some(m) =
+        principal.and_then(|p| p.acting.as_ref()).filter(|m| m.organization_kind == OrganizationKind::Partner)
+    else {
+        return Ok(Vec::new());
+    };
+    Ok(grant::Entity::find()
+        .filter(grant::Column::PartnerId.eq(m.organization_id()))
+        .filter(grant::Column::CustomerId.is_in(customer_ids.iter().copied()))
+        .filter(grant::Column::Status.eq(GrantStatus::Active.as_str()))
+        .filter(grant::Column::EndsAt.gt(now))
+        .all(db)
+        .await?)
+}
+
 #[derive(FromQueryResult)]
 struct RightsRow {
     customer_id: Uuid,

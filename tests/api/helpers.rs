@@ -96,6 +96,12 @@ impl TestApp {
         TestApp { base: format!("http://{addr}"), client, statements, clock, ctx, database_url, _dir: dir }
     }
 
+    /// Another node on the same database, as in a multi-node deployment.
+    pub async fn second_node(&self) -> TestApp {
+        let settings = test_settings(self.database_url.clone());
+        Self::start(settings, tempfile::tempdir().unwrap()).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.base, path)
     }

@@ -9,7 +9,9 @@ mod idp;
 
 mod authorization;
 mod bootstrap;
+mod customers;
 mod delegation;
+mod domains;
 mod http;
 mod invitations;
 mod organizations;

@@ -1,0 +1,127 @@
+//! Customer domains, proven by a TXT record served by a real DNS server (Debian's dnsmasq,
+//! started here on a free loopback port).
+
+use std::process::{Child, Command, Stdio};
+
+use serde_json::{Value, json};
+
+use crate::helpers::*;
+
+struct Dnsmasq(Child);
+
+impl Drop for Dnsmasq {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn dnsmasq_binary() -> Option<&'static str> {
+    ["/usr/sbin/dnsmasq", "/usr/bin/dnsmasq"].into_iter().find(|p| std::path::Path::new(p).exists())
+}
+
+/// Serves exactly these TXT records on `port`.
+async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
+    let binary = dnsmasq_binary().expect("dnsmasq");
+    let mut command = Command::new(binary);
+    command.args([
+        "--keep-in-foreground",
+        "--no-resolv",
+        "--no-hosts",
+        "--conf-file=/dev/null",
+        "--pid-file=",
+        "--bind-interfaces",
+    ]);
+    command.args(["--listen-address=127.0.0.1", &format!("--port={port}")]);
+    if nix_is_root() {
+        command.arg("--user=nobody");
+    }
+    for (name, text) in records {
+        command.arg(format!("--txt-record={name},{text}"));
+    }
+    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start dnsmasq");
+    // Ready when it answers: poll with a deadline, no fixed sleep.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        probe.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
+        // A minimal query for ". NS".
+        let query = [0x12, 0x34, 1, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1];
+        if probe.send_to(&query, ("127.0.0.1", port)).is_ok() && probe.recv_from(&mut [0u8; 512]).is_ok() {
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "dnsmasq did not start");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    Dnsmasq(child)
+}
+
+/// dnsmasq started by root drops to an unprivileged user; by anyone else it stays as that user.
+fn nix_is_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+fn required() -> bool {
+    std::env::var("PARTNERHUB_REQUIRE_DNSMASQ").is_ok_and(|v| v == "1")
+}
+
+fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+#[tokio::test]
+async fn a_domain_is_verified_by_its_txt_record_and_then_guards_against_duplicates() {
+    if dnsmasq_binary().is_none() {
+        assert!(!required(), "dnsmasq is required (scripts/test installs Debian's dnsmasq-base)");
+        eprintln!("skipped: dnsmasq is not installed");
+        return;
+    }
+    let port = free_udp_port();
+    let app = TestApp::spawn_with(|s| s.dns_resolver = Some(format!("127.0.0.1:{port}").parse().unwrap())).await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let created = app
+        .gql(
+            Some(&anna),
+            "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id primaryDomain { id name verified verificationRecord } } } }",
+            json!({ "i": { "name": "Rhone Wines", "country": "CH", "adminEmail": "a@rhone.example", "domain": "Rhone-Wines.example" } }),
+        )
+        .await;
+    assert_no_errors(&created);
+    let domain: Value = created["data"]["createCustomer"]["customer"]["primaryDomain"].clone();
+    assert_eq!(domain["name"], "rhone-wines.example");
+    assert_eq!(domain["verified"], false);
+    let record = domain["verificationRecord"].as_str().unwrap().to_string();
+    assert!(record.starts_with("partnerhub-verification="));
+    let verify = "mutation($id: ID!) { verifyDomain(input: {id: $id}) { domain { verified } } }";
+
+    // Published elsewhere, or with another token: not verified.
+    let dns =
+        dnsmasq(port, &[("rhone-wines.example", "partnerhub-verification=someone-else"), ("other.example", &record)])
+            .await;
+    let refused = app.gql(Some(&anna), verify, json!({ "id": domain["id"] })).await;
+    assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{refused}");
+    assert!(refused["errors"][0]["message"].as_str().unwrap().contains("no TXT record"));
+    drop(dns);
+
+    let _dns = dnsmasq(port, &[("rhone-wines.example", "v=spf1 -all"), ("rhone-wines.example", &record)]).await;
+    let verified = app.gql(Some(&anna), verify, json!({ "id": domain["id"] })).await;
+    assert_no_errors(&verified);
+    assert_eq!(verified["data"]["verifyDomain"]["domain"]["verified"], true);
+
+    // The proven domain now identifies the company for every partner.
+    let dup = app
+        .gql(
+            Some(&world.token("bruno@")),
+            "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }",
+            json!({ "i": { "name": "Rhone", "country": "CH", "adminEmail": "b@rhone.example", "domain": "rhone-wines.example" } }),
+        )
+        .await;
+    assert_eq!(error_code(&dup), "CONFLICT");
+    assert_eq!(dup["errors"][0]["extensions"]["existingOrganization"]["name"], "Rhone Wines");
+
+    // Another partner cannot even reach the domain.
+    let other = app.gql(Some(&world.token("bruno@")), verify, json!({ "id": domain["id"] })).await;
+    assert_eq!(error_code(&other), "NOT_FOUND");
+}
