@@ -13,7 +13,7 @@ use crate::{
     auth,
     domain::{OrganizationKind, Rights, Role, UserKind},
     error::AppResult,
-    service::{Ctx, bootstrap, invitations, organizations, people, tokens},
+    service::{Ctx, bootstrap, domains, invitations, organizations, people, tokens},
 };
 
 /// One demo user and the token that signs them in.
@@ -30,6 +30,8 @@ pub struct Demo {
     /// A pending invitation (to Alpine, as SALES) and its token, to try `acceptInvitation`
     /// after signing in through SSO as that address.
     pub invitation: (String, String),
+    /// partner, customer, status, rights
+    pub grants: Vec<(String, String, String, Vec<&'static str>)>,
 }
 
 struct Seeder<'a> {
@@ -232,12 +234,28 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         customers.push(org);
     }
 
-    let edelweiss = grant(ctx, alpine, &customers[0], "ACTIVE", Rights::ALL).await?;
-    grant(ctx, alpine, &customers[1], "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)).await?;
-    grant(ctx, alpine, &customers[2], "PENDING", Rights::MANAGE_PRODUCTS).await?;
-    grant(ctx, baltic, &customers[2], "ACTIVE", Rights::VIEW_BILLING).await?;
-    grant(ctx, baltic, &customers[3], "ACTIVE", Rights::ALL).await?;
-    grant(ctx, celtic, &customers[4], "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)).await?;
+    let plan = [
+        (alpine, 0, "ACTIVE", Rights::ALL),
+        (alpine, 1, "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
+        (alpine, 2, "PENDING", Rights::MANAGE_PRODUCTS),
+        (baltic, 2, "ACTIVE", Rights::VIEW_BILLING),
+        (baltic, 3, "ACTIVE", Rights::ALL),
+        (celtic, 4, "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
+    ];
+    let mut grants = Vec::new();
+    let mut made = Vec::new();
+    for (partner, customer, status, rights) in plan {
+        let customer = &customers[customer];
+        made.push(grant(ctx, partner, customer, status, rights).await?);
+        grants.push((partner.name.clone(), customer.name.clone(), status.to_string(), rights.names()));
+    }
+    let edelweiss = &made[0];
+    // Each customer has claimed its domain; proving it is a DNS TXT record away.
+    for customer in &customers {
+        if let Some(domain) = &customer.domain {
+            domains::insert(&ctx.db, customer.id, domain, now).await?;
+        }
+    }
     // Sam (SALES) acts only for Edelweiss, and only on its products.
     grant_assignment::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -254,5 +272,5 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     let email = "new.hire@alpinevoice.example";
     let (_, invitation_token) = invitations::invite(ctx, Some(&anna), alpine.id, email, Role::Sales).await?;
 
-    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token) })
+    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
 }

@@ -153,6 +153,13 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     for u in &demo.users {
         println!("{:<18} {:<34} {:<48} {:<16} {}", u.display_name, u.email, u.organization, u.role, u.token);
     }
+    println!("\nGrants (partner -> customer):");
+    for (partner, customer, status, rights) in &demo.grants {
+        println!("  {partner:<20} -> {customer:<22} {status:<8} {}", rights.join(", "));
+    }
+    println!(
+        "  Sam (SALES) is assigned to Edelweiss for MANAGE_PRODUCTS; try `customers {{ nodes {{ name viewerRights }} }}` as Anna and as Sam."
+    );
     let (invited, invitation_token) = &demo.invitation;
     println!(
         "\nPending invitation for {invited} (SALES at Alpine Voice AG); after signing in as that verified address:"

@@ -36,7 +36,7 @@ macro_rules! scoped {
 
 scoped!(organization, |p, c: &service::Ctx| policy::organizations_scope(p, c.now()));
 scoped!(user, |p, _| policy::users_scope(p));
-scoped!(membership, |p, _| policy::memberships_scope(p));
+scoped!(membership, |p, c: &service::Ctx| policy::memberships_scope(p, c.now()));
 scoped!(api_token, |p, _| policy::api_tokens_scope(p));
 scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));

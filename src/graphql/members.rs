@@ -79,7 +79,7 @@ pub async fn members(
 ) -> async_graphql::Result<Page<Membership>> {
     let select = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(policy::memberships_scope(ctx.principal()));
+        .filter(policy::memberships_scope(ctx.principal(), ctx.service().now()));
     Ok(paginate(&ctx.service().db, select, membership::Column::Id, |m| m.id, Membership, args).await?)
 }
 

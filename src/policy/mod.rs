@@ -6,13 +6,13 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, grant, grant_assignment, membership, organization, user};
 use sea_orm::{
     ColumnTrait, Condition,
-    sea_query::{Expr, ExprTrait, Query, SelectStatement},
+    sea_query::{Expr, ExprTrait, Func, Query, SelectStatement},
 };
 use uuid::Uuid;
 
 use crate::{
     auth::{MembershipContext, Principal},
-    domain::{OrganizationKind, Role, UserKind},
+    domain::{OrganizationKind, Rights, Role, UserKind},
     error::{AppError, AppResult},
 };
 
@@ -192,7 +192,7 @@ pub fn users_scope(principal: Option<&Principal>) -> Condition {
 }
 
 /// Memberships a principal sees: their own, and those of the organisation they act as; staff all.
-pub fn memberships_scope(principal: Option<&Principal>) -> Condition {
+pub fn memberships_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
     let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
     if p.acting.as_ref().is_some_and(is_staff) {
         return Condition::all();
@@ -200,8 +200,22 @@ pub fn memberships_scope(principal: Option<&Principal>) -> Condition {
     let mut visible = Condition::any().add(membership::Column::UserId.eq(p.user_id()));
     if let Some(m) = &p.acting {
         visible = visible.add(membership::Column::OrganizationId.eq(m.organization_id()));
+        // A partner user who manages a customer's users on its behalf sees them.
+        if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
+            visible = visible.add(membership::Column::OrganizationId.in_subquery(customers));
+        }
     }
     visible
+}
+
+/// Customers on which the acting partner user's effective rights include `right`, as a subquery
+/// over the same expression as `viewer_rights_query`.
+fn customers_with_right(p: &Principal, right: Rights, now: DateTime<Utc>) -> Option<SelectStatement> {
+    let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
+    let mut query = viewer_rights_base(p, m, now);
+    query.and_where(rights_expr(m).bit_and(right.bits()).eq(right.bits()));
+    query.column((grant::Entity, grant::Column::CustomerId));
+    Some(query)
 }
 
 /// API tokens a principal sees (never their secrets): their own, and for an organisation admin
@@ -261,32 +275,44 @@ pub fn viewer_rights_query(
 ) -> Option<SelectStatement> {
     let p = principal?;
     let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
+    let mut query = viewer_rights_base(p, m, now);
+    query
+        .column((grant::Entity, grant::Column::CustomerId))
+        .expr_as(rights_expr(m), sea_orm::sea_query::Alias::new("rights"))
+        .and_where(Expr::col((grant::Entity, grant::Column::CustomerId)).is_in(customer_ids.iter().copied()));
+    Some(query)
+}
+
+/// grant rights ∩ assignment (a partner ADMIN needs none) ∩ the role's mask.
+fn rights_expr(m: &MembershipContext) -> Expr {
     let mask = crate::domain::grants::role_mask(m.role).bits();
-    let rights = if m.role == Role::Admin {
-        Expr::cust_with_values("(\"grants\".\"rights\" & ?)", [mask])
+    let granted = Expr::col((grant::Entity, grant::Column::Rights));
+    if m.role == Role::Admin {
+        granted.bit_and(mask)
     } else {
-        Expr::cust_with_values("(\"grants\".\"rights\" & COALESCE(\"grant_assignments\".\"rights\", 0) & ?)", [mask])
-    };
-    Some(
-        Query::select()
-            .column((grant::Entity, grant::Column::CustomerId))
-            .expr_as(rights, sea_orm::sea_query::Alias::new("rights"))
-            .from(grant::Entity)
-            .left_join(
-                grant_assignment::Entity,
-                Condition::all()
-                    .add(
-                        Expr::col((grant_assignment::Entity, grant_assignment::Column::GrantId))
-                            .equals((grant::Entity, grant::Column::Id)),
-                    )
-                    .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(p.user_id())),
-            )
-            .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(m.organization_id()))
-            .and_where(Expr::col((grant::Entity, grant::Column::Status)).eq("ACTIVE"))
-            .and_where(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
-            .and_where(Expr::col((grant::Entity, grant::Column::CustomerId)).is_in(customer_ids.iter().copied()))
-            .to_owned(),
-    )
+        let assigned =
+            Func::coalesce([Expr::col((grant_assignment::Entity, grant_assignment::Column::Rights)), Expr::val(0)]);
+        granted.bit_and(Expr::expr(assigned)).bit_and(mask)
+    }
+}
+
+/// The acting partner's live grants, each with the user's assignment under it (if any).
+fn viewer_rights_base(p: &Principal, m: &MembershipContext, now: DateTime<Utc>) -> SelectStatement {
+    Query::select()
+        .from(grant::Entity)
+        .left_join(
+            grant_assignment::Entity,
+            Condition::all()
+                .add(
+                    Expr::col((grant_assignment::Entity, grant_assignment::Column::GrantId))
+                        .equals((grant::Entity, grant::Column::Id)),
+                )
+                .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(p.user_id())),
+        )
+        .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(m.organization_id()))
+        .and_where(Expr::col((grant::Entity, grant::Column::Status)).eq("ACTIVE"))
+        .and_where(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
+        .to_owned()
 }
 
 /// Audit events of `organization_id` a principal may read: staff all of them; a customer's
@@ -321,4 +347,52 @@ pub fn audit_event_visible(principal: Option<&Principal>, event: &entity::audit_
 /// Programmes and tiers are public: the directory and applications need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {
     Condition::all()
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+
+    use super::*;
+    use crate::auth::AuthMethod;
+
+    fn principal(role: Role) -> Principal {
+        let now = Utc::now();
+        let user = entity::user::Model {
+            id: Uuid::now_v7(),
+            kind: "PERSON".into(),
+            oidc_issuer: None,
+            oidc_subject: None,
+            email: None,
+            email_verified: false,
+            display_name: "x".into(),
+            created_at: now,
+        };
+        let m = MembershipContext {
+            membership: entity::membership::Model {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                organization_id: Uuid::now_v7(),
+                role: role.as_str().into(),
+                created_at: now,
+            },
+            organization_kind: OrganizationKind::Partner,
+            role,
+        };
+        Principal { user, method: AuthMethod::Session, memberships: vec![m.clone()], acting: Some(m) }
+    }
+
+    /// Both backends get real placeholders and every value bound (custom SQL once lost them).
+    #[test]
+    fn viewer_rights_binds_every_value_on_both_backends() {
+        for role in [Role::Admin, Role::Sales] {
+            let q = viewer_rights_query(Some(&principal(role)), &[Uuid::now_v7()], Utc::now()).unwrap();
+            let (pg, pg_values) = q.build(PostgresQueryBuilder);
+            let (lite, lite_values) = q.build(SqliteQueryBuilder);
+            assert!(!pg.contains('?'), "{pg}");
+            assert!(pg.contains('&') && lite.contains('&'));
+            assert_eq!(pg_values.0.len(), lite_values.0.len());
+            assert_eq!(pg.matches('$').count(), pg_values.0.len(), "{pg}");
+        }
+    }
 }

@@ -232,7 +232,7 @@ pub async fn accept(ctx: &Ctx, principal: Option<&Principal>, secret: &str) -> A
 pub async fn remove_member(ctx: &Ctx, principal: Option<&Principal>, membership_id: Uuid) -> AppResult<Uuid> {
     let principal = policy::signed_in(principal)?;
     let found = membership::Entity::find_by_id(membership_id)
-        .filter(policy::memberships_scope(Some(principal)))
+        .filter(policy::memberships_scope(Some(principal), ctx.now()))
         .one(&ctx.db)
         .await?
         .ok_or(AppError::NotFound("Membership"))?;

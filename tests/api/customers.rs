@@ -322,6 +322,35 @@ async fn the_audit_trail_is_read_by_the_rules() {
         .await;
     assert_eq!(error_code(&refused), "FORBIDDEN");
 
+    // And remove one of its users: the grant makes Edelweiss's members visible to Anna, not Fjord's.
+    app.gql(
+        Some(&world.token("erika@")),
+        "mutation($i: CreateServiceAccountInput!) { createServiceAccount(input: $i) { token } }",
+        json!({ "i": { "organizationId": edelweiss, "name": "old scanner", "role": "MEMBER" } }),
+    )
+    .await;
+    let members =
+        "query($id: ID!) { node(id: $id) { ... on Organization { members { totalCount nodes { id role } } } } }";
+    let seen = app.gql(Some(&anna), members, json!({ "id": edelweiss })).await;
+    assert_eq!(seen["data"]["node"]["members"]["totalCount"], 2, "{seen}");
+    let scanner = seen["data"]["node"]["members"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["role"] == "MEMBER")
+        .unwrap()["id"]
+        .clone();
+    let removed = app
+        .gql(
+            Some(&anna),
+            "mutation($id: ID!) { removeMember(input: {membershipId: $id}) { removedMembershipId } }",
+            json!({ "id": scanner }),
+        )
+        .await;
+    assert_no_errors(&removed);
+    let hidden = app.gql(Some(&anna), members, json!({ "id": fjord })).await;
+    assert_eq!(hidden["data"]["node"]["members"]["totalCount"], 0);
+
     let trail = "query($id: ID!) { auditEvents(organizationId: $id) { totalCount nodes { action actorName actingOrganizationName customerId } } }";
     let erika = app.gql(Some(&world.token("erika@")), trail, json!({ "id": edelweiss })).await;
     assert_no_errors(&erika);
@@ -332,6 +361,8 @@ async fn the_audit_trail_is_read_by_the_rules() {
         .expect("the partner's action is on the customer's trail");
     assert_eq!(on_behalf["actorName"], "Anna Alpine");
     assert_eq!(on_behalf["actingOrganizationName"], "Alpine Voice AG");
+    let removal = nodes.iter().find(|n| n["action"] == "membership.removed").expect("the removal is on the trail");
+    assert_eq!(removal["actorName"], "Anna Alpine");
 
     let own = app.gql(Some(&anna), trail, json!({ "id": alpine })).await;
     assert!(
