@@ -167,44 +167,51 @@ async fn organization_of_kind(
 }
 
 /// A partner asks a customer (whose id it learned, e.g. from the duplicate guard) for access.
-#[tracing::instrument(skip_all, fields(customer_id = %customer_id))]
 pub async fn request_access(
     ctx: &Ctx,
     principal: Option<&Principal>,
     customer_id: Uuid,
     r: Request,
 ) -> AppResult<grant::Model> {
-    let principal = policy::signed_in(principal)?;
-    policy::can(principal, Action::RequestCustomerAccess)?;
-    check_request(&r)?;
-    let partner_id = policy::acting(principal)?.organization_id();
-    let now = ctx.now();
-    let txn = db::begin_write(&ctx.db).await?;
-    organization_of_kind(&txn, customer_id, OrganizationKind::Customer, "Organization").await?;
-    ensure_no_open_grant(&txn, partner_id, customer_id, now).await?;
-    let new = NewGrant { partner_id, customer_id, side: GrantSide::Partner, status: GrantStatus::Pending };
-    let created = insert(&txn, principal, new, &r, now).await?;
-    txn.commit().await?;
-    Ok(created)
+    open_request(ctx, principal, GrantSide::Partner, customer_id, r).await
 }
 
 /// A customer admin offers access to a partner; the partner's admin accepts it.
-#[tracing::instrument(skip_all, fields(partner_id = %partner_id))]
 pub async fn invite_partner(
     ctx: &Ctx,
     principal: Option<&Principal>,
     partner_id: Uuid,
     r: Request,
 ) -> AppResult<grant::Model> {
+    open_request(ctx, principal, GrantSide::Customer, partner_id, r).await
+}
+
+/// One side (the acting organisation) asks the other for a grant; it waits, PENDING, for an answer.
+#[tracing::instrument(skip_all, fields(side = ?side, other = %other))]
+async fn open_request(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    side: GrantSide,
+    other: Uuid,
+    r: Request,
+) -> AppResult<grant::Model> {
     let principal = policy::signed_in(principal)?;
-    policy::can(principal, Action::InvitePartner)?;
+    let (action, other_kind) = match side {
+        GrantSide::Partner => (Action::RequestCustomerAccess, OrganizationKind::Customer),
+        GrantSide::Customer => (Action::InvitePartner, OrganizationKind::Partner),
+    };
+    policy::can(principal, action)?;
     check_request(&r)?;
-    let customer_id = policy::acting(principal)?.organization_id();
+    let own = policy::acting(principal)?.organization_id();
+    let (partner_id, customer_id) = match side {
+        GrantSide::Partner => (own, other),
+        GrantSide::Customer => (other, own),
+    };
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
-    organization_of_kind(&txn, partner_id, OrganizationKind::Partner, "Organization").await?;
+    organization_of_kind(&txn, other, other_kind, "Organization").await?;
     ensure_no_open_grant(&txn, partner_id, customer_id, now).await?;
-    let new = NewGrant { partner_id, customer_id, side: GrantSide::Customer, status: GrantStatus::Pending };
+    let new = NewGrant { partner_id, customer_id, side, status: GrantStatus::Pending };
     let created = insert(&txn, principal, new, &r, now).await?;
     txn.commit().await?;
     Ok(created)
