@@ -5,7 +5,7 @@
 //! and grants are written directly until their own capabilities exist.
 
 use chrono::TimeDelta;
-use entity::{grant, grant_assignment, organization, program, tier, user};
+use entity::{grant, grant_assignment, grant_scope_item, organization, product, program, subscription, tier, user};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
@@ -250,6 +250,61 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         grants.push((partner.name.clone(), customer.name.clone(), status.to_string(), rights.names()));
     }
     let edelweiss = &made[0];
+
+    // A small catalog and two subscriptions per customer (plans and billing come with the catalog).
+    let mut products = Vec::new();
+    for (sku, name, line) in
+        [("D785", "D785 Desk Phone", "D7xx"), ("D385", "D385 Desk Phone", "D3xx"), ("CPBX", "Cloud PBX", "CLOUD")]
+    {
+        products.push(
+            product::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                sku: Set(sku.into()),
+                name: Set(name.into()),
+                product_line: Set(line.into()),
+                active: Set(true),
+                created_at: Set(now),
+            }
+            .insert(&ctx.db)
+            .await?,
+        );
+    }
+    let mut pbx_of_garda = None;
+    for (i, customer) in customers.iter().enumerate() {
+        for (product, seats) in [(&products[i % 2], 10 * (i as i32 + 1)), (&products[2], 5)] {
+            let row = subscription::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                customer_id: Set(customer.id),
+                product_id: Set(product.id),
+                seats: Set(seats),
+                status: Set("ACTIVE".into()),
+                created_at: Set(now),
+                updated_at: Set(now),
+            }
+            .insert(&ctx.db)
+            .await?;
+            if i == 2 && product.sku == "CPBX" {
+                pbx_of_garda = Some(row.id);
+            }
+        }
+    }
+    // Baltic may only look at the bills of Garda's Cloud PBX: a subscription-scoped grant.
+    if let (Some(scoped), Some(subscription_id)) = (made.get(3), pbx_of_garda) {
+        grant::ActiveModel { id: Set(scoped.id), scope: Set("SUBSCRIPTIONS".into()), ..Default::default() }
+            .update(&ctx.db)
+            .await?;
+        grant_scope_item::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            grant_id: Set(scoped.id),
+            subscription_id: Set(subscription_id),
+        }
+        .insert(&ctx.db)
+        .await?;
+        if let Some(row) = grants.get_mut(3) {
+            row.2 = "ACTIVE, scoped to Garda's Cloud PBX".into();
+        }
+    }
+
     // Each customer has claimed its domain; proving it is a DNS TXT record away.
     for customer in &customers {
         if let Some(domain) = &customer.domain {

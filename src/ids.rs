@@ -19,6 +19,8 @@ string_enum!(
         Grant = "Grant",
         Domain = "Domain",
         AuditEvent = "AuditEvent",
+        Product = "Product",
+        ProductSubscription = "ProductSubscription",
     }
 );
 

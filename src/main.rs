@@ -155,7 +155,7 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     }
     println!("\nGrants (partner -> customer):");
     for (partner, customer, status, rights) in &demo.grants {
-        println!("  {partner:<20} -> {customer:<22} {status:<8} {}", rights.join(", "));
+        println!("  {partner:<20} -> {customer:<22} {status:<8}  {}", rights.join(", "));
     }
     println!(
         "  Sam (SALES) is assigned to Edelweiss for MANAGE_PRODUCTS; try `customers {{ nodes {{ name viewerRights }} }}` as Anna and as Sam."

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_foundation;
 mod m20261123_000002_sign_in;
 mod m20261123_000003_grants;
+mod m20261123_000004_subscriptions;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_foundation::Migration),
             Box::new(m20261123_000002_sign_in::Migration),
             Box::new(m20261123_000003_grants::Migration),
+            Box::new(m20261123_000004_subscriptions::Migration),
         ]
     }
 }

@@ -75,10 +75,33 @@ pub enum GrantSideGql {
     Customer,
 }
 
-/// What a grant covers. Scopes limited to chosen subscriptions come with subscriptions.
+/// What a grant covers: the whole account, or only the subscriptions it lists.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum GrantScope {
+pub enum GrantScopeKind {
     Account,
+    Subscriptions,
+}
+
+/// `{kind: SUBSCRIPTIONS, subscriptionIds: [...]}` limits a grant to those subscriptions.
+#[derive(InputObject)]
+pub struct GrantScopeInput {
+    pub kind: GrantScopeKind,
+    pub subscription_ids: Option<Vec<ID>>,
+}
+
+fn scope_from(input: Option<GrantScopeInput>) -> Result<Option<grants::Scope>, AppError> {
+    let Some(input) = input else { return Ok(None) };
+    Ok(Some(match input.kind {
+        GrantScopeKind::Account => grants::Scope::Account,
+        GrantScopeKind::Subscriptions => {
+            let ids = input.subscription_ids.unwrap_or_default();
+            let decoded: Option<Vec<_>> =
+                ids.iter().map(|id| ids::decode_as(NodeType::ProductSubscription, id)).collect();
+            grants::Scope::Subscriptions(
+                decoded.ok_or_else(|| AppError::bad_input("scope", "names something that is not a subscription"))?,
+            )
+        }
+    }))
 }
 
 fn gid(node_type: NodeType, id: uuid::Uuid) -> ID {
@@ -104,8 +127,36 @@ impl Grant {
     async fn rights(&self) -> Vec<GrantRight> {
         to_list(Rights::from_bits(self.0.rights))
     }
-    async fn scope(&self) -> GrantScope {
-        GrantScope::Account
+    async fn scope(&self) -> GrantScopeKind {
+        if self.0.scope == "SUBSCRIPTIONS" { GrantScopeKind::Subscriptions } else { GrantScopeKind::Account }
+    }
+    /// For a SUBSCRIPTIONS-scoped grant, the subscriptions it covers that you may see.
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<ProductSubscription>> {
+        use entity::{grant_scope_item, subscription};
+        let listed = sea_orm::sea_query::Query::select()
+            .column(grant_scope_item::Column::SubscriptionId)
+            .from(grant_scope_item::Entity)
+            .and_where(grant_scope_item::Column::GrantId.eq(self.0.id))
+            .to_owned();
+        let select = subscription::Entity::find()
+            .filter(subscription::Column::Id.in_subquery(listed))
+            .filter(policy::subscriptions_scope(ctx.principal(), ctx.service().now()));
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            subscription::Column::Id,
+            |m| m.id,
+            ProductSubscription,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
     }
     async fn requested_by(&self) -> GrantSideGql {
         GrantSide::parse(&self.0.requested_by).unwrap_or(GrantSide::Partner).into()
@@ -190,6 +241,67 @@ impl Grant {
         )
         .await?)
     }
+}
+
+pub struct Product(pub entity::product::Model);
+
+/// A product of the catalog.
+#[Object]
+impl Product {
+    pub async fn id(&self) -> ID {
+        gid(NodeType::Product, self.0.id)
+    }
+    async fn sku(&self) -> &str {
+        &self.0.sku
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn product_line(&self) -> &str {
+        &self.0.product_line
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+}
+
+pub struct ProductSubscription(pub entity::subscription::Model);
+
+/// A customer's subscription to a product.
+#[Object]
+impl ProductSubscription {
+    pub async fn id(&self) -> ID {
+        gid(NodeType::ProductSubscription, self.0.id)
+    }
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Product>> {
+        Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(Product))
+    }
+    async fn seats(&self) -> i32 {
+        self.0.seats
+    }
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<organization::Entity>(ctx, self.0.customer_id).await?.map(Organization))
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A customer's subscriptions that you may see (all of them for its members; under a scoped
+/// grant only the listed ones).
+pub async fn organization_subscriptions(
+    ctx: &Context<'_>,
+    org: &organization::Model,
+    args: PageArgs,
+) -> async_graphql::Result<Page<ProductSubscription>> {
+    use entity::subscription;
+    let select = subscription::Entity::find()
+        .filter(subscription::Column::CustomerId.eq(org.id))
+        .filter(policy::subscriptions_scope(ctx.principal(), ctx.service().now()));
+    Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
 }
 
 pub struct GrantAssignment(pub grant_assignment::Model);
@@ -391,13 +503,15 @@ fn request(
     duration_days: Option<i32>,
     message: Option<String>,
     auto_extend: Option<bool>,
-) -> Request {
-    Request {
+    scope: Option<GrantScopeInput>,
+) -> Result<Request, AppError> {
+    Ok(Request {
         rights: rights.map(|r| from_list(&r)).unwrap_or(Rights::ALL),
         duration_days: duration_days.unwrap_or(365),
         message,
         auto_extend: auto_extend.unwrap_or(false),
-    }
+        scope: scope_from(scope)?.unwrap_or_default(),
+    })
 }
 
 #[derive(InputObject)]
@@ -428,6 +542,8 @@ pub struct CreateCustomerPayload {
 pub struct RequestCustomerAccessInput {
     pub customer_id: ID,
     pub rights: Vec<GrantRight>,
+    /// The whole account if absent.
+    pub scope: Option<GrantScopeInput>,
     pub duration_days: Option<i32>,
     pub message: Option<String>,
     pub auto_extend: Option<bool>,
@@ -437,6 +553,8 @@ pub struct RequestCustomerAccessInput {
 pub struct InvitePartnerInput {
     pub partner_id: ID,
     pub rights: Vec<GrantRight>,
+    /// The whole account if absent.
+    pub scope: Option<GrantScopeInput>,
     pub duration_days: Option<i32>,
     pub message: Option<String>,
     pub auto_extend: Option<bool>,
@@ -454,12 +572,15 @@ pub struct ApproveGrantInput {
     pub rights: Option<Vec<GrantRight>>,
     /// Earlier than the requested duration allows, if you want.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Narrower than requested, if you want.
+    pub scope: Option<GrantScopeInput>,
 }
 
 #[derive(InputObject)]
 pub struct UpdateGrantInput {
     pub id: ID,
     pub rights: Option<Vec<GrantRight>>,
+    pub scope: Option<GrantScopeInput>,
     pub expires_at: Option<DateTime<Utc>>,
     pub auto_extend: Option<bool>,
 }
@@ -527,7 +648,7 @@ impl CustomerMutation {
                 domain: input.domain,
                 vat_number: input.vat_number,
                 admin_email: input.admin_email,
-                access: request(input.rights, input.duration_days, None, None),
+                access: request(input.rights, input.duration_days, None, None, None)?,
             },
         )
         .await?;
@@ -546,7 +667,7 @@ impl CustomerMutation {
         input: RequestCustomerAccessInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
-        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend);
+        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend, input.scope)?;
         let created = grants::request_access(ctx.service(), ctx.principal(), org_id(&input.customer_id)?, r).await?;
         Ok(GrantPayload { grant: Grant(created) })
     }
@@ -558,7 +679,7 @@ impl CustomerMutation {
         input: InvitePartnerInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
-        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend);
+        let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend, input.scope)?;
         let created = grants::invite_partner(ctx.service(), ctx.principal(), org_id(&input.partner_id)?, r).await?;
         Ok(GrantPayload { grant: Grant(created) })
     }
@@ -568,7 +689,12 @@ impl CustomerMutation {
     }
 
     async fn approve_grant(&self, ctx: &Context<'_>, input: ApproveGrantInput) -> async_graphql::Result<GrantPayload> {
-        let c = Change { rights: input.rights.map(|r| from_list(&r)), ends_at: input.expires_at, auto_extend: None };
+        let c = Change {
+            rights: input.rights.map(|r| from_list(&r)),
+            ends_at: input.expires_at,
+            auto_extend: None,
+            scope: scope_from(input.scope)?,
+        };
         change(ctx, &input.id, Transition::Approve, c).await
     }
 
@@ -582,6 +708,7 @@ impl CustomerMutation {
             rights: input.rights.map(|r| from_list(&r)),
             ends_at: input.expires_at,
             auto_extend: input.auto_extend,
+            scope: scope_from(input.scope)?,
         };
         change(ctx, &input.id, Transition::Update, c).await
     }

@@ -4,7 +4,7 @@
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{api_token, grant, invitation, membership, organization, program, tier, user};
+use entity::{api_token, grant, invitation, membership, organization, product, program, subscription, tier, user};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -42,6 +42,8 @@ scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));
 scoped!(invitation, |p, _| policy::invitations_scope(p));
 scoped!(grant, |p, _| policy::grants_scope(p));
+scoped!(product, |p, _| policy::programs_scope(p));
+scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -186,6 +188,8 @@ pub fn register_relations(
         .data(cached(Names { ctx: ctx.clone() }))
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
+        .data(by_id::<product::Entity>(ctx, principal))
+        .data(by_id::<subscription::Entity>(ctx, principal))
 }
 
 /// Loads one value through the request's loader `L`.

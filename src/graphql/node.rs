@@ -7,7 +7,7 @@ use sea_orm::EntityTrait;
 
 use super::{
     context::ContextExt,
-    customers::{AuditEvent, Domain, Grant},
+    customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
     loaders::load,
     members::Invitation,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
@@ -33,6 +33,8 @@ pub enum Node {
     Grant(Grant),
     Domain(Domain),
     AuditEvent(AuditEvent),
+    Product(Product),
+    ProductSubscription(ProductSubscription),
 }
 
 const MAX_NODES: usize = 100;
@@ -69,6 +71,10 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::Program => load::<program::Entity>(ctx, id).await?.map(|m| Node::Program(Program(m))),
         NodeType::Tier => load::<tier::Entity>(ctx, id).await?.map(|m| Node::Tier(Tier(m))),
         NodeType::Invitation => load::<invitation::Entity>(ctx, id).await?.map(|m| Node::Invitation(Invitation(m))),
+        NodeType::Product => load::<entity::product::Entity>(ctx, id).await?.map(|m| Node::Product(Product(m))),
+        NodeType::ProductSubscription => load::<entity::subscription::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::ProductSubscription(ProductSubscription(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
         NodeType::Domain => {
             // A domain is visible with its organisation.

@@ -130,6 +130,17 @@ impl Organization {
             .await?
             .map(super::customers::Domain))
     }
+    /// The customer's subscriptions you may see.
+    async fn subscriptions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::customers::ProductSubscription>> {
+        super::customers::organization_subscriptions(ctx, &self.0, PageArgs { first, after, last, before }).await
+    }
     /// Grants of this partner or on this customer that you may see.
     async fn grants(
         &self,

@@ -344,7 +344,46 @@ pub fn audit_event_visible(principal: Option<&Principal>, event: &entity::audit_
             && event.acting_organization_id == Some(m.organization_id()))
 }
 
-/// Programmes and tiers are public: the directory and applications need them without sign-in.
+/// Subscriptions a principal sees: staff all; a customer's members their own; a partner user
+/// those of customers it may act for, and under a SUBSCRIPTIONS-scoped grant only the listed ones.
+pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::{grant_scope_item, subscription};
+    let none = Condition::all().add(Expr::val(false));
+    let Some(p) = principal else { return none };
+    let Some(m) = p.acting.as_ref() else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Customer => Condition::all().add(subscription::Column::CustomerId.eq(m.organization_id())),
+        OrganizationKind::Distributor => none,
+        OrganizationKind::Partner => {
+            let in_scope = Expr::col((grant::Entity, grant::Column::Scope)).eq("ACCOUNT").or(Expr::exists(
+                Query::select()
+                    .expr(Expr::val(1))
+                    .from(grant_scope_item::Entity)
+                    .and_where(
+                        Expr::col((grant_scope_item::Entity, grant_scope_item::Column::GrantId))
+                            .equals((grant::Entity, grant::Column::Id)),
+                    )
+                    .and_where(
+                        Expr::col((grant_scope_item::Entity, grant_scope_item::Column::SubscriptionId))
+                            .equals((subscription::Entity, subscription::Column::Id)),
+                    )
+                    .to_owned(),
+            ));
+            let mut grants = granted_customers(m, p.user_id(), now);
+            grants
+                .and_where(
+                    Expr::col((grant::Entity, grant::Column::CustomerId))
+                        .equals((subscription::Entity, subscription::Column::CustomerId)),
+                )
+                .and_where(in_scope);
+            Condition::all().add(Expr::exists(grants))
+        }
+    }
+}
+
+/// Programmes, tiers and the product catalog are public: the directory, applications and
+/// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {
     Condition::all()
 }

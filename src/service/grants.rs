@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use entity::{grant, grant_assignment, membership, organization};
+use entity::{grant, grant_assignment, grant_scope_item, membership, organization, subscription};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait,
-    FromQueryResult, QueryFilter, Select,
+    FromQueryResult, PaginatorTrait, QueryFilter, Select,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -64,11 +64,77 @@ async fn audited(
     audit::record(txn, principal, event, now).await
 }
 
+/// What a grant covers: the whole account, or only some of the customer's subscriptions.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub enum Scope {
+    #[default]
+    Account,
+    Subscriptions(Vec<Uuid>),
+}
+
+impl Scope {
+    fn kind(&self) -> &'static str {
+        match self {
+            Scope::Account => "ACCOUNT",
+            Scope::Subscriptions(_) => "SUBSCRIPTIONS",
+        }
+    }
+
+    /// Whether `narrower` covers no more than `self`.
+    fn contains(&self, narrower: &Scope) -> bool {
+        match (self, narrower) {
+            (Scope::Account, _) => true,
+            (Scope::Subscriptions(_), Scope::Account) => false,
+            (Scope::Subscriptions(wide), Scope::Subscriptions(narrow)) => narrow.iter().all(|id| wide.contains(id)),
+        }
+    }
+}
+
 pub struct Request {
     pub rights: Rights,
     pub duration_days: i32,
     pub message: Option<String>,
     pub auto_extend: bool,
+    pub scope: Scope,
+}
+
+/// The scope a grant has now (one query for SUBSCRIPTIONS scopes).
+pub async fn scope_of(db: &impl ConnectionTrait, g: &grant::Model) -> AppResult<Scope> {
+    if g.scope == "ACCOUNT" {
+        return Ok(Scope::Account);
+    }
+    let items = grant_scope_item::Entity::find().filter(grant_scope_item::Column::GrantId.eq(g.id)).all(db).await?;
+    Ok(Scope::Subscriptions(items.into_iter().map(|i| i.subscription_id).collect()))
+}
+
+/// Writes the scope of a grant, after checking that every subscription is the customer's.
+async fn set_scope(txn: &DatabaseTransaction, g: &grant::Model, scope: &Scope) -> AppResult<()> {
+    grant_scope_item::Entity::delete_many().filter(grant_scope_item::Column::GrantId.eq(g.id)).exec(txn).await?;
+    let Scope::Subscriptions(ids) = scope else { return Ok(()) };
+    if ids.is_empty() {
+        return Err(AppError::bad_input("scope", "name at least one subscription, or give the whole account"));
+    }
+    let mut unique = ids.clone();
+    unique.sort();
+    unique.dedup();
+    let owned = subscription::Entity::find()
+        .filter(subscription::Column::Id.is_in(unique.iter().copied()))
+        .filter(subscription::Column::CustomerId.eq(g.customer_id))
+        .count(txn)
+        .await?;
+    if owned != unique.len() as u64 {
+        return Err(AppError::bad_input("scope", "names subscriptions that are not this customer's"));
+    }
+    for subscription_id in unique {
+        grant_scope_item::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            grant_id: Set(g.id),
+            subscription_id: Set(subscription_id),
+        }
+        .insert(txn)
+        .await?;
+    }
+    Ok(())
 }
 
 pub(crate) fn check_request(r: &Request) -> AppResult<()> {
@@ -134,7 +200,7 @@ pub(crate) async fn insert(
         customer_id: Set(customer_id),
         status: Set(status.as_str().into()),
         rights: Set(r.rights.bits()),
-        scope: Set("ACCOUNT".into()),
+        scope: Set(r.scope.kind().into()),
         requested_by: Set(side.as_str().into()),
         starts_at: Set(now),
         ends_at: Set(ends_at),
@@ -148,6 +214,7 @@ pub(crate) async fn insert(
     }
     .insert(txn)
     .await?;
+    set_scope(txn, &created, &r.scope).await?;
     let action = if status == GrantStatus::Pending { "grant.requested" } else { "grant.created" };
     audited(txn, Some(principal), action, None, &created, now).await?;
     Ok(created)
@@ -223,6 +290,7 @@ pub struct Change {
     pub rights: Option<Rights>,
     pub ends_at: Option<DateTime<Utc>>,
     pub auto_extend: Option<bool>,
+    pub scope: Option<Scope>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -310,6 +378,12 @@ pub async fn transition(
             if existing.auto_extend {
                 field("rights", rules::validate_auto_extend(true, rights))?;
             }
+            if let Some(scope) = &change.scope {
+                if !scope_of(&txn, &existing).await?.contains(scope) {
+                    return Err(AppError::bad_input("scope", "may narrow the requested scope, not widen it"));
+                }
+                next.scope = Set(scope.kind().into());
+            }
             next.status = Set(GrantStatus::Active.as_str().into());
             next.rights = Set(rights.bits());
             next.starts_at = Set(now);
@@ -348,6 +422,9 @@ pub async fn transition(
             field("autoExtend", rules::validate_auto_extend(auto_extend, rights))?;
             next.rights = Set(rights.bits());
             next.auto_extend = Set(auto_extend);
+            if let Some(scope) = &change.scope {
+                next.scope = Set(scope.kind().into());
+            }
         }
         Transition::Revoke => {
             policy::can(principal, Action::ManageGrantAsCustomer { grant: &existing })?;
@@ -367,6 +444,9 @@ pub async fn transition(
         }
     }
     let updated = next.update(&txn).await?;
+    if let Some(scope) = &change.scope {
+        set_scope(&txn, &updated, scope).await?;
+    }
     audited(&txn, Some(principal), transition.action(), Some(&existing), &updated, now).await?;
     txn.commit().await?;
     Ok(updated)

@@ -407,3 +407,99 @@ async fn listing_100_customers_with_grants_and_rights_costs_a_constant_number_of
     // token, memberships, page, count, rights, domains, grants, partner
     assert!(large <= 8, "{large}");
 }
+
+async fn subscription(app: &TestApp, customer: &str, sku: &str) -> String {
+    use entity::{product, subscription};
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let now = chrono::Utc::now();
+    let customer = partnerhub::ids::decode(customer).unwrap().1;
+    let product = match product::Entity::find().filter(product::Column::Sku.eq(sku)).one(&app.ctx.db).await.unwrap() {
+        Some(p) => p,
+        None => product::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            sku: Set(sku.into()),
+            name: Set(format!("Product {sku}")),
+            product_line: Set("D7xx".into()),
+            active: Set(true),
+            created_at: Set(now),
+        }
+        .insert(&app.ctx.db)
+        .await
+        .unwrap(),
+    };
+    let row = subscription::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        customer_id: Set(customer),
+        product_id: Set(product.id),
+        seats: Set(10),
+        status: Set("ACTIVE".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&app.ctx.db)
+    .await
+    .unwrap();
+    partnerhub::ids::encode(partnerhub::ids::NodeType::ProductSubscription, row.id)
+}
+
+#[tokio::test]
+async fn a_grant_limited_to_one_subscription_shows_that_subscription_and_no_other() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let hans = world.token("hans@");
+    let vera = world.token("vera.admin@");
+    let hanse = organization_id(&app, &vera, "Hanse Logistik GmbH").await;
+    let phones = subscription(&app, &hanse, "T-D785").await;
+    let pbx = subscription(&app, &hanse, "T-PBX").await;
+    let elsewhere = subscription(&app, &organization_id(&app, &vera, "Iberia Clinics SL").await, "T-D785").await;
+
+    let ask = "mutation($id: ID!, $s: [ID!]) { requestCustomerAccess(input: {customerId: $id, rights: [MANAGE_PRODUCTS], scope: {kind: SUBSCRIPTIONS, subscriptionIds: $s}}) { grant { id scope } } }";
+    let foreign = app.gql(Some(&anna), ask, json!({ "id": hanse, "s": [phones, elsewhere] })).await;
+    assert_eq!(foreign["errors"][0]["extensions"]["field"], "scope", "{foreign}");
+    let asked = app.gql(Some(&anna), ask, json!({ "id": hanse, "s": [phones] })).await;
+    assert_eq!(asked["data"]["requestCustomerAccess"]["grant"]["scope"], "SUBSCRIPTIONS");
+    let g = gid(&asked, &["data", "requestCustomerAccess", "grant", "id"]);
+
+    // The customer may narrow the scope, not widen it.
+    let wider = app
+        .gql(Some(&hans), "mutation($id: ID!, $s: [ID!]) { approveGrant(input: {id: $id, scope: {kind: SUBSCRIPTIONS, subscriptionIds: $s}}) { grant { id } } }", json!({ "id": g, "s": [pbx] }))
+        .await;
+    assert_eq!(wider["errors"][0]["extensions"]["field"], "scope");
+    let account = app
+        .gql(
+            Some(&hans),
+            "mutation($id: ID!) { approveGrant(input: {id: $id, scope: {kind: ACCOUNT}}) { grant { id } } }",
+            json!({ "id": g }),
+        )
+        .await;
+    assert_eq!(account["errors"][0]["extensions"]["field"], "scope");
+    let approved = app
+        .gql(
+            Some(&hans),
+            "mutation($id: ID!) { approveGrant(input: {id: $id}) { grant { status subscriptions { totalCount } } } }",
+            json!({ "id": g }),
+        )
+        .await;
+    assert_eq!(approved["data"]["approveGrant"]["grant"]["status"], "ACTIVE");
+
+    let list = "query($id: ID!) { customer(id: $id) { subscriptions { totalCount nodes { id product { sku } } } } }";
+    let partner_view = app.gql(Some(&anna), list, json!({ "id": hanse })).await;
+    assert_eq!(partner_view["data"]["customer"]["subscriptions"]["totalCount"], 1, "{partner_view}");
+    assert_eq!(partner_view["data"]["customer"]["subscriptions"]["nodes"][0]["id"], phones.as_str());
+    let node = app.gql(Some(&anna), "query($id: ID!) { node(id: $id) { id } }", json!({ "id": pbx })).await;
+    assert!(node["data"]["node"].is_null(), "the other subscription does not exist for the partner");
+
+    let customer_view = app.gql(Some(&hans), list, json!({ "id": hanse })).await;
+    assert_eq!(customer_view["data"]["customer"]["subscriptions"]["totalCount"], 4, "the demo's two and these two");
+
+    // The customer widens it to the whole account: the partner sees both on its next request.
+    app.gql(
+        Some(&hans),
+        "mutation($id: ID!) { updateGrant(input: {id: $id, scope: {kind: ACCOUNT}}) { grant { id } } }",
+        json!({ "id": g }),
+    )
+    .await;
+    let partner_view = app.gql(Some(&anna), list, json!({ "id": hanse })).await;
+    assert_eq!(partner_view["data"]["customer"]["subscriptions"]["totalCount"], 4);
+}
