@@ -527,6 +527,8 @@ pub struct CreateCustomerInput {
     pub rights: Option<Vec<GrantRight>>,
     /// Days of access (default 365, at most 730).
     pub duration_days: Option<i32>,
+    /// The whole account (a new customer has no subscriptions to name yet).
+    pub scope: Option<GrantScopeInput>,
 }
 
 #[derive(SimpleObject)]
@@ -648,7 +650,7 @@ impl CustomerMutation {
                 domain: input.domain,
                 vat_number: input.vat_number,
                 admin_email: input.admin_email,
-                access: request(input.rights, input.duration_days, None, None, None)?,
+                access: request(input.rights, input.duration_days, None, None, input.scope)?,
             },
         )
         .await?;

@@ -503,3 +503,49 @@ async fn a_grant_limited_to_one_subscription_shows_that_subscription_and_no_othe
     let partner_view = app.gql(Some(&anna), list, json!({ "id": hanse })).await;
     assert_eq!(partner_view["data"]["customer"]["subscriptions"]["totalCount"], 4);
 }
+
+#[tokio::test]
+async fn nobody_approves_their_own_request() {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let vera = world.token("vera.admin@");
+    let hanse = organization_id(&app, &vera, "Hanse Logistik GmbH").await;
+    let alpine = organization_id(&app, &vera, "Alpine Voice AG").await;
+    // Anna is also an ADMIN of the customer (a consultant on both sides).
+    let me = app.gql(Some(&anna), "{ viewer { user { id } } }", json!({})).await;
+    let anna_id = partnerhub::ids::decode(me["data"]["viewer"]["user"]["id"].as_str().unwrap()).unwrap().1;
+    entity::membership::ActiveModel {
+        id: Set(uuid::Uuid::now_v7()),
+        user_id: Set(anna_id),
+        organization_id: Set(partnerhub::ids::decode(&hanse).unwrap().1),
+        role: Set("ADMIN".into()),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(&app.ctx.db)
+    .await
+    .unwrap();
+    let asked = app
+        .request(Some(&anna))
+        .acting_as(&alpine)
+        .send("mutation($id: ID!) { requestCustomerAccess(input: {customerId: $id, rights: [VIEW_BILLING]}) { grant { id } } }", json!({ "id": hanse }))
+        .await;
+    let g = gid(&asked, &["data", "requestCustomerAccess", "grant", "id"]);
+    let own = app
+        .request(Some(&anna))
+        .acting_as(&hanse)
+        .send("mutation($id: ID!) { approveGrant(input: {id: $id}) { grant { status } } }", json!({ "id": g }))
+        .await;
+    assert_eq!(error_code(&own), "FORBIDDEN");
+    assert!(own["errors"][0]["message"].as_str().unwrap().contains("own request"));
+    // Another admin of the customer may.
+    let hans = app
+        .gql(
+            Some(&world.token("hans@")),
+            "mutation($id: ID!) { approveGrant(input: {id: $id}) { grant { status } } }",
+            json!({ "id": g }),
+        )
+        .await;
+    assert_eq!(hans["data"]["approveGrant"]["grant"]["status"], "ACTIVE");
+}
