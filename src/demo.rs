@@ -30,8 +30,8 @@ pub struct Demo {
     /// A pending invitation (to Alpine, as SALES) and its token, to try `acceptInvitation`
     /// after signing in through SSO as that address.
     pub invitation: (String, String),
-    /// partner, customer, status, rights
-    pub grants: Vec<(String, String, String, Vec<&'static str>)>,
+    /// partner, customer, status, rights, scope
+    pub grants: Vec<(String, String, String, Vec<&'static str>, String)>,
 }
 
 struct Seeder<'a> {
@@ -247,7 +247,13 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     for (partner, customer, status, rights) in plan {
         let customer = &customers[customer];
         made.push(grant(ctx, partner, customer, status, rights).await?);
-        grants.push((partner.name.clone(), customer.name.clone(), status.to_string(), rights.names()));
+        grants.push((
+            partner.name.clone(),
+            customer.name.clone(),
+            status.to_string(),
+            rights.names(),
+            "whole account".into(),
+        ));
     }
     let edelweiss = &made[0];
 
@@ -301,7 +307,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         .insert(&ctx.db)
         .await?;
         if let Some(row) = grants.get_mut(3) {
-            row.2 = "ACTIVE, scoped to Garda's Cloud PBX".into();
+            row.4 = "Cloud PBX subscription only".into();
         }
     }
 

@@ -154,8 +154,8 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
         println!("{:<18} {:<34} {:<48} {:<16} {}", u.display_name, u.email, u.organization, u.role, u.token);
     }
     println!("\nGrants (partner -> customer):");
-    for (partner, customer, status, rights) in &demo.grants {
-        println!("  {partner:<20} -> {customer:<22} {status:<8}  {}", rights.join(", "));
+    for (partner, customer, status, rights, scope) in &demo.grants {
+        println!("  {partner:<18} -> {customer:<21} {status:<8} {scope:<28} {}", rights.join(", "));
     }
     println!(
         "  Sam (SALES) is assigned to Edelweiss for MANAGE_PRODUCTS; try `customers {{ nodes {{ name viewerRights }} }}` as Anna and as Sam."

@@ -549,3 +549,37 @@ async fn nobody_approves_their_own_request() {
         .await;
     assert_eq!(hans["data"]["approveGrant"]["grant"]["status"], "ACTIVE");
 }
+
+#[tokio::test]
+async fn the_demo_shows_a_full_a_scoped_and_a_pending_grant() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    let garda = organization_id(&app, &vera, "Garda Hotels Srl").await;
+    let grants = app
+        .gql(Some(&world.token("giulia@")), "query($id: ID!) { node(id: $id) { ... on Organization { grants { nodes { status scope rights partner { name } } } } } }", json!({ "id": garda }))
+        .await;
+    let nodes = grants["data"]["node"]["grants"]["nodes"].as_array().unwrap();
+    assert!(nodes.iter().any(|g| g["status"] == "PENDING" && g["partner"]["name"] == "Alpine Voice AG"), "{grants}");
+    assert!(nodes.iter().any(|g| g["scope"] == "SUBSCRIPTIONS" && g["partner"]["name"] == "Baltic Cloud SIA"));
+    let baltic_view = app
+        .gql(
+            Some(&world.token("bruno@")),
+            "query($id: ID!) { customer(id: $id) { subscriptions { nodes { product { name } } } } }",
+            json!({ "id": garda }),
+        )
+        .await;
+    assert_eq!(
+        baltic_view["data"]["customer"]["subscriptions"]["nodes"],
+        json!([{ "product": { "name": "Cloud PBX" } }])
+    );
+    let full = app.gql(Some(&world.token("anna@")), "{ customers { nodes { name viewerRights } } }", json!({})).await;
+    let edelweiss = full["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Edelweiss Dental")
+        .unwrap()
+        .clone();
+    assert_eq!(edelweiss["viewerRights"].as_array().unwrap().len(), 4);
+}
