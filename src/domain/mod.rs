@@ -4,6 +4,7 @@ pub mod country;
 pub mod grants;
 pub mod kinds;
 pub mod rights;
+pub mod tiers;
 pub mod validate;
 
 pub use kinds::{OrganizationKind, Role, UserKind};

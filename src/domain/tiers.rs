@@ -1,0 +1,366 @@
+//! Tier evaluation: which requirements of each tier a partner meets, the highest tier it fully
+//! meets, and what it lacks for the next. Pure: the caller gathers the facts.
+
+use chrono::{DateTime, Months, Utc};
+use rust_decimal::Decimal;
+use uuid::Uuid;
+
+/// "N exams over at least P people", optionally only from certifying courses and only when
+/// passed within M months of joining the programme.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CertificationRequirement {
+    pub exams: u32,
+    pub distinct_people: u32,
+    pub within_months_of_joining: Option<u32>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Requirements {
+    pub basic_training: bool,
+    pub certifications: Option<CertificationRequirement>,
+    /// Committed yearly purchase volume, in the programme's currency.
+    pub yearly_purchase_volume: Option<Decimal>,
+    /// Accepted success stories in the last 12 months.
+    pub success_stories: Option<u32>,
+    pub yearly_fee: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TierDefinition {
+    pub id: Uuid,
+    pub name: String,
+    pub rank: i32,
+    pub requirements: Requirements,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExamPass {
+    pub person: Uuid,
+    pub passed_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Only certifying courses count toward certification requirements.
+    pub certifying: bool,
+}
+
+/// What is known about a partner when it is evaluated.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartnerFacts {
+    pub joined_at: DateTime<Utc>,
+    pub basic_training_passed: bool,
+    pub exams: Vec<ExamPass>,
+    pub committed_yearly_volume: Decimal,
+    /// When each accepted success story was accepted.
+    pub accepted_stories: Vec<DateTime<Utc>>,
+    pub yearly_fee_paid_until: Option<DateTime<Utc>>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RequirementKind {
+    BasicTraining,
+    Certifications,
+    YearlyPurchaseVolume,
+    SuccessStories,
+    YearlyFee,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RequirementResult {
+    pub kind: RequirementKind,
+    pub target: String,
+    pub current: String,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TierResult {
+    pub tier_id: Uuid,
+    pub name: String,
+    pub rank: i32,
+    pub requirements: Vec<RequirementResult>,
+    pub met: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Evaluation {
+    /// Every tier, lowest rank first.
+    pub tiers: Vec<TierResult>,
+    /// The highest tier whose requirements, and those of every tier below it, are all met.
+    pub highest_met: Option<Uuid>,
+    /// The unmet requirements of the tier above `highest_met` (empty at the top).
+    pub missing_for_next: Vec<RequirementResult>,
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
+
+fn certification(req: &CertificationRequirement, facts: &PartnerFacts, now: DateTime<Utc>) -> RequirementResult {
+    let deadline = req.within_months_of_joining.and_then(|m| facts.joined_at.checked_add_months(Months::new(m)));
+    let counted: Vec<&ExamPass> = facts
+        .exams
+        .iter()
+        .filter(|e| e.certifying)
+        .filter(|e| e.expires_at.is_none_or(|at| at > now))
+        .filter(|e| deadline.is_none_or(|d| e.passed_at <= d))
+        .collect();
+    let mut people: Vec<Uuid> = counted.iter().map(|e| e.person).collect();
+    people.sort();
+    people.dedup();
+    let exams = counted.len() as u32;
+    let distinct = people.len() as u32;
+    let mut target = format!("{} exams by at least {} people", req.exams, req.distinct_people);
+    if let Some(m) = req.within_months_of_joining {
+        target.push_str(&format!(" within {m} months of joining"));
+    }
+    RequirementResult {
+        kind: RequirementKind::Certifications,
+        target,
+        current: format!("{exams} exams by {distinct} people"),
+        met: exams >= req.exams && distinct >= req.distinct_people,
+    }
+}
+
+fn requirements(reqs: &Requirements, facts: &PartnerFacts, now: DateTime<Utc>) -> Vec<RequirementResult> {
+    let mut out = Vec::new();
+    if reqs.basic_training {
+        out.push(RequirementResult {
+            kind: RequirementKind::BasicTraining,
+            target: "passed".into(),
+            current: yes_no(facts.basic_training_passed),
+            met: facts.basic_training_passed,
+        });
+    }
+    if let Some(c) = &reqs.certifications {
+        out.push(certification(c, facts, now));
+    }
+    if let Some(volume) = reqs.yearly_purchase_volume {
+        out.push(RequirementResult {
+            kind: RequirementKind::YearlyPurchaseVolume,
+            target: volume.to_string(),
+            current: facts.committed_yearly_volume.to_string(),
+            met: facts.committed_yearly_volume >= volume,
+        });
+    }
+    if let Some(stories) = reqs.success_stories {
+        let year_ago = now.checked_sub_months(Months::new(12)).unwrap_or(now);
+        let recent = facts.accepted_stories.iter().filter(|at| **at > year_ago && **at <= now).count() as u32;
+        out.push(RequirementResult {
+            kind: RequirementKind::SuccessStories,
+            target: format!("{stories} in the last 12 months"),
+            current: recent.to_string(),
+            met: recent >= stories,
+        });
+    }
+    if reqs.yearly_fee {
+        let paid = facts.yearly_fee_paid_until.is_some_and(|until| until > now);
+        out.push(RequirementResult {
+            kind: RequirementKind::YearlyFee,
+            target: "paid".into(),
+            current: yes_no(paid),
+            met: paid,
+        });
+    }
+    out
+}
+
+pub fn evaluate(tiers: &[TierDefinition], facts: &PartnerFacts, now: DateTime<Utc>) -> Evaluation {
+    let mut sorted: Vec<&TierDefinition> = tiers.iter().collect();
+    sorted.sort_by_key(|t| t.rank);
+    let results: Vec<TierResult> = sorted
+        .iter()
+        .map(|t| {
+            let requirements = requirements(&t.requirements, facts, now);
+            let met = requirements.iter().all(|r| r.met);
+            TierResult { tier_id: t.id, name: t.name.clone(), rank: t.rank, requirements, met }
+        })
+        .collect();
+    // Tiers are a ladder: a tier counts only when every tier below it is met too.
+    let reached = results.iter().take_while(|t| t.met).count();
+    let highest_met = reached.checked_sub(1).and_then(|i| results.get(i)).map(|t| t.tier_id);
+    let missing_for_next =
+        results.get(reached).map(|t| t.requirements.iter().filter(|r| !r.met).cloned().collect()).unwrap_or_default();
+    Evaluation { tiers: results, highest_met, missing_for_next }
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeDelta;
+
+    use super::*;
+
+    fn now() -> DateTime<Utc> {
+        "2026-11-23T12:00:00Z".parse().unwrap()
+    }
+
+    fn facts() -> PartnerFacts {
+        PartnerFacts {
+            joined_at: now() - TimeDelta::days(100),
+            basic_training_passed: false,
+            exams: vec![],
+            committed_yearly_volume: Decimal::ZERO,
+            accepted_stories: vec![],
+            yearly_fee_paid_until: None,
+        }
+    }
+
+    fn only(reqs: Requirements, facts: &PartnerFacts) -> RequirementResult {
+        let mut all = requirements(&reqs, facts, now());
+        assert_eq!(all.len(), 1);
+        all.remove(0)
+    }
+
+    fn exam(person: u128, days_ago: i64) -> ExamPass {
+        ExamPass {
+            person: Uuid::from_u128(person),
+            passed_at: now() - TimeDelta::days(days_ago),
+            expires_at: None,
+            certifying: true,
+        }
+    }
+
+    #[test]
+    fn basic_training() {
+        let req = Requirements { basic_training: true, ..Default::default() };
+        assert!(!only(req.clone(), &facts()).met);
+        assert!(only(req, &PartnerFacts { basic_training_passed: true, ..facts() }).met);
+    }
+
+    #[test]
+    fn certifications_count_exams_and_people_at_the_boundary() {
+        let req = Requirements {
+            certifications: Some(CertificationRequirement {
+                exams: 3,
+                distinct_people: 2,
+                within_months_of_joining: None,
+            }),
+            ..Default::default()
+        };
+        let two_exams = PartnerFacts { exams: vec![exam(1, 5), exam(2, 5)], ..facts() };
+        assert!(!only(req.clone(), &two_exams).met, "one exam short");
+        let one_person = PartnerFacts { exams: vec![exam(1, 5), exam(1, 6), exam(1, 7)], ..facts() };
+        assert!(!only(req.clone(), &one_person).met, "three exams by one person");
+        let exactly = PartnerFacts { exams: vec![exam(1, 5), exam(1, 6), exam(2, 7)], ..facts() };
+        let result = only(req, &exactly);
+        assert!(result.met, "exactly 3 over exactly 2");
+        assert_eq!(result.current, "3 exams by 2 people");
+    }
+
+    #[test]
+    fn certifications_expire_and_must_be_certifying_and_timely() {
+        let req = Requirements {
+            certifications: Some(CertificationRequirement {
+                exams: 1,
+                distinct_people: 1,
+                within_months_of_joining: Some(2),
+            }),
+            ..Default::default()
+        };
+        // Joined 100 days ago: the window closed about 40 days ago.
+        assert!(
+            !only(req.clone(), &PartnerFacts { exams: vec![exam(1, 10)], ..facts() }).met,
+            "too late after joining"
+        );
+        assert!(
+            only(req.clone(), &PartnerFacts { exams: vec![exam(1, 90)], ..facts() }).met,
+            "within two months of joining"
+        );
+        let expired = ExamPass { expires_at: Some(now() - TimeDelta::days(1)), ..exam(1, 90) };
+        assert!(!only(req.clone(), &PartnerFacts { exams: vec![expired], ..facts() }).met, "expired");
+        let online = ExamPass { certifying: false, ..exam(1, 90) };
+        assert!(!only(req, &PartnerFacts { exams: vec![online], ..facts() }).met, "not a certifying course");
+    }
+
+    #[test]
+    fn purchase_volume_boundary() {
+        let req = Requirements { yearly_purchase_volume: Some(Decimal::new(180000, 2)), ..Default::default() };
+        assert!(!only(req.clone(), &PartnerFacts { committed_yearly_volume: Decimal::new(179999, 2), ..facts() }).met);
+        assert!(
+            only(req, &PartnerFacts { committed_yearly_volume: Decimal::new(1800, 0), ..facts() }).met,
+            "exactly 1800.00"
+        );
+    }
+
+    #[test]
+    fn success_stories_in_the_last_twelve_months() {
+        let req = Requirements { success_stories: Some(1), ..Default::default() };
+        let old =
+            PartnerFacts { accepted_stories: vec![now().checked_sub_months(Months::new(13)).unwrap()], ..facts() };
+        assert!(!only(req.clone(), &old).met, "13 months old does not count");
+        let recent =
+            PartnerFacts { accepted_stories: vec![now().checked_sub_months(Months::new(11)).unwrap()], ..facts() };
+        assert!(only(req, &recent).met);
+    }
+
+    #[test]
+    fn yearly_fee() {
+        let req = Requirements { yearly_fee: true, ..Default::default() };
+        assert!(
+            !only(req.clone(), &PartnerFacts { yearly_fee_paid_until: Some(now() - TimeDelta::days(1)), ..facts() })
+                .met
+        );
+        assert!(only(req, &PartnerFacts { yearly_fee_paid_until: Some(now() + TimeDelta::days(1)), ..facts() }).met);
+    }
+
+    fn ladder() -> Vec<TierDefinition> {
+        let tier = |rank: i32, name: &str, requirements| TierDefinition {
+            id: Uuid::from_u128(rank as u128),
+            name: name.into(),
+            rank,
+            requirements,
+        };
+        vec![
+            tier(3, "Gold", Requirements { basic_training: true, success_stories: Some(2), ..Default::default() }),
+            tier(1, "Registered", Requirements::default()),
+            tier(2, "Silver", Requirements { basic_training: true, success_stories: Some(1), ..Default::default() }),
+        ]
+    }
+
+    #[test]
+    fn the_highest_tier_met_and_what_is_missing_for_the_next() {
+        let story = now() - TimeDelta::days(30);
+        let silver = PartnerFacts { basic_training_passed: true, accepted_stories: vec![story], ..facts() };
+        let e = evaluate(&ladder(), &silver, now());
+        assert_eq!(e.tiers.iter().map(|t| t.name.as_str()).collect::<Vec<_>>(), ["Registered", "Silver", "Gold"]);
+        assert_eq!(e.highest_met, Some(Uuid::from_u128(2)));
+        assert_eq!(e.missing_for_next.len(), 1);
+        assert_eq!(e.missing_for_next[0].kind, RequirementKind::SuccessStories);
+        assert_eq!(e.missing_for_next[0].current, "1");
+
+        let none = evaluate(&ladder(), &facts(), now());
+        assert_eq!(none.highest_met, Some(Uuid::from_u128(1)), "Registered has no requirements");
+        let top = PartnerFacts { accepted_stories: vec![story, story], ..silver };
+        let e = evaluate(&ladder(), &top, now());
+        assert_eq!(e.highest_met, Some(Uuid::from_u128(3)));
+        assert!(e.missing_for_next.is_empty());
+    }
+
+    #[test]
+    fn a_tier_counts_only_when_those_below_are_met() {
+        // Meets Gold's stories but not Silver's training: stays at Registered.
+        let tiers = vec![
+            TierDefinition {
+                id: Uuid::from_u128(1),
+                name: "Registered".into(),
+                rank: 1,
+                requirements: Requirements::default(),
+            },
+            TierDefinition {
+                id: Uuid::from_u128(2),
+                name: "Silver".into(),
+                rank: 2,
+                requirements: Requirements { basic_training: true, ..Default::default() },
+            },
+            TierDefinition {
+                id: Uuid::from_u128(3),
+                name: "Gold".into(),
+                rank: 3,
+                requirements: Requirements { success_stories: Some(1), ..Default::default() },
+            },
+        ];
+        let facts = PartnerFacts { accepted_stories: vec![now() - TimeDelta::days(1)], ..facts() };
+        let e = evaluate(&tiers, &facts, now());
+        assert!(e.tiers[2].met);
+        assert_eq!(e.highest_met, Some(Uuid::from_u128(1)));
+        assert_eq!(e.missing_for_next[0].kind, RequirementKind::BasicTraining);
+    }
+}
