@@ -21,6 +21,7 @@ string_enum!(
         AuditEvent = "AuditEvent",
         Product = "Product",
         ProductSubscription = "ProductSubscription",
+        Notification = "Notification",
     }
 );
 

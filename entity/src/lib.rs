@@ -11,6 +11,7 @@ pub mod idempotency_key;
 pub mod invitation;
 pub mod login_state;
 pub mod membership;
+pub mod notification;
 pub mod organization;
 pub mod product;
 pub mod program;

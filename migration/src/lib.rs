@@ -6,6 +6,7 @@ mod m20261123_000001_foundation;
 mod m20261123_000002_sign_in;
 mod m20261123_000003_grants;
 mod m20261123_000004_subscriptions;
+mod m20261123_000005_notifications;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sign_in::Migration),
             Box::new(m20261123_000003_grants::Migration),
             Box::new(m20261123_000004_subscriptions::Migration),
+            Box::new(m20261123_000005_notifications::Migration),
         ]
     }
 }

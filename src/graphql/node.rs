@@ -11,6 +11,7 @@ use super::{
     loaders::load,
     members::Invitation,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
+    viewer::Notification,
 };
 use crate::{
     error::AppError,
@@ -35,6 +36,7 @@ pub enum Node {
     AuditEvent(AuditEvent),
     Product(Product),
     ProductSubscription(ProductSubscription),
+    Notification(Notification),
 }
 
 const MAX_NODES: usize = 100;
@@ -75,6 +77,17 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::ProductSubscription => load::<entity::subscription::Entity>(ctx, id)
             .await?
             .map(|m| Node::ProductSubscription(ProductSubscription(m))),
+        NodeType::Notification => {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let Some(principal) = ctx.principal() else { return Ok(None) };
+            let Ok(select) = crate::service::notifications::for_viewer(principal) else { return Ok(None) };
+            let found = select
+                .filter(entity::notification::Column::Id.eq(id))
+                .one(&ctx.service().db)
+                .await
+                .map_err(AppError::from)?;
+            found.map(|n| Node::Notification(Notification(n)))
+        }
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
         NodeType::Domain => {
             // A domain is visible with its organisation.

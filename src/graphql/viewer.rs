@@ -68,6 +68,27 @@ impl Viewer {
         .await?)
     }
 
+    /// Notifications of the organisation this request acts as, oldest first.
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Notification>> {
+        let select = crate::service::notifications::for_viewer(&self.0)?;
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            entity::notification::Column::Id,
+            |m| m.id,
+            Notification,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+
     /// The user's own API tokens, without their secrets.
     async fn api_tokens(
         &self,
@@ -86,6 +107,30 @@ impl Viewer {
             PageArgs { first, after, last, before },
         )
         .await?)
+    }
+}
+
+pub struct Notification(pub entity::notification::Model);
+
+/// Something that happened that concerns your organisation (or you).
+#[Object]
+impl Notification {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Notification, self.0.id))
+    }
+    /// E.g. GRANT_REQUESTED, GRANT_REVOKED.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn payload(&self) -> async_graphql::Json<serde_json::Value> {
+        async_graphql::Json(self.0.payload.clone())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// When it was sent by e-mail or webhook; `null` until then.
+    async fn delivered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.delivered_at
     }
 }
 

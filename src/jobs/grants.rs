@@ -81,6 +81,9 @@ async fn apply(ctx: &Ctx, g: &grant::Model, decision: &AtEnd, now: DateTime<Utc>
         after: Some(after),
     };
     audit::record(&txn, None, event, now).await?;
+    if let Some(changed) = grant::Entity::find_by_id(g.id).one(&txn).await? {
+        crate::service::grants::notify(&txn, action, &changed, now).await?;
+    }
     txn.commit().await?;
     Ok(true)
 }

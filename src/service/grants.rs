@@ -61,7 +61,44 @@ async fn audited(
         before: before.map(snapshot),
         after: Some(snapshot(after)),
     };
-    audit::record(txn, principal, event, now).await
+    audit::record(txn, principal, event, now).await?;
+    notify(txn, action, after, now).await
+}
+
+/// Tells the other side about a grant decision, through the outbox, in the same transaction.
+pub(crate) async fn notify(
+    txn: &impl ConnectionTrait,
+    action: &str,
+    g: &grant::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let asked_by_partner = g.requested_by == GrantSide::Partner.as_str();
+    let requester = if asked_by_partner { g.partner_id } else { g.customer_id };
+    let recipients: &[(&str, Uuid)] = match action {
+        "grant.requested" if asked_by_partner => &[("GRANT_REQUESTED", g.customer_id)],
+        "grant.requested" => &[("GRANT_OFFERED", g.partner_id)],
+        "grant.approved" => &[("GRANT_APPROVED", g.partner_id)],
+        "grant.accepted" => &[("GRANT_ACCEPTED", g.customer_id)],
+        "grant.declined" => &[("GRANT_DECLINED", requester)],
+        "grant.updated" => &[("GRANT_CHANGED", g.partner_id)],
+        "grant.revoked" => &[("GRANT_REVOKED", g.partner_id)],
+        "grant.ended" => &[("GRANT_ENDED", g.customer_id)],
+        "grant.expired" => &[("GRANT_EXPIRED", g.partner_id), ("GRANT_EXPIRED", g.customer_id)],
+        "grant.extended" => &[("GRANT_EXTENDED", g.partner_id), ("GRANT_EXTENDED", g.customer_id)],
+        _ => &[],
+    };
+    let payload = json!({
+        "grantId": crate::ids::encode(crate::ids::NodeType::Grant, g.id),
+        "partnerId": crate::ids::encode(crate::ids::NodeType::Organization, g.partner_id),
+        "customerId": crate::ids::encode(crate::ids::NodeType::Organization, g.customer_id),
+        "status": g.status,
+        "rights": Rights::from_bits(g.rights).names(),
+        "endsAt": g.ends_at,
+    });
+    for (kind, organization_id) in recipients {
+        super::notifications::enqueue(txn, kind, *organization_id, None, payload.clone(), now).await?;
+    }
+    Ok(())
 }
 
 /// What a grant covers: the whole account, or only some of the customer's subscriptions.

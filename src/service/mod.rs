@@ -8,6 +8,7 @@ pub mod domains;
 pub mod grants;
 pub mod idempotency;
 pub mod invitations;
+pub mod notifications;
 pub mod organizations;
 pub mod people;
 pub mod service_accounts;

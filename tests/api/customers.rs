@@ -583,3 +583,41 @@ async fn the_demo_shows_a_full_a_scoped_and_a_pending_grant() {
         .clone();
     assert_eq!(edelweiss["viewerRights"].as_array().unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn grant_decisions_notify_the_other_side_through_the_outbox() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let hans = world.token("hans@");
+    let hanse = organization_id(&app, &world.token("vera.admin@"), "Hanse Logistik GmbH").await;
+    let inbox = "{ viewer { notifications { nodes { kind payload } } } }";
+    let kinds = |body: &Value| -> Vec<String> {
+        body["data"]["viewer"]["notifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["kind"].as_str().unwrap().to_string())
+            .collect()
+    };
+
+    let g = grant_between(&app, &anna, &hanse, "[VIEW_BILLING]").await;
+    let customer = app.gql(Some(&hans), inbox, json!({})).await;
+    assert_eq!(kinds(&customer), ["GRANT_REQUESTED"]);
+    assert_eq!(customer["data"]["viewer"]["notifications"]["nodes"][0]["payload"]["grantId"], g.as_str());
+
+    app.gql(Some(&hans), "mutation($id: ID!) { approveGrant(input: {id: $id}) { grant { id } } }", json!({ "id": g }))
+        .await;
+    app.gql(Some(&hans), "mutation($id: ID!) { revokeGrant(input: {id: $id}) { grant { id } } }", json!({ "id": g }))
+        .await;
+    let partner = app.gql(Some(&anna), inbox, json!({})).await;
+    assert_eq!(kinds(&partner), ["GRANT_APPROVED", "GRANT_REVOKED"]);
+
+    // Only the two sides hear of it; a refused decision writes nothing.
+    assert!(kinds(&app.gql(Some(&world.token("bruno@")), inbox, json!({})).await).is_empty());
+    let refused = app
+        .gql(Some(&anna), "mutation($id: ID!) { endGrant(input: {id: $id}) { grant { id } } }", json!({ "id": g }))
+        .await;
+    assert_eq!(error_code(&refused), "CONFLICT");
+    assert_eq!(kinds(&app.gql(Some(&hans), inbox, json!({})).await), ["GRANT_REQUESTED"]);
+}

@@ -1,0 +1,22 @@
+use sea_orm::entity::prelude::*;
+
+/// An outbox row: a decision to tell an organisation (or one of its users) about, written in
+/// the same transaction as the decision; delivery by e-mail and webhook marks it delivered.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "notifications")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub kind: String,
+    pub organization_id: Uuid,
+    /// One user of that organisation, or everyone in it when `None`.
+    pub user_id: Option<Uuid>,
+    pub payload: Json,
+    pub created_at: DateTimeUtc,
+    pub delivered_at: Option<DateTimeUtc>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
