@@ -732,10 +732,8 @@ impl CustomerMutation {
         policy::signed_in(ctx.principal())?;
         let user = ids::decode_as(NodeType::User, &input.user_id).ok_or(AppError::NotFound("User"))?;
         let rights = input.rights.map(|r| from_list(&r));
-        let assignment =
-            grants::assign(ctx.service(), ctx.principal(), grant_id(&input.grant_id)?, user, rights).await?;
-        let g = grant::Entity::find_by_id(assignment.grant_id).one(&ctx.service().db).await.map_err(AppError::from)?;
-        Ok(GrantPayload { grant: Grant(g.ok_or(AppError::NotFound("Grant"))?) })
+        let g = grants::assign(ctx.service(), ctx.principal(), grant_id(&input.grant_id)?, user, rights).await?;
+        Ok(GrantPayload { grant: Grant(g) })
     }
 
     async fn unassign_grant_member(

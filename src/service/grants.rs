@@ -496,7 +496,7 @@ pub async fn assign(
     grant_id: Uuid,
     user_id: Uuid,
     rights: Option<Rights>,
-) -> AppResult<grant_assignment::Model> {
+) -> AppResult<grant::Model> {
     let principal = policy::signed_in(principal)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
@@ -529,7 +529,7 @@ pub async fn assign(
         .await?;
     let before =
         existing.as_ref().map(|a| json!({ "userId": a.user_id, "rights": Rights::from_bits(a.rights).names() }));
-    let saved = match existing {
+    match existing {
         Some(a) => {
             let mut active: grant_assignment::ActiveModel = a.into();
             active.rights = Set(rights.bits());
@@ -547,7 +547,7 @@ pub async fn assign(
     };
     audit::record(&txn, Some(principal), event, now).await?;
     txn.commit().await?;
-    Ok(saved)
+    Ok(g)
 }
 
 pub(crate) async fn insert_assignment(
