@@ -18,4 +18,5 @@ pub mod program;
 pub mod session;
 pub mod subscription;
 pub mod tier;
+pub mod tier_change;
 pub mod user;

@@ -7,6 +7,7 @@ mod m20261123_000002_sign_in;
 mod m20261123_000003_grants;
 mod m20261123_000004_subscriptions;
 mod m20261123_000005_notifications;
+mod m20261123_000006_tier_changes;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_grants::Migration),
             Box::new(m20261123_000004_subscriptions::Migration),
             Box::new(m20261123_000005_notifications::Migration),
+            Box::new(m20261123_000006_tier_changes::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod loaders;
 pub mod members;
 pub mod node;
 pub mod organizations;
+pub mod programs;
 pub mod types;
 pub mod viewer;
 
@@ -16,7 +17,13 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, regi
 use crate::config::Settings;
 
 #[derive(MergedObject, Default)]
-pub struct Query(node::NodeQuery, viewer::ViewerQuery, organizations::OrganizationQuery, customers::CustomerQuery);
+pub struct Query(
+    node::NodeQuery,
+    viewer::ViewerQuery,
+    organizations::OrganizationQuery,
+    customers::CustomerQuery,
+    programs::ProgramQuery,
+);
 
 #[derive(MergedObject, Default)]
 pub struct Mutation(
@@ -25,6 +32,7 @@ pub struct Mutation(
     viewer::ServiceAccountMutation,
     members::MemberMutation,
     customers::CustomerMutation,
+    programs::ProgramMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -130,6 +130,17 @@ impl Organization {
             .await?
             .map(super::customers::Domain))
     }
+    /// Every tier change of this partner (for staff and the partner's members).
+    async fn tier_history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::programs::TierChange>> {
+        super::programs::tier_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
     /// The customer's subscriptions you may see.
     async fn subscriptions(
         &self,
@@ -294,6 +305,17 @@ impl Program {
     /// ISO 4217 code of the programme's currency.
     async fn currency(&self) -> &str {
         &self.0.currency
+    }
+    /// The programme's tiers.
+    async fn tiers(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Tier>> {
+        super::programs::program_tiers(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
 }
 

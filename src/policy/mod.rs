@@ -39,6 +39,8 @@ pub enum Action<'a> {
     ManageGrantAsPartner { grant: &'a entity::grant::Model },
     /// Invite and remove a customer's users on its behalf, with these effective rights there.
     ManageCustomerUsers { rights: crate::domain::Rights },
+    /// Confirm a partner's tier change (staff ADMIN or CHANNEL_MANAGER).
+    ChangePartnerTier,
 }
 
 /// Requires a signed-in caller.
@@ -92,6 +94,10 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
         Action::ManageGrantAsPartner { grant } => {
             let m = acting(principal)?;
             m.role == Role::Admin && m.organization_id() == grant.partner_id
+        }
+        Action::ChangePartnerTier => {
+            let m = acting(principal)?;
+            is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }
         Action::ManageCustomerUsers { rights } => rights.contains(crate::domain::Rights::MANAGE_USERS),
         // Visibility (api_tokens_scope) already limited this to tokens the principal may manage.

@@ -11,6 +11,7 @@ pub mod invitations;
 pub mod notifications;
 pub mod organizations;
 pub mod people;
+pub mod programs;
 pub mod service_accounts;
 pub mod tokens;
 

@@ -20,6 +20,7 @@ const OPERATIONS: &[&str] = &[
     "createCustomer",
     "addDomain",
     "verifyDomain",
+    "changePartnerTier",
 ];
 
 /// (actor e-mail prefix or "anonymous", expected outcome per operation, in OPERATIONS order).
@@ -27,19 +28,19 @@ const OPERATIONS: &[&str] = &[
 /// Targets: the actor's own organisation, Alpine, a token of Anna's, a bogus invitation token, an
 /// invitation to Alpine, and a service account's membership in Alpine.
 #[rustfmt::skip]
-const TABLE: &[(&str, [&str; 13])] = &[
-    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT"]),
-    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT"]),
-    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN"]),
-    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND"]),
+const TABLE: &[(&str, [&str; 14])] = &[
+    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT", "OK"]),
+    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK"]),
+    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT", "FORBIDDEN"]),
+    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND", "FORBIDDEN"]),
     // Edelweiss has an active grant with Alpine, so it sees Alpine but may not act on it.
-    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN"]),
+    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN"]),
     // Hanse has no relationship with Alpine: Alpine does not exist for it.
-    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND"]),
-    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND"]),
-    ("anonymous", ["UNAUTHENTICATED"; 13]),
+    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN"]),
+    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN"]),
+    ("anonymous", ["UNAUTHENTICATED"; 14]),
 ];
 
 fn outcome(body: &Value) -> String {
@@ -56,6 +57,7 @@ async fn actors_by_operations() {
     let vera = world.token("vera.admin@");
     let anna = world.token("anna@");
     let alpine = organization_id(&app, &vera, "Alpine Voice AG").await;
+    let celtic = organization_id(&app, &vera, "Celtic Comms Ltd").await;
 
     let mut failures = Vec::new();
     for (row, (actor, expected)) in TABLE.iter().enumerate() {
@@ -76,6 +78,18 @@ async fn actors_by_operations() {
             )
             .await;
         let alpine_domain = added["data"]["addDomain"]["domain"]["id"].clone();
+        // A tier Celtic is not at now, so that an allowed change is a change.
+        let celtic_now = app
+            .gql(Some(&vera), "query($id: ID!) { node(id: $id) { ... on Organization { tier { id } program { tiers { nodes { id } } } } } }", json!({ "id": celtic }))
+            .await;
+        let current = celtic_now["data"]["node"]["tier"]["id"].clone();
+        let next_tier = celtic_now["data"]["node"]["program"]["tiers"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["id"].clone())
+            .find(|id| *id != current)
+            .unwrap();
         let victim = app
             .gql(Some(&anna), "mutation { createApiToken(input: {name: \"victim\"}) { apiToken { id } } }", json!({}))
             .await;
@@ -153,6 +167,10 @@ async fn actors_by_operations() {
                 "verifyDomain" => (
                     "mutation($id: ID!) { verifyDomain(input: {id: $id}) { domain { verified } } }",
                     json!({ "id": alpine_domain }),
+                ),
+                "changePartnerTier" => (
+                    "mutation($i: ChangePartnerTierInput!) { changePartnerTier(input: $i) { partner { id } } }",
+                    json!({ "i": { "partnerId": celtic, "tierId": next_tier, "reason": "table row" } }),
                 ),
                 other => panic!("no request for {other}"),
             };

@@ -16,6 +16,7 @@ mod http;
 mod invitations;
 mod organizations;
 mod pagination;
+mod programs;
 mod service_accounts;
 mod sso;
 mod tokens;
