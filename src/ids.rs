@@ -22,6 +22,7 @@ string_enum!(
         Product = "Product",
         ProductSubscription = "ProductSubscription",
         Notification = "Notification",
+        SuccessStory = "SuccessStory",
     }
 );
 

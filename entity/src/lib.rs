@@ -17,6 +17,7 @@ pub mod product;
 pub mod program;
 pub mod session;
 pub mod subscription;
+pub mod success_story;
 pub mod tier;
 pub mod tier_change;
 pub mod user;

@@ -8,6 +8,7 @@ mod m20261123_000003_grants;
 mod m20261123_000004_subscriptions;
 mod m20261123_000005_notifications;
 mod m20261123_000006_tier_changes;
+mod m20261123_000007_success_stories;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_subscriptions::Migration),
             Box::new(m20261123_000005_notifications::Migration),
             Box::new(m20261123_000006_tier_changes::Migration),
+            Box::new(m20261123_000007_success_stories::Migration),
         ]
     }
 }

@@ -23,6 +23,7 @@ pub struct Query(
     organizations::OrganizationQuery,
     customers::CustomerQuery,
     programs::ProgramQuery,
+    programs::StoryQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -33,6 +34,7 @@ pub struct Mutation(
     members::MemberMutation,
     customers::CustomerMutation,
     programs::ProgramMutation,
+    programs::StoryMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

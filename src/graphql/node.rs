@@ -10,6 +10,7 @@ use super::{
     customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
     loaders::load,
     members::Invitation,
+    programs::SuccessStory,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
     viewer::Notification,
 };
@@ -37,6 +38,7 @@ pub enum Node {
     Product(Product),
     ProductSubscription(ProductSubscription),
     Notification(Notification),
+    SuccessStory(SuccessStory),
 }
 
 const MAX_NODES: usize = 100;
@@ -87,6 +89,15 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
                 .await
                 .map_err(AppError::from)?;
             found.map(|n| Node::Notification(Notification(n)))
+        }
+        NodeType::SuccessStory => {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let found = crate::service::stories::visible(ctx.principal())
+                .filter(entity::success_story::Column::Id.eq(id))
+                .one(&ctx.service().db)
+                .await
+                .map_err(AppError::from)?;
+            found.map(|s| Node::SuccessStory(SuccessStory(s)))
         }
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
         NodeType::Domain => {

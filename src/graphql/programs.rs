@@ -124,3 +124,141 @@ impl ProgramMutation {
         Ok(ChangePartnerTierPayload { partner: Organization(org), change: TierChange(change) })
     }
 }
+
+pub struct SuccessStory(pub entity::success_story::Model);
+
+/// A customer reference submitted by a partner.
+#[Object]
+impl SuccessStory {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::SuccessStory, self.0.id))
+    }
+    async fn customer_name(&self) -> &str {
+        &self.0.customer_name
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    async fn products(&self) -> Vec<String> {
+        self.0
+            .products
+            .as_array()
+            .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
+            .unwrap_or_default()
+    }
+    async fn publishable(&self) -> bool {
+        self.0.publishable
+    }
+    /// SUBMITTED, ACCEPTED or REJECTED.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    async fn review_reason(&self) -> Option<&str> {
+        self.0.review_reason.as_deref()
+    }
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<entity::organization::Entity>(ctx, self.0.partner_id).await?.map(Organization))
+    }
+    async fn submitted_at(&self) -> DateTime<Utc> {
+        self.0.submitted_at
+    }
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reviewed_at
+    }
+}
+
+#[derive(Default)]
+pub struct StoryQuery;
+
+#[Object]
+impl StoryQuery {
+    /// Success stories you may see (staff: all, oldest first; partners: their own), by status.
+    async fn success_stories(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<SuccessStory>> {
+        policy::signed_in(ctx.principal())?;
+        let mut select = crate::service::stories::visible(ctx.principal());
+        if let Some(status) = status {
+            select = select.filter(entity::success_story::Column::Status.eq(status.to_uppercase()));
+        }
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            entity::success_story::Column::Id,
+            |m| m.id,
+            SuccessStory,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct SubmitSuccessStoryInput {
+    pub customer_name: String,
+    pub title: String,
+    pub summary: String,
+    pub products: Vec<String>,
+    /// May appear in the public directory once accepted.
+    pub publishable: bool,
+}
+
+#[derive(InputObject)]
+pub struct ReviewSuccessStoryInput {
+    pub id: ID,
+    pub accept: bool,
+    /// Required when rejecting.
+    pub reason: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SuccessStoryPayload {
+    pub story: SuccessStory,
+}
+
+#[derive(Default)]
+pub struct StoryMutation;
+
+#[Object]
+impl StoryMutation {
+    /// Submits a customer reference for your partner organisation; staff review it.
+    async fn submit_success_story(
+        &self,
+        ctx: &Context<'_>,
+        input: SubmitSuccessStoryInput,
+    ) -> async_graphql::Result<SuccessStoryPayload> {
+        let story = crate::service::stories::NewStory {
+            customer_name: input.customer_name,
+            title: input.title,
+            summary: input.summary,
+            products: input.products,
+            publishable: input.publishable,
+        };
+        let created = crate::service::stories::submit(ctx.service(), ctx.principal(), story).await?;
+        Ok(SuccessStoryPayload { story: SuccessStory(created) })
+    }
+
+    /// Accepts or rejects a submitted story (staff ADMIN or CHANNEL_MANAGER); accepted ones
+    /// count for tiers.
+    async fn review_success_story(
+        &self,
+        ctx: &Context<'_>,
+        input: ReviewSuccessStoryInput,
+    ) -> async_graphql::Result<SuccessStoryPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = ids::decode_as(NodeType::SuccessStory, &input.id).ok_or(AppError::NotFound("SuccessStory"))?;
+        let reviewed =
+            crate::service::stories::review(ctx.service(), ctx.principal(), id, input.accept, input.reason.as_deref())
+                .await?;
+        Ok(SuccessStoryPayload { story: SuccessStory(reviewed) })
+    }
+}

@@ -41,6 +41,10 @@ pub enum Action<'a> {
     ManageCustomerUsers { rights: crate::domain::Rights },
     /// Confirm a partner's tier change (staff ADMIN or CHANNEL_MANAGER).
     ChangePartnerTier,
+    /// Submit a customer reference for the acting partner (any of its members).
+    SubmitSuccessStory,
+    /// Accept or reject a success story (staff ADMIN or CHANNEL_MANAGER).
+    ReviewSuccessStory,
 }
 
 /// Requires a signed-in caller.
@@ -95,7 +99,8 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             m.role == Role::Admin && m.organization_id() == grant.partner_id
         }
-        Action::ChangePartnerTier => {
+        Action::SubmitSuccessStory => acting(principal)?.organization_kind == OrganizationKind::Partner,
+        Action::ChangePartnerTier | Action::ReviewSuccessStory => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }

@@ -13,6 +13,7 @@ pub mod organizations;
 pub mod people;
 pub mod programs;
 pub mod service_accounts;
+pub mod stories;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -21,6 +21,8 @@ const OPERATIONS: &[&str] = &[
     "addDomain",
     "verifyDomain",
     "changePartnerTier",
+    "submitSuccessStory",
+    "reviewSuccessStory",
 ];
 
 /// (actor e-mail prefix or "anonymous", expected outcome per operation, in OPERATIONS order).
@@ -28,19 +30,19 @@ const OPERATIONS: &[&str] = &[
 /// Targets: the actor's own organisation, Alpine, a token of Anna's, a bogus invitation token, an
 /// invitation to Alpine, and a service account's membership in Alpine.
 #[rustfmt::skip]
-const TABLE: &[(&str, [&str; 14])] = &[
-    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT", "OK"]),
-    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK"]),
-    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT", "FORBIDDEN"]),
-    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND", "FORBIDDEN"]),
+const TABLE: &[(&str, [&str; 16])] = &[
+    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT", "OK", "FORBIDDEN", "OK"]),
+    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN", "OK"]),
+    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT", "FORBIDDEN", "OK", "FORBIDDEN"]),
+    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN"]),
+    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND"]),
     // Edelweiss has an active grant with Alpine, so it sees Alpine but may not act on it.
-    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN"]),
+    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
     // Hanse has no relationship with Alpine: Alpine does not exist for it.
-    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN"]),
-    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN"]),
-    ("anonymous", ["UNAUTHENTICATED"; 14]),
+    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
+    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
+    ("anonymous", ["UNAUTHENTICATED"; 16]),
 ];
 
 fn outcome(body: &Value) -> String {
@@ -78,6 +80,14 @@ async fn actors_by_operations() {
             )
             .await;
         let alpine_domain = added["data"]["addDomain"]["domain"]["id"].clone();
+        let story = app
+            .gql(
+                Some(&anna),
+                "mutation($i: SubmitSuccessStoryInput!) { submitSuccessStory(input: $i) { story { id } } }",
+                json!({ "i": { "customerName": "Edelweiss", "title": "Story", "summary": "Told.", "products": ["D785"], "publishable": false } }),
+            )
+            .await;
+        let story_id = story["data"]["submitSuccessStory"]["story"]["id"].clone();
         // A tier Celtic is not at now, so that an allowed change is a change.
         let celtic_now = app
             .gql(Some(&vera), "query($id: ID!) { node(id: $id) { ... on Organization { tier { id } program { tiers { nodes { id } } } } } }", json!({ "id": celtic }))
@@ -171,6 +181,14 @@ async fn actors_by_operations() {
                 "changePartnerTier" => (
                     "mutation($i: ChangePartnerTierInput!) { changePartnerTier(input: $i) { partner { id } } }",
                     json!({ "i": { "partnerId": celtic, "tierId": next_tier, "reason": "table row" } }),
+                ),
+                "submitSuccessStory" => (
+                    "mutation($i: SubmitSuccessStoryInput!) { submitSuccessStory(input: $i) { story { id } } }",
+                    json!({ "i": { "customerName": "A clinic", "title": "Phones in every room", "summary": "It works.", "products": ["D785"], "publishable": true } }),
+                ),
+                "reviewSuccessStory" => (
+                    "mutation($i: ReviewSuccessStoryInput!) { reviewSuccessStory(input: $i) { story { status } } }",
+                    json!({ "i": { "id": story_id, "accept": true } }),
                 ),
                 other => panic!("no request for {other}"),
             };

@@ -73,3 +73,85 @@ async fn staff_move_partners_between_tiers_with_history_and_notification() {
         .await;
     assert!(other["data"]["node"].is_null());
 }
+
+const SUBMIT: &str = "mutation($i: SubmitSuccessStoryInput!) { submitSuccessStory(input: $i) { story { id status } } }";
+const REVIEW: &str =
+    "mutation($i: ReviewSuccessStoryInput!) { reviewSuccessStory(input: $i) { story { status reviewReason } } }";
+
+fn story(title: &str) -> Value {
+    json!({ "customerName": "Edelweiss Dental", "title": title, "summary": "Forty phones in six practices.", "products": ["D785", "Cloud PBX"], "publishable": true })
+}
+
+#[tokio::test]
+async fn partners_submit_success_stories_and_staff_review_them() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let carl = world.token("carl.channel@");
+
+    for (field, bad) in [
+        (
+            "title",
+            json!({ "customerName": "X", "title": " ", "summary": "s", "products": ["D785"], "publishable": false }),
+        ),
+        (
+            "customerName",
+            json!({ "customerName": "", "title": "t", "summary": "s", "products": ["D785"], "publishable": false }),
+        ),
+        (
+            "summary",
+            json!({ "customerName": "X", "title": "t", "summary": "", "products": ["D785"], "publishable": false }),
+        ),
+        (
+            "products",
+            json!({ "customerName": "X", "title": "t", "summary": "s", "products": [], "publishable": false }),
+        ),
+    ] {
+        let body = app.gql(Some(&anna), SUBMIT, json!({ "i": bad })).await;
+        assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
+    }
+
+    let first = app.gql(Some(&anna), SUBMIT, json!({ "i": story("Phones in every practice") })).await;
+    let second = app.gql(Some(&anna), SUBMIT, json!({ "i": story("A second clinic") })).await;
+    let first_id = first["data"]["submitSuccessStory"]["story"]["id"].clone();
+    let second_id = second["data"]["submitSuccessStory"]["story"]["id"].clone();
+
+    let queue = app
+        .gql(
+            Some(&carl),
+            "{ successStories(status: \"submitted\") { totalCount nodes { title partner { name } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(queue["data"]["successStories"]["totalCount"], 2);
+    assert_eq!(queue["data"]["successStories"]["nodes"][0]["title"], "Phones in every practice", "oldest first");
+    let others = app.gql(Some(&world.token("bruno@")), "{ successStories { totalCount } }", json!({})).await;
+    assert_eq!(others["data"]["successStories"]["totalCount"], 0, "a partner sees only its own");
+
+    let accepted = app.gql(Some(&carl), REVIEW, json!({ "i": { "id": first_id, "accept": true } })).await;
+    assert_eq!(accepted["data"]["reviewSuccessStory"]["story"]["status"], "ACCEPTED");
+    let twice = app
+        .gql(Some(&carl), REVIEW, json!({ "i": { "id": first_id, "accept": false, "reason": "changed my mind" } }))
+        .await;
+    assert_eq!(error_code(&twice), "CONFLICT");
+    let no_reason = app.gql(Some(&carl), REVIEW, json!({ "i": { "id": second_id, "accept": false } })).await;
+    assert_eq!(no_reason["errors"][0]["extensions"]["field"], "reason");
+    let rejected = app
+        .gql(
+            Some(&carl),
+            REVIEW,
+            json!({ "i": { "id": second_id, "accept": false, "reason": "the customer did not agree" } }),
+        )
+        .await;
+    assert_eq!(rejected["data"]["reviewSuccessStory"]["story"]["reviewReason"], "the customer did not agree");
+
+    let inbox = app.gql(Some(&anna), "{ viewer { notifications { nodes { kind payload } } } }", json!({})).await;
+    let reviewed: Vec<_> = inbox["data"]["viewer"]["notifications"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|n| n["kind"] == "SUCCESS_STORY_REVIEWED")
+        .map(|n| n["payload"]["status"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(reviewed, ["ACCEPTED", "REJECTED"]);
+}
