@@ -3,7 +3,9 @@
 
 pub mod api_token;
 pub mod audit_event;
+pub mod course;
 pub mod domain;
+pub mod exam_result;
 pub mod grant;
 pub mod grant_assignment;
 pub mod grant_scope_item;

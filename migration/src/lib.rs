@@ -9,6 +9,7 @@ mod m20261123_000004_subscriptions;
 mod m20261123_000005_notifications;
 mod m20261123_000006_tier_changes;
 mod m20261123_000007_success_stories;
+mod m20261123_000008_courses;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_notifications::Migration),
             Box::new(m20261123_000006_tier_changes::Migration),
             Box::new(m20261123_000007_success_stories::Migration),
+            Box::new(m20261123_000008_courses::Migration),
         ]
     }
 }

@@ -4,7 +4,9 @@
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{api_token, grant, invitation, membership, organization, product, program, subscription, tier, user};
+use entity::{
+    api_token, course, grant, invitation, membership, organization, product, program, subscription, tier, user,
+};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -43,6 +45,7 @@ scoped!(tier, |p, _| policy::programs_scope(p));
 scoped!(invitation, |p, _| policy::invitations_scope(p));
 scoped!(grant, |p, _| policy::grants_scope(p));
 scoped!(product, |p, _| policy::programs_scope(p));
+scoped!(course, |p, _| policy::programs_scope(p));
 scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
 
 pub struct ById<E> {
@@ -189,6 +192,7 @@ pub fn register_relations(
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
         .data(by_id::<product::Entity>(ctx, principal))
+        .data(by_id::<course::Entity>(ctx, principal))
         .data(by_id::<subscription::Entity>(ctx, principal))
 }
 

@@ -24,6 +24,7 @@ pub struct Query(
     customers::CustomerQuery,
     programs::ProgramQuery,
     programs::StoryQuery,
+    programs::CourseQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -35,6 +36,7 @@ pub struct Mutation(
     customers::CustomerMutation,
     programs::ProgramMutation,
     programs::StoryMutation,
+    programs::CourseMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -262,3 +262,173 @@ impl StoryMutation {
         Ok(SuccessStoryPayload { story: SuccessStory(reviewed) })
     }
 }
+
+/// An amount of money: `Decimal` is a string, never a float.
+#[derive(SimpleObject)]
+pub struct Money {
+    pub amount: rust_decimal::Decimal,
+    pub currency: String,
+}
+
+#[derive(InputObject)]
+pub struct MoneyInput {
+    pub amount: rust_decimal::Decimal,
+    pub currency: String,
+}
+
+pub struct Course(pub entity::course::Model);
+
+/// A training course; exams of CERTIFYING courses count toward tier requirements.
+#[Object]
+impl Course {
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// ONLINE or CERTIFYING.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// The fee per person.
+    async fn fee(&self) -> async_graphql::Result<Money> {
+        Ok(Money { amount: crate::service::courses::fee(&self.0)?, currency: self.0.fee_currency.clone() })
+    }
+}
+
+pub struct ExamResult(pub entity::exam_result::Model);
+
+/// A person's passed exam and certificate.
+#[Object]
+impl ExamResult {
+    async fn person_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<Names>(ctx, self.0.user_id).await
+    }
+    async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
+        Ok(load::<entity::course::Entity>(ctx, self.0.course_id).await?.map(Course))
+    }
+    async fn passed_at(&self) -> DateTime<Utc> {
+        self.0.passed_at
+    }
+    async fn certificate_number(&self) -> &str {
+        &self.0.certificate_number
+    }
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at
+    }
+}
+
+pub async fn certifications(
+    ctx: &Context<'_>,
+    partner_id: uuid::Uuid,
+    args: PageArgs,
+) -> async_graphql::Result<Page<ExamResult>> {
+    let select = crate::service::courses::of_partner(ctx.principal(), partner_id);
+    Ok(paginate(&ctx.service().db, select, entity::exam_result::Column::Id, |m| m.id, ExamResult, args).await?)
+}
+
+#[derive(Default)]
+pub struct CourseQuery;
+
+#[Object]
+impl CourseQuery {
+    /// The training catalog; public, like the programmes it serves.
+    async fn courses(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Course>> {
+        let select = entity::course::Entity::find();
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            entity::course::Column::Id,
+            |m| m.id,
+            Course,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateCourseInput {
+    pub code: String,
+    pub title: String,
+    /// ONLINE or CERTIFYING.
+    pub kind: String,
+    pub fee: MoneyInput,
+}
+
+#[derive(SimpleObject)]
+pub struct CreateCoursePayload {
+    pub course: Course,
+}
+
+#[derive(InputObject)]
+pub struct RecordExamResultInput {
+    pub user_id: ID,
+    pub course_code: String,
+    pub passed_at: DateTime<Utc>,
+    pub certificate_number: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct RecordExamResultPayload {
+    pub exam_result: ExamResult,
+}
+
+#[derive(Default)]
+pub struct CourseMutation;
+
+#[Object]
+impl CourseMutation {
+    /// Adds a course to the training catalog (staff ADMIN).
+    async fn create_course(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCourseInput,
+    ) -> async_graphql::Result<CreateCoursePayload> {
+        let course = crate::service::courses::create(
+            ctx.service(),
+            ctx.principal(),
+            crate::service::courses::NewCourse {
+                code: input.code,
+                title: input.title,
+                kind: input.kind.to_uppercase(),
+                fee: input.fee.amount,
+                currency: input.fee.currency,
+            },
+        )
+        .await?;
+        Ok(CreateCoursePayload { course: Course(course) })
+    }
+
+    /// Records a passed exam of a partner's employee (staff ADMIN or CHANNEL_MANAGER).
+    async fn record_exam_result(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordExamResultInput,
+    ) -> async_graphql::Result<RecordExamResultPayload> {
+        policy::signed_in(ctx.principal())?;
+        let user = ids::decode_as(NodeType::User, &input.user_id).ok_or(AppError::NotFound("User"))?;
+        let result = crate::service::courses::record(
+            ctx.service(),
+            ctx.principal(),
+            crate::service::courses::NewExamResult {
+                user_id: user,
+                course_code: input.course_code,
+                passed_at: input.passed_at,
+                certificate_number: input.certificate_number,
+                expires_at: input.expires_at,
+            },
+        )
+        .await?;
+        Ok(RecordExamResultPayload { exam_result: ExamResult(result) })
+    }
+}

@@ -130,6 +130,17 @@ impl Organization {
             .await?
             .map(super::customers::Domain))
     }
+    /// Exams passed by this partner's people (for staff and the partner's members).
+    async fn certifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::programs::ExamResult>> {
+        super::programs::certifications(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
     /// Every tier change of this partner (for staff and the partner's members).
     async fn tier_history(
         &self,

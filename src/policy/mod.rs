@@ -45,6 +45,10 @@ pub enum Action<'a> {
     SubmitSuccessStory,
     /// Accept or reject a success story (staff ADMIN or CHANNEL_MANAGER).
     ReviewSuccessStory,
+    /// Keep the catalog of products and courses (staff ADMIN).
+    ManageCatalog,
+    /// Record exam results (staff ADMIN or CHANNEL_MANAGER).
+    RecordExamResult,
 }
 
 /// Requires a signed-in caller.
@@ -100,7 +104,11 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             m.role == Role::Admin && m.organization_id() == grant.partner_id
         }
         Action::SubmitSuccessStory => acting(principal)?.organization_kind == OrganizationKind::Partner,
-        Action::ChangePartnerTier | Action::ReviewSuccessStory => {
+        Action::ManageCatalog => {
+            let m = acting(principal)?;
+            is_staff(m) && m.role == Role::Admin
+        }
+        Action::ChangePartnerTier | Action::ReviewSuccessStory | Action::RecordExamResult => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }

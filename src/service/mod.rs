@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod bootstrap;
+pub mod courses;
 pub mod customers;
 pub mod domains;
 pub mod grants;

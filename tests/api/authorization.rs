@@ -23,6 +23,8 @@ const OPERATIONS: &[&str] = &[
     "changePartnerTier",
     "submitSuccessStory",
     "reviewSuccessStory",
+    "createCourse",
+    "recordExamResult",
 ];
 
 /// (actor e-mail prefix or "anonymous", expected outcome per operation, in OPERATIONS order).
@@ -30,19 +32,19 @@ const OPERATIONS: &[&str] = &[
 /// Targets: the actor's own organisation, Alpine, a token of Anna's, a bogus invitation token, an
 /// invitation to Alpine, and a service account's membership in Alpine.
 #[rustfmt::skip]
-const TABLE: &[(&str, [&str; 16])] = &[
-    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT", "OK", "FORBIDDEN", "OK"]),
-    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN", "OK"]),
-    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT", "FORBIDDEN", "OK", "FORBIDDEN"]),
-    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN"]),
-    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND"]),
+const TABLE: &[(&str, [&str; 18])] = &[
+    ("vera.admin@", ["OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "OK", "OK", "FORBIDDEN", "OK", "BAD_USER_INPUT", "OK", "FORBIDDEN", "OK", "OK", "OK"]),
+    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN", "OK", "FORBIDDEN", "OK"]),
+    ("fiona.finance@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("anna@", ["FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "NOT_FOUND", "OK", "OK", "OK", "OK", "OK", "BAD_USER_INPUT", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("sam@", ["FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("bruno@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "OK", "OK", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN"]),
     // Edelweiss has an active grant with Alpine, so it sees Alpine but may not act on it.
-    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
+    ("erika@", ["FORBIDDEN", "OK", "FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN"]),
     // Hanse has no relationship with Alpine: Alpine does not exist for it.
-    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
-    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND"]),
-    ("anonymous", ["UNAUTHENTICATED"; 16]),
+    ("hans@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN"]),
+    ("dora@", ["FORBIDDEN", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "OK", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN"]),
+    ("anonymous", ["UNAUTHENTICATED"; 18]),
 ];
 
 fn outcome(body: &Value) -> String {
@@ -60,6 +62,15 @@ async fn actors_by_operations() {
     let anna = world.token("anna@");
     let alpine = organization_id(&app, &vera, "Alpine Voice AG").await;
     let celtic = organization_id(&app, &vera, "Celtic Comms Ltd").await;
+    let basic = app
+        .gql(
+            Some(&vera),
+            "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { code } } }",
+            json!({ "i": { "code": "BASIC", "title": "Basic training", "kind": "ONLINE", "fee": { "amount": "0", "currency": "EUR" } } }),
+        )
+        .await;
+    assert_no_errors(&basic);
+    let sam_id = app.gql(Some(&world.token("sam@")), "{ viewer { user { id } } }", json!({})).await["data"]["viewer"]["user"]["id"].clone();
 
     let mut failures = Vec::new();
     for (row, (actor, expected)) in TABLE.iter().enumerate() {
@@ -189,6 +200,14 @@ async fn actors_by_operations() {
                 "reviewSuccessStory" => (
                     "mutation($i: ReviewSuccessStoryInput!) { reviewSuccessStory(input: $i) { story { status } } }",
                     json!({ "i": { "id": story_id, "accept": true } }),
+                ),
+                "createCourse" => (
+                    "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { code } } }",
+                    json!({ "i": { "code": format!("C{row}"), "title": "A course", "kind": "ONLINE", "fee": { "amount": "0", "currency": "EUR" } } }),
+                ),
+                "recordExamResult" => (
+                    "mutation($i: RecordExamResultInput!) { recordExamResult(input: $i) { examResult { certificateNumber } } }",
+                    json!({ "i": { "userId": sam_id, "courseCode": "BASIC", "passedAt": "2026-01-01T00:00:00Z", "certificateNumber": format!("B-{row}") } }),
                 ),
                 other => panic!("no request for {other}"),
             };

@@ -155,3 +155,72 @@ async fn partners_submit_success_stories_and_staff_review_them() {
         .collect();
     assert_eq!(reviewed, ["ACCEPTED", "REJECTED"]);
 }
+
+const COURSE: &str =
+    "mutation($i: CreateCourseInput!) { createCourse(input: $i) { course { code kind fee { amount currency } } } }";
+const EXAM: &str = "mutation($i: RecordExamResultInput!) { recordExamResult(input: $i) { examResult { personName certificateNumber course { code } } } }";
+
+#[tokio::test]
+async fn staff_keep_courses_and_record_exams_of_partner_people() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let vera = world.token("vera.admin@");
+    let created = app
+        .gql(Some(&vera), COURSE, json!({ "i": { "code": "cert-d7", "title": "D7xx Certified Engineer", "kind": "certifying", "fee": { "amount": "299.00", "currency": "eur" } } }))
+        .await;
+    assert_no_errors(&created);
+    assert_eq!(created["data"]["createCourse"]["course"]["fee"], json!({ "amount": "299", "currency": "EUR" }));
+    assert_eq!(created["data"]["createCourse"]["course"]["code"], "CERT-D7");
+    for (field, bad) in [
+        ("kind", json!({ "code": "X1", "title": "t", "kind": "VIDEO", "fee": { "amount": "1", "currency": "EUR" } })),
+        ("fee", json!({ "code": "X2", "title": "t", "kind": "ONLINE", "fee": { "amount": "-1", "currency": "EUR" } })),
+        ("fee", json!({ "code": "X3", "title": "t", "kind": "ONLINE", "fee": { "amount": "1", "currency": "euro" } })),
+    ] {
+        assert_eq!(app.gql(Some(&vera), COURSE, json!({ "i": bad })).await["errors"][0]["extensions"]["field"], field);
+    }
+    let again = app.gql(Some(&vera), COURSE, json!({ "i": { "code": "CERT-D7", "title": "again", "kind": "ONLINE", "fee": { "amount": "0", "currency": "EUR" } } })).await;
+    assert_eq!(error_code(&again), "CONFLICT");
+
+    let user_id = |token: String| {
+        let app = &app;
+        async move {
+            let me = app.gql(Some(&token), "{ viewer { user { id } } }", json!({})).await;
+            me["data"]["viewer"]["user"]["id"].as_str().unwrap().to_string()
+        }
+    };
+    let sam = user_id(world.token("sam@")).await;
+    let erika = user_id(world.token("erika@")).await;
+    let exam = |user: &str, certificate: &str, passed: &str, expires: Option<&str>, course: &str| json!({ "i": { "userId": user, "courseCode": course, "passedAt": passed, "certificateNumber": certificate, "expiresAt": expires } });
+    let recorded = app
+        .gql(
+            Some(&world.token("carl.channel@")),
+            EXAM,
+            exam(&sam, "C-1", "2026-06-01T00:00:00Z", Some("2028-06-01T00:00:00Z"), "cert-d7"),
+        )
+        .await;
+    assert_no_errors(&recorded);
+    assert_eq!(recorded["data"]["recordExamResult"]["examResult"]["personName"], "Sam Sales");
+    let duplicate = app.gql(Some(&vera), EXAM, exam(&sam, "C-1", "2026-06-01T00:00:00Z", None, "CERT-D7")).await;
+    assert_eq!(error_code(&duplicate), "CONFLICT");
+    for (field, body) in [
+        ("passedAt", exam(&sam, "C-2", "2099-01-01T00:00:00Z", None, "CERT-D7")),
+        ("expiresAt", exam(&sam, "C-3", "2026-06-01T00:00:00Z", Some("2026-01-01T00:00:00Z"), "CERT-D7")),
+        ("courseCode", exam(&sam, "C-4", "2026-06-01T00:00:00Z", None, "NOPE")),
+    ] {
+        assert_eq!(app.gql(Some(&vera), EXAM, body).await["errors"][0]["extensions"]["field"], field);
+    }
+    // Certificates belong to partners' people.
+    let customer_person =
+        app.gql(Some(&vera), EXAM, exam(&erika, "C-5", "2026-06-01T00:00:00Z", None, "CERT-D7")).await;
+    assert_eq!(error_code(&customer_person), "NOT_FOUND");
+
+    let alpine = organization_id(&app, &vera, "Alpine Voice AG").await;
+    let certs = "query($id: ID!) { node(id: $id) { ... on Organization { certifications { totalCount nodes { certificateNumber } } } } }";
+    let own = app.gql(Some(&world.token("anna@")), certs, json!({ "id": alpine })).await;
+    assert_eq!(own["data"]["node"]["certifications"]["totalCount"], 1);
+    // Edelweiss sees Alpine (a grant) but not its people's certificates.
+    let customer = app.gql(Some(&world.token("erika@")), certs, json!({ "id": alpine })).await;
+    assert_eq!(customer["data"]["node"]["certifications"]["totalCount"], 0);
+    let public = app.gql(None, "{ courses { nodes { code } } }", json!({})).await;
+    assert_eq!(public["data"]["courses"]["nodes"][0]["code"], "CERT-D7");
+}

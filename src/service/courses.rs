@@ -1,0 +1,171 @@
+//! Courses and exam results: the trainings and certificates that tier requirements count.
+
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use entity::{course, exam_result, membership, organization};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, Select, sea_query::Query,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, field};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{OrganizationKind, validate},
+    error::{AppError, AppResult},
+    policy::{self, Action},
+};
+
+pub const KINDS: [&str; 2] = ["ONLINE", "CERTIFYING"];
+
+pub struct NewCourse {
+    pub code: String,
+    pub title: String,
+    pub kind: String,
+    pub fee: Decimal,
+    pub currency: String,
+}
+
+pub fn fee(c: &course::Model) -> AppResult<Decimal> {
+    Decimal::from_str(&c.fee_amount)
+        .map_err(|_| AppError::internal(format!("stored fee {:?} is not a decimal", c.fee_amount)))
+}
+
+pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCourse) -> AppResult<course::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageCatalog)?;
+    let code = field("code", validate::name(&input.code, 32))?.to_uppercase();
+    let title = field("title", validate::name(&input.title, 200))?;
+    if !KINDS.contains(&input.kind.as_str()) {
+        return Err(AppError::bad_input("kind", "is ONLINE or CERTIFYING"));
+    }
+    if input.fee.is_sign_negative() || input.fee.scale() > 4 {
+        return Err(AppError::bad_input("fee", "must be zero or more, with at most 4 decimals"));
+    }
+    let currency = input.currency.trim().to_uppercase();
+    if currency.len() != 3 || !currency.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(AppError::bad_input("fee", "the currency is an ISO 4217 code such as EUR"));
+    }
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let created = course::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        code: Set(code),
+        title: Set(title),
+        kind: Set(input.kind),
+        fee_amount: Set(input.fee.normalize().to_string()),
+        fee_currency: Set(currency),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("a course with this code exists".into()),
+        other => other,
+    })?;
+    let event = audit::Event {
+        action: "course.created",
+        target_type: "Course",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "code": created.code, "fee": created.fee_amount, "currency": created.fee_currency })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub struct NewExamResult {
+    pub user_id: Uuid,
+    pub course_code: String,
+    pub passed_at: DateTime<Utc>,
+    pub certificate_number: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// Staff record a passed exam of a person who works for a partner.
+pub async fn record(ctx: &Ctx, principal: Option<&Principal>, input: NewExamResult) -> AppResult<exam_result::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::RecordExamResult)?;
+    let certificate = field("certificateNumber", validate::name(&input.certificate_number, 64))?;
+    let now = ctx.now();
+    if input.passed_at > now {
+        return Err(AppError::bad_input("passedAt", "must not be in the future"));
+    }
+    if input.expires_at.is_some_and(|e| e <= input.passed_at) {
+        return Err(AppError::bad_input("expiresAt", "must be after passedAt"));
+    }
+    let txn = db::begin_write(&ctx.db).await?;
+    let course = course::Entity::find()
+        .filter(course::Column::Code.eq(input.course_code.trim().to_uppercase()))
+        .one(&txn)
+        .await?
+        .ok_or_else(|| AppError::bad_input("courseCode", "no course has this code"))?;
+    let works_for_partner = membership::Entity::find()
+        .filter(membership::Column::UserId.eq(input.user_id))
+        .filter(membership::Column::OrganizationId.in_subquery(partner_ids()))
+        .one(&txn)
+        .await?;
+    if works_for_partner.is_none() {
+        return Err(AppError::NotFound("User"));
+    }
+    let created = exam_result::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(input.user_id),
+        course_id: Set(course.id),
+        passed_at: Set(input.passed_at),
+        certificate_number: Set(certificate),
+        expires_at: Set(input.expires_at),
+        recorded_by_user_id: Set(Some(principal.user_id())),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => {
+            AppError::Conflict("this certificate number is already recorded for the course".into())
+        }
+        other => other,
+    })?;
+    let event = audit::Event {
+        action: "exam_result.recorded",
+        target_type: "ExamResult",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(
+            json!({ "userId": created.user_id, "course": course.code, "certificate": created.certificate_number }),
+        ),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+fn partner_ids() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(organization::Column::Id)
+        .from(organization::Entity)
+        .and_where(organization::Column::Kind.eq(OrganizationKind::Partner.as_str()))
+        .to_owned()
+}
+
+/// The exam results of the people of a partner: for staff and the partner's own members.
+pub fn of_partner(principal: Option<&Principal>, partner_id: Uuid) -> Select<exam_result::Entity> {
+    let allowed = principal
+        .and_then(|p| p.acting.as_ref())
+        .is_some_and(|m| m.organization_kind == OrganizationKind::Vendor || m.organization_id() == partner_id);
+    let people = Query::select()
+        .column(membership::Column::UserId)
+        .from(membership::Entity)
+        .and_where(membership::Column::OrganizationId.eq(partner_id))
+        .to_owned();
+    exam_result::Entity::find()
+        .filter(exam_result::Column::UserId.in_subquery(people))
+        .filter(Condition::all().add(sea_orm::sea_query::Expr::val(allowed)))
+}
