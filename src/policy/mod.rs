@@ -401,6 +401,25 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
     }
 }
 
+/// A partner's internal records (tier history, certifications): for staff and the partner's own
+/// members; an SQL constant so it combines with the list's other conditions.
+pub fn partner_internals_scope(principal: Option<&Principal>, partner_id: Uuid) -> Condition {
+    let allowed =
+        principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| is_staff(m) || m.organization_id() == partner_id);
+    Condition::all().add(Expr::val(allowed))
+}
+
+/// Success stories: staff see all; a partner's members their own.
+pub fn success_stories_scope(principal: Option<&Principal>) -> Condition {
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) => Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => {
+            Condition::all().add(entity::success_story::Column::PartnerId.eq(m.organization_id()))
+        }
+        _ => Condition::all().add(Expr::val(false)),
+    }
+}
+
 /// Programmes, tiers and the product catalog are public: the directory, applications and
 /// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {

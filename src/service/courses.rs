@@ -5,9 +5,7 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use entity::{course, exam_result, membership, organization};
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, Select, sea_query::Query,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select, sea_query::Query};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -157,9 +155,6 @@ fn partner_ids() -> sea_orm::sea_query::SelectStatement {
 
 /// The exam results of the people of a partner: for staff and the partner's own members.
 pub fn of_partner(principal: Option<&Principal>, partner_id: Uuid) -> Select<exam_result::Entity> {
-    let allowed = principal
-        .and_then(|p| p.acting.as_ref())
-        .is_some_and(|m| m.organization_kind == OrganizationKind::Vendor || m.organization_id() == partner_id);
     let people = Query::select()
         .column(membership::Column::UserId)
         .from(membership::Entity)
@@ -167,5 +162,5 @@ pub fn of_partner(principal: Option<&Principal>, partner_id: Uuid) -> Select<exa
         .to_owned();
     exam_result::Entity::find()
         .filter(exam_result::Column::UserId.in_subquery(people))
-        .filter(Condition::all().add(sea_orm::sea_query::Expr::val(allowed)))
+        .filter(policy::partner_internals_scope(principal, partner_id))
 }

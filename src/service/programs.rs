@@ -2,7 +2,7 @@
 //! downgrade, a history entry and a notification.
 
 use entity::{organization, tier, tier_change};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -88,10 +88,7 @@ pub async fn change_partner_tier(
 
 /// A partner's tier history: for staff, and for the partner's own members.
 pub fn history(principal: Option<&Principal>, partner_id: Uuid) -> Select<tier_change::Entity> {
-    let allowed = principal
-        .and_then(|p| p.acting.as_ref())
-        .is_some_and(|m| m.organization_kind == OrganizationKind::Vendor || m.organization_id() == partner_id);
     tier_change::Entity::find()
         .filter(tier_change::Column::OrganizationId.eq(partner_id))
-        .filter(Condition::all().add(sea_orm::sea_query::Expr::val(allowed)))
+        .filter(policy::partner_internals_scope(principal, partner_id))
 }

@@ -1,7 +1,7 @@
 //! Success stories: partners submit customer references, staff review them.
 
 use entity::success_story;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, EntityTrait, QueryFilter, Select};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -9,7 +9,7 @@ use super::{Ctx, audit, field, notifications};
 use crate::{
     auth::Principal,
     db,
-    domain::{OrganizationKind, validate},
+    domain::validate,
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
@@ -25,14 +25,7 @@ pub struct NewStory {
 
 /// Stories a principal sees: staff all; a partner's members their own.
 pub fn visible(principal: Option<&Principal>) -> Select<success_story::Entity> {
-    let condition = match principal.and_then(|p| p.acting.as_ref()) {
-        Some(m) if m.organization_kind == OrganizationKind::Vendor => Condition::all(),
-        Some(m) if m.organization_kind == OrganizationKind::Partner => {
-            Condition::all().add(success_story::Column::PartnerId.eq(m.organization_id()))
-        }
-        _ => Condition::all().add(sea_orm::sea_query::Expr::val(false)),
-    };
-    success_story::Entity::find().filter(condition)
+    success_story::Entity::find().filter(policy::success_stories_scope(principal))
 }
 
 #[tracing::instrument(skip_all)]
