@@ -225,12 +225,10 @@ impl Grant {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<GrantAssignment>> {
-        let partner_side = ctx.principal().and_then(|p| p.acting.as_ref()).is_some_and(|m| {
-            m.organization_id() == self.0.partner_id || m.organization_kind == crate::domain::OrganizationKind::Vendor
-        });
+        // Staffing is the partner's internal matter: staff and the partner's members see it.
         let select = grant_assignment::Entity::find()
             .filter(grant_assignment::Column::GrantId.eq(self.0.id))
-            .filter(sea_orm::sea_query::Expr::val(partner_side));
+            .filter(policy::partner_internals_scope(ctx.principal(), self.0.partner_id));
         Ok(paginate(
             &ctx.service().db,
             select,

@@ -154,6 +154,16 @@ async fn request_approve_narrow_revoke_and_ask_again() {
     app.gql(Some(&anna), "mutation($g: ID!, $u: ID!) { assignGrantMember(input: {grantId: $g, userId: $u, rights: [MANAGE_PRODUCTS]}) { grant { id } } }", json!({ "g": g, "u": sam_id })).await;
     let sam = app.gql(Some(&world.token("sam@")), RIGHTS, json!({ "id": hanse })).await;
     assert_eq!(sam["data"]["customer"]["viewerRights"], json!(["MANAGE_PRODUCTS"]));
+    // Who staffs the grant is the partner's business, not the customer's.
+    let staffing = "query($id: ID!) { node(id: $id) { ... on Grant { assignments { totalCount } } } }";
+    assert_eq!(
+        app.gql(Some(&anna), staffing, json!({ "id": g })).await["data"]["node"]["assignments"]["totalCount"],
+        1
+    );
+    assert_eq!(
+        app.gql(Some(&hans), staffing, json!({ "id": g })).await["data"]["node"]["assignments"]["totalCount"],
+        0
+    );
 
     // Narrowed by the customer: effective on the next request.
     app.gql(
