@@ -1,19 +1,25 @@
 //! `partnerhub demo`: a fresh database with a vendor, its staff, partners at different tiers,
 //! customers, grants between them, and one API token per demo user.
 //!
-//! Organisations and tokens go through the same services as the API; programmes, tiers, people
-//! and grants are written directly until their own capabilities exist.
+//! Organisations, programmes, tiers, courses, exam results, stories, applications and tokens go
+//! through the same services as the API; people, grants and subscriptions are written directly.
 
 use chrono::TimeDelta;
-use entity::{grant, grant_assignment, grant_scope_item, organization, product, program, subscription, tier, user};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
+use entity::{grant, grant_assignment, grant_scope_item, organization, product, subscription, user};
+use rust_decimal::Decimal;
+use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use uuid::Uuid;
 
 use crate::{
     auth,
-    domain::{OrganizationKind, Rights, Role, UserKind},
+    domain::{
+        OrganizationKind, Rights, Role, UserKind,
+        tiers::{Benefits, CertificationRequirement, Requirements},
+    },
     error::AppResult,
-    service::{Ctx, bootstrap, domains, invitations, organizations, people, tokens},
+    service::{
+        Ctx, applications, bootstrap, courses, domains, invitations, organizations, people, programs, stories, tokens,
+    },
 };
 
 /// One demo user and the token that signs them in.
@@ -70,23 +76,6 @@ impl Seeder<'_> {
         people::insert_membership(&self.ctx.db, person.id, org.id, role, self.ctx.now()).await?;
         Ok(())
     }
-}
-
-async fn place(
-    db: &impl ConnectionTrait,
-    org: &organization::Model,
-    program: &program::Model,
-    tier: &tier::Model,
-) -> AppResult<()> {
-    organization::ActiveModel {
-        id: Set(org.id),
-        program_id: Set(Some(program.id)),
-        tier_id: Set(Some(tier.id)),
-        ..Default::default()
-    }
-    .update(db)
-    .await?;
-    Ok(())
 }
 
 async fn grant(
@@ -146,28 +135,142 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             registration_number: None,
         };
 
-    let program = program::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        name: Set("Northwind Reseller Programme".into()),
-        kind: Set("RESELLER".into()),
-        currency: Set("EUR".into()),
-        created_at: Set(now),
-    }
-    .insert(&ctx.db)
-    .await?;
-    let mut tiers = Vec::new();
-    for (rank, name) in [(1, "Registered"), (2, "Silver"), (3, "Gold")] {
-        tiers.push(
-            tier::ActiveModel {
+    // The catalog comes first: tiers name their welcome gifts from it.
+    let mut products = Vec::new();
+    for (sku, name, line) in
+        [("D785", "D785 Desk Phone", "D7xx"), ("D385", "D385 Desk Phone", "D3xx"), ("CPBX", "Cloud PBX", "CLOUD")]
+    {
+        products.push(
+            product::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                program_id: Set(program.id),
+                sku: Set(sku.into()),
                 name: Set(name.into()),
-                rank: Set(rank),
+                product_line: Set(line.into()),
+                active: Set(true),
                 created_at: Set(now),
             }
             .insert(&ctx.db)
             .await?,
         );
+    }
+
+    let (program, _) = programs::create_program(
+        ctx,
+        Some(&staff),
+        programs::NewProgram {
+            name: "Northwind Reseller Programme".into(),
+            kind: "RESELLER".into(),
+            currency: "EUR".into(),
+            terms: "Northwind reseller terms, 2026 edition: resell Northwind products under your own contracts.".into(),
+            exclusivity_group: Some("northwind-partners".into()),
+            min_yearly_amount: Some(Decimal::new(1800, 0)),
+            requires_registration_number: true,
+            requires_website: true,
+        },
+    )
+    .await?;
+    // A second version: applicants must accept version 2, the first stays on record.
+    programs::publish_terms(
+        ctx,
+        Some(&staff),
+        program.id,
+        "Northwind reseller terms, 2026 edition, revision 2: adds the welcome gift and yearly reviews.",
+    )
+    .await?;
+    let (referral, _) = programs::create_program(
+        ctx,
+        Some(&staff),
+        programs::NewProgram {
+            name: "Northwind Referral Programme".into(),
+            kind: "REFERRAL".into(),
+            currency: "EUR".into(),
+            terms: "Northwind referral terms: recommend Northwind and earn a commission on each closed deal.".into(),
+            exclusivity_group: Some("northwind-partners".into()),
+            min_yearly_amount: None,
+            requires_registration_number: false,
+            requires_website: false,
+        },
+    )
+    .await?;
+    programs::create_tier(
+        ctx,
+        Some(&staff),
+        referral.id,
+        programs::TierFields { name: Some("Referrer".into()), rank: Some(1), requirements: None, benefits: None },
+    )
+    .await?;
+    let certified = |exams, distinct_people| CertificationRequirement {
+        exams,
+        distinct_people,
+        within_months_of_joining: Some(12),
+    };
+    let ladder = [
+        (
+            1,
+            "Registered",
+            Requirements::default(),
+            Benefits { discount_percent: Decimal::new(5, 0), ..Default::default() },
+        ),
+        (
+            2,
+            "Silver",
+            Requirements {
+                basic_training: true,
+                certifications: Some(certified(1, 1)),
+                yearly_purchase_volume: Some(Decimal::new(10_000, 0)),
+                success_stories: Some(1),
+                yearly_fee: false,
+            },
+            Benefits {
+                discount_percent: Decimal::new(15, 0),
+                rebate_eligible: true,
+                directory_listing: true,
+                welcome_gift_products: vec![products[1].id],
+                ..Default::default()
+            },
+        ),
+        (
+            3,
+            "Gold",
+            Requirements {
+                basic_training: true,
+                certifications: Some(certified(3, 2)),
+                yearly_purchase_volume: Some(Decimal::new(50_000, 0)),
+                success_stories: Some(2),
+                yearly_fee: true,
+            },
+            Benefits {
+                discount_percent: Decimal::new(25, 0),
+                rebate_eligible: true,
+                directory_listing: true,
+                dedicated_channel_manager: true,
+                event_invitations: true,
+                welcome_gift_products: vec![products[0].id, products[1].id],
+            },
+        ),
+    ];
+    let mut tiers = Vec::new();
+    for (rank, name, requirements, benefits) in ladder {
+        let fields = programs::TierFields {
+            name: Some(name.into()),
+            rank: Some(rank),
+            requirements: Some(requirements),
+            benefits: Some(benefits),
+        };
+        tiers.push(programs::create_tier(ctx, Some(&staff), program.id, fields).await?);
+    }
+    for (code, title, kind, fee) in [
+        ("BASIC", "Northwind basics (online)", "ONLINE", Decimal::ZERO),
+        ("NW-CERT", "Northwind Certified Engineer", "CERTIFYING", Decimal::new(299, 0)),
+    ] {
+        let course = courses::NewCourse {
+            code: code.into(),
+            title: title.into(),
+            kind: kind.into(),
+            fee,
+            currency: "EUR".into(),
+        };
+        courses::create(ctx, Some(&staff), course).await?;
     }
 
     let mut partners = Vec::new();
@@ -184,7 +287,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         )
         .await?;
         if let Some(t) = tiers.get(tier_index) {
-            place(&ctx.db, &org, &program, t).await?;
+            programs::change_partner_tier(ctx, Some(&staff), org.id, t.id, Some("founding partner")).await?;
         }
         partners.push(org);
     }
@@ -257,24 +360,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
     let edelweiss = &made[0];
 
-    // A small catalog and two subscriptions per customer (plans and billing come with the catalog).
-    let mut products = Vec::new();
-    for (sku, name, line) in
-        [("D785", "D785 Desk Phone", "D7xx"), ("D385", "D385 Desk Phone", "D3xx"), ("CPBX", "Cloud PBX", "CLOUD")]
-    {
-        products.push(
-            product::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                sku: Set(sku.into()),
-                name: Set(name.into()),
-                product_line: Set(line.into()),
-                active: Set(true),
-                created_at: Set(now),
-            }
-            .insert(&ctx.db)
-            .await?,
-        );
-    }
+    // Two subscriptions per customer (plans and billing come with the catalog).
     let mut pbx_of_garda = None;
     for (i, customer) in customers.iter().enumerate() {
         for (product, seats) in [(&products[i % 2], 10 * (i as i32 + 1)), (&products[2], 5)] {
@@ -332,6 +418,102 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     let anna = auth::authenticate_token(&ctx.db, &anna, None, now).await?;
     let email = "new.hire@alpinevoice.example";
     let (_, invitation_token) = invitations::invite(ctx, Some(&anna), alpine.id, email, Role::Sales).await?;
+
+    // What the tiers count. Alpine meets Gold; Baltic is Silver and short of Gold; Celtic now
+    // meets Silver, so the tier review lists it for staff.
+    let day = |days_ago: i64| (now - TimeDelta::days(days_ago)).format("%Y-%m-%d").to_string();
+    let mut csv = String::from("email,courseCode,passedAt,certificateNumber,expiresAt\n");
+    for (i, (email, course, days_ago)) in [
+        ("anna@alpinevoice.example", "BASIC", 60),
+        ("anna@alpinevoice.example", "NW-CERT", 50),
+        ("sam@alpinevoice.example", "NW-CERT", 40),
+        ("chris@consulting.example", "NW-CERT", 30),
+        ("bruno@balticcloud.example", "BASIC", 20),
+        ("bruno@balticcloud.example", "NW-CERT", 15),
+        ("cara@celticcomms.example", "BASIC", 10),
+        ("cara@celticcomms.example", "NW-CERT", 5),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let expires = (now + TimeDelta::days(730)).format("%Y-%m-%d");
+        csv.push_str(&format!("{email},{course},{},{course}-{:04},{expires}\n", day(days_ago), i + 1));
+    }
+    courses::import(ctx, Some(&staff), &csv).await?;
+    let principal_of =
+        |email: &str| seeder.users.iter().find(|u| u.email == email).map(|u| u.token.clone()).unwrap_or_default();
+    for (admin, customers_named, committed) in [
+        ("anna@alpinevoice.example", &["Edelweiss Dental", "Fjord Freight AS"][..], 60_000),
+        ("bruno@balticcloud.example", &["Hanse Logistik GmbH"][..], 12_000),
+        ("cara@celticcomms.example", &["Iberia Clinics SL"][..], 10_000),
+    ] {
+        let partner = auth::authenticate_token(&ctx.db, &principal_of(admin), None, now).await?;
+        for customer in customers_named {
+            let story = stories::NewStory {
+                customer_name: (*customer).into(),
+                title: format!("{customer} moved to Northwind Cloud PBX"),
+                summary: "Desk phones in every office and one cloud PBX, rolled out in a week.".into(),
+                products: vec!["D785".into(), "CPBX".into()],
+                publishable: true,
+            };
+            let submitted = stories::submit(ctx, Some(&partner), story).await?;
+            stories::review(ctx, Some(&staff), submitted.id, true, None).await?;
+        }
+        let Some(org) = partner.acting.as_ref().map(|m| m.organization_id()) else { continue };
+        let paid_until = admin.starts_with("anna@").then(|| now + TimeDelta::days(300));
+        let committed = Some((Decimal::new(committed, 0), "EUR".to_string()));
+        programs::update_partnership(ctx, Some(&staff), org, program.id, committed, paid_until).await?;
+    }
+    // A story still waiting for review.
+    let bruno = auth::authenticate_token(&ctx.db, &principal_of("bruno@balticcloud.example"), None, now).await?;
+    let waiting = stories::NewStory {
+        customer_name: "Garda Hotels Srl".into(),
+        title: "Garda Hotels: one number for every hotel".into(),
+        summary: "Twelve hotels on one cloud PBX with D385 phones at the front desks.".into(),
+        products: vec!["D385".into(), "CPBX".into()],
+        publishable: false,
+    };
+    stories::submit(ctx, Some(&bruno), waiting).await?;
+
+    // Someone who signed in and applied: staff find the application in their queue.
+    let applicant = people::insert_user(
+        &ctx.db,
+        people::NewUser {
+            kind: UserKind::Person,
+            display_name: "Paula Prospect",
+            email: Some("paula@prospect-telecom.example"),
+            email_verified: true,
+        },
+        now,
+    )
+    .await?;
+    let (_, applicant_token) = tokens::issue(&ctx.db, applicant.id, "demo".into(), None, now).await?;
+    seeder.users.push(DemoUser {
+        display_name: applicant.display_name.clone(),
+        email: "paula@prospect-telecom.example".into(),
+        organization: "(none yet: applied to the reseller programme)".into(),
+        role: "-".into(),
+        token: applicant_token.clone(),
+    });
+    let paula = auth::authenticate_token(&ctx.db, &applicant_token, None, now).await?;
+    let application = applications::NewApplication {
+        program_id: program.id,
+        company: applications::Company {
+            name: "Prospect Telecom BV".into(),
+            registration_number: Some("KVK-12345678".into()),
+            vat_number: Some("NL123456789B01".into()),
+            website: Some("https://www.prospect-telecom.example".into()),
+            country: "NL".into(),
+            address: "Keizersgracht 1, 1015 CJ Amsterdam".into(),
+        },
+        primary_expertise: "Unified communications for hotels".into(),
+        experience: "Eight years installing IP telephony for 40 hotel groups.".into(),
+        plan: "Sell Northwind desk phones and Cloud PBX to our hotel customers from Q1.".into(),
+        accepted_terms_version: 2,
+    };
+    applications::apply(ctx, Some(&paula), application).await?;
+
+    crate::jobs::tiers::run_review(ctx).await?;
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
 }

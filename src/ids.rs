@@ -23,6 +23,9 @@ string_enum!(
         ProductSubscription = "ProductSubscription",
         Notification = "Notification",
         SuccessStory = "SuccessStory",
+        Application = "Application",
+        WelcomeGift = "WelcomeGift",
+        Partnership = "Partnership",
     }
 );
 

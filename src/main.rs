@@ -165,6 +165,15 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
         "\nPending invitation for {invited} (SALES at Alpine Voice AG); after signing in as that verified address:"
     );
     println!("  mutation {{ acceptInvitation(input: {{token: \"{invitation_token}\"}}) {{ membership {{ role }} }} }}");
+    println!("\nProgrammes: the Northwind Reseller Programme (Registered < Silver < Gold; terms version 2) and the");
+    println!("Northwind Referral Programme exclude each other. Alpine is Gold, Baltic Silver, Celtic Registered.");
+    println!("  Baltic's missing requirements for Gold, as Bruno:");
+    println!(
+        "    {{ viewer {{ actingAs {{ organization {{ tierEvaluation {{ nextTier {{ name }} missingForNext {{ kind target current }} }} }} }} }} }}"
+    );
+    println!("  Staff queues, as Vera or Carl: applications(status: SUBMITTED) (Paula Prospect applied),");
+    println!("    tierReviewQueue (Celtic now meets Silver), successStories(status: \"SUBMITTED\"), welcomeGifts.");
+    println!("  Anna may claim Gold's welcome gift once: claimWelcomeGift(input: {{productId, shippingAddress}}).");
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

@@ -14,9 +14,6 @@ pub struct Model {
     pub vat_number: Option<String>,
     pub registration_number: Option<String>,
     pub website: Option<String>,
-    /// The partner's programme and current tier (partners only).
-    pub program_id: Option<Uuid>,
-    pub tier_id: Option<Uuid>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

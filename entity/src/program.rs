@@ -10,6 +10,12 @@ pub struct Model {
     pub kind: String,
     /// ISO 4217 code.
     pub currency: String,
+    /// Programmes of one group exclude each other: an organisation is in at most one of them.
+    pub exclusivity_group: Option<String>,
+    /// Minimum yearly amount of managed products, decimal text in `currency`.
+    pub min_yearly_amount: Option<String>,
+    pub requires_registration_number: bool,
+    pub requires_website: bool,
     pub created_at: DateTimeUtc,
 }
 

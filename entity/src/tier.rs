@@ -9,6 +9,10 @@ pub struct Model {
     pub program_id: Uuid,
     pub name: String,
     pub rank: i32,
+    /// `domain::tiers::Requirements` as JSON; none means no requirements.
+    pub requirements: Option<Json>,
+    /// `domain::tiers::Benefits` as JSON.
+    pub benefits: Option<Json>,
     pub created_at: DateTimeUtc,
 }
 

@@ -10,6 +10,7 @@ mod m20261123_000005_notifications;
 mod m20261123_000006_tier_changes;
 mod m20261123_000007_success_stories;
 mod m20261123_000008_courses;
+mod m20261123_000009_onboarding;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000006_tier_changes::Migration),
             Box::new(m20261123_000007_success_stories::Migration),
             Box::new(m20261123_000008_courses::Migration),
+            Box::new(m20261123_000009_onboarding::Migration),
         ]
     }
 }

@@ -3,18 +3,22 @@
 
 use chrono::{DateTime, Months, Utc};
 use rust_decimal::Decimal;
+use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
 /// "N exams over at least P people", optionally only from certifying courses and only when
 /// passed within M months of joining the programme.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
 pub struct CertificationRequirement {
     pub exams: u32,
     pub distinct_people: u32,
     pub within_months_of_joining: Option<u32>,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A tier's requirements, stored as JSON on the tier.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
 pub struct Requirements {
     pub basic_training: bool,
     pub certifications: Option<CertificationRequirement>,
@@ -23,6 +27,58 @@ pub struct Requirements {
     /// Accepted success stories in the last 12 months.
     pub success_stories: Option<u32>,
     pub yearly_fee: bool,
+}
+
+impl Requirements {
+    /// Checks the numbers make sense; the error names the offending part.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(c) = &self.certifications {
+            if c.exams == 0 || c.distinct_people == 0 {
+                return Err("certifications need at least one exam and one person".into());
+            }
+            if c.distinct_people > c.exams {
+                return Err("certifications cannot need more people than exams".into());
+            }
+            if c.within_months_of_joining == Some(0) {
+                return Err("certifications: withinMonthsOfJoining must be at least 1".into());
+            }
+        }
+        if self.yearly_purchase_volume.is_some_and(|v| v <= Decimal::ZERO || v.scale() > 4) {
+            return Err("yearlyPurchaseVolume must be positive, with at most 4 decimals".into());
+        }
+        if self.success_stories == Some(0) {
+            return Err("successStories must be at least 1 when set".into());
+        }
+        Ok(())
+    }
+}
+
+/// What a tier gives, stored as JSON on the tier.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Benefits {
+    /// Discount on list prices, in percent (0 to 35).
+    pub discount_percent: Decimal,
+    pub rebate_eligible: bool,
+    pub directory_listing: bool,
+    pub dedicated_channel_manager: bool,
+    pub event_invitations: bool,
+    /// Products a partner at this tier may pick its one welcome gift from; empty: no gift.
+    pub welcome_gift_products: Vec<Uuid>,
+}
+
+impl Benefits {
+    pub const MAX_DISCOUNT: Decimal = Decimal::from_parts(35, 0, 0, false, 0);
+
+    pub fn validate(&self) -> Result<(), String> {
+        if self.discount_percent.is_sign_negative() || self.discount_percent > Self::MAX_DISCOUNT {
+            return Err("discountPercent is between 0 and 35".into());
+        }
+        if self.discount_percent.scale() > 2 {
+            return Err("discountPercent has at most 2 decimals".into());
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -216,6 +272,34 @@ mod tests {
             expires_at: None,
             certifying: true,
         }
+    }
+
+    #[test]
+    fn requirements_and_benefits_round_trip_and_validate() {
+        let reqs = Requirements {
+            basic_training: true,
+            certifications: Some(CertificationRequirement {
+                exams: 3,
+                distinct_people: 2,
+                within_months_of_joining: Some(6),
+            }),
+            yearly_purchase_volume: Some(Decimal::new(5000, 0)),
+            success_stories: Some(2),
+            yearly_fee: false,
+        };
+        let json = serde_json::to_value(&reqs).unwrap();
+        assert_eq!(json["certifications"]["distinctPeople"], 2);
+        assert_eq!(json["yearlyPurchaseVolume"], "5000", "money stays a decimal string");
+        assert_eq!(serde_json::from_value::<Requirements>(json).unwrap(), reqs);
+        assert_eq!(serde_json::from_value::<Requirements>(serde_json::json!({})).unwrap(), Requirements::default());
+        assert!(reqs.validate().is_ok());
+        let more_people = CertificationRequirement { exams: 1, distinct_people: 2, within_months_of_joining: None };
+        assert!(Requirements { certifications: Some(more_people), ..Default::default() }.validate().is_err());
+        assert!(Requirements { success_stories: Some(0), ..Default::default() }.validate().is_err());
+
+        assert!(Benefits { discount_percent: Decimal::new(35, 0), ..Default::default() }.validate().is_ok());
+        assert!(Benefits { discount_percent: Decimal::new(3501, 2), ..Default::default() }.validate().is_err());
+        assert!(Benefits { discount_percent: Decimal::new(-1, 0), ..Default::default() }.validate().is_err());
     }
 
     #[test]

@@ -190,6 +190,9 @@ pub fn register_relations(
         .data(cached(PrimaryDomain { ctx: ctx.clone() }))
         .data(cached(Names { ctx: ctx.clone() }))
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
+        .data(cached(PrimaryPartnership { ctx: ctx.clone() }))
+        .data(cached(PartnershipById { ctx: ctx.clone() }))
+        .data(cached(CurrentTerms { ctx: ctx.clone() }))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
         .data(by_id::<product::Entity>(ctx, principal))
         .data(by_id::<course::Entity>(ctx, principal))
@@ -202,6 +205,74 @@ pub async fn load_with<L: Loader<Uuid, Error = AppError>>(
     key: Uuid,
 ) -> async_graphql::Result<Option<L::Value>> {
     Ok(ctx.data_unchecked::<DataLoader<L, HashMapCache>>().load_one(key).await?)
+}
+
+/// Each organisation's first partnership: the programme and tier `Organization.tier` shows.
+/// Programme and tier are public like the directory; the loader needs no scope beyond the
+/// organisation's own, which the caller already passed.
+pub struct PrimaryPartnership {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for PrimaryPartnership {
+    type Value = entity::partnership::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use sea_orm::QueryOrder;
+        let rows = entity::partnership::Entity::find()
+            .filter(entity::partnership::Column::OrganizationId.is_in(keys.iter().copied()))
+            .order_by_asc(entity::partnership::Column::Id)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out = HashMap::new();
+        for row in rows {
+            out.entry(row.organization_id).or_insert(row);
+        }
+        Ok(out)
+    }
+}
+
+/// Partnerships by id, for the tier review queue (whose scope is the staff's already).
+pub struct PartnershipById {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for PartnershipById {
+    type Value = entity::partnership::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = entity::partnership::Entity::find()
+            .filter(entity::partnership::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.ctx.db)
+            .await?;
+        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
+    }
+}
+
+/// Each programme's current (highest) terms version.
+pub struct CurrentTerms {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for CurrentTerms {
+    type Value = entity::program_terms::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use sea_orm::QueryOrder;
+        let rows = entity::program_terms::Entity::find()
+            .filter(entity::program_terms::Column::ProgramId.is_in(keys.iter().copied()))
+            .order_by_desc(entity::program_terms::Column::Version)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out = HashMap::new();
+        for row in rows {
+            out.entry(row.program_id).or_insert(row);
+        }
+        Ok(out)
+    }
 }
 
 /// Per customer, the live grant the acting partner holds on it (one query per batch).

@@ -7,6 +7,7 @@ pub mod customers;
 pub mod loaders;
 pub mod members;
 pub mod node;
+pub mod onboarding;
 pub mod organizations;
 pub mod programs;
 pub mod types;
@@ -25,6 +26,7 @@ pub struct Query(
     programs::ProgramQuery,
     programs::StoryQuery,
     programs::CourseQuery,
+    onboarding::OnboardingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -37,6 +39,7 @@ pub struct Mutation(
     programs::ProgramMutation,
     programs::StoryMutation,
     programs::CourseMutation,
+    onboarding::OnboardingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

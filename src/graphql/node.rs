@@ -10,6 +10,7 @@ use super::{
     customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
     loaders::load,
     members::Invitation,
+    onboarding::{Application, Partnership, WelcomeGift},
     programs::SuccessStory,
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
     viewer::Notification,
@@ -39,6 +40,9 @@ pub enum Node {
     ProductSubscription(ProductSubscription),
     Notification(Notification),
     SuccessStory(SuccessStory),
+    Application(Application),
+    WelcomeGift(WelcomeGift),
+    Partnership(Partnership),
 }
 
 const MAX_NODES: usize = 100;
@@ -99,6 +103,31 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
                 .map_err(AppError::from)?;
             found.map(|s| Node::SuccessStory(SuccessStory(s)))
         }
+        NodeType::Application => {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let found = crate::service::applications::visible(ctx.principal())
+                .filter(entity::application::Column::Id.eq(id))
+                .one(&ctx.service().db)
+                .await
+                .map_err(AppError::from)?;
+            found.map(|a| Node::Application(Application(a)))
+        }
+        NodeType::WelcomeGift => {
+            use sea_orm::{ColumnTrait, QueryFilter};
+            let found = crate::service::gifts::visible(ctx.principal())
+                .filter(entity::welcome_gift::Column::Id.eq(id))
+                .one(&ctx.service().db)
+                .await
+                .map_err(AppError::from)?;
+            found.map(|g| Node::WelcomeGift(WelcomeGift(g)))
+        }
+        // A partnership is visible with its organisation.
+        NodeType::Partnership => match super::loaders::load_with::<super::loaders::PartnershipById>(ctx, id).await? {
+            Some(p) if load::<organization::Entity>(ctx, p.organization_id).await?.is_some() => {
+                Some(Node::Partnership(Partnership(p)))
+            }
+            _ => None,
+        },
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
         NodeType::Domain => {
             // A domain is visible with its organisation.

@@ -7,7 +7,7 @@ use entity::{api_token, membership, organization, program, tier, user};
 use super::{
     connection::{Page, PageArgs},
     context::ContextExt,
-    loaders::load,
+    loaders::{PrimaryPartnership, load, load_with},
 };
 use crate::{
     domain,
@@ -87,15 +87,49 @@ impl Organization {
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
-    /// The partner's programme (partners only).
+    /// The partner's programme: the first it joined (see `partnerships` for all).
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
-        let Some(id) = self.0.program_id else { return Ok(None) };
-        Ok(load::<program::Entity>(ctx, id).await?.map(Program))
+        let Some(p) = load_with::<PrimaryPartnership>(ctx, self.0.id).await? else { return Ok(None) };
+        Ok(load::<program::Entity>(ctx, p.program_id).await?.map(Program))
     }
-    /// The partner's current tier (partners only).
+    /// The partner's current tier in that programme.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
-        let Some(id) = self.0.tier_id else { return Ok(None) };
-        Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
+        let Some(p) = load_with::<PrimaryPartnership>(ctx, self.0.id).await? else { return Ok(None) };
+        Ok(load::<tier::Entity>(ctx, p.tier_id).await?.map(Tier))
+    }
+    /// Every programme the organisation takes part in, with its tier.
+    async fn partnerships(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::onboarding::Partnership>> {
+        super::onboarding::organization_partnerships(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
+    /// The partner against every tier of a programme (by default the first it joined): each
+    /// requirement's target, current value and whether it is met, and what is missing for the
+    /// next tier. For staff and the partner's members; null otherwise.
+    async fn tier_evaluation(
+        &self,
+        ctx: &Context<'_>,
+        program_id: Option<ID>,
+    ) -> async_graphql::Result<Option<super::onboarding::TierEvaluation>> {
+        let partnership = match program_id {
+            None => load_with::<PrimaryPartnership>(ctx, self.0.id).await?,
+            Some(id) => {
+                use sea_orm::{ColumnTrait, QueryFilter};
+                let Some(program) = ids::decode_as(NodeType::Program, &id) else { return Ok(None) };
+                crate::service::programs::partnerships_of(self.0.id)
+                    .filter(entity::partnership::Column::ProgramId.eq(program))
+                    .one(&ctx.service().db)
+                    .await
+                    .map_err(AppError::from)?
+            }
+        };
+        let Some(p) = partnership else { return Ok(None) };
+        super::onboarding::evaluation(ctx, &p).await
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -317,6 +351,28 @@ impl Program {
     async fn currency(&self) -> &str {
         &self.0.currency
     }
+    /// Programmes of one group exclude each other: an organisation is in at most one.
+    async fn exclusivity_group(&self) -> Option<&str> {
+        self.0.exclusivity_group.as_deref()
+    }
+    async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
+        super::onboarding::entry_conditions(&self.0)
+    }
+    /// The terms applicants accept now.
+    async fn current_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::onboarding::ProgramTerms>> {
+        Ok(load_with::<super::loaders::CurrentTerms>(ctx, self.0.id).await?.map(super::onboarding::ProgramTerms))
+    }
+    /// Every published version of the terms, oldest first.
+    async fn terms_versions(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::onboarding::ProgramTerms>> {
+        super::onboarding::program_terms_versions(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
     /// The programme's tiers.
     async fn tiers(
         &self,
@@ -343,6 +399,12 @@ impl Tier {
     }
     async fn rank(&self) -> i32 {
         self.0.rank
+    }
+    async fn requirements(&self, ctx: &Context<'_>) -> async_graphql::Result<super::onboarding::TierRequirements> {
+        super::onboarding::tier_requirements(ctx, &self.0).await
+    }
+    async fn benefits(&self, ctx: &Context<'_>) -> async_graphql::Result<super::onboarding::TierBenefits> {
+        super::onboarding::tier_benefits(ctx, &self.0).await
     }
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Program> {
         load::<program::Entity>(ctx, self.0.program_id)

@@ -3,6 +3,7 @@
 //! audited) exactly once: the node whose UPDATE matched does it; the others see 0 rows.
 
 pub mod grants;
+pub mod tiers;
 
 use std::time::Duration;
 
@@ -12,10 +13,20 @@ use crate::service::Ctx;
 pub fn spawn(ctx: Ctx) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
+        // The tier review runs once per UTC day on each node (at start, then after midnight);
+        // its writes are idempotent, so nodes running it together agree.
+        let mut reviewed_on = None;
         loop {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
                 tracing::warn!(error = %err, "grant expiry run failed; retrying next minute");
+            }
+            let today = ctx.now().date_naive();
+            if reviewed_on != Some(today) {
+                match tiers::run_review(&ctx).await {
+                    Ok(_) => reviewed_on = Some(today),
+                    Err(err) => tracing::warn!(error = %err, "tier review failed; retrying next minute"),
+                }
             }
         }
     });

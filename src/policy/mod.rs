@@ -49,6 +49,19 @@ pub enum Action<'a> {
     ManageCatalog,
     /// Record exam results (staff ADMIN or CHANNEL_MANAGER).
     RecordExamResult,
+    /// Create programmes and tiers, publish terms (staff ADMIN).
+    ManageProgram,
+    /// Apply to a programme: a person, for a new organisation, or as ADMIN of the partner it
+    /// acts as. Staff do not apply to their own programmes.
+    ApplyForPartnership,
+    /// Approve or reject applications, see the tier review queue, ship gifts (staff ADMIN or
+    /// CHANNEL_MANAGER).
+    ReviewPartners,
+    /// Record a partner's committed volume and fee payments (staff ADMIN, CHANNEL_MANAGER or
+    /// FINANCE).
+    UpdatePartnership,
+    /// Claim the welcome gift of the acting partner (its ADMIN).
+    ClaimWelcomeGift,
 }
 
 /// Requires a signed-in caller.
@@ -108,7 +121,28 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             is_staff(m) && m.role == Role::Admin
         }
-        Action::ChangePartnerTier | Action::ReviewSuccessStory | Action::RecordExamResult => {
+        Action::ManageProgram => {
+            let m = acting(principal)?;
+            is_staff(m) && m.role == Role::Admin
+        }
+        Action::ApplyForPartnership => {
+            principal.user_kind() == UserKind::Person
+                && match principal.acting.as_ref() {
+                    None => true,
+                    Some(m) if is_staff(m) => false,
+                    Some(m) if m.organization_kind == OrganizationKind::Partner => m.role == Role::Admin,
+                    Some(_) => true,
+                }
+        }
+        Action::UpdatePartnership => {
+            let m = acting(principal)?;
+            is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager | Role::Finance)
+        }
+        Action::ClaimWelcomeGift => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
+        }
+        Action::ChangePartnerTier | Action::ReviewSuccessStory | Action::RecordExamResult | Action::ReviewPartners => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }
@@ -404,8 +438,46 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
 /// A partner's internal records (tier history, certifications): for staff and the partner's own
 /// members; an SQL constant so it combines with the list's other conditions.
 pub fn partner_internals_scope(principal: Option<&Principal>, partner_id: Uuid) -> Condition {
-    let allowed =
-        principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| is_staff(m) || m.organization_id() == partner_id);
+    Condition::all().add(Expr::val(sees_partner_internals(principal, partner_id)))
+}
+
+/// The boolean form of `partner_internals_scope`, for fields of an object already loaded.
+pub fn sees_partner_internals(principal: Option<&Principal>, partner_id: Uuid) -> bool {
+    principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| is_staff(m) || m.organization_id() == partner_id)
+}
+
+/// Applications: staff see all; anyone else only those they submitted.
+pub fn applications_scope(principal: Option<&Principal>) -> Condition {
+    match principal {
+        Some(p) if p.acting.as_ref().is_some_and(is_staff) => Condition::all(),
+        Some(p) => Condition::all().add(entity::application::Column::ApplicantUserId.eq(p.user_id())),
+        None => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// Welcome gifts: staff see all; a partner's members those of their own partnerships.
+pub fn welcome_gifts_scope(principal: Option<&Principal>) -> Condition {
+    use entity::{partnership, welcome_gift};
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) => Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => Condition::all().add(
+            welcome_gift::Column::PartnershipId.in_subquery(
+                Query::select()
+                    .column(partnership::Column::Id)
+                    .from(partnership::Entity)
+                    .and_where(partnership::Column::OrganizationId.eq(m.organization_id()))
+                    .to_owned(),
+            ),
+        ),
+        _ => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// The tier review queue is for the staff who confirm tier changes.
+pub fn tier_reviews_scope(principal: Option<&Principal>) -> Condition {
+    let allowed = principal
+        .and_then(|p| p.acting.as_ref())
+        .is_some_and(|m| is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager));
     Condition::all().add(Expr::val(allowed))
 }
 

@@ -5,7 +5,10 @@ use std::str::FromStr;
 use chrono::{DateTime, Utc};
 use entity::{course, exam_result, membership, organization};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select, sea_query::Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    sea_query::Query,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -90,24 +93,35 @@ pub struct NewExamResult {
 pub async fn record(ctx: &Ctx, principal: Option<&Principal>, input: NewExamResult) -> AppResult<exam_result::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::RecordExamResult)?;
-    let certificate = field("certificateNumber", validate::name(&input.certificate_number, 64))?;
     let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let created = insert_result(&txn, principal, input, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+async fn insert_result(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    input: NewExamResult,
+    now: DateTime<Utc>,
+) -> AppResult<exam_result::Model> {
+    let certificate = field("certificateNumber", validate::name(&input.certificate_number, 64))?;
     if input.passed_at > now {
         return Err(AppError::bad_input("passedAt", "must not be in the future"));
     }
     if input.expires_at.is_some_and(|e| e <= input.passed_at) {
         return Err(AppError::bad_input("expiresAt", "must be after passedAt"));
     }
-    let txn = db::begin_write(&ctx.db).await?;
     let course = course::Entity::find()
         .filter(course::Column::Code.eq(input.course_code.trim().to_uppercase()))
-        .one(&txn)
+        .one(txn)
         .await?
         .ok_or_else(|| AppError::bad_input("courseCode", "no course has this code"))?;
     let works_for_partner = membership::Entity::find()
         .filter(membership::Column::UserId.eq(input.user_id))
         .filter(membership::Column::OrganizationId.in_subquery(partner_ids()))
-        .one(&txn)
+        .one(txn)
         .await?;
     if works_for_partner.is_none() {
         return Err(AppError::NotFound("User"));
@@ -122,7 +136,7 @@ pub async fn record(ctx: &Ctx, principal: Option<&Principal>, input: NewExamResu
         recorded_by_user_id: Set(Some(principal.user_id())),
         created_at: Set(now),
     }
-    .insert(&txn)
+    .insert(txn)
     .await
     .map_err(|e| match AppError::from(e) {
         AppError::Conflict(_) => {
@@ -140,7 +154,98 @@ pub async fn record(ctx: &Ctx, principal: Option<&Principal>, input: NewExamResu
             json!({ "userId": created.user_id, "course": course.code, "certificate": created.certificate_number }),
         ),
     };
-    audit::record(&txn, Some(principal), event, now).await?;
+    audit::record(txn, Some(principal), event, now).await?;
+    Ok(created)
+}
+
+/// The columns an import must have, in any order.
+pub const IMPORT_COLUMNS: [&str; 5] = ["email", "courseCode", "passedAt", "certificateNumber", "expiresAt"];
+const MAX_IMPORT_ROWS: usize = 5000;
+
+fn import_error(row: usize, error: AppError) -> AppError {
+    let detail = match &error {
+        AppError::BadInput { field: Some(f), message } => format!("{f}: {message}"),
+        AppError::NotFound(_) => "email: no person of a partner has this e-mail address".into(),
+        AppError::Conflict(message) => message.clone(),
+        _ => return error,
+    };
+    AppError::bad_input("csv", format!("row {row}: {detail}"))
+}
+
+/// A date-time in RFC 3339, or a date (midnight UTC).
+fn instant(column: &str, value: &str) -> AppResult<DateTime<Utc>> {
+    let v = value.trim();
+    if let Ok(at) = DateTime::parse_from_rfc3339(v) {
+        return Ok(at.with_timezone(&Utc));
+    }
+    chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .map(|d| d.and_utc())
+        .ok_or_else(|| AppError::bad_input(column, format!("{v:?} is not a date such as 2026-03-01")))
+}
+
+/// Imports exam results from CSV (RFC 4180, a header row naming `IMPORT_COLUMNS`). All rows or
+/// none: the first bad row refuses the whole import, naming its row number (the header is row
+/// 1), and nothing is written.
+#[tracing::instrument(skip_all)]
+pub async fn import(ctx: &Ctx, principal: Option<&Principal>, csv_text: &str) -> AppResult<Vec<exam_result::Model>> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::RecordExamResult)?;
+    let mut reader = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(csv_text.as_bytes());
+    let headers = reader.headers().map_err(|e| AppError::bad_input("csv", format!("row 1: {e}")))?.clone();
+    let mut position = std::collections::HashMap::new();
+    for name in IMPORT_COLUMNS {
+        match headers.iter().position(|h| h.eq_ignore_ascii_case(name)) {
+            Some(i) => position.insert(name, i),
+            None if name == "expiresAt" => None,
+            None => return Err(AppError::bad_input("csv", format!("row 1: the header has no {name} column"))),
+        };
+    }
+    let mut rows = Vec::new();
+    for (index, record) in reader.records().enumerate() {
+        let row = index + 2;
+        let record = record.map_err(|e| AppError::bad_input("csv", format!("row {row}: {e}")))?;
+        if rows.len() == MAX_IMPORT_ROWS {
+            return Err(AppError::bad_input("csv", format!("at most {MAX_IMPORT_ROWS} rows at once")));
+        }
+        let cell = |name: &str| position.get(name).and_then(|i| record.get(*i)).unwrap_or("").to_string();
+        rows.push((
+            row,
+            cell("email"),
+            cell("courseCode"),
+            cell("passedAt"),
+            cell("certificateNumber"),
+            cell("expiresAt"),
+        ));
+    }
+    if rows.is_empty() {
+        return Err(AppError::bad_input("csv", "no rows after the header"));
+    }
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let mut created = Vec::with_capacity(rows.len());
+    for (row, email, course_code, passed_at, certificate_number, expires_at) in rows {
+        let parsed = async {
+            let email = field("email", validate::email(&email))?;
+            let person = entity::user::Entity::find()
+                .filter(entity::user::Column::Email.eq(email.as_str()))
+                .one(&txn)
+                .await?
+                .ok_or(AppError::NotFound("User"))?;
+            let expires_at = if expires_at.is_empty() { None } else { Some(instant("expiresAt", &expires_at)?) };
+            let input = NewExamResult {
+                user_id: person.id,
+                course_code,
+                passed_at: instant("passedAt", &passed_at)?,
+                certificate_number,
+                expires_at,
+            };
+            insert_result(&txn, principal, input, now).await
+        };
+        // Dropping the transaction on error rolls back every row written before this one.
+        created.push(parsed.await.map_err(|e| import_error(row, e))?);
+    }
     txn.commit().await?;
     Ok(created)
 }

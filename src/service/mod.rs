@@ -1,11 +1,13 @@
 //! Use cases, one module per capability. Each takes the service context and the principal,
 //! asks the policy, and writes its audit (and later outbox) rows in the same transaction.
 
+pub mod applications;
 pub mod audit;
 pub mod bootstrap;
 pub mod courses;
 pub mod customers;
 pub mod domains;
+pub mod gifts;
 pub mod grants;
 pub mod idempotency;
 pub mod invitations;

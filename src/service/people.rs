@@ -77,8 +77,6 @@ pub async fn insert_organization(
         vat_number: Set(fields.vat_number),
         registration_number: Set(fields.registration_number),
         website: Set(fields.website),
-        program_id: Set(None),
-        tier_id: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
     }

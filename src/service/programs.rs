@@ -1,20 +1,408 @@
-//! Partner programmes and tiers: staff move a partner between tiers, with a reason for every
-//! downgrade, a history entry and a notification.
+//! Partner programmes: staff keep programmes, terms and tiers; partnerships place an
+//! organisation in a programme at a tier; staff move partners between tiers, with a reason for
+//! every downgrade, a history entry and a notification; evaluation compares each partnership
+//! with every tier's requirements.
 
-use entity::{organization, tier, tier_change};
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use std::str::FromStr;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    course, exam_result, membership, organization, partnership, program, program_terms, success_story, tier,
+    tier_change,
+};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select, sea_query::Query,
+};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, notifications};
+use super::{Ctx, audit, field, notifications, optional_field};
 use crate::{
     auth::Principal,
     db,
-    domain::OrganizationKind,
+    domain::{
+        OrganizationKind,
+        tiers::{self, Benefits, Evaluation, ExamPass, PartnerFacts, Requirements, TierDefinition},
+        validate,
+    },
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
 };
+
+pub const KINDS: [&str; 2] = ["RESELLER", "REFERRAL"];
+
+/// Exact decimal text as stored; a bad value is our bug, not the caller's.
+pub fn stored_decimal(text: &str) -> AppResult<Decimal> {
+    Decimal::from_str(text).map_err(|_| AppError::internal(format!("stored amount {text:?} is not a decimal")))
+}
+
+/// An amount a caller gives in a programme's currency.
+pub fn amount_in(name: &str, amount: Decimal, currency: &str, expected: &str) -> AppResult<Decimal> {
+    if !currency.trim().eq_ignore_ascii_case(expected) {
+        return Err(AppError::bad_input(name, format!("must be in the programme's currency, {expected}")));
+    }
+    if amount.is_sign_negative() || amount.scale() > 4 {
+        return Err(AppError::bad_input(name, "must be zero or more, with at most 4 decimals"));
+    }
+    Ok(amount.normalize())
+}
+
+pub fn currency(name: &str, value: &str) -> AppResult<String> {
+    let c = value.trim().to_uppercase();
+    if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
+        return Err(AppError::bad_input(name, "is an ISO 4217 code such as EUR"));
+    }
+    Ok(c)
+}
+
+pub fn requirements_of(t: &tier::Model) -> AppResult<Requirements> {
+    t.requirements.clone().map_or(Ok(Requirements::default()), |j| {
+        serde_json::from_value(j).map_err(|e| AppError::internal(format!("tier {} requirements: {e}", t.id)))
+    })
+}
+
+pub fn benefits_of(t: &tier::Model) -> AppResult<Benefits> {
+    t.benefits.clone().map_or(Ok(Benefits::default()), |j| {
+        serde_json::from_value(j).map_err(|e| AppError::internal(format!("tier {} benefits: {e}", t.id)))
+    })
+}
+
+pub struct NewProgram {
+    pub name: String,
+    pub kind: String,
+    pub currency: String,
+    pub terms: String,
+    pub exclusivity_group: Option<String>,
+    pub min_yearly_amount: Option<Decimal>,
+    pub requires_registration_number: bool,
+    pub requires_website: bool,
+}
+
+fn terms_body(body: &str) -> AppResult<String> {
+    let body = body.trim();
+    if body.is_empty() || body.chars().count() > 100_000 {
+        return Err(AppError::bad_input("terms", "must be 1 to 100000 characters"));
+    }
+    Ok(body.to_string())
+}
+
+#[tracing::instrument(skip_all)]
+pub async fn create_program(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    input: NewProgram,
+) -> AppResult<(program::Model, program_terms::Model)> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageProgram)?;
+    let name = field("name", validate::name(&input.name, 200))?;
+    if !KINDS.contains(&input.kind.as_str()) {
+        return Err(AppError::bad_input("kind", "is RESELLER or REFERRAL"));
+    }
+    let currency = currency("currency", &input.currency)?;
+    let body = terms_body(&input.terms)?;
+    let group = optional_field("exclusivityGroup", input.exclusivity_group.as_deref(), |g| validate::name(g, 64))?
+        .map(|g| g.to_lowercase());
+    let minimum = match input.min_yearly_amount {
+        Some(a) => Some(amount_in("minYearlyAmount", a, &currency, &currency)?.to_string()),
+        None => None,
+    };
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let created = program::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        name: Set(name),
+        kind: Set(input.kind),
+        currency: Set(currency),
+        exclusivity_group: Set(group),
+        min_yearly_amount: Set(minimum),
+        requires_registration_number: Set(input.requires_registration_number),
+        requires_website: Set(input.requires_website),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let terms = insert_terms(&txn, created.id, 1, body, principal.user_id(), now).await?;
+    let event = audit::Event {
+        action: "program.created",
+        target_type: "Program",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "name": created.name, "kind": created.kind, "group": created.exclusivity_group })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok((created, terms))
+}
+
+async fn insert_terms(
+    db: &impl ConnectionTrait,
+    program_id: Uuid,
+    version: i32,
+    body: String,
+    by: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<program_terms::Model> {
+    Ok(program_terms::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        program_id: Set(program_id),
+        version: Set(version),
+        body: Set(body),
+        published_at: Set(now),
+        published_by_user_id: Set(Some(by)),
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Publishes a new version of a programme's terms; older versions are kept, and applications
+/// must accept the newest.
+#[tracing::instrument(skip_all, fields(program_id = %program_id))]
+pub async fn publish_terms(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    program_id: Uuid,
+    body: &str,
+) -> AppResult<program_terms::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageProgram)?;
+    let body = terms_body(body)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    let version = current_terms(&txn, program_id).await?.map_or(1, |t| t.version + 1);
+    // Two publishers at once: the unique (programme, version) key refuses the second.
+    let terms = insert_terms(&txn, program_id, version, body, principal.user_id(), now).await?;
+    let event = audit::Event {
+        action: "program.terms_published",
+        target_type: "Program",
+        target_id: Some(program_id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "version": version })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(terms)
+}
+
+pub async fn current_terms(db: &impl ConnectionTrait, program_id: Uuid) -> AppResult<Option<program_terms::Model>> {
+    Ok(program_terms::Entity::find()
+        .filter(program_terms::Column::ProgramId.eq(program_id))
+        .order_by_desc(program_terms::Column::Version)
+        .one(db)
+        .await?)
+}
+
+pub struct TierFields {
+    pub name: Option<String>,
+    pub rank: Option<i32>,
+    pub requirements: Option<Requirements>,
+    pub benefits: Option<Benefits>,
+}
+
+fn tier_json(fields: &TierFields) -> AppResult<(Option<serde_json::Value>, Option<serde_json::Value>)> {
+    let requirements = match &fields.requirements {
+        Some(r) => {
+            field("requirements", r.validate())?;
+            Some(serde_json::to_value(r).map_err(AppError::internal)?)
+        }
+        None => None,
+    };
+    let benefits = match &fields.benefits {
+        Some(b) => {
+            field("benefits", b.validate())?;
+            Some(serde_json::to_value(b).map_err(AppError::internal)?)
+        }
+        None => None,
+    };
+    Ok((requirements, benefits))
+}
+
+async fn check_gift_products(db: &impl ConnectionTrait, benefits: &Option<Benefits>) -> AppResult<()> {
+    let Some(b) = benefits else { return Ok(()) };
+    if b.welcome_gift_products.is_empty() {
+        return Ok(());
+    }
+    let found = entity::product::Entity::find()
+        .filter(entity::product::Column::Id.is_in(b.welcome_gift_products.iter().copied()))
+        .count(db)
+        .await?;
+    if found != b.welcome_gift_products.len() as u64 {
+        return Err(AppError::bad_input("benefits", "a welcome gift product does not exist"));
+    }
+    Ok(())
+}
+
+#[tracing::instrument(skip_all, fields(program_id = %program_id))]
+pub async fn create_tier(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    program_id: Uuid,
+    fields: TierFields,
+) -> AppResult<tier::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageProgram)?;
+    let name = field("name", validate::name(fields.name.as_deref().unwrap_or(""), 100))?;
+    let rank = fields.rank.ok_or_else(|| AppError::bad_input("rank", "is required"))?;
+    if !(0..=1000).contains(&rank) {
+        return Err(AppError::bad_input("rank", "is between 0 and 1000"));
+    }
+    let (requirements, benefits) = tier_json(&fields)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    check_gift_products(&txn, &fields.benefits).await?;
+    let created = tier::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        program_id: Set(program_id),
+        name: Set(name),
+        rank: Set(rank),
+        requirements: Set(requirements),
+        benefits: Set(benefits),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("the programme already has a tier of this rank".into()),
+        other => other,
+    })?;
+    let event = audit::Event {
+        action: "tier.created",
+        target_type: "Tier",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "name": created.name, "rank": created.rank })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+#[tracing::instrument(skip_all, fields(tier_id = %tier_id))]
+pub async fn update_tier(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    tier_id: Uuid,
+    fields: TierFields,
+) -> AppResult<tier::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageProgram)?;
+    let name = optional_field("name", fields.name.as_deref(), |n| validate::name(n, 100))?;
+    if fields.rank.is_some() {
+        return Err(AppError::bad_input("rank", "cannot change; partners' history refers to it"));
+    }
+    let (requirements, benefits) = tier_json(&fields)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let current = tier::Entity::find_by_id(tier_id).one(&txn).await?.ok_or(AppError::NotFound("Tier"))?;
+    check_gift_products(&txn, &fields.benefits).await?;
+    let mut active: tier::ActiveModel = current.clone().into();
+    if let Some(n) = name {
+        active.name = Set(n);
+    }
+    if requirements.is_some() {
+        active.requirements = Set(requirements);
+    }
+    if benefits.is_some() {
+        active.benefits = Set(benefits);
+    }
+    let updated = active.update(&txn).await?;
+    let event = audit::Event {
+        action: "tier.updated",
+        target_type: "Tier",
+        target_id: Some(updated.id),
+        customer_id: None,
+        before: Some(
+            json!({ "name": current.name, "requirements": current.requirements, "benefits": current.benefits }),
+        ),
+        after: Some(
+            json!({ "name": updated.name, "requirements": updated.requirements, "benefits": updated.benefits }),
+        ),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The programme of `program_id`'s exclusivity group an organisation already takes part in,
+/// other than `program_id` itself.
+pub async fn exclusive_conflict(
+    db: &impl ConnectionTrait,
+    organization_ids: &[Uuid],
+    program: &program::Model,
+) -> AppResult<Option<program::Model>> {
+    let Some(group) = &program.exclusivity_group else { return Ok(None) };
+    if organization_ids.is_empty() {
+        return Ok(None);
+    }
+    let in_group = Query::select()
+        .column(partnership::Column::ProgramId)
+        .from(partnership::Entity)
+        .and_where(partnership::Column::OrganizationId.is_in(organization_ids.iter().copied()))
+        .to_owned();
+    Ok(program::Entity::find()
+        .filter(program::Column::ExclusivityGroup.eq(group.as_str()))
+        .filter(program::Column::Id.ne(program.id))
+        .filter(program::Column::Id.in_subquery(in_group))
+        .one(db)
+        .await?)
+}
+
+/// The lowest tier of a programme: where approved applicants start.
+pub async fn entry_tier(db: &impl ConnectionTrait, program_id: Uuid) -> AppResult<Option<tier::Model>> {
+    Ok(tier::Entity::find()
+        .filter(tier::Column::ProgramId.eq(program_id))
+        .order_by_asc(tier::Column::Rank)
+        .one(db)
+        .await?)
+}
+
+/// Places an organisation in a programme at a tier; the caller checked the policy and
+/// exclusivity. Writes the first history entry.
+pub async fn insert_partnership(
+    db: &impl ConnectionTrait,
+    organization_id: Uuid,
+    tier: &tier::Model,
+    by: Option<Uuid>,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> AppResult<partnership::Model> {
+    let created = partnership::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        program_id: Set(tier.program_id),
+        tier_id: Set(tier.id),
+        joined_at: Set(now),
+        committed_yearly_volume: Set(None),
+        yearly_fee_paid_until: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(db)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("the organisation is already in this programme".into()),
+        other => other,
+    })?;
+    tier_change::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        organization_id: Set(organization_id),
+        from_tier_id: Set(None),
+        to_tier_id: Set(tier.id),
+        reason: Set(Some(reason.into())),
+        changed_by_user_id: Set(by),
+        changed_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    Ok(created)
+}
 
 #[tracing::instrument(skip_all, fields(partner_id = %partner_id, tier_id = %tier_id))]
 pub async fn change_partner_tier(
@@ -38,11 +426,13 @@ pub async fn change_partner_tier(
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
     let target = tier::Entity::find_by_id(tier_id).one(&txn).await?.ok_or(AppError::NotFound("Tier"))?;
-    if partner.program_id.is_some_and(|p| p != target.program_id) {
-        return Err(AppError::bad_input("tierId", "is a tier of another programme"));
-    }
-    let current = match partner.tier_id {
-        Some(id) => tier::Entity::find_by_id(id).one(&txn).await?,
+    let existing = partnership::Entity::find()
+        .filter(partnership::Column::OrganizationId.eq(partner.id))
+        .filter(partnership::Column::ProgramId.eq(target.program_id))
+        .one(&txn)
+        .await?;
+    let current = match &existing {
+        Some(p) => tier::Entity::find_by_id(p.tier_id).one(&txn).await?,
         None => None,
     };
     if current.as_ref().is_some_and(|c| c.id == target.id) {
@@ -51,11 +441,39 @@ pub async fn change_partner_tier(
     if current.as_ref().is_some_and(|c| target.rank < c.rank) && reason.is_none() {
         return Err(AppError::bad_input("reason", "a downgrade needs a reason"));
     }
-    let mut active: organization::ActiveModel = partner.clone().into();
-    active.tier_id = Set(Some(target.id));
-    active.program_id = Set(Some(target.program_id));
-    active.updated_at = Set(now);
-    let updated = active.update(&txn).await?;
+    let partnership_id = match existing {
+        Some(p) => {
+            let id = p.id;
+            let mut active: partnership::ActiveModel = p.into();
+            active.tier_id = Set(target.id);
+            active.updated_at = Set(now);
+            active.update(&txn).await?;
+            id
+        }
+        None => {
+            // Staff place a partner that never applied (e.g. one migrated from elsewhere).
+            let program =
+                program::Entity::find_by_id(target.program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+            if let Some(other) = exclusive_conflict(&txn, &[partner.id], &program).await? {
+                return Err(AppError::bad_input(
+                    "tierId",
+                    format!("the partner is in {}, which excludes this programme", other.name),
+                ));
+            }
+            let p = insert_partnership(&txn, partner.id, &target, Some(principal.user_id()), "placed by staff", now)
+                .await?;
+            // The entry row above is the change; no second one.
+            let change = tier_change::Entity::find()
+                .filter(tier_change::Column::OrganizationId.eq(p.organization_id))
+                .order_by_desc(tier_change::Column::Id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| AppError::internal("placement left no history"))?;
+            notify_tier_change(&txn, principal, &partner, None, &target, reason.as_deref(), now).await?;
+            txn.commit().await?;
+            return Ok((partner, change));
+        }
+    };
     let change = tier_change::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(partner.id),
@@ -67,23 +485,43 @@ pub async fn change_partner_tier(
     }
     .insert(&txn)
     .await?;
-    let from = current.as_ref().map(|c| c.name.clone());
+    // Staff decided: the review finding is settled until the next evaluation says otherwise.
+    entity::tier_review::Entity::delete_many()
+        .filter(entity::tier_review::Column::PartnershipId.eq(partnership_id))
+        .exec(&txn)
+        .await?;
+    notify_tier_change(&txn, principal, &partner, current.as_ref(), &target, reason.as_deref(), now).await?;
+    let mut touched: organization::ActiveModel = partner.into();
+    touched.updated_at = Set(now);
+    let updated = touched.update(&txn).await?;
+    txn.commit().await?;
+    Ok((updated, change))
+}
+
+async fn notify_tier_change(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    partner: &organization::Model,
+    from: Option<&tier::Model>,
+    to: &tier::Model,
+    reason: Option<&str>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let from = from.map(|c| c.name.clone());
     let event = audit::Event {
         action: "partner.tier_changed",
         target_type: "Organization",
         target_id: Some(partner.id),
         customer_id: None,
         before: Some(json!({ "tier": from })),
-        after: Some(json!({ "tier": target.name, "reason": reason })),
+        after: Some(json!({ "tier": to.name, "reason": reason })),
     };
-    audit::record(&txn, Some(principal), event, now).await?;
+    audit::record(txn, Some(principal), event, now).await?;
     let payload = json!({
         "partnerId": ids::encode(NodeType::Organization, partner.id),
-        "from": from, "to": target.name, "reason": reason,
+        "from": from, "to": to.name, "reason": reason,
     });
-    notifications::enqueue(&txn, "TIER_CHANGED", partner.id, None, payload, now).await?;
-    txn.commit().await?;
-    Ok((updated, change))
+    notifications::enqueue(txn, "TIER_CHANGED", partner.id, None, payload, now).await
 }
 
 /// A partner's tier history: for staff, and for the partner's own members.
@@ -91,4 +529,114 @@ pub fn history(principal: Option<&Principal>, partner_id: Uuid) -> Select<tier_c
     tier_change::Entity::find()
         .filter(tier_change::Column::OrganizationId.eq(partner_id))
         .filter(policy::partner_internals_scope(principal, partner_id))
+}
+
+/// The partnerships of an organisation anyone who sees it may list (programme and tier are
+/// what the directory shows); commitments and evaluations are checked field by field.
+pub fn partnerships_of(organization_id: Uuid) -> Select<partnership::Entity> {
+    partnership::Entity::find().filter(partnership::Column::OrganizationId.eq(organization_id))
+}
+
+/// Staff record what a partner committed to buy per year and until when its fee is paid.
+#[tracing::instrument(skip_all, fields(partner_id = %partner_id, program_id = %program_id))]
+pub async fn update_partnership(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    program_id: Uuid,
+    committed: Option<(Decimal, String)>,
+    fee_paid_until: Option<DateTime<Utc>>,
+) -> AppResult<partnership::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::UpdatePartnership)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let program = program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    let current = partnerships_of(partner_id)
+        .filter(partnership::Column::ProgramId.eq(program_id))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Partnership"))?;
+    let mut active: partnership::ActiveModel = current.clone().into();
+    if let Some((amount, cur)) = committed {
+        let amount = amount_in("committedYearlyVolume", amount, &cur, &program.currency)?;
+        active.committed_yearly_volume = Set(Some(amount.to_string()));
+    }
+    if let Some(until) = fee_paid_until {
+        active.yearly_fee_paid_until = Set(Some(until));
+    }
+    active.updated_at = Set(now);
+    let updated = active.update(&txn).await?;
+    let event = audit::Event {
+        action: "partnership.updated",
+        target_type: "Organization",
+        target_id: Some(partner_id),
+        customer_id: None,
+        before: Some(
+            json!({ "committed": current.committed_yearly_volume, "feePaidUntil": current.yearly_fee_paid_until }),
+        ),
+        after: Some(
+            json!({ "committed": updated.committed_yearly_volume, "feePaidUntil": updated.yearly_fee_paid_until }),
+        ),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Gathers what the evaluation counts for one partnership and evaluates it against every tier
+/// of its programme: three queries whatever the partner's size.
+pub async fn evaluate(db: &impl ConnectionTrait, p: &partnership::Model, now: DateTime<Utc>) -> AppResult<Evaluation> {
+    let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(p.program_id)).all(db).await?;
+    let definitions = tiers
+        .iter()
+        .map(|t| Ok(TierDefinition { id: t.id, name: t.name.clone(), rank: t.rank, requirements: requirements_of(t)? }))
+        .collect::<AppResult<Vec<_>>>()?;
+    let people = Query::select()
+        .column(membership::Column::UserId)
+        .from(membership::Entity)
+        .and_where(membership::Column::OrganizationId.eq(p.organization_id))
+        .to_owned();
+    let exams: Vec<(exam_result::Model, Option<course::Model>)> = exam_result::Entity::find()
+        .filter(exam_result::Column::UserId.in_subquery(people))
+        .select_also(course::Entity)
+        .join(JoinType::LeftJoin, exam_course())
+        .all(db)
+        .await?;
+    let basic_training_passed = exams.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == "ONLINE"));
+    let exams = exams
+        .into_iter()
+        .map(|(e, c)| ExamPass {
+            person: e.user_id,
+            passed_at: e.passed_at,
+            expires_at: e.expires_at,
+            certifying: c.is_some_and(|c| c.kind == "CERTIFYING"),
+        })
+        .collect();
+    let accepted_stories = success_story::Entity::find()
+        .filter(success_story::Column::PartnerId.eq(p.organization_id))
+        .filter(success_story::Column::Status.eq("ACCEPTED"))
+        .all(db)
+        .await?
+        .into_iter()
+        .filter_map(|s| s.reviewed_at)
+        .collect();
+    let facts = PartnerFacts {
+        joined_at: p.joined_at,
+        basic_training_passed,
+        exams,
+        committed_yearly_volume: p
+            .committed_yearly_volume
+            .as_deref()
+            .map(stored_decimal)
+            .transpose()?
+            .unwrap_or_default(),
+        accepted_stories,
+        yearly_fee_paid_until: p.yearly_fee_paid_until,
+    };
+    Ok(tiers::evaluate(&definitions, &facts, now))
+}
+
+fn exam_course() -> RelationDef {
+    exam_result::Entity::belongs_to(course::Entity).from(exam_result::Column::CourseId).to(course::Column::Id).into()
 }

@@ -16,7 +16,7 @@ use crate::{
 };
 
 /// Inserts a token for `user_id` and returns its row and the secret (the only time it exists).
-pub(crate) async fn issue(
+pub async fn issue(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     name: String,

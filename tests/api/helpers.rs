@@ -25,7 +25,7 @@ pub struct TestApp {
 
 /// A fresh database URL: a SQLite file in `dir`, or a new database on the PostgreSQL server
 /// named by PARTNERHUB_TEST_DATABASE_URL (scripts/test starts one).
-async fn fresh_database(dir: &tempfile::TempDir) -> String {
+pub async fn fresh_database(dir: &tempfile::TempDir) -> String {
     match std::env::var("PARTNERHUB_TEST_DATABASE_URL") {
         Ok(admin_url) if !admin_url.is_empty() => {
             let name = format!("ph_test_{}", uuid::Uuid::now_v7().as_simple());

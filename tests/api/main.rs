@@ -14,6 +14,7 @@ mod delegation;
 mod domains;
 mod http;
 mod invitations;
+mod onboarding;
 mod organizations;
 mod pagination;
 mod programs;

@@ -1,0 +1,19 @@
+use sea_orm::entity::prelude::*;
+
+/// One version of a programme's terms and conditions; the highest version is current.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "program_terms")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub program_id: Uuid,
+    pub version: i32,
+    pub body: String,
+    pub published_at: DateTimeUtc,
+    pub published_by_user_id: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,904 @@
+//! Programme administration, applications, partnerships with their evaluation, the welcome
+//! gift and the tier review queue.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{application, partnership, program, program_terms, tier, tier_review, welcome_gift};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{
+    connection::{Page, PageArgs, paginate},
+    context::ContextExt,
+    loaders::{Names, load, load_with},
+    programs::{ExamResult, Money, MoneyInput},
+    types::{Organization, Program, Tier},
+};
+use crate::{
+    domain::tiers as rules,
+    error::AppError,
+    ids::{self, NodeType},
+    policy,
+    service::{applications, courses, gifts, programs},
+};
+
+fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError> {
+    ids::decode_as(kind, id).ok_or(AppError::NotFound(what))
+}
+
+pub struct ProgramTerms(pub program_terms::Model);
+
+/// One version of a programme's terms and conditions.
+#[Object]
+impl ProgramTerms {
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
+    async fn text(&self) -> &str {
+        &self.0.body
+    }
+    async fn published_at(&self) -> DateTime<Utc> {
+        self.0.published_at
+    }
+}
+
+/// What an applicant's company must have for the programme to consider it.
+#[derive(SimpleObject)]
+pub struct EntryConditions {
+    pub registration_number_required: bool,
+    pub website_required: bool,
+    /// The minimum yearly amount of managed products, when the programme sets one.
+    pub minimum_yearly_amount: Option<Money>,
+}
+
+pub fn entry_conditions(p: &program::Model) -> async_graphql::Result<EntryConditions> {
+    let minimum = match &p.min_yearly_amount {
+        Some(text) => Some(Money { amount: programs::stored_decimal(text)?, currency: p.currency.clone() }),
+        None => None,
+    };
+    Ok(EntryConditions {
+        registration_number_required: p.requires_registration_number,
+        website_required: p.requires_website,
+        minimum_yearly_amount: minimum,
+    })
+}
+
+/// "N exams by at least P people, within M months of joining".
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "CertificationRequirementInput")]
+pub struct CertificationRequirement {
+    pub exams: u32,
+    pub distinct_people: u32,
+    pub within_months_of_joining: Option<u32>,
+}
+
+/// A tier's requirements; an absent one is not required.
+#[derive(SimpleObject)]
+pub struct TierRequirements {
+    /// The online basic training passed by someone of the partner.
+    pub basic_training: bool,
+    pub certifications: Option<CertificationRequirement>,
+    pub yearly_purchase_volume: Option<Money>,
+    /// Accepted success stories in the last 12 months.
+    pub success_stories: Option<u32>,
+    /// The programme's yearly fee paid.
+    pub yearly_fee: bool,
+}
+
+#[derive(InputObject)]
+pub struct TierRequirementsInput {
+    #[graphql(default)]
+    pub basic_training: bool,
+    pub certifications: Option<CertificationRequirement>,
+    /// In the programme's currency.
+    pub yearly_purchase_volume: Option<Decimal>,
+    pub success_stories: Option<u32>,
+    #[graphql(default)]
+    pub yearly_fee: bool,
+}
+
+impl From<TierRequirementsInput> for rules::Requirements {
+    fn from(i: TierRequirementsInput) -> Self {
+        rules::Requirements {
+            basic_training: i.basic_training,
+            certifications: i.certifications.map(|c| rules::CertificationRequirement {
+                exams: c.exams,
+                distinct_people: c.distinct_people,
+                within_months_of_joining: c.within_months_of_joining,
+            }),
+            yearly_purchase_volume: i.yearly_purchase_volume,
+            success_stories: i.success_stories,
+            yearly_fee: i.yearly_fee,
+        }
+    }
+}
+
+/// What a tier gives.
+#[derive(SimpleObject)]
+pub struct TierBenefits {
+    /// Discount on list prices, in percent.
+    pub discount_percent: Decimal,
+    pub rebate_eligible: bool,
+    pub directory_listing: bool,
+    pub dedicated_channel_manager: bool,
+    pub event_invitations: bool,
+    /// Products to pick the one welcome gift from; empty when the tier has no gift.
+    pub welcome_gift_products: Vec<super::customers::Product>,
+}
+
+#[derive(InputObject)]
+pub struct TierBenefitsInput {
+    #[graphql(default)]
+    pub discount_percent: Decimal,
+    #[graphql(default)]
+    pub rebate_eligible: bool,
+    #[graphql(default)]
+    pub directory_listing: bool,
+    #[graphql(default)]
+    pub dedicated_channel_manager: bool,
+    #[graphql(default)]
+    pub event_invitations: bool,
+    #[graphql(default)]
+    pub welcome_gift_product_ids: Vec<ID>,
+}
+
+impl TierBenefitsInput {
+    fn into_rules(self) -> Result<rules::Benefits, AppError> {
+        let products = self
+            .welcome_gift_product_ids
+            .iter()
+            .map(|id| ids::decode_as(NodeType::Product, id))
+            .collect::<Option<Vec<_>>>()
+            .ok_or_else(|| AppError::bad_input("benefits", "a welcome gift product does not exist"))?;
+        Ok(rules::Benefits {
+            discount_percent: self.discount_percent,
+            rebate_eligible: self.rebate_eligible,
+            directory_listing: self.directory_listing,
+            dedicated_channel_manager: self.dedicated_channel_manager,
+            event_invitations: self.event_invitations,
+            welcome_gift_products: products,
+        })
+    }
+}
+
+pub async fn tier_requirements(ctx: &Context<'_>, t: &tier::Model) -> async_graphql::Result<TierRequirements> {
+    let r = programs::requirements_of(t)?;
+    let volume = match r.yearly_purchase_volume {
+        Some(amount) => {
+            let currency = load::<program::Entity>(ctx, t.program_id).await?.map(|p| p.currency).unwrap_or_default();
+            Some(Money { amount, currency })
+        }
+        None => None,
+    };
+    Ok(TierRequirements {
+        basic_training: r.basic_training,
+        certifications: r.certifications.map(|c| CertificationRequirement {
+            exams: c.exams,
+            distinct_people: c.distinct_people,
+            within_months_of_joining: c.within_months_of_joining,
+        }),
+        yearly_purchase_volume: volume,
+        success_stories: r.success_stories,
+        yearly_fee: r.yearly_fee,
+    })
+}
+
+pub async fn tier_benefits(ctx: &Context<'_>, t: &tier::Model) -> async_graphql::Result<TierBenefits> {
+    let b = programs::benefits_of(t)?;
+    let mut products = Vec::with_capacity(b.welcome_gift_products.len());
+    for id in &b.welcome_gift_products {
+        if let Some(p) = load::<entity::product::Entity>(ctx, *id).await? {
+            products.push(super::customers::Product(p));
+        }
+    }
+    Ok(TierBenefits {
+        discount_percent: b.discount_percent,
+        rebate_eligible: b.rebate_eligible,
+        directory_listing: b.directory_listing,
+        dedicated_channel_manager: b.dedicated_channel_manager,
+        event_invitations: b.event_invitations,
+        welcome_gift_products: products,
+    })
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::tiers::RequirementKind")]
+pub enum TierRequirementKind {
+    BasicTraining,
+    Certifications,
+    YearlyPurchaseVolume,
+    SuccessStories,
+    YearlyFee,
+}
+
+/// One requirement of one tier, checked against the partner.
+#[derive(SimpleObject)]
+pub struct RequirementCheck {
+    pub kind: TierRequirementKind,
+    pub target: String,
+    pub current: String,
+    pub met: bool,
+}
+
+impl From<rules::RequirementResult> for RequirementCheck {
+    fn from(r: rules::RequirementResult) -> Self {
+        RequirementCheck { kind: r.kind.into(), target: r.target, current: r.current, met: r.met }
+    }
+}
+
+pub struct TierCheck(rules::TierResult);
+
+/// A tier with each of its requirements checked.
+#[Object]
+impl TierCheck {
+    async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        Ok(load::<tier::Entity>(ctx, self.0.tier_id).await?.map(Tier))
+    }
+    async fn requirements(&self) -> Vec<RequirementCheck> {
+        self.0.requirements.iter().cloned().map(Into::into).collect()
+    }
+    /// Every requirement of this tier is met.
+    async fn met(&self) -> bool {
+        self.0.met
+    }
+}
+
+pub struct TierEvaluation {
+    current: Uuid,
+    evaluation: rules::Evaluation,
+}
+
+/// A partner measured against every tier of its programme, now.
+#[Object]
+impl TierEvaluation {
+    async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        Ok(load::<tier::Entity>(ctx, self.current).await?.map(Tier))
+    }
+    /// Every tier, lowest first.
+    async fn tiers(&self) -> Vec<TierCheck> {
+        self.evaluation.tiers.iter().cloned().map(TierCheck).collect()
+    }
+    /// The highest tier whose requirements (and those of every tier below) are all met.
+    async fn highest_met_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        let Some(id) = self.evaluation.highest_met else { return Ok(None) };
+        Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
+    }
+    /// The tier above the highest met one; null at the top.
+    async fn next_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        let reached = self.evaluation.tiers.iter().take_while(|t| t.met).count();
+        let Some(next) = self.evaluation.tiers.get(reached) else { return Ok(None) };
+        Ok(load::<tier::Entity>(ctx, next.tier_id).await?.map(Tier))
+    }
+    /// What the partner still lacks for the next tier.
+    async fn missing_for_next(&self) -> Vec<RequirementCheck> {
+        self.evaluation.missing_for_next.iter().cloned().map(Into::into).collect()
+    }
+}
+
+pub struct Partnership(pub partnership::Model);
+
+/// An organisation's place in a programme.
+#[Object]
+impl Partnership {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Partnership, self.0.id))
+    }
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
+        Ok(load::<program::Entity>(ctx, self.0.program_id).await?.map(Program))
+    }
+    async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        Ok(load::<tier::Entity>(ctx, self.0.tier_id).await?.map(Tier))
+    }
+    async fn joined_at(&self) -> DateTime<Utc> {
+        self.0.joined_at
+    }
+    /// What the partner committed to buy per year (staff and the partner's members).
+    async fn committed_yearly_volume(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
+        if !policy::sees_partner_internals(ctx.principal(), self.0.organization_id) {
+            return Ok(None);
+        }
+        let Some(text) = &self.0.committed_yearly_volume else { return Ok(None) };
+        let currency = load::<program::Entity>(ctx, self.0.program_id).await?.map(|p| p.currency).unwrap_or_default();
+        Ok(Some(Money { amount: programs::stored_decimal(text)?, currency }))
+    }
+    /// Until when the programme's yearly fee is paid (staff and the partner's members).
+    async fn yearly_fee_paid_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        policy::sees_partner_internals(ctx.principal(), self.0.organization_id)
+            .then_some(self.0.yearly_fee_paid_until)
+            .flatten()
+    }
+    /// Each tier's requirements against the partner's facts (staff and the partner's members).
+    async fn tier_evaluation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TierEvaluation>> {
+        evaluation(ctx, &self.0).await
+    }
+    /// The welcome gift claimed in this programme, if any (staff and the partner's members).
+    async fn welcome_gift(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WelcomeGift>> {
+        let found = gifts::visible(ctx.principal())
+            .filter(welcome_gift::Column::PartnershipId.eq(self.0.id))
+            .one(&ctx.service().db)
+            .await
+            .map_err(AppError::from)?;
+        Ok(found.map(WelcomeGift))
+    }
+}
+
+pub async fn evaluation(ctx: &Context<'_>, p: &partnership::Model) -> async_graphql::Result<Option<TierEvaluation>> {
+    if !policy::sees_partner_internals(ctx.principal(), p.organization_id) {
+        return Ok(None);
+    }
+    let service = ctx.service();
+    let evaluation = programs::evaluate(&service.db, p, service.now()).await?;
+    Ok(Some(TierEvaluation { current: p.tier_id, evaluation }))
+}
+
+pub async fn organization_partnerships(
+    ctx: &Context<'_>,
+    organization_id: Uuid,
+    args: PageArgs,
+) -> async_graphql::Result<Page<Partnership>> {
+    let select = programs::partnerships_of(organization_id);
+    Ok(paginate(&ctx.service().db, select, partnership::Column::Id, |m| m.id, Partnership, args).await?)
+}
+
+pub async fn program_terms_versions(
+    ctx: &Context<'_>,
+    program_id: Uuid,
+    args: PageArgs,
+) -> async_graphql::Result<Page<ProgramTerms>> {
+    let select = sea_orm::EntityTrait::find().filter(program_terms::Column::ProgramId.eq(program_id));
+    Ok(paginate::<program_terms::Entity, _>(
+        &ctx.service().db,
+        select,
+        program_terms::Column::Id,
+        |m| m.id,
+        ProgramTerms,
+        args,
+    )
+    .await?)
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationStatus {
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+impl ApplicationStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            ApplicationStatus::Submitted => "SUBMITTED",
+            ApplicationStatus::Approved => "APPROVED",
+            ApplicationStatus::Rejected => "REJECTED",
+        }
+    }
+}
+
+pub struct Application(pub application::Model);
+
+/// An application to join a programme.
+#[Object]
+impl Application {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Application, self.0.id))
+    }
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
+        Ok(load::<program::Entity>(ctx, self.0.program_id).await?.map(Program))
+    }
+    async fn applicant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<Names>(ctx, self.0.applicant_user_id).await
+    }
+    async fn company_name(&self) -> &str {
+        &self.0.company_name
+    }
+    async fn registration_number(&self) -> Option<&str> {
+        self.0.registration_number.as_deref()
+    }
+    async fn vat_number(&self) -> Option<&str> {
+        self.0.vat_number.as_deref()
+    }
+    async fn website(&self) -> Option<&str> {
+        self.0.website.as_deref()
+    }
+    async fn country(&self) -> &str {
+        &self.0.country
+    }
+    async fn address(&self) -> &str {
+        &self.0.address
+    }
+    async fn primary_expertise(&self) -> &str {
+        &self.0.primary_expertise
+    }
+    async fn experience(&self) -> &str {
+        &self.0.experience
+    }
+    async fn plan(&self) -> &str {
+        &self.0.plan
+    }
+    async fn accepted_terms_version(&self) -> i32 {
+        self.0.accepted_terms_version
+    }
+    async fn status(&self) -> async_graphql::Result<ApplicationStatus> {
+        match self.0.status.as_str() {
+            "SUBMITTED" => Ok(ApplicationStatus::Submitted),
+            "APPROVED" => Ok(ApplicationStatus::Approved),
+            "REJECTED" => Ok(ApplicationStatus::Rejected),
+            other => Err(AppError::internal(format!("stored application status {other:?}")).into()),
+        }
+    }
+    /// Why it was rejected.
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    async fn submitted_at(&self) -> DateTime<Utc> {
+        self.0.submitted_at
+    }
+    /// The review is due by then (7 days after submission).
+    async fn due_at(&self) -> DateTime<Utc> {
+        self.0.due_at
+    }
+    /// Still waiting after its due date.
+    async fn overdue(&self, ctx: &Context<'_>) -> bool {
+        self.0.status == "SUBMITTED" && ctx.service().now() > self.0.due_at
+    }
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.0.reviewed_at
+    }
+    /// The partner organisation, once approved (or the one that applied).
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        let Some(id) = self.0.organization_id else { return Ok(None) };
+        Ok(load::<entity::organization::Entity>(ctx, id).await?.map(Organization))
+    }
+}
+
+pub struct WelcomeGift(pub welcome_gift::Model);
+
+/// The one free product a partner claimed.
+#[Object]
+impl WelcomeGift {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::WelcomeGift, self.0.id))
+    }
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Product>> {
+        Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(super::customers::Product))
+    }
+    async fn shipping_address(&self) -> &str {
+        &self.0.shipping_address
+    }
+    async fn claimed_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<Names>(ctx, self.0.claimed_by_user_id).await
+    }
+    async fn claimed_at(&self) -> DateTime<Utc> {
+        self.0.claimed_at
+    }
+    async fn shipped_at(&self) -> Option<DateTime<Utc>> {
+        self.0.shipped_at
+    }
+}
+
+pub struct TierReview(pub tier_review::Model);
+
+/// A partner whose evaluated tier differs from its current one, found by the nightly review.
+#[Object]
+impl TierReview {
+    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partnership>> {
+        Ok(super::loaders::load_with::<super::loaders::PartnershipById>(ctx, self.0.partnership_id)
+            .await?
+            .map(Partnership))
+    }
+    async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        Ok(load::<tier::Entity>(ctx, self.0.current_tier_id).await?.map(Tier))
+    }
+    /// The highest tier the partner meets; null when it meets none.
+    async fn evaluated_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
+        let Some(id) = self.0.evaluated_tier_id else { return Ok(None) };
+        Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
+    }
+    async fn evaluated_at(&self) -> DateTime<Utc> {
+        self.0.evaluated_at
+    }
+}
+
+#[derive(Default)]
+pub struct OnboardingQuery;
+
+#[Object]
+impl OnboardingQuery {
+    /// Applications: staff see every one, oldest (so most overdue) first; applicants their own.
+    async fn applications(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<ApplicationStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Application>> {
+        policy::signed_in(ctx.principal())?;
+        let mut select = applications::visible(ctx.principal());
+        if let Some(status) = status {
+            select = select.filter(application::Column::Status.eq(status.as_str()));
+        }
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate(&ctx.service().db, select, application::Column::Id, |m| m.id, Application, args).await?)
+    }
+
+    /// Claimed welcome gifts: staff see all (to ship them), partners their own.
+    async fn welcome_gifts(
+        &self,
+        ctx: &Context<'_>,
+        shipped: Option<bool>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<WelcomeGift>> {
+        policy::signed_in(ctx.principal())?;
+        let mut select = gifts::visible(ctx.principal());
+        select = match shipped {
+            Some(true) => select.filter(welcome_gift::Column::ShippedAt.is_not_null()),
+            Some(false) => select.filter(welcome_gift::Column::ShippedAt.is_null()),
+            None => select,
+        };
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate(&ctx.service().db, select, welcome_gift::Column::Id, |m| m.id, WelcomeGift, args).await?)
+    }
+
+    /// Partners whose evaluated tier differs from their current one (staff ADMIN or
+    /// CHANNEL_MANAGER), from the nightly review.
+    async fn tier_review_queue(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<TierReview>> {
+        policy::signed_in(ctx.principal())?;
+        let select = sea_orm::EntityTrait::find().filter(policy::tier_reviews_scope(ctx.principal()));
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate::<tier_review::Entity, _>(
+            &ctx.service().db,
+            select,
+            tier_review::Column::Id,
+            |m| m.id,
+            TierReview,
+            args,
+        )
+        .await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateProgramInput {
+    pub name: String,
+    /// RESELLER or REFERRAL.
+    pub kind: String,
+    pub currency: String,
+    /// The text of the terms and conditions, version 1.
+    pub terms: String,
+    /// Programmes of one group exclude each other.
+    pub exclusivity_group: Option<String>,
+    /// Minimum yearly amount of managed products, in the programme's currency.
+    pub minimum_yearly_amount: Option<Decimal>,
+    #[graphql(default)]
+    pub registration_number_required: bool,
+    #[graphql(default)]
+    pub website_required: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct ProgramPayload {
+    pub program: Program,
+}
+
+#[derive(InputObject)]
+pub struct PublishProgramTermsInput {
+    pub program_id: ID,
+    pub text: String,
+}
+
+#[derive(SimpleObject)]
+pub struct PublishProgramTermsPayload {
+    pub program: Program,
+    pub terms: ProgramTerms,
+}
+
+#[derive(InputObject)]
+pub struct CreateTierInput {
+    pub program_id: ID,
+    pub name: String,
+    /// Higher is better; unique within the programme.
+    pub rank: i32,
+    pub requirements: Option<TierRequirementsInput>,
+    pub benefits: Option<TierBenefitsInput>,
+}
+
+#[derive(InputObject)]
+pub struct UpdateTierInput {
+    pub id: ID,
+    pub name: Option<String>,
+    /// Replaces the requirements when given.
+    pub requirements: Option<TierRequirementsInput>,
+    /// Replaces the benefits when given.
+    pub benefits: Option<TierBenefitsInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct TierPayload {
+    pub tier: Tier,
+}
+
+#[derive(InputObject)]
+pub struct CompanyInput {
+    pub name: String,
+    pub registration_number: Option<String>,
+    pub vat_number: Option<String>,
+    pub website: Option<String>,
+    /// ISO 3166-1 alpha-2.
+    pub country: String,
+    pub address: String,
+}
+
+#[derive(InputObject)]
+pub struct ApplyForPartnershipInput {
+    pub program_id: ID,
+    pub company: CompanyInput,
+    pub primary_expertise: String,
+    pub experience: String,
+    pub plan: String,
+    /// Must be the programme's current terms version.
+    pub accepted_terms_version: i32,
+}
+
+#[derive(SimpleObject)]
+pub struct ApplicationPayload {
+    pub application: Application,
+}
+
+#[derive(InputObject)]
+pub struct ApproveApplicationInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct ApproveApplicationPayload {
+    pub application: Application,
+    pub partner: Organization,
+}
+
+#[derive(InputObject)]
+pub struct RejectApplicationInput {
+    pub id: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct UpdatePartnershipInput {
+    pub partner_id: ID,
+    pub program_id: ID,
+    pub committed_yearly_volume: Option<MoneyInput>,
+    pub yearly_fee_paid_until: Option<DateTime<Utc>>,
+}
+
+#[derive(SimpleObject)]
+pub struct PartnershipPayload {
+    pub partnership: Partnership,
+}
+
+#[derive(InputObject)]
+pub struct ImportExamResultsInput {
+    /// RFC 4180 CSV with a header row: email, courseCode, passedAt, certificateNumber and
+    /// optionally expiresAt. Dates are RFC 3339 or YYYY-MM-DD.
+    pub csv: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ImportExamResultsPayload {
+    pub imported: i32,
+    pub exam_results: Vec<ExamResult>,
+}
+
+#[derive(InputObject)]
+pub struct ClaimWelcomeGiftInput {
+    pub product_id: ID,
+    pub shipping_address: String,
+}
+
+#[derive(InputObject)]
+pub struct MarkWelcomeGiftShippedInput {
+    pub id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct WelcomeGiftPayload {
+    pub welcome_gift: WelcomeGift,
+}
+
+fn tier_fields(
+    name: Option<String>,
+    rank: Option<i32>,
+    requirements: Option<TierRequirementsInput>,
+    benefits: Option<TierBenefitsInput>,
+) -> Result<programs::TierFields, AppError> {
+    Ok(programs::TierFields {
+        name,
+        rank,
+        requirements: requirements.map(Into::into),
+        benefits: benefits.map(TierBenefitsInput::into_rules).transpose()?,
+    })
+}
+
+#[derive(Default)]
+pub struct OnboardingMutation;
+
+#[Object]
+impl OnboardingMutation {
+    /// Creates a programme with version 1 of its terms (staff ADMIN).
+    async fn create_program(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProgramInput,
+    ) -> async_graphql::Result<ProgramPayload> {
+        let new = programs::NewProgram {
+            name: input.name,
+            kind: input.kind.to_uppercase(),
+            currency: input.currency,
+            terms: input.terms,
+            exclusivity_group: input.exclusivity_group,
+            min_yearly_amount: input.minimum_yearly_amount,
+            requires_registration_number: input.registration_number_required,
+            requires_website: input.website_required,
+        };
+        let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;
+        Ok(ProgramPayload { program: Program(program) })
+    }
+
+    /// Publishes the next version of a programme's terms (staff ADMIN); applicants must accept it.
+    async fn publish_program_terms(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishProgramTermsInput,
+    ) -> async_graphql::Result<PublishProgramTermsPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Program, &input.program_id, "Program")?;
+        let terms = programs::publish_terms(ctx.service(), ctx.principal(), id, &input.text).await?;
+        let program = load::<program::Entity>(ctx, id).await?.ok_or(AppError::NotFound("Program"))?;
+        Ok(PublishProgramTermsPayload { program: Program(program), terms: ProgramTerms(terms) })
+    }
+
+    /// Adds a tier to a programme (staff ADMIN).
+    async fn create_tier(&self, ctx: &Context<'_>, input: CreateTierInput) -> async_graphql::Result<TierPayload> {
+        policy::signed_in(ctx.principal())?;
+        let program = decode(NodeType::Program, &input.program_id, "Program")?;
+        let fields = tier_fields(Some(input.name), Some(input.rank), input.requirements, input.benefits)?;
+        let tier = programs::create_tier(ctx.service(), ctx.principal(), program, fields).await?;
+        Ok(TierPayload { tier: Tier(tier) })
+    }
+
+    /// Renames a tier or replaces its requirements or benefits (staff ADMIN).
+    async fn update_tier(&self, ctx: &Context<'_>, input: UpdateTierInput) -> async_graphql::Result<TierPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Tier, &input.id, "Tier")?;
+        let fields = tier_fields(input.name, None, input.requirements, input.benefits)?;
+        let tier = programs::update_tier(ctx.service(), ctx.principal(), id, fields).await?;
+        Ok(TierPayload { tier: Tier(tier) })
+    }
+
+    /// Applies to a programme: for a new organisation, or as ADMIN for the partner you act as.
+    /// Applying does not guarantee acceptance.
+    async fn apply_for_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: ApplyForPartnershipInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
+        policy::signed_in(ctx.principal())?;
+        let program_id = decode(NodeType::Program, &input.program_id, "Program")?;
+        let c = input.company;
+        let new = applications::NewApplication {
+            program_id,
+            company: applications::Company {
+                name: c.name,
+                registration_number: c.registration_number,
+                vat_number: c.vat_number,
+                website: c.website,
+                country: c.country,
+                address: c.address,
+            },
+            primary_expertise: input.primary_expertise,
+            experience: input.experience,
+            plan: input.plan,
+            accepted_terms_version: input.accepted_terms_version,
+        };
+        let created = applications::apply(ctx.service(), ctx.principal(), new).await?;
+        Ok(ApplicationPayload { application: Application(created) })
+    }
+
+    /// Approves an application (staff ADMIN or CHANNEL_MANAGER): the partner starts at the
+    /// programme's entry tier with the applicant as ADMIN, and is welcomed.
+    async fn approve_application(
+        &self,
+        ctx: &Context<'_>,
+        input: ApproveApplicationInput,
+    ) -> async_graphql::Result<ApproveApplicationPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Application, &input.id, "Application")?;
+        let (application, partner) = applications::approve(ctx.service(), ctx.principal(), id).await?;
+        Ok(ApproveApplicationPayload { application: Application(application), partner: Organization(partner) })
+    }
+
+    /// Rejects an application with a reason (staff ADMIN or CHANNEL_MANAGER).
+    async fn reject_application(
+        &self,
+        ctx: &Context<'_>,
+        input: RejectApplicationInput,
+    ) -> async_graphql::Result<ApplicationPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Application, &input.id, "Application")?;
+        let decided = applications::reject(ctx.service(), ctx.principal(), id, &input.reason).await?;
+        Ok(ApplicationPayload { application: Application(decided) })
+    }
+
+    /// Records a partner's committed yearly volume and fee payment (staff ADMIN,
+    /// CHANNEL_MANAGER or FINANCE); both count for tier requirements.
+    async fn update_partnership(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdatePartnershipInput,
+    ) -> async_graphql::Result<PartnershipPayload> {
+        policy::signed_in(ctx.principal())?;
+        let partner = decode(NodeType::Organization, &input.partner_id, "Organization")?;
+        let program = decode(NodeType::Program, &input.program_id, "Program")?;
+        let committed = input.committed_yearly_volume.map(|m| (m.amount, m.currency));
+        let updated = programs::update_partnership(
+            ctx.service(),
+            ctx.principal(),
+            partner,
+            program,
+            committed,
+            input.yearly_fee_paid_until,
+        )
+        .await?;
+        Ok(PartnershipPayload { partnership: Partnership(updated) })
+    }
+
+    /// Imports exam results from CSV (staff ADMIN or CHANNEL_MANAGER): all rows or none; an
+    /// error names the first bad row.
+    async fn import_exam_results(
+        &self,
+        ctx: &Context<'_>,
+        input: ImportExamResultsInput,
+    ) -> async_graphql::Result<ImportExamResultsPayload> {
+        let created = courses::import(ctx.service(), ctx.principal(), &input.csv).await?;
+        Ok(ImportExamResultsPayload {
+            imported: i32::try_from(created.len()).unwrap_or(i32::MAX),
+            exam_results: created.into_iter().map(ExamResult).collect(),
+        })
+    }
+
+    /// Claims the welcome gift of your tier, once (partner ADMIN).
+    async fn claim_welcome_gift(
+        &self,
+        ctx: &Context<'_>,
+        input: ClaimWelcomeGiftInput,
+    ) -> async_graphql::Result<WelcomeGiftPayload> {
+        policy::signed_in(ctx.principal())?;
+        let product = ids::decode_as(NodeType::Product, &input.product_id)
+            .ok_or_else(|| AppError::bad_input("productId", "is not one of your tier's welcome gifts"))?;
+        let gift = gifts::claim(ctx.service(), ctx.principal(), product, &input.shipping_address).await?;
+        Ok(WelcomeGiftPayload { welcome_gift: WelcomeGift(gift) })
+    }
+
+    /// Marks a claimed gift shipped (staff ADMIN or CHANNEL_MANAGER); the partner is told.
+    async fn mark_welcome_gift_shipped(
+        &self,
+        ctx: &Context<'_>,
+        input: MarkWelcomeGiftShippedInput,
+    ) -> async_graphql::Result<WelcomeGiftPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::WelcomeGift, &input.id, "WelcomeGift")?;
+        let gift = gifts::mark_shipped(ctx.service(), ctx.principal(), id).await?;
+        Ok(WelcomeGiftPayload { welcome_gift: WelcomeGift(gift) })
+    }
+}

@@ -1,0 +1,129 @@
+//! The welcome gift: once a partnership's tier has the gift benefit, the partner's ADMIN
+//! claims one product from the tier's list, once; staff ship it.
+
+use entity::{partnership, tier, welcome_gift};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, Select};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, notifications, programs};
+use crate::{
+    auth::Principal,
+    db,
+    error::{AppError, AppResult},
+    ids::{self, NodeType},
+    policy::{self, Action},
+};
+
+pub fn visible(principal: Option<&Principal>) -> Select<welcome_gift::Entity> {
+    welcome_gift::Entity::find().filter(policy::welcome_gifts_scope(principal))
+}
+
+#[tracing::instrument(skip_all, fields(product_id = %product_id))]
+pub async fn claim(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    product_id: Uuid,
+    shipping_address: &str,
+) -> AppResult<welcome_gift::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ClaimWelcomeGift)?;
+    let partner_id = policy::acting(principal)?.organization_id();
+    let address = shipping_address.trim();
+    if address.chars().count() < 10 || address.chars().count() > 500 {
+        return Err(AppError::bad_input("shippingAddress", "give a full delivery address (10 to 500 characters)"));
+    }
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let placed: Vec<(partnership::Model, Option<tier::Model>)> = partnership::Entity::find()
+        .filter(partnership::Column::OrganizationId.eq(partner_id))
+        .find_also_related(tier::Entity)
+        .all(&txn)
+        .await?;
+    let mut with_gift = Vec::new();
+    for (p, t) in placed {
+        let Some(t) = t else { continue };
+        let benefits = programs::benefits_of(&t)?;
+        if !benefits.welcome_gift_products.is_empty() {
+            with_gift.push((p, benefits));
+        }
+    }
+    if with_gift.is_empty() {
+        return Err(AppError::Conflict("your tier has no welcome gift".into()));
+    }
+    let Some((p, _)) = with_gift.into_iter().find(|(_, b)| b.welcome_gift_products.contains(&product_id)) else {
+        return Err(AppError::bad_input("productId", "is not one of your tier's welcome gifts"));
+    };
+    // The unique key on the partnership turns a second claim, even a concurrent one, into CONFLICT.
+    let created = welcome_gift::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        partnership_id: Set(p.id),
+        product_id: Set(product_id),
+        shipping_address: Set(address.to_string()),
+        claimed_by_user_id: Set(principal.user_id()),
+        claimed_at: Set(now),
+        shipped_at: Set(None),
+        shipped_by_user_id: Set(None),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| match AppError::from(e) {
+        AppError::Conflict(_) => AppError::Conflict("the welcome gift was already claimed".into()),
+        other => other,
+    })?;
+    let event = audit::Event {
+        action: "welcome_gift.claimed",
+        target_type: "WelcomeGift",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "productId": product_id })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+#[tracing::instrument(skip_all, fields(gift_id = %id))]
+pub async fn mark_shipped(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<welcome_gift::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ReviewPartners)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let gift = welcome_gift::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("WelcomeGift"))?;
+    if gift.shipped_at.is_some() {
+        return Err(AppError::Conflict("the gift was already shipped".into()));
+    }
+    let p = partnership::Entity::find_by_id(gift.partnership_id)
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Partnership"))?;
+    let mut active: welcome_gift::ActiveModel = gift.into();
+    active.shipped_at = Set(Some(now));
+    active.shipped_by_user_id = Set(Some(principal.user_id()));
+    let shipped = active.update(&txn).await?;
+    let payload = json!({
+        "giftId": ids::encode(NodeType::WelcomeGift, shipped.id),
+        "productId": ids::encode(NodeType::Product, shipped.product_id),
+    });
+    notifications::enqueue(
+        &txn,
+        "WELCOME_GIFT_SHIPPED",
+        p.organization_id,
+        Some(shipped.claimed_by_user_id),
+        payload,
+        now,
+    )
+    .await?;
+    let event = audit::Event {
+        action: "welcome_gift.shipped",
+        target_type: "WelcomeGift",
+        target_id: Some(shipped.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "shippedAt": now })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(shipped)
+}
