@@ -5,7 +5,7 @@
 //! through the same services as the API; people, grants and subscriptions are written directly.
 
 use chrono::TimeDelta;
-use entity::{grant, grant_assignment, grant_scope_item, organization, product, subscription, user};
+use entity::{grant, grant_assignment, grant_scope_item, organization, user};
 use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set};
 use uuid::Uuid;
@@ -18,7 +18,8 @@ use crate::{
     },
     error::AppResult,
     service::{
-        Ctx, applications, bootstrap, courses, domains, invitations, organizations, people, programs, stories, tokens,
+        Ctx, applications, billing, bootstrap, catalog, courses, domains, invitations, organizations, people, programs,
+        stories, subscriptions, tokens,
     },
 };
 
@@ -137,21 +138,55 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
 
     // The catalog comes first: tiers name their welcome gifts from it.
     let mut products = Vec::new();
-    for (sku, name, line) in
-        [("D785", "D785 Desk Phone", "D7xx"), ("D385", "D385 Desk Phone", "D3xx"), ("CPBX", "Cloud PBX", "CLOUD")]
-    {
-        products.push(
-            product::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                sku: Set(sku.into()),
-                name: Set(name.into()),
-                product_line: Set(line.into()),
-                active: Set(true),
-                created_at: Set(now),
-            }
-            .insert(&ctx.db)
-            .await?,
-        );
+    let mut plans = Vec::new();
+    let eur = |cents: i64| Decimal::new(cents, 2);
+    for (sku, name, line, offers) in [
+        (
+            "D785",
+            "D785 Desk Phone",
+            "D7xx",
+            vec![
+                ("D785-M", "D785, monthly", 1, eur(890), vec![(25, eur(790)), (100, eur(690))]),
+                ("D785-PLUS-M", "D785 with premium support, monthly", 2, eur(1190), vec![(25, eur(1050))]),
+            ],
+        ),
+        (
+            "D385",
+            "D385 Desk Phone",
+            "D3xx",
+            vec![
+                ("D385-M", "D385, monthly", 1, eur(490), vec![(25, eur(440))]),
+                ("D385-PLUS-M", "D385 with premium support, monthly", 2, eur(690), vec![]),
+            ],
+        ),
+        (
+            "CPBX",
+            "Cloud PBX",
+            "CLOUD",
+            vec![
+                ("CPBX-STD-M", "Cloud PBX Standard, monthly", 1, eur(550), vec![(25, eur(490)), (100, eur(420))]),
+                ("CPBX-PRO-M", "Cloud PBX Pro, monthly", 2, eur(750), vec![(25, eur(690))]),
+            ],
+        ),
+    ] {
+        let new = catalog::NewProduct { sku: sku.into(), name: name.into(), product_line: line.into() };
+        let product = catalog::create_product(ctx, Some(&staff), new).await?;
+        let mut own = Vec::new();
+        for (code, plan_name, rank, price, bands) in offers {
+            let new = catalog::NewPlan {
+                product_id: product.id,
+                code: code.into(),
+                name: plan_name.into(),
+                billing_period: "MONTHLY".into(),
+                unit_price: price,
+                currency: "EUR".into(),
+                rank,
+                bands,
+            };
+            own.push(catalog::create_plan(ctx, Some(&staff), new).await?);
+        }
+        plans.push(own);
+        products.push(product);
     }
 
     let (program, _) = programs::create_program(
@@ -360,22 +395,30 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
     let edelweiss = &made[0];
 
-    // Two subscriptions per customer (plans and billing come with the catalog).
+    // Two subscriptions per customer, each bought by whoever manages the account: Alpine
+    // re-bills Edelweiss (billed to the partner) but lets Fjord pay Northwind directly; Garda
+    // buys its own; Baltic re-bills Hanse; Celtic manages Iberia's, billed to Iberia.
     let mut pbx_of_garda = None;
     for (i, customer) in customers.iter().enumerate() {
-        for (product, seats) in [(&products[i % 2], 10 * (i as i32 + 1)), (&products[2], 5)] {
-            let row = subscription::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                customer_id: Set(customer.id),
-                product_id: Set(product.id),
-                seats: Set(seats),
-                status: Set("ACTIVE".into()),
-                created_at: Set(now),
-                updated_at: Set(now),
-            }
-            .insert(&ctx.db)
-            .await?;
-            if i == 2 && product.sku == "CPBX" {
+        let (buyer, billed_to) = match i {
+            0 => ("anna@alpinevoice.example", "PARTNER"),
+            1 => ("anna@alpinevoice.example", "CUSTOMER"),
+            2 => ("giulia@gardahotels.example", "CUSTOMER"),
+            3 => ("bruno@balticcloud.example", "PARTNER"),
+            _ => ("cara@celticcomms.example", "CUSTOMER"),
+        };
+        let token = seeder.users.iter().find(|u| u.email == buyer).map(|u| u.token.clone()).unwrap_or_default();
+        let buyer = auth::authenticate_token(&ctx.db, &token, None, now).await?;
+        for (product, seats) in [(i % 2, 10 * (i as i32 + 1)), (2, 5)] {
+            let new = subscriptions::NewSubscription {
+                customer_id: customer.id,
+                plan_id: plans[product][0].id,
+                seats,
+                billed_to: billed_to.into(),
+                idempotency_key: &format!("demo-{i}-{product}"),
+            };
+            let row = subscriptions::create(ctx, Some(&buyer), new).await?;
+            if i == 2 && products[product].sku == "CPBX" {
                 pbx_of_garda = Some(row.id);
             }
         }
@@ -514,6 +557,15 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     applications::apply(ctx, Some(&paula), application).await?;
 
     crate::jobs::tiers::run_review(ctx).await?;
+
+    // This month's bills, issued; Fjord has paid its own already.
+    let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true).await?;
+    if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
+    {
+        let total = programs::stored_decimal(&fjord.total)?;
+        let reference = Some("SEPA 2026-FJ-001".to_string());
+        billing::record_payment(ctx, Some(&staff), fjord.id, total, "EUR", now, reference).await?;
+    }
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
 }

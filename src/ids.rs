@@ -26,6 +26,8 @@ string_enum!(
         Application = "Application",
         WelcomeGift = "WelcomeGift",
         Partnership = "Partnership",
+        Plan = "Plan",
+        Invoice = "Invoice",
     }
 );
 

@@ -174,6 +174,17 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     println!("  Staff queues, as Vera or Carl: applications(status: SUBMITTED) (Paula Prospect applied),");
     println!("    tierReviewQueue (Celtic now meets Silver), successStories(status: \"SUBMITTED\"), welcomeGifts.");
     println!("  Anna may claim Gold's welcome gift once: claimWelcomeGift(input: {{productId, shippingAddress}}).");
+    println!(
+        "\nBilling: Alpine re-bills Edelweiss (billed to the partner, Gold discount on top of the volume band) and"
+    );
+    println!("lets Fjord pay Northwind directly (list price); this month's invoices are issued, Fjord's is paid.");
+    println!(
+        "  As Anna: {{ invoices {{ nodes {{ number status total {{ amount currency }} billToName }} }} partnerBillingReport(period: \"<YYYY-MM>\") {{ customerName retail {{ amount }} cost {{ amount }} margin {{ amount }} }} }}"
+    );
+    println!(
+        "  CSV: curl -H 'Authorization: Bearer <token>' 'http://{}/exports/invoices.csv?organization=<id>&from=<YYYY-MM>&to=<YYYY-MM>'",
+        settings.listen
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

@@ -11,6 +11,7 @@ mod m20261123_000006_tier_changes;
 mod m20261123_000007_success_stories;
 mod m20261123_000008_courses;
 mod m20261123_000009_onboarding;
+mod m20261123_000010_billing;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000007_success_stories::Migration),
             Box::new(m20261123_000008_courses::Migration),
             Box::new(m20261123_000009_onboarding::Migration),
+            Box::new(m20261123_000010_billing::Migration),
         ]
     }
 }

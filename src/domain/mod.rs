@@ -1,5 +1,6 @@
 //! Pure rules with no I/O: kinds and roles, rights, validation newtypes.
 
+pub mod billing;
 pub mod country;
 pub mod grants;
 pub mod kinds;

@@ -261,6 +261,10 @@ impl Product {
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// The plans to buy it with, lowest rank first.
+    async fn plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::billing::Plan>> {
+        super::billing::product_plans(ctx, self.0.id).await
+    }
 }
 
 pub struct ProductSubscription(pub entity::subscription::Model);
@@ -274,17 +278,63 @@ impl ProductSubscription {
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Product>> {
         Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(Product))
     }
+    async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::billing::Plan>> {
+        let Some(id) = self.0.plan_id else { return Ok(None) };
+        Ok(load::<entity::plan::Entity>(ctx, id).await?.map(super::billing::Plan))
+    }
+    /// A downgrade that takes effect at the renewal.
+    async fn pending_plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::billing::Plan>> {
+        let Some(id) = self.0.pending_plan_id else { return Ok(None) };
+        Ok(load::<entity::plan::Entity>(ctx, id).await?.map(super::billing::Plan))
+    }
+    /// Licences.
     async fn seats(&self) -> i32 {
         self.0.seats
     }
+    /// ACTIVE or CANCELLED (ended).
     async fn status(&self) -> &str {
         &self.0.status
+    }
+    async fn billed_to(&self) -> super::billing::BilledTo {
+        super::billing::billed_to(&self.0)
+    }
+    /// The partner that manages it; null when the customer bought it directly.
+    async fn managing_partner_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.0.partner_id else { return Ok(None) };
+        load_with::<super::loaders::Names>(ctx, id).await
     }
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         Ok(load::<organization::Entity>(ctx, self.0.customer_id).await?.map(Organization))
     }
+    async fn started_at(&self) -> Option<DateTime<Utc>> {
+        self.0.started_at
+    }
+    async fn current_period_start(&self) -> Option<DateTime<Utc>> {
+        self.0.current_period_start
+    }
+    /// The end of the current period: the renewal date (or the end, when cancelled).
+    async fn renews_at(&self) -> Option<DateTime<Utc>> {
+        self.0.current_period_end
+    }
+    async fn auto_renew(&self) -> bool {
+        self.0.auto_renew
+    }
+    async fn cancel_at_period_end(&self) -> bool {
+        self.0.cancel_at_period_end
+    }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
+    }
+    /// Every change, oldest first.
+    async fn history(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::billing::SubscriptionChange>> {
+        super::billing::subscription_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
 }
 

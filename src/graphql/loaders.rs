@@ -5,7 +5,8 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, course, grant, invitation, membership, organization, product, program, subscription, tier, user,
+    api_token, course, grant, invitation, invoice, membership, organization, plan, product, program, subscription,
+    tier, user,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
 use uuid::Uuid;
@@ -47,6 +48,8 @@ scoped!(grant, |p, _| policy::grants_scope(p));
 scoped!(product, |p, _| policy::programs_scope(p));
 scoped!(course, |p, _| policy::programs_scope(p));
 scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
+scoped!(plan, |p, _| policy::programs_scope(p));
+scoped!(invoice, |p, c: &service::Ctx| policy::invoices_scope(p, c.now()));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -176,7 +179,7 @@ impl Loader<Uuid> for Names {
     }
 }
 
-fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
+pub fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
 }
 
@@ -185,7 +188,7 @@ pub fn register_relations(
     ctx: &service::Ctx,
     principal: &Option<Arc<Principal>>,
 ) -> async_graphql::Request {
-    request
+    super::billing::register(request, ctx)
         .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(PrimaryDomain { ctx: ctx.clone() }))
         .data(cached(Names { ctx: ctx.clone() }))
@@ -197,6 +200,8 @@ pub fn register_relations(
         .data(by_id::<product::Entity>(ctx, principal))
         .data(by_id::<course::Entity>(ctx, principal))
         .data(by_id::<subscription::Entity>(ctx, principal))
+        .data(by_id::<plan::Entity>(ctx, principal))
+        .data(by_id::<invoice::Entity>(ctx, principal))
 }
 
 /// Loads one value through the request's loader `L`.

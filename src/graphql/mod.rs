@@ -1,6 +1,7 @@
 //! The GraphQL schema: one MergedObject per capability, output types wrapping entity models,
 //! global IDs, cursor connections and per-request DataLoaders. Resolvers stay thin.
 
+pub mod billing;
 pub mod connection;
 pub mod context;
 pub mod customers;
@@ -27,6 +28,7 @@ pub struct Query(
     programs::StoryQuery,
     programs::CourseQuery,
     onboarding::OnboardingQuery,
+    billing::BillingQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -40,6 +42,7 @@ pub struct Mutation(
     programs::StoryMutation,
     programs::CourseMutation,
     onboarding::OnboardingMutation,
+    billing::BillingMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

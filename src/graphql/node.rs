@@ -6,6 +6,7 @@ use entity::{api_token, audit_event, domain, grant, invitation, membership, orga
 use sea_orm::EntityTrait;
 
 use super::{
+    billing::{Invoice, Plan},
     context::ContextExt,
     customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
     loaders::load,
@@ -43,6 +44,8 @@ pub enum Node {
     Application(Application),
     WelcomeGift(WelcomeGift),
     Partnership(Partnership),
+    Plan(Plan),
+    Invoice(Invoice),
 }
 
 const MAX_NODES: usize = 100;
@@ -128,6 +131,8 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             }
             _ => None,
         },
+        NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
+        NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
         NodeType::Domain => {
             // A domain is visible with its organisation.

@@ -308,6 +308,14 @@ impl Partnership {
             .then_some(self.0.yearly_fee_paid_until)
             .flatten()
     }
+    /// The programme's minimum yearly amount against what the partner manages (staff and the
+    /// partner's members; null when the programme has no minimum).
+    async fn program_minimum(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::billing::ProgramMinimum>> {
+        super::billing::program_minimum(ctx, &self.0).await
+    }
     /// Each tier's requirements against the partner's facts (staff and the partner's members).
     async fn tier_evaluation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TierEvaluation>> {
         evaluation(ctx, &self.0).await

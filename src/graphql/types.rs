@@ -209,6 +209,18 @@ impl Organization {
     ) -> async_graphql::Result<Page<super::customers::Grant>> {
         super::customers::organization_grants(ctx, &self.0, filter, PageArgs { first, after, last, before }).await
     }
+    /// Invoices billed to this organisation that you may read.
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::billing::Invoice>> {
+        super::billing::organization_invoices(ctx, self.0.id, status, PageArgs { first, after, last, before }).await
+    }
     /// Invitations to the organisation (visible to its admins and to staff admins).
     async fn invitations(
         &self,

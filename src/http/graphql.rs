@@ -86,7 +86,7 @@ fn app_error(err: AppError, media: Media) -> Response {
 
 /// Resolves the caller from the request headers: an API token, else a session cookie (only from
 /// our own origin); no credentials is anonymous, bad ones are 401.
-async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<Principal>>, AppError> {
+pub(super) async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<Principal>>, AppError> {
     let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
     if headers.get(header::AUTHORIZATION).is_none() {
         let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::secret_from_cookies);

@@ -1,6 +1,7 @@
 //! The HTTP surface: /graphql, /healthz, /readyz; request ids, panics turned into INTERNAL.
 
 mod auth;
+mod exports;
 mod graphql;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
@@ -28,6 +29,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", axum::routing::post(auth::logout))
+        .route("/exports/invoices.csv", get(exports::invoices))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

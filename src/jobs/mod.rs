@@ -16,10 +16,26 @@ pub fn spawn(ctx: Ctx) {
         // The tier review runs once per UTC day on each node (at start, then after midnight);
         // its writes are idempotent, so nodes running it together agree.
         let mut reviewed_on = None;
+        // Billing runs when a period starts (and at start, to catch up); the unique invoice
+        // per organisation and period makes a second run on any node a no-op.
+        let mut billed = None;
         loop {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
                 tracing::warn!(error = %err, "grant expiry run failed; retrying next minute");
+            }
+            if let Err(err) = crate::service::subscriptions::run_renewals(&ctx).await {
+                tracing::warn!(error = %err, "subscription renewals failed; retrying next minute");
+            }
+            let period = crate::service::billing::Period::of(ctx.now());
+            if billed != Some(period) {
+                match crate::service::billing::run(&ctx, None, period, true).await {
+                    Ok(made) => {
+                        tracing::info!(period = %period, invoices = made.len(), "billing run done");
+                        billed = Some(period);
+                    }
+                    Err(err) => tracing::warn!(error = %err, "billing run failed; retrying next minute"),
+                }
             }
             let today = ctx.now().date_naive();
             if reviewed_on != Some(today) {

@@ -62,6 +62,12 @@ pub enum Action<'a> {
     UpdatePartnership,
     /// Claim the welcome gift of the acting partner (its ADMIN).
     ClaimWelcomeGift,
+    /// Create (`managed_by: None`) or change (`Some(the subscription's managing partner)`) a
+    /// customer's subscription, with the acting partner user's effective `rights` there and
+    /// whether its grant covers the whole account.
+    ManageSubscription { customer_id: Uuid, rights: Rights, whole_account: bool, managed_by: Option<Option<Uuid>> },
+    /// Run billing, issue and void invoices, record payments (staff ADMIN or FINANCE).
+    ManageBilling,
 }
 
 /// Requires a signed-in caller.
@@ -141,6 +147,27 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
         Action::ClaimWelcomeGift => {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
+        }
+        Action::ManageSubscription { customer_id, rights, whole_account, managed_by } => {
+            let m = acting(principal)?;
+            match m.organization_kind {
+                OrganizationKind::Customer => m.organization_id() == customer_id && m.role == Role::Admin,
+                // A partner changes what it manages or what the customer bought directly, never
+                // another partner's subscription; creating needs the whole account.
+                OrganizationKind::Partner => {
+                    rights.contains(Rights::MANAGE_PRODUCTS)
+                        && match managed_by {
+                            None => whole_account,
+                            Some(None) => true,
+                            Some(Some(partner)) => partner == m.organization_id(),
+                        }
+                }
+                OrganizationKind::Vendor | OrganizationKind::Distributor => false,
+            }
+        }
+        Action::ManageBilling => {
+            let m = acting(principal)?;
+            is_staff(m) && matches!(m.role, Role::Admin | Role::Finance)
         }
         Action::ChangePartnerTier | Action::ReviewSuccessStory | Action::RecordExamResult | Action::ReviewPartners => {
             let m = acting(principal)?;
@@ -433,6 +460,28 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
             Condition::all().add(Expr::exists(grants))
         }
     }
+}
+
+/// Invoices a principal sees: staff all; an organisation's ADMIN and BILLING members those billed
+/// to it; a partner user those of customers where a whole-account grant gives them VIEW_BILLING.
+pub fn invoices_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::invoice;
+    let none = Condition::all().add(Expr::val(false));
+    let Some(p) = principal else { return none };
+    let Some(m) = p.acting.as_ref() else { return none };
+    if is_staff(m) {
+        return Condition::all();
+    }
+    let mut visible = Condition::any();
+    if matches!(m.role, Role::Admin | Role::Billing) {
+        visible = visible.add(invoice::Column::BillToOrganizationId.eq(m.organization_id()));
+    }
+    if let Some(mut customers) = customers_with_right(p, Rights::VIEW_BILLING, now) {
+        // A grant limited to some subscriptions does not open the customer's whole bill.
+        customers.and_where(Expr::col((grant::Entity, grant::Column::Scope)).eq("ACCOUNT"));
+        visible = visible.add(invoice::Column::BillToOrganizationId.in_subquery(customers));
+    }
+    if visible.is_empty() { none } else { visible }
 }
 
 /// A partner's internal records (tier history, certifications): for staff and the partner's own

@@ -3,7 +3,9 @@
 
 pub mod applications;
 pub mod audit;
+pub mod billing;
 pub mod bootstrap;
+pub mod catalog;
 pub mod courses;
 pub mod customers;
 pub mod domains;
@@ -17,6 +19,7 @@ pub mod people;
 pub mod programs;
 pub mod service_accounts;
 pub mod stories;
+pub mod subscriptions;
 pub mod tokens;
 
 use std::sync::Arc;

@@ -228,6 +228,7 @@ fn every_mutation_has_rows() {
                 .iter()
                 .chain(crate::delegation::OPERATIONS.iter())
                 .chain(crate::onboarding::OPERATIONS.iter())
+                .chain(crate::billing::OPERATIONS.iter())
                 .any(|op| op.starts_with(name)),
             "mutation {name} has no rows in the authorization table"
         );

@@ -445,6 +445,16 @@ async fn subscription(app: &TestApp, customer: &str, sku: &str) -> String {
         status: Set("ACTIVE".into()),
         created_at: Set(now),
         updated_at: Set(now),
+        // A bare row: listing and scoping need no plan.
+        plan_id: Set(None),
+        partner_id: Set(None),
+        billed_to: Set("CUSTOMER".into()),
+        started_at: Set(None),
+        current_period_start: Set(None),
+        current_period_end: Set(None),
+        auto_renew: Set(true),
+        cancel_at_period_end: Set(false),
+        pending_plan_id: Set(None),
     }
     .insert(&app.ctx.db)
     .await

@@ -3,7 +3,7 @@
 //! every cell.
 
 use chrono::{TimeDelta, Utc};
-use entity::{grant, grant_assignment};
+use entity::{grant, grant_assignment, subscription};
 use partnerhub::ids::{self, NodeType};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
@@ -59,8 +59,15 @@ const ACTORS: [Actor; 9] = [
     Actor::Distributor,
 ];
 
-pub const OPERATIONS: [&str; 11] = [
+pub const OPERATIONS: [&str; 18] = [
     "readCustomer",
+    "readInvoices",
+    "createSubscription",
+    "changeSeats",
+    "changePlan",
+    "cancelSubscription",
+    "resumeSubscription",
+    "setAutoRenew",
     "requestCustomerAccess",
     "invitePartner",
     "acceptGrant",
@@ -97,6 +104,26 @@ fn expected(actor: Actor, op: &str, state: State) -> &'static str {
             // Baltic sees Hanse through its own grant.
             OtherPartnerAdmin => "OK",
             _ => "NULL",
+        },
+        // Billing on the account: staff and the customer's ADMIN; a partner user with
+        // VIEW_BILLING through a live whole-account grant (Sam's assignment has no billing).
+        "readInvoices" => match actor {
+            Staff | CustomerAdmin | OtherPartnerAdmin => "OK",
+            PartnerAdmin if live(state) => "OK",
+            AssignedEmployee if live(state) => "NONE",
+            CustomerMember => "NONE",
+            _ => "NULL",
+        },
+        // Subscriptions: the customer's ADMIN, or a partner user with MANAGE_PRODUCTS there (the
+        // narrowed grant keeps only VIEW_BILLING). Without a live grant the customer and its
+        // subscriptions do not exist for the partner; Baltic holds its own grant on Hanse.
+        "createSubscription" | "changeSeats" | "changePlan" | "cancelSubscription" | "resumeSubscription"
+        | "setAutoRenew" => match actor {
+            CustomerAdmin | OtherPartnerAdmin => "OK",
+            PartnerAdmin | AssignedEmployee if state == State::Active => "OK",
+            PartnerAdmin | AssignedEmployee if live(state) => "FORBIDDEN",
+            Staff | CustomerMember => "FORBIDDEN",
+            _ => "NOT_FOUND",
         },
         "requestCustomerAccess" => match actor {
             PartnerAdmin | AssignedEmployee if open(state) => "CONFLICT",
@@ -165,6 +192,10 @@ struct World {
     hanse: Uuid,
     sam: Uuid,
     chris: Uuid,
+    /// Hanse's own subscription (no managing partner), and the plans to move it between.
+    subscription: Uuid,
+    base_plan: String,
+    upgrade_plan: String,
 }
 
 async fn user_id(app: &TestApp, token: &str) -> Uuid {
@@ -203,6 +234,31 @@ async fn world() -> World {
         .to_string();
     let sam = user_id(&app, &demo.token("sam@")).await;
     let chris = user_id(&app, &demo.token("chris@")).await;
+    let catalog = app.gql(Some(&hans), "{ products { nodes { sku plans { id code } } } }", json!({})).await;
+    let plans =
+        catalog["data"]["products"]["nodes"].as_array().unwrap().iter().find(|p| p["sku"] == "CPBX").unwrap()["plans"]
+            .clone();
+    let (base_plan, upgrade_plan) =
+        (plans[0]["id"].as_str().unwrap().to_string(), plans[1]["id"].as_str().unwrap().to_string());
+    let own = app
+        .gql(
+            Some(&hans),
+            "mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }",
+            json!({ "i": { "customerId": hanse_gid, "planId": base_plan, "seats": 5, "billedTo": "CUSTOMER", "idempotencyKey": "hanse-own" } }),
+        )
+        .await;
+    let subscription =
+        ids::decode(own["data"]["createSubscription"]["subscription"]["id"].as_str().unwrap()).unwrap().1;
+    // Hanse's own invoice for this month (its other subscriptions are billed to Baltic).
+    let period = Utc::now().format("%Y-%m").to_string();
+    let billed = app
+        .gql(
+            Some(&vera),
+            "mutation($p: String!) { runBilling(input: {period: $p}) { invoices { number } } }",
+            json!({ "p": period }),
+        )
+        .await;
+    assert_eq!(billed["data"]["runBilling"]["invoices"].as_array().unwrap().len(), 1, "{billed}");
     let tokens = vec![
         (Actor::Anonymous, None),
         (Actor::Staff, Some(vera)),
@@ -214,14 +270,37 @@ async fn world() -> World {
         (Actor::CustomerMember, Some(member)),
         (Actor::Distributor, Some(demo.token("dora@"))),
     ];
-    World { hanse: ids::decode(&hanse_gid).unwrap().1, app, tokens, alpine, sam, chris }
+    World {
+        hanse: ids::decode(&hanse_gid).unwrap().1,
+        app,
+        tokens,
+        alpine,
+        sam,
+        chris,
+        subscription,
+        base_plan,
+        upgrade_plan,
+    }
 }
 
 /// Closes whatever Alpine and Hanse have between them, then makes a grant in `state` (with Sam
-/// assigned) directly in the database.
-async fn prepare(w: &World, state: State) -> Option<Uuid> {
+/// assigned) directly in the database; puts Hanse's subscription back as it was (cancelled
+/// when the operation is to resume it).
+async fn prepare(w: &World, state: State, op: &str) -> Option<Uuid> {
     let db = &w.app.ctx.db;
     let now = Utc::now() + TimeDelta::seconds(1);
+    let base = ids::decode(&w.base_plan).unwrap().1;
+    subscription::Entity::update_many()
+        .col_expr(subscription::Column::Seats, Expr::value(5))
+        .col_expr(subscription::Column::PlanId, Expr::value(base))
+        .col_expr(subscription::Column::PendingPlanId, Expr::value(Option::<Uuid>::None))
+        .col_expr(subscription::Column::CancelAtPeriodEnd, Expr::value(op == "resumeSubscription"))
+        .col_expr(subscription::Column::AutoRenew, Expr::value(true))
+        .col_expr(subscription::Column::UpdatedAt, Expr::value(now))
+        .filter(subscription::Column::Id.eq(w.subscription))
+        .exec(db)
+        .await
+        .unwrap();
     grant::Entity::update_many()
         .col_expr(grant::Column::Status, Expr::value("ENDED"))
         .col_expr(grant::Column::EndsAt, Expr::value(now - TimeDelta::days(1)))
@@ -281,11 +360,35 @@ async fn prepare(w: &World, state: State) -> Option<Uuid> {
 fn request(w: &World, op: &str, grant: &str) -> (String, Value) {
     let hanse = ids::encode(NodeType::Organization, w.hanse);
     let alpine = ids::encode(NodeType::Organization, w.alpine);
+    let sub = ids::encode(NodeType::ProductSubscription, w.subscription);
     let by_id = |name: &str| {
         (format!("mutation($id: ID!) {{ {name}(input: {{id: $id}}) {{ grant {{ id }} }} }}"), json!({ "id": grant }))
     };
     match op {
         "readCustomer" => ("query($id: ID!) { customer(id: $id) { id } }".into(), json!({ "id": hanse })),
+        "readInvoices" => {
+            ("query($id: ID!) { customer(id: $id) { invoices { totalCount } } }".into(), json!({ "id": hanse }))
+        }
+        "createSubscription" => (
+            "mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }".into(),
+            json!({ "i": { "customerId": hanse, "planId": w.base_plan, "seats": 3, "billedTo": "CUSTOMER", "idempotencyKey": Uuid::now_v7().to_string() } }),
+        ),
+        "changeSeats" => (
+            "mutation($id: ID!) { changeSeats(input: {id: $id, seats: 7}) { subscription { seats } } }".into(),
+            json!({ "id": sub }),
+        ),
+        "changePlan" => (
+            "mutation($id: ID!, $p: ID!) { changePlan(input: {id: $id, planId: $p}) { subscription { id } } }".into(),
+            json!({ "id": sub, "p": w.upgrade_plan }),
+        ),
+        "cancelSubscription" | "resumeSubscription" => (
+            format!("mutation($id: ID!) {{ {op}(input: {{id: $id}}) {{ subscription {{ cancelAtPeriodEnd }} }} }}"),
+            json!({ "id": sub }),
+        ),
+        "setAutoRenew" => (
+            "mutation($id: ID!) { setAutoRenew(input: {id: $id, autoRenew: false}) { subscription { autoRenew } } }".into(),
+            json!({ "id": sub }),
+        ),
         "requestCustomerAccess" => (
             "mutation($id: ID!) { requestCustomerAccess(input: {customerId: $id, rights: [VIEW_BILLING]}) { grant { id } } }".into(),
             json!({ "id": hanse }),
@@ -310,8 +413,11 @@ fn outcome(op: &str, body: &Value) -> String {
     if body.get("errors").is_some() {
         return error_code(body).to_string();
     }
-    if op == "readCustomer" && body["data"]["customer"].is_null() {
+    if matches!(op, "readCustomer" | "readInvoices") && body["data"]["customer"].is_null() {
         return "NULL".into();
+    }
+    if op == "readInvoices" && body["data"]["customer"]["invoices"]["totalCount"] == 0 {
+        return "NONE".into();
     }
     "OK".into()
 }
@@ -325,7 +431,7 @@ async fn actors_by_operations_by_grant_states() {
     for state in STATES {
         for (actor, token) in &w.tokens {
             for op in OPERATIONS {
-                let grant = prepare(&w, state).await.unwrap_or_else(Uuid::now_v7);
+                let grant = prepare(&w, state, op).await.unwrap_or_else(Uuid::now_v7);
                 let (query, variables) = request(&w, op, &ids::encode(NodeType::Grant, grant));
                 let body = w.app.gql(token.as_deref(), &query, variables).await;
                 let got = outcome(op, &body);
@@ -337,7 +443,7 @@ async fn actors_by_operations_by_grant_states() {
             }
         }
     }
-    assert_eq!(cells, 8 * 9 * 11);
+    assert_eq!(cells, 8 * 9 * OPERATIONS.len());
     assert!(failures.is_empty(), "{} of {cells} cells differ:\n{}", failures.len(), failures.join("\n"));
 }
 
@@ -355,6 +461,12 @@ fn every_grant_mutation_is_in_the_table() {
         "unassignGrantMember",
         "requestCustomerAccess",
         "invitePartner",
+        "createSubscription",
+        "changeSeats",
+        "changePlan",
+        "cancelSubscription",
+        "resumeSubscription",
+        "setAutoRenew",
     ] {
         assert!(sdl.contains(&format!("\t{name}(")), "{name} is gone from the schema");
         assert!(OPERATIONS.contains(&name), "{name} has no rows");

@@ -8,6 +8,7 @@ mod helpers;
 mod idp;
 
 mod authorization;
+mod billing;
 mod bootstrap;
 mod customers;
 mod delegation;

@@ -1,0 +1,37 @@
+use sea_orm::entity::prelude::*;
+
+/// An invoice to one organisation for one period; numbered without gaps per year, never deleted.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "invoices")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    #[sea_orm(unique)]
+    pub number: String,
+    pub year: i32,
+    pub bill_to_organization_id: Uuid,
+    /// YYYY-MM.
+    pub period: String,
+    pub currency: String,
+    pub country: Option<String>,
+    pub vat_number: Option<String>,
+    /// Percent, decimal text.
+    pub tax_rate: String,
+    pub reverse_charge: bool,
+    /// DRAFT, ISSUED, PAID or VOID.
+    pub status: String,
+    pub subtotal: String,
+    pub discount_total: String,
+    pub tax_total: String,
+    pub total: String,
+    pub created_at: DateTimeUtc,
+    pub issued_at: Option<DateTimeUtc>,
+    pub paid_at: Option<DateTimeUtc>,
+    pub voided_at: Option<DateTimeUtc>,
+    pub void_reason: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

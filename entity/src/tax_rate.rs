@@ -1,0 +1,15 @@
+use sea_orm::entity::prelude::*;
+
+/// The standard VAT rate of a country, in percent.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "tax_rates")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub country: String,
+    pub rate: String,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,886 @@
+//! The catalog (products, plans, volume bands), managed subscriptions and billing.
+
+use std::collections::HashMap;
+
+use async_graphql::{
+    Context, Enum, ID, InputObject, Object, SimpleObject,
+    dataloader::{HashMapCache, Loader},
+};
+use chrono::{DateTime, Utc};
+use entity::{invoice, invoice_line, payment, plan, subscription, subscription_change, volume_band};
+use rust_decimal::Decimal;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use super::{
+    connection::{Page, PageArgs, paginate},
+    context::ContextExt,
+    customers::{Product, ProductSubscription},
+    loaders::{Names, load, load_with},
+    programs::{Money, MoneyInput},
+    types::Organization,
+};
+use crate::{
+    error::AppError,
+    ids::{self, NodeType},
+    policy,
+    service::{self, billing, catalog, programs::stored_decimal, subscriptions},
+};
+
+fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError> {
+    ids::decode_as(kind, id).ok_or(AppError::NotFound(what))
+}
+
+fn money(text: &str, currency: &str) -> async_graphql::Result<Money> {
+    let amount = crate::domain::billing::display(stored_decimal(text)?, currency);
+    Ok(Money { amount, currency: currency.to_string() })
+}
+
+pub struct PlansOfProduct {
+    pub ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for PlansOfProduct {
+    type Value = Vec<plan::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = plan::Entity::find()
+            .filter(plan::Column::ProductId.is_in(keys.iter().copied()))
+            .order_by_asc(plan::Column::Rank)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(row.product_id).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+pub struct BandsOfPlan {
+    pub ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for BandsOfPlan {
+    type Value = Vec<volume_band::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = volume_band::Entity::find()
+            .filter(volume_band::Column::PlanId.is_in(keys.iter().copied()))
+            .order_by_asc(volume_band::Column::MinSeats)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(row.plan_id).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+/// An invoice's lines and payments; the invoice itself was already scoped by the policy.
+pub struct LinesOfInvoice {
+    pub ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for LinesOfInvoice {
+    type Value = Vec<invoice_line::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = invoice_line::Entity::find()
+            .filter(invoice_line::Column::InvoiceId.is_in(keys.iter().copied()))
+            .order_by_asc(invoice_line::Column::Position)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(row.invoice_id).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+pub struct PaymentsOfInvoice {
+    pub ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for PaymentsOfInvoice {
+    type Value = Vec<payment::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = payment::Entity::find()
+            .filter(payment::Column::InvoiceId.is_in(keys.iter().copied()))
+            .order_by_asc(payment::Column::Id)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(row.invoice_id).or_default().push(row);
+        }
+        Ok(out)
+    }
+}
+
+pub fn register(request: async_graphql::Request, ctx: &service::Ctx) -> async_graphql::Request {
+    request
+        .data(super::loaders::cached(PlansOfProduct { ctx: ctx.clone() }))
+        .data(super::loaders::cached(BandsOfPlan { ctx: ctx.clone() }))
+        .data(super::loaders::cached(LinesOfInvoice { ctx: ctx.clone() }))
+        .data(super::loaders::cached(PaymentsOfInvoice { ctx: ctx.clone() }))
+}
+
+async fn children<L>(ctx: &Context<'_>, key: Uuid) -> async_graphql::Result<L::Value>
+where
+    L: Loader<Uuid, Error = AppError>,
+    L::Value: Default,
+{
+    let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<L, HashMapCache>>();
+    Ok(loader.load_one(key).await?.unwrap_or_default())
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum BillingPeriod {
+    Monthly,
+    Yearly,
+}
+
+pub struct Plan(pub plan::Model);
+
+/// A way to buy a product: a price per seat and billing period, and a rank (higher is an
+/// upgrade).
+#[Object]
+impl Plan {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Plan, self.0.id))
+    }
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    async fn billing_period(&self) -> BillingPeriod {
+        if self.0.billing_period == "YEARLY" { BillingPeriod::Yearly } else { BillingPeriod::Monthly }
+    }
+    /// The list price per seat and period, below every volume band.
+    async fn unit_price(&self) -> async_graphql::Result<Money> {
+        money(&self.0.unit_price, &self.0.currency)
+    }
+    async fn rank(&self) -> i32 {
+        self.0.rank
+    }
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+    async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Product>> {
+        Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(Product))
+    }
+    /// From `minSeats` seats up, every seat costs the band's price.
+    async fn volume_bands(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VolumeBand>> {
+        let currency = self.0.currency.clone();
+        Ok(children::<BandsOfPlan>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(|b| VolumeBand { band: b, currency: currency.clone() })
+            .collect())
+    }
+}
+
+pub struct VolumeBand {
+    band: volume_band::Model,
+    currency: String,
+}
+
+#[Object]
+impl VolumeBand {
+    async fn min_seats(&self) -> i32 {
+        self.band.min_seats
+    }
+    async fn unit_price(&self) -> async_graphql::Result<Money> {
+        money(&self.band.unit_price, &self.currency)
+    }
+}
+
+pub async fn product_plans(ctx: &Context<'_>, product_id: Uuid) -> async_graphql::Result<Vec<Plan>> {
+    Ok(children::<PlansOfProduct>(ctx, product_id).await?.into_iter().map(Plan).collect())
+}
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum BilledTo {
+    /// The partner buys at its price and re-bills its customer.
+    Partner,
+    /// The customer is billed at list price.
+    Customer,
+}
+
+impl BilledTo {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BilledTo::Partner => "PARTNER",
+            BilledTo::Customer => "CUSTOMER",
+        }
+    }
+}
+
+pub fn billed_to(s: &subscription::Model) -> BilledTo {
+    if s.billed_to == "PARTNER" { BilledTo::Partner } else { BilledTo::Customer }
+}
+
+pub struct SubscriptionChange(pub subscription_change::Model);
+
+/// One change of a subscription.
+#[Object]
+impl SubscriptionChange {
+    /// CREATED, SEATS_CHANGED, UPGRADED, DOWNGRADE_SCHEDULED, CANCEL_SCHEDULED, CANCEL_UNDONE,
+    /// AUTO_RENEW_SET, RENEWED or ENDED.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.before.clone().map(async_graphql::Json)
+    }
+    async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
+        self.0.after.clone().map(async_graphql::Json)
+    }
+    /// Who made it; null for the renewal job.
+    async fn actor_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.0.actor_user_id else { return Ok(None) };
+        load_with::<Names>(ctx, id).await
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+}
+
+pub async fn subscription_history(
+    ctx: &Context<'_>,
+    id: Uuid,
+    args: PageArgs,
+) -> async_graphql::Result<Page<SubscriptionChange>> {
+    let select = subscriptions::history(ctx.principal(), id, ctx.service().now());
+    Ok(paginate(&ctx.service().db, select, subscription_change::Column::Id, |m| m.id, SubscriptionChange, args).await?)
+}
+
+pub struct Invoice(pub invoice::Model);
+
+/// An invoice: numbered INV-<year>-<6 digits> without gaps, never deleted.
+#[Object]
+impl Invoice {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::Invoice, self.0.id))
+    }
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+    /// DRAFT, ISSUED, PAID or VOID.
+    async fn status(&self) -> &str {
+        &self.0.status
+    }
+    /// YYYY-MM.
+    async fn period(&self) -> &str {
+        &self.0.period
+    }
+    async fn currency(&self) -> &str {
+        &self.0.currency
+    }
+    async fn bill_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<entity::organization::Entity>(ctx, self.0.bill_to_organization_id).await?.map(Organization))
+    }
+    async fn bill_to_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<Names>(ctx, self.0.bill_to_organization_id).await
+    }
+    async fn country(&self) -> Option<&str> {
+        self.0.country.as_deref()
+    }
+    async fn vat_number(&self) -> Option<&str> {
+        self.0.vat_number.as_deref()
+    }
+    /// Percent; 0 under a reverse charge.
+    async fn tax_rate(&self) -> async_graphql::Result<Decimal> {
+        Ok(stored_decimal(&self.0.tax_rate)?)
+    }
+    /// The buyer accounts for VAT (B2B across an EU border).
+    async fn reverse_charge(&self) -> bool {
+        self.0.reverse_charge
+    }
+    /// The lines' gross before discounts.
+    async fn subtotal(&self) -> async_graphql::Result<Money> {
+        money(&self.0.subtotal, &self.0.currency)
+    }
+    async fn discount_total(&self) -> async_graphql::Result<Money> {
+        money(&self.0.discount_total, &self.0.currency)
+    }
+    async fn tax_total(&self) -> async_graphql::Result<Money> {
+        money(&self.0.tax_total, &self.0.currency)
+    }
+    async fn total(&self) -> async_graphql::Result<Money> {
+        money(&self.0.total, &self.0.currency)
+    }
+    /// What is still to be paid.
+    async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
+        let paid: Decimal = children::<PaymentsOfInvoice>(ctx, self.0.id)
+            .await?
+            .iter()
+            .map(|p| stored_decimal(&p.amount))
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .sum();
+        let due = if self.0.status == "VOID" { Decimal::ZERO } else { stored_decimal(&self.0.total)? - paid };
+        let due = crate::domain::billing::round(due, &self.0.currency);
+        Ok(Money { amount: due, currency: self.0.currency.clone() })
+    }
+    async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
+        let currency = self.0.currency.clone();
+        Ok(children::<LinesOfInvoice>(ctx, self.0.id)
+            .await?
+            .into_iter()
+            .map(|l| InvoiceLine { line: l, currency: currency.clone() })
+            .collect())
+    }
+    async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
+        Ok(children::<PaymentsOfInvoice>(ctx, self.0.id).await?.into_iter().map(Payment).collect())
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn issued_at(&self) -> Option<DateTime<Utc>> {
+        self.0.issued_at
+    }
+    async fn paid_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paid_at
+    }
+    async fn voided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.voided_at
+    }
+    async fn void_reason(&self) -> Option<&str> {
+        self.0.void_reason.as_deref()
+    }
+}
+
+pub struct InvoiceLine {
+    line: invoice_line::Model,
+    currency: String,
+}
+
+/// quantity × unit price = gross; gross − discount = net; net + tax = total; each rounded
+/// half-up to the currency's minor unit.
+#[Object]
+impl InvoiceLine {
+    async fn position(&self) -> i32 {
+        self.line.position
+    }
+    /// PERIOD or PRORATION.
+    async fn kind(&self) -> &str {
+        &self.line.kind
+    }
+    async fn description(&self) -> &str {
+        &self.line.description
+    }
+    async fn quantity(&self) -> async_graphql::Result<Decimal> {
+        Ok(stored_decimal(&self.line.quantity)?)
+    }
+    async fn unit_price(&self) -> async_graphql::Result<Money> {
+        money(&self.line.unit_price, &self.currency)
+    }
+    async fn gross(&self) -> async_graphql::Result<Money> {
+        money(&self.line.gross, &self.currency)
+    }
+    async fn discount_percent(&self) -> async_graphql::Result<Decimal> {
+        Ok(stored_decimal(&self.line.discount_percent)?)
+    }
+    async fn discount(&self) -> async_graphql::Result<Money> {
+        money(&self.line.discount, &self.currency)
+    }
+    async fn net(&self) -> async_graphql::Result<Money> {
+        money(&self.line.net, &self.currency)
+    }
+    async fn tax(&self) -> async_graphql::Result<Money> {
+        money(&self.line.tax, &self.currency)
+    }
+    async fn total(&self) -> async_graphql::Result<Money> {
+        money(&self.line.total, &self.currency)
+    }
+    /// The customer the line is for (on a partner's invoice, whom it re-bills).
+    async fn customer_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.line.customer_id else { return Ok(None) };
+        load_with::<Names>(ctx, id).await
+    }
+    async fn subscription(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProductSubscription>> {
+        let Some(id) = self.line.subscription_id else { return Ok(None) };
+        Ok(load::<subscription::Entity>(ctx, id).await?.map(ProductSubscription))
+    }
+}
+
+pub struct Payment(pub payment::Model);
+
+#[Object]
+impl Payment {
+    async fn amount(&self) -> async_graphql::Result<Money> {
+        money(&self.0.amount, &self.0.currency)
+    }
+    async fn received_at(&self) -> DateTime<Utc> {
+        self.0.received_at
+    }
+    async fn reference(&self) -> Option<&str> {
+        self.0.reference.as_deref()
+    }
+}
+
+pub async fn organization_invoices(
+    ctx: &Context<'_>,
+    organization_id: Uuid,
+    status: Option<String>,
+    args: PageArgs,
+) -> async_graphql::Result<Page<Invoice>> {
+    let mut select = billing::visible(ctx.principal(), ctx.service().now())
+        .filter(invoice::Column::BillToOrganizationId.eq(organization_id));
+    if let Some(status) = status {
+        select = select.filter(invoice::Column::Status.eq(status.to_uppercase()));
+    }
+    Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
+}
+
+/// One customer's amounts on a partner's invoices of a period.
+#[derive(SimpleObject)]
+pub struct BillingReportRow {
+    pub customer: Option<Organization>,
+    pub customer_name: Option<String>,
+    /// What the customer's subscriptions cost at list price.
+    pub retail: Money,
+    /// What the partner pays, after its discount.
+    pub cost: Money,
+    pub margin: Money,
+}
+
+/// A partner's managed yearly amount against its programme's minimum.
+#[derive(SimpleObject)]
+pub struct ProgramMinimum {
+    pub minimum: Money,
+    /// Active subscriptions the partner manages, a year at list price.
+    pub managed_yearly_amount: Money,
+    pub met: bool,
+}
+
+pub async fn program_minimum(
+    ctx: &Context<'_>,
+    p: &entity::partnership::Model,
+) -> async_graphql::Result<Option<ProgramMinimum>> {
+    if !policy::sees_partner_internals(ctx.principal(), p.organization_id) {
+        return Ok(None);
+    }
+    let Some(program) = load::<entity::program::Entity>(ctx, p.program_id).await? else { return Ok(None) };
+    let Some(minimum) = &program.min_yearly_amount else { return Ok(None) };
+    let minimum = stored_decimal(minimum)?;
+    let managed = billing::managed_yearly_amount(&ctx.service().db, p.organization_id, &program.currency).await?;
+    Ok(Some(ProgramMinimum {
+        minimum: Money { amount: minimum, currency: program.currency.clone() },
+        managed_yearly_amount: Money { amount: managed, currency: program.currency.clone() },
+        met: managed >= minimum,
+    }))
+}
+
+#[derive(Default)]
+pub struct BillingQuery;
+
+#[Object]
+impl BillingQuery {
+    /// The catalog, for everyone signed in.
+    async fn products(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Product>> {
+        policy::signed_in(ctx.principal())?;
+        let select = entity::product::Entity::find().filter(policy::programs_scope(ctx.principal()));
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate(&ctx.service().db, select, entity::product::Column::Id, |m| m.id, Product, args).await?)
+    }
+
+    /// Invoices you may read: your organisation's, and your customers' where you have VIEW_BILLING.
+    async fn invoices(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<String>,
+        period: Option<String>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<Invoice>> {
+        policy::signed_in(ctx.principal())?;
+        let mut select = billing::visible(ctx.principal(), ctx.service().now());
+        if let Some(status) = status {
+            select = select.filter(invoice::Column::Status.eq(status.to_uppercase()));
+        }
+        if let Some(period) = period {
+            select = select.filter(invoice::Column::Period.eq(billing::Period::parse(&period)?.to_string()));
+        }
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
+    }
+
+    /// Subscriptions you see that renew or end within `withinDays` (for a partner: across its
+    /// customers).
+    async fn renewals_due(
+        &self,
+        ctx: &Context<'_>,
+        within_days: i32,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<ProductSubscription>> {
+        policy::signed_in(ctx.principal())?;
+        if !(0..=366).contains(&within_days) {
+            return Err(AppError::bad_input("withinDays", "is between 0 and 366").into());
+        }
+        let select = subscriptions::renewals_due(ctx.principal(), ctx.service().now(), i64::from(within_days));
+        let args = PageArgs { first, after, last, before };
+        Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
+    }
+
+    /// For the partner you act as: per customer, retail amount, your cost and your margin on
+    /// your invoices of `period` (YYYY-MM).
+    async fn partner_billing_report(
+        &self,
+        ctx: &Context<'_>,
+        period: String,
+    ) -> async_graphql::Result<Vec<BillingReportRow>> {
+        let period = billing::Period::parse(&period)?;
+        let rows = billing::partner_report(ctx.service(), ctx.principal(), period).await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for r in rows {
+            let customer = load::<entity::organization::Entity>(ctx, r.customer_id).await?.map(Organization);
+            let name = load_with::<Names>(ctx, r.customer_id).await?;
+            out.push(BillingReportRow {
+                customer,
+                customer_name: name,
+                retail: Money { amount: r.retail, currency: r.currency.clone() },
+                cost: Money { amount: r.cost, currency: r.currency.clone() },
+                margin: Money { amount: r.retail - r.cost, currency: r.currency },
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[derive(InputObject)]
+pub struct CreateProductInput {
+    pub sku: String,
+    pub name: String,
+    pub product_line: String,
+}
+
+#[derive(InputObject)]
+pub struct SetProductActiveInput {
+    pub id: ID,
+    pub active: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct ProductPayload {
+    pub product: Product,
+}
+
+#[derive(InputObject)]
+pub struct VolumeBandInput {
+    pub min_seats: i32,
+    pub unit_price: Decimal,
+}
+
+#[derive(InputObject)]
+pub struct CreatePlanInput {
+    pub product_id: ID,
+    pub code: String,
+    pub name: String,
+    pub billing_period: BillingPeriod,
+    pub unit_price: MoneyInput,
+    /// Higher is an upgrade.
+    pub rank: i32,
+    #[graphql(default)]
+    pub volume_bands: Vec<VolumeBandInput>,
+}
+
+#[derive(InputObject)]
+pub struct SetVolumeBandsInput {
+    pub plan_id: ID,
+    pub volume_bands: Vec<VolumeBandInput>,
+}
+
+#[derive(SimpleObject)]
+pub struct PlanPayload {
+    pub plan: Plan,
+}
+
+#[derive(InputObject)]
+pub struct CreateSubscriptionInput {
+    pub customer_id: ID,
+    pub plan_id: ID,
+    pub seats: i32,
+    pub billed_to: BilledTo,
+    /// A retry with the same key returns the first subscription.
+    pub idempotency_key: String,
+}
+
+#[derive(InputObject)]
+pub struct ChangeSeatsInput {
+    pub id: ID,
+    pub seats: i32,
+}
+
+#[derive(InputObject)]
+pub struct ChangePlanInput {
+    pub id: ID,
+    pub plan_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SubscriptionIdInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct SetAutoRenewInput {
+    pub id: ID,
+    pub auto_renew: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct SubscriptionPayload {
+    pub subscription: ProductSubscription,
+}
+
+#[derive(InputObject)]
+pub struct RunBillingInput {
+    /// YYYY-MM.
+    pub period: String,
+    /// Issue the invoices at once (the default), or leave them DRAFT.
+    #[graphql(default = true)]
+    pub issue: bool,
+}
+
+#[derive(SimpleObject)]
+pub struct RunBillingPayload {
+    /// The invoices this run made (none when the period was already billed).
+    pub invoices: Vec<Invoice>,
+}
+
+#[derive(InputObject)]
+pub struct InvoiceIdInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct VoidInvoiceInput {
+    pub id: ID,
+    pub reason: String,
+}
+
+#[derive(InputObject)]
+pub struct RecordPaymentInput {
+    pub invoice_id: ID,
+    pub amount: MoneyInput,
+    pub received_at: DateTime<Utc>,
+    pub reference: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct InvoicePayload {
+    pub invoice: Invoice,
+}
+
+fn bands(input: Vec<VolumeBandInput>) -> Vec<(i32, Decimal)> {
+    input.into_iter().map(|b| (b.min_seats, b.unit_price)).collect()
+}
+
+#[derive(Default)]
+pub struct BillingMutation;
+
+#[Object]
+impl BillingMutation {
+    /// Adds a product to the catalog (staff ADMIN).
+    async fn create_product(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProductInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        let new = catalog::NewProduct { sku: input.sku, name: input.name, product_line: input.product_line };
+        Ok(ProductPayload { product: Product(catalog::create_product(ctx.service(), ctx.principal(), new).await?) })
+    }
+
+    /// Takes a product off sale or back on (staff ADMIN); running subscriptions continue.
+    async fn set_product_active(
+        &self,
+        ctx: &Context<'_>,
+        input: SetProductActiveInput,
+    ) -> async_graphql::Result<ProductPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Product, &input.id, "Product")?;
+        let product = catalog::set_product_active(ctx.service(), ctx.principal(), id, input.active).await?;
+        Ok(ProductPayload { product: Product(product) })
+    }
+
+    /// Adds a plan with its volume bands (staff ADMIN).
+    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> async_graphql::Result<PlanPayload> {
+        policy::signed_in(ctx.principal())?;
+        let product_id = decode(NodeType::Product, &input.product_id, "Product")?;
+        let new = catalog::NewPlan {
+            product_id,
+            code: input.code,
+            name: input.name,
+            billing_period: match input.billing_period {
+                BillingPeriod::Monthly => "MONTHLY".into(),
+                BillingPeriod::Yearly => "YEARLY".into(),
+            },
+            unit_price: input.unit_price.amount,
+            currency: input.unit_price.currency,
+            rank: input.rank,
+            bands: bands(input.volume_bands),
+        };
+        Ok(PlanPayload { plan: Plan(catalog::create_plan(ctx.service(), ctx.principal(), new).await?) })
+    }
+
+    /// Replaces a plan's volume bands (staff ADMIN).
+    async fn set_volume_bands(
+        &self,
+        ctx: &Context<'_>,
+        input: SetVolumeBandsInput,
+    ) -> async_graphql::Result<PlanPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Plan, &input.plan_id, "Plan")?;
+        let plan = catalog::set_volume_bands(ctx.service(), ctx.principal(), id, bands(input.volume_bands)).await?;
+        Ok(PlanPayload { plan: Plan(plan) })
+    }
+
+    /// Subscribes a customer to a plan (the customer's ADMIN, or a partner with MANAGE_PRODUCTS
+    /// on the whole account); the first period is charged now.
+    async fn create_subscription(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateSubscriptionInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let new = subscriptions::NewSubscription {
+            customer_id: decode(NodeType::Organization, &input.customer_id, "Organization")?,
+            plan_id: ids::decode_as(NodeType::Plan, &input.plan_id)
+                .ok_or_else(|| AppError::bad_input("planId", "no such plan"))?,
+            seats: input.seats,
+            billed_to: input.billed_to.as_str().into(),
+            idempotency_key: &input.idempotency_key,
+        };
+        let created = subscriptions::create(ctx.service(), ctx.principal(), new).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(created) })
+    }
+
+    /// Changes the seats now; the rest of the period is charged or credited, prorated to the day.
+    async fn change_seats(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeSeatsInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
+        let changed = subscriptions::change_seats(ctx.service(), ctx.principal(), id, input.seats).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+
+    /// Upgrades now (prorated to the day) or downgrades at the next renewal.
+    async fn change_plan(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangePlanInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
+        let plan = ids::decode_as(NodeType::Plan, &input.plan_id)
+            .ok_or_else(|| AppError::bad_input("planId", "no such plan"))?;
+        let changed = subscriptions::change_plan(ctx.service(), ctx.principal(), id, plan).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+
+    /// Ends the subscription at the end of its period.
+    async fn cancel_subscription(
+        &self,
+        ctx: &Context<'_>,
+        input: SubscriptionIdInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
+        let changed = subscriptions::set_cancel(ctx.service(), ctx.principal(), id, true).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+
+    /// Takes back a cancellation before the period ends.
+    async fn resume_subscription(
+        &self,
+        ctx: &Context<'_>,
+        input: SubscriptionIdInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
+        let changed = subscriptions::set_cancel(ctx.service(), ctx.principal(), id, false).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+
+    async fn set_auto_renew(
+        &self,
+        ctx: &Context<'_>,
+        input: SetAutoRenewInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
+        let changed = subscriptions::set_auto_renew(ctx.service(), ctx.principal(), id, input.auto_renew).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+
+    /// Invoices what is owed up to the end of `period` (staff ADMIN or FINANCE); a period runs
+    /// once per organisation, so running it again makes no second invoice.
+    async fn run_billing(&self, ctx: &Context<'_>, input: RunBillingInput) -> async_graphql::Result<RunBillingPayload> {
+        let principal = policy::signed_in(ctx.principal())?;
+        let period = billing::Period::parse(&input.period)?;
+        let made = billing::run(ctx.service(), Some(principal), period, input.issue).await?;
+        Ok(RunBillingPayload { invoices: made.into_iter().map(Invoice).collect() })
+    }
+
+    /// Issues a draft invoice (staff ADMIN or FINANCE).
+    async fn issue_invoice(&self, ctx: &Context<'_>, input: InvoiceIdInput) -> async_graphql::Result<InvoicePayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
+        Ok(InvoicePayload { invoice: Invoice(billing::issue(ctx.service(), ctx.principal(), id).await?) })
+    }
+
+    /// Voids a draft or issued invoice with a reason (staff ADMIN or FINANCE); it keeps its number.
+    async fn void_invoice(&self, ctx: &Context<'_>, input: VoidInvoiceInput) -> async_graphql::Result<InvoicePayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
+        Ok(InvoicePayload { invoice: Invoice(billing::void(ctx.service(), ctx.principal(), id, &input.reason).await?) })
+    }
+
+    /// Records a payment (staff ADMIN or FINANCE); covering the total makes the invoice PAID.
+    async fn record_payment(
+        &self,
+        ctx: &Context<'_>,
+        input: RecordPaymentInput,
+    ) -> async_graphql::Result<InvoicePayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Invoice, &input.invoice_id, "Invoice")?;
+        let (inv, _) = billing::record_payment(
+            ctx.service(),
+            ctx.principal(),
+            id,
+            input.amount.amount,
+            &input.amount.currency,
+            input.received_at,
+            input.reference,
+        )
+        .await?;
+        Ok(InvoicePayload { invoice: Invoice(inv) })
+    }
+}

@@ -1,0 +1,597 @@
+//! Billing: runs turn unbilled charges into one invoice per bill-to organisation, period and
+//! currency, numbered INV-<year>-<6 digits> without gaps; partners are billed at their tier's
+//! discount on top of the volume band, customers at list price; tax by the country's rate, or
+//! reverse charge. Invoices are issued, paid or voided, never deleted.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use entity::{charge, invoice, invoice_counter, invoice_line, organization, partnership, payment, tax_rate, tier};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+    sea_query::{Expr, ExprTrait},
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, catalog, notifications, programs};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{OrganizationKind, billing},
+    error::{AppError, AppResult},
+    ids::{self, NodeType},
+    policy::{self, Action},
+};
+
+/// A billing period: a calendar month, "YYYY-MM".
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Period {
+    pub year: i32,
+    pub month: u32,
+}
+
+impl Period {
+    pub fn parse(text: &str) -> AppResult<Period> {
+        let bad = || AppError::bad_input("period", format!("{text:?} is not a month such as 2026-12"));
+        let (y, m) = text.trim().split_once('-').ok_or_else(bad)?;
+        let (year, month) = (y.parse::<i32>().map_err(|_| bad())?, m.parse::<u32>().map_err(|_| bad())?);
+        if y.len() != 4 || m.len() != 2 || !(1..=12).contains(&month) || !(2000..=2999).contains(&year) {
+            return Err(bad());
+        }
+        Ok(Period { year, month })
+    }
+
+    pub fn of(at: DateTime<Utc>) -> Period {
+        Period { year: at.year(), month: at.month() }
+    }
+
+    pub fn start(self) -> DateTime<Utc> {
+        NaiveDate::from_ymd_opt(self.year, self.month, 1)
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|d| d.and_utc())
+            .unwrap_or_default()
+    }
+
+    pub fn end(self) -> DateTime<Utc> {
+        let (y, m) = if self.month == 12 { (self.year + 1, 1) } else { (self.year, self.month + 1) };
+        Period { year: y, month: m }.start()
+    }
+}
+
+impl std::fmt::Display for Period {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:04}-{:02}", self.year, self.month)
+    }
+}
+
+/// The vendor's country: the seller of every invoice, for the reverse charge.
+async fn seller_country(db: &impl ConnectionTrait) -> AppResult<Option<String>> {
+    Ok(organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
+        .one(db)
+        .await?
+        .and_then(|v| v.country))
+}
+
+/// A partner's discount in percent: the best of its reseller tiers' (0 for anyone else).
+async fn discount_of(db: &impl ConnectionTrait, org: &organization::Model) -> AppResult<Decimal> {
+    if org.kind != OrganizationKind::Partner.as_str() {
+        return Ok(Decimal::ZERO);
+    }
+    let placed: Vec<(partnership::Model, Option<tier::Model>)> = partnership::Entity::find()
+        .filter(partnership::Column::OrganizationId.eq(org.id))
+        .find_also_related(tier::Entity)
+        .all(db)
+        .await?;
+    let mut best = Decimal::ZERO;
+    for (_, t) in placed {
+        if let Some(t) = t {
+            best = best.max(programs::benefits_of(&t)?.discount_percent);
+        }
+    }
+    Ok(best)
+}
+
+async fn next_number(db: &impl ConnectionTrait, year: i32) -> AppResult<String> {
+    invoice_counter::Entity::insert(invoice_counter::ActiveModel { year: Set(year), last_number: Set(0) })
+        .on_conflict_do_nothing()
+        .exec(db)
+        .await?;
+    // The row lock taken here is held until the invoice commits: numbers go out in commit order.
+    invoice_counter::Entity::update_many()
+        .col_expr(invoice_counter::Column::LastNumber, Expr::col(invoice_counter::Column::LastNumber).add(1))
+        .filter(invoice_counter::Column::Year.eq(year))
+        .exec(db)
+        .await?;
+    let counter = invoice_counter::Entity::find_by_id(year)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::internal("the invoice counter vanished"))?;
+    Ok(format!("INV-{year}-{:06}", counter.last_number))
+}
+
+struct Line {
+    kind: &'static str,
+    subscription_id: Uuid,
+    customer_id: Uuid,
+    description: String,
+    quantity: Decimal,
+    unit_price: Decimal,
+    discount_percent: Decimal,
+    amounts: billing::LineAmounts,
+    retail_net: Decimal,
+}
+
+fn date(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+/// One line per charge, priced for the bill-to organisation.
+fn price_charge(
+    c: &charge::Model,
+    customer_id: Uuid,
+    plans: &HashMap<Uuid, catalog::Priced>,
+    discount: Decimal,
+) -> AppResult<Line> {
+    let plan = plans.get(&c.plan_id).ok_or_else(|| AppError::internal(format!("plan {} of a charge", c.plan_id)))?;
+    let currency = plan.plan.currency.as_str();
+    let period = format!("{} to {}", date(c.period_start), date(c.period_end));
+    if c.kind == "PERIOD" {
+        let quantity = Decimal::from(c.seats);
+        let unit = plan.seat_price(c.seats);
+        let amounts = billing::line(quantity, unit, discount, currency);
+        let retail_net = billing::line(quantity, unit, Decimal::ZERO, currency).net;
+        return Ok(Line {
+            kind: "PERIOD",
+            subscription_id: c.subscription_id,
+            customer_id,
+            description: format!("{} ({}), {} seats, {period}", plan.plan.name, plan.plan.code, c.seats),
+            quantity,
+            unit_price: unit,
+            discount_percent: discount,
+            amounts,
+            retail_net,
+        });
+    }
+    let from_plan = c.from_plan_id.and_then(|id| plans.get(&id)).unwrap_or(plan);
+    let from_seats = c.from_seats.unwrap_or(c.seats);
+    let (left, total) = billing::remaining_days(c.period_start, c.period_end, c.service_start);
+    let delta = billing::prorate(from_plan.period_price(from_seats), plan.period_price(c.seats), left, total);
+    let unit = billing::round(delta, currency);
+    let what = if from_plan.plan.id != plan.plan.id {
+        format!("{} to {}", from_plan.plan.code, plan.plan.code)
+    } else {
+        format!("{from_seats} to {} seats of {}", c.seats, plan.plan.code)
+    };
+    Ok(Line {
+        kind: "PRORATION",
+        subscription_id: c.subscription_id,
+        customer_id,
+        description: format!("Change from {what} on {}, {left}/{total} days of {period}", date(c.service_start)),
+        quantity: Decimal::ONE,
+        unit_price: unit,
+        discount_percent: discount,
+        amounts: billing::line(Decimal::ONE, unit, discount, currency),
+        retail_net: unit,
+    })
+}
+
+/// Bills every charge created before the period's end and not yet invoiced: one invoice per
+/// bill-to organisation and currency, in its own transaction. An organisation that already has
+/// an invoice for the period gets none (its new charges wait for the next period), so running a
+/// period twice, on one node or two, makes no second invoice.
+#[tracing::instrument(skip_all, fields(period = %period))]
+pub async fn run(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    period: Period,
+    issue: bool,
+) -> AppResult<Vec<invoice::Model>> {
+    if let Some(p) = principal {
+        policy::can(p, Action::ManageBilling)?;
+    }
+    let now = ctx.now();
+    let pending = charge::Entity::find()
+        .filter(charge::Column::InvoiceId.is_null())
+        .filter(charge::Column::CreatedAt.lt(period.end()))
+        .order_by_asc(charge::Column::Id)
+        .all(&ctx.db)
+        .await?;
+    let plan_ids: Vec<Uuid> =
+        pending.iter().flat_map(|c| [Some(c.plan_id), c.from_plan_id]).flatten().collect::<Vec<_>>();
+    let plans = catalog::priced(&ctx.db, &plan_ids).await?;
+    let mut groups: BTreeMap<(Uuid, String), Vec<charge::Model>> = BTreeMap::new();
+    for c in pending {
+        let currency = plans.get(&c.plan_id).map(|p| p.plan.currency.clone()).unwrap_or_default();
+        groups.entry((c.bill_to_organization_id, currency)).or_default().push(c);
+    }
+    let seller = seller_country(&ctx.db).await?.unwrap_or_default();
+    let mut made = Vec::new();
+    for ((bill_to, currency), charges) in groups {
+        if let Some(inv) =
+            bill_one(ctx, principal, period, bill_to, &currency, &charges, &plans, &seller, issue, now).await?
+        {
+            made.push(inv);
+        }
+    }
+    Ok(made)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn bill_one(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    period: Period,
+    bill_to: Uuid,
+    currency: &str,
+    charges: &[charge::Model],
+    plans: &HashMap<Uuid, catalog::Priced>,
+    seller: &str,
+    issue: bool,
+    now: DateTime<Utc>,
+) -> AppResult<Option<invoice::Model>> {
+    let txn = db::begin_write(&ctx.db).await?;
+    let exists = invoice::Entity::find()
+        .filter(invoice::Column::BillToOrganizationId.eq(bill_to))
+        .filter(invoice::Column::Period.eq(period.to_string()))
+        .filter(invoice::Column::Currency.eq(currency))
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Ok(None);
+    }
+    let org = organization::Entity::find_by_id(bill_to).one(&txn).await?.ok_or(AppError::NotFound("Organization"))?;
+    let discount = discount_of(&txn, &org).await?;
+    let subscription_ids: Vec<Uuid> = charges.iter().map(|c| c.subscription_id).collect();
+    let customers: HashMap<Uuid, Uuid> = entity::subscription::Entity::find()
+        .filter(entity::subscription::Column::Id.is_in(subscription_ids))
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.customer_id))
+        .collect();
+    let mut lines = Vec::new();
+    for c in charges {
+        let customer = customers.get(&c.subscription_id).copied().unwrap_or(bill_to);
+        lines.push(price_charge(c, customer, plans, discount)?);
+    }
+    let country = org.country.clone().unwrap_or_default();
+    let reverse_charge = billing::reverse_charge(seller, &country, org.vat_number.as_deref());
+    let rate = if reverse_charge {
+        Decimal::ZERO
+    } else {
+        match tax_rate::Entity::find_by_id(country.clone()).one(&txn).await? {
+            Some(r) => programs::stored_decimal(&r.rate)?,
+            None => Decimal::ZERO,
+        }
+    };
+    let nets: Vec<Decimal> = lines.iter().map(|l| l.amounts.net).collect();
+    let subtotal: Decimal = nets.iter().copied().sum();
+    // Tax on the invoice's net total, then spread over the lines so that they add up exactly.
+    let tax_total = billing::round(subtotal * rate / Decimal::ONE_HUNDRED, currency);
+    let taxes = billing::allocate(tax_total, &nets, currency);
+    let gross_total: Decimal = lines.iter().map(|l| l.amounts.gross).sum();
+    let discount_total: Decimal = lines.iter().map(|l| l.amounts.discount).sum();
+    let number = next_number(&txn, period.year).await?;
+    let status = if issue { "ISSUED" } else { "DRAFT" };
+    let inserted = invoice::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        number: Set(number),
+        year: Set(period.year),
+        bill_to_organization_id: Set(bill_to),
+        period: Set(period.to_string()),
+        currency: Set(currency.into()),
+        country: Set(org.country.clone()),
+        vat_number: Set(org.vat_number.clone()),
+        tax_rate: Set(rate.normalize().to_string()),
+        reverse_charge: Set(reverse_charge),
+        status: Set(status.into()),
+        subtotal: Set(gross_total.to_string()),
+        discount_total: Set(discount_total.to_string()),
+        tax_total: Set(tax_total.to_string()),
+        total: Set((subtotal + tax_total).to_string()),
+        created_at: Set(now),
+        issued_at: Set(issue.then_some(now)),
+        paid_at: Set(None),
+        voided_at: Set(None),
+        void_reason: Set(None),
+    }
+    .insert(&txn)
+    .await;
+    // Another run made this organisation's invoice since we looked: roll back, number included.
+    let created = match inserted.map_err(AppError::from) {
+        Ok(created) => created,
+        Err(AppError::Conflict(_)) => return Ok(None),
+        Err(other) => return Err(other),
+    };
+    for (position, (l, tax)) in lines.iter().zip(taxes).enumerate() {
+        invoice_line::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            invoice_id: Set(created.id),
+            position: Set(position as i32 + 1),
+            kind: Set(l.kind.into()),
+            subscription_id: Set(Some(l.subscription_id)),
+            customer_id: Set(Some(l.customer_id)),
+            description: Set(l.description.clone()),
+            quantity: Set(l.quantity.normalize().to_string()),
+            unit_price: Set(billing::display(l.unit_price, currency).to_string()),
+            gross: Set(l.amounts.gross.to_string()),
+            discount_percent: Set(l.discount_percent.normalize().to_string()),
+            discount: Set(l.amounts.discount.to_string()),
+            net: Set(l.amounts.net.to_string()),
+            tax: Set(tax.to_string()),
+            total: Set((l.amounts.net + tax).to_string()),
+            retail_net: Set(l.retail_net.to_string()),
+        }
+        .insert(&txn)
+        .await?;
+    }
+    let ids: Vec<Uuid> = charges.iter().map(|c| c.id).collect();
+    let claimed = charge::Entity::update_many()
+        .col_expr(charge::Column::InvoiceId, Expr::val(created.id))
+        .filter(charge::Column::Id.is_in(ids))
+        .filter(charge::Column::InvoiceId.is_null())
+        .exec(&txn)
+        .await?;
+    if claimed.rows_affected != charges.len() as u64 {
+        // Another run billed some of them first: roll back, number included.
+        return Ok(None);
+    }
+    let event = audit::Event {
+        action: "invoice.created",
+        target_type: "Invoice",
+        target_id: Some(created.id),
+        customer_id: None,
+        before: None,
+        after: Some(json!({ "number": created.number, "total": created.total, "status": created.status })),
+    };
+    audit::record(&txn, principal, event, now).await?;
+    if issue {
+        notify_issued(&txn, &created, now).await?;
+    }
+    txn.commit().await?;
+    Ok(Some(created))
+}
+
+async fn notify_issued(db: &impl ConnectionTrait, inv: &invoice::Model, now: DateTime<Utc>) -> AppResult<()> {
+    let payload = json!({
+        "invoiceId": ids::encode(NodeType::Invoice, inv.id),
+        "number": inv.number, "total": inv.total, "currency": inv.currency,
+    });
+    notifications::enqueue(db, "INVOICE_ISSUED", inv.bill_to_organization_id, None, payload, now).await
+}
+
+fn staff_billing(principal: Option<&Principal>) -> AppResult<()> {
+    policy::can(policy::signed_in(principal)?, Action::ManageBilling)
+}
+
+async fn transition(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    from: &[&str],
+    to: &str,
+    reason: Option<String>,
+) -> AppResult<invoice::Model> {
+    staff_billing(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
+    if !from.contains(&inv.status.as_str()) {
+        return Err(AppError::Conflict(format!("the invoice is {}", inv.status)));
+    }
+    let mut active: invoice::ActiveModel = inv.clone().into();
+    active.status = Set(to.into());
+    match to {
+        "ISSUED" => active.issued_at = Set(Some(now)),
+        _ => {
+            active.voided_at = Set(Some(now));
+            active.void_reason = Set(reason.clone());
+        }
+    }
+    let updated = active.update(&txn).await?;
+    let event = audit::Event {
+        action: if to == "ISSUED" { "invoice.issued" } else { "invoice.voided" },
+        target_type: "Invoice",
+        target_id: Some(id),
+        customer_id: None,
+        before: Some(json!({ "status": inv.status })),
+        after: Some(json!({ "status": to, "reason": reason })),
+    };
+    audit::record(&txn, principal, event, now).await?;
+    if to == "ISSUED" {
+        notify_issued(&txn, &updated, now).await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+pub async fn issue(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<invoice::Model> {
+    transition(ctx, principal, id, &["DRAFT"], "ISSUED", None).await
+}
+
+/// Voids a draft or issued invoice (never a paid one); it keeps its number and stays listed.
+pub async fn void(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: &str) -> AppResult<invoice::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::bad_input("reason", "must be 1 to 2000 characters"));
+    }
+    transition(ctx, principal, id, &["DRAFT", "ISSUED"], "VOID", Some(reason.into())).await
+}
+
+/// Records money received; the invoice is PAID once payments cover its total.
+pub async fn record_payment(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    amount: Decimal,
+    currency: &str,
+    received_at: DateTime<Utc>,
+    reference: Option<String>,
+) -> AppResult<(invoice::Model, payment::Model)> {
+    staff_billing(principal)?;
+    let now = ctx.now();
+    if received_at > now {
+        return Err(AppError::bad_input("receivedAt", "must not be in the future"));
+    }
+    let txn = db::begin_write(&ctx.db).await?;
+    let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
+    if inv.status != "ISSUED" {
+        return Err(AppError::Conflict(format!(
+            "payments are recorded on issued invoices; this one is {}",
+            inv.status
+        )));
+    }
+    if !currency.trim().eq_ignore_ascii_case(&inv.currency) {
+        return Err(AppError::bad_input("amount", format!("must be in the invoice's currency, {}", inv.currency)));
+    }
+    if amount <= Decimal::ZERO || amount != billing::round(amount, &inv.currency) {
+        return Err(AppError::bad_input("amount", "must be positive, in the currency's minor unit"));
+    }
+    let paid: Decimal = payment::Entity::find()
+        .filter(payment::Column::InvoiceId.eq(inv.id))
+        .all(&txn)
+        .await?
+        .iter()
+        .map(|p| programs::stored_decimal(&p.amount))
+        .collect::<AppResult<Vec<_>>>()?
+        .into_iter()
+        .sum();
+    let total = programs::stored_decimal(&inv.total)?;
+    if paid + amount > total {
+        return Err(AppError::bad_input("amount", format!("exceeds the {} still due", total - paid)));
+    }
+    let recorded = payment::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        invoice_id: Set(inv.id),
+        amount: Set(amount.to_string()),
+        currency: Set(inv.currency.clone()),
+        received_at: Set(received_at),
+        reference: Set(reference.map(|r| r.trim().chars().take(200).collect())),
+        recorded_by_user_id: Set(principal.map(Principal::user_id)),
+        created_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    let mut updated = inv.clone();
+    if paid + amount == total {
+        let mut active: invoice::ActiveModel = inv.clone().into();
+        active.status = Set("PAID".into());
+        active.paid_at = Set(Some(received_at));
+        updated = active.update(&txn).await?;
+    }
+    let event = audit::Event {
+        action: "invoice.payment_recorded",
+        target_type: "Invoice",
+        target_id: Some(inv.id),
+        customer_id: None,
+        before: Some(json!({ "status": inv.status })),
+        after: Some(json!({ "amount": recorded.amount, "status": updated.status })),
+    };
+    audit::record(&txn, principal, event, now).await?;
+    txn.commit().await?;
+    Ok((updated, recorded))
+}
+
+/// Invoices the principal may read.
+pub fn visible(principal: Option<&Principal>, now: DateTime<Utc>) -> Select<invoice::Entity> {
+    invoice::Entity::find().filter(policy::invoices_scope(principal, now))
+}
+
+/// Per customer and currency: what the partner's customers would pay at list price (retail),
+/// what the partner pays (cost) and the difference (margin), from the partner's own invoices
+/// of the period that are not void.
+pub struct ReportRow {
+    pub customer_id: Uuid,
+    pub currency: String,
+    pub retail: Decimal,
+    pub cost: Decimal,
+}
+
+pub async fn partner_report(ctx: &Ctx, principal: Option<&Principal>, period: Period) -> AppResult<Vec<ReportRow>> {
+    let p = policy::signed_in(principal)?;
+    let m = policy::acting(p)?;
+    if m.organization_kind != OrganizationKind::Partner {
+        return Err(AppError::Forbidden("the billing report is for partners".into()));
+    }
+    let invoices = visible(principal, ctx.now())
+        .filter(invoice::Column::BillToOrganizationId.eq(m.organization_id()))
+        .filter(invoice::Column::Period.eq(period.to_string()))
+        .filter(invoice::Column::Status.ne("VOID"))
+        .all(&ctx.db)
+        .await?;
+    let currency: HashMap<Uuid, String> = invoices.iter().map(|i| (i.id, i.currency.clone())).collect();
+    let lines = invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.is_in(invoices.iter().map(|i| i.id)))
+        .all(&ctx.db)
+        .await?;
+    let mut rows: BTreeMap<(Uuid, String), (Decimal, Decimal)> = BTreeMap::new();
+    for l in lines {
+        let Some(customer) = l.customer_id else { continue };
+        let cur = currency.get(&l.invoice_id).cloned().unwrap_or_default();
+        let entry = rows.entry((customer, cur)).or_default();
+        entry.0 += programs::stored_decimal(&l.retail_net)?;
+        entry.1 += programs::stored_decimal(&l.net)?;
+    }
+    Ok(rows
+        .into_iter()
+        .map(|((customer_id, currency), (retail, cost))| ReportRow { customer_id, currency, retail, cost })
+        .collect())
+}
+
+/// What a partner manages per year at list price in `currency`: its active subscriptions, a
+/// monthly plan counted twelve times.
+pub async fn managed_yearly_amount(db: &impl ConnectionTrait, partner_id: Uuid, currency: &str) -> AppResult<Decimal> {
+    let subs = entity::subscription::Entity::find()
+        .filter(entity::subscription::Column::PartnerId.eq(partner_id))
+        .filter(entity::subscription::Column::Status.eq("ACTIVE"))
+        .all(db)
+        .await?;
+    let plan_ids: Vec<Uuid> = subs.iter().filter_map(|s| s.plan_id).collect();
+    let plans = catalog::priced(db, &plan_ids).await?;
+    let mut total = Decimal::ZERO;
+    for s in subs {
+        let Some(p) = s.plan_id.and_then(|id| plans.get(&id)) else { continue };
+        if p.plan.currency != currency {
+            continue;
+        }
+        let times = if p.yearly() { Decimal::ONE } else { Decimal::from(12) };
+        total += p.period_price(s.seats) * times;
+    }
+    Ok(billing::round(total, currency))
+}
+
+/// Invoice lines of the visible invoices of `organization_id` with a period in [from, to], for
+/// the CSV export, in invoice then line order.
+pub async fn export_lines(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    organization_id: Uuid,
+    from: Period,
+    to: Period,
+) -> AppResult<Vec<(invoice::Model, invoice_line::Model)>> {
+    policy::signed_in(principal)?;
+    let invoices = visible(principal, ctx.now())
+        .filter(invoice::Column::BillToOrganizationId.eq(organization_id))
+        .filter(invoice::Column::Period.gte(from.to_string()))
+        .filter(invoice::Column::Period.lte(to.to_string()))
+        .order_by_asc(invoice::Column::Number)
+        .all(&ctx.db)
+        .await?;
+    let lines = invoice_line::Entity::find()
+        .filter(invoice_line::Column::InvoiceId.is_in(invoices.iter().map(|i| i.id)))
+        .order_by_asc(invoice_line::Column::Position)
+        .all(&ctx.db)
+        .await?;
+    let mut out = Vec::with_capacity(lines.len());
+    for inv in &invoices {
+        for l in lines.iter().filter(|l| l.invoice_id == inv.id) {
+            out.push((inv.clone(), l.clone()));
+        }
+    }
+    Ok(out)
+}

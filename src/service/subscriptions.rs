@@ -1,0 +1,478 @@
+//! A customer's subscriptions, managed by the customer's ADMIN or by a partner with
+//! MANAGE_PRODUCTS there: create (idempotent), seats, upgrade now prorated to the day,
+//! downgrade at the renewal, cancel at period end and undo, auto-renew; every change is kept.
+//! What is owed becomes charges, which billing runs turn into invoice lines.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::{charge, organization, subscription, subscription_change};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
+    sea_query::Expr,
+};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::{Ctx, audit, catalog, grants, idempotency};
+use crate::{
+    auth::Principal,
+    db,
+    domain::{OrganizationKind, Rights, billing},
+    error::{AppError, AppResult},
+    policy::{self, Action},
+};
+
+pub const MAX_SEATS: i32 = 100_000;
+
+fn seats(value: i32) -> AppResult<i32> {
+    if !(1..=MAX_SEATS).contains(&value) {
+        return Err(AppError::bad_input("seats", format!("is between 1 and {MAX_SEATS}")));
+    }
+    Ok(value)
+}
+
+/// Subscriptions a principal sees (the policy's scope).
+pub fn visible(principal: Option<&Principal>, now: DateTime<Utc>) -> Select<subscription::Entity> {
+    subscription::Entity::find().filter(policy::subscriptions_scope(principal, now))
+}
+
+/// The acting partner user's rights on a customer, and whether a whole-account grant gives them.
+async fn partner_standing(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<(Rights, bool)> {
+    let rights = grants::viewer_rights(db, Some(principal), &[customer_id], now).await?;
+    let live = grants::live_for_viewer(db, Some(principal), &[customer_id], now).await?;
+    Ok((rights.get(&customer_id).copied().unwrap_or_default(), live.iter().any(|g| g.scope == "ACCOUNT")))
+}
+
+async fn record_change(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    sub: &subscription::Model,
+    kind: &str,
+    before: Option<serde_json::Value>,
+    after: Option<serde_json::Value>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    subscription_change::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        subscription_id: Set(sub.id),
+        kind: Set(kind.into()),
+        before: Set(before.clone()),
+        after: Set(after.clone()),
+        actor_user_id: Set(principal.map(Principal::user_id)),
+        acting_organization_id: Set(principal.and_then(|p| p.acting.as_ref()).map(|m| m.organization_id())),
+        occurred_at: Set(now),
+    }
+    .insert(db)
+    .await?;
+    let action = match kind {
+        "CREATED" => "subscription.created",
+        "SEATS_CHANGED" => "subscription.seats_changed",
+        "UPGRADED" => "subscription.upgraded",
+        "DOWNGRADE_SCHEDULED" => "subscription.downgrade_scheduled",
+        "CANCEL_SCHEDULED" => "subscription.cancel_scheduled",
+        "CANCEL_UNDONE" => "subscription.cancel_undone",
+        "AUTO_RENEW_SET" => "subscription.auto_renew_set",
+        "RENEWED" => "subscription.renewed",
+        _ => "subscription.ended",
+    };
+    let event = audit::Event {
+        action,
+        target_type: "ProductSubscription",
+        target_id: Some(sub.id),
+        customer_id: Some(sub.customer_id),
+        before,
+        after,
+    };
+    audit::record(db, principal, event, now).await
+}
+
+/// Who is billed for a subscription's charges.
+fn bill_to(sub: &subscription::Model) -> Uuid {
+    match (sub.billed_to.as_str(), sub.partner_id) {
+        ("PARTNER", Some(partner)) => partner,
+        _ => sub.customer_id,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn charge(
+    db: &impl ConnectionTrait,
+    sub: &subscription::Model,
+    kind: &str,
+    plan_id: Uuid,
+    seats: i32,
+    from: Option<(Uuid, i32)>,
+    service_start: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (Some(start), Some(end)) = (sub.current_period_start, sub.current_period_end) else {
+        return Err(AppError::internal(format!("subscription {} has no period", sub.id)));
+    };
+    charge::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        subscription_id: Set(sub.id),
+        bill_to_organization_id: Set(bill_to(sub)),
+        kind: Set(kind.into()),
+        plan_id: Set(plan_id),
+        seats: Set(seats),
+        from_plan_id: Set(from.map(|f| f.0)),
+        from_seats: Set(from.map(|f| f.1)),
+        period_start: Set(start),
+        period_end: Set(end),
+        service_start: Set(service_start),
+        created_at: Set(now),
+        invoice_id: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub struct NewSubscription<'a> {
+    pub customer_id: Uuid,
+    pub plan_id: Uuid,
+    pub seats: i32,
+    pub billed_to: String,
+    pub idempotency_key: &'a str,
+}
+
+#[tracing::instrument(skip_all, fields(customer_id = %input.customer_id))]
+pub async fn create(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    input: NewSubscription<'_>,
+) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let acting = policy::acting(principal)?.clone();
+    let now = ctx.now();
+    let seats = seats(input.seats)?;
+    let billed_to = input.billed_to.to_uppercase();
+    if !["PARTNER", "CUSTOMER"].contains(&billed_to.as_str()) {
+        return Err(AppError::bad_input("billedTo", "is PARTNER or CUSTOMER"));
+    }
+    let canonical =
+        json!({ "customer": input.customer_id, "plan": input.plan_id, "seats": seats, "billedTo": billed_to });
+    let key = idempotency::Key::new(principal.user_id(), "createSubscription", input.idempotency_key, &canonical)?;
+    let txn = db::begin_write(&ctx.db).await?;
+    if let Some(id) = idempotency::previous(&txn, &key).await? {
+        return subscription::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("ProductSubscription"));
+    }
+    let customer = organization::Entity::find_by_id(input.customer_id)
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(policy::organizations_scope(Some(principal), now))
+        .one(&txn)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))?;
+    let (rights, whole_account) = partner_standing(&txn, principal, customer.id, now).await?;
+    policy::can(
+        principal,
+        Action::ManageSubscription { customer_id: customer.id, rights, whole_account, managed_by: None },
+    )?;
+    let partner_id = (acting.organization_kind == OrganizationKind::Partner).then(|| acting.organization_id());
+    if billed_to == "PARTNER" && partner_id.is_none() {
+        return Err(AppError::bad_input("billedTo", "only a partner can be billed; a customer pays its own"));
+    }
+    let plans = catalog::priced(&txn, &[input.plan_id]).await?;
+    let plan = plans.get(&input.plan_id).ok_or_else(|| AppError::bad_input("planId", "no such plan"))?;
+    let product = entity::product::Entity::find_by_id(plan.plan.product_id).one(&txn).await?;
+    if !plan.plan.active || !product.is_some_and(|p| p.active) {
+        return Err(AppError::bad_input("planId", "is not on sale"));
+    }
+    let end = billing::period_end(now, plan.yearly());
+    let created = subscription::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        customer_id: Set(customer.id),
+        product_id: Set(plan.plan.product_id),
+        seats: Set(seats),
+        status: Set("ACTIVE".into()),
+        created_at: Set(now),
+        updated_at: Set(now),
+        plan_id: Set(Some(plan.plan.id)),
+        partner_id: Set(partner_id),
+        billed_to: Set(billed_to.clone()),
+        started_at: Set(Some(now)),
+        current_period_start: Set(Some(now)),
+        current_period_end: Set(Some(end)),
+        auto_renew: Set(true),
+        cancel_at_period_end: Set(false),
+        pending_plan_id: Set(None),
+    }
+    .insert(&txn)
+    .await?;
+    charge(&txn, &created, "PERIOD", plan.plan.id, seats, None, now, now).await?;
+    let after = json!({ "plan": plan.plan.code, "seats": seats, "billedTo": billed_to, "renewsAt": end });
+    record_change(&txn, Some(principal), &created, "CREATED", None, Some(after), now).await?;
+    idempotency::remember(&txn, &key, created.id, now).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+/// Loads a subscription the principal sees and may change, inside the write transaction.
+async fn changeable(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<subscription::Model> {
+    let sub = visible(Some(principal), now)
+        .filter(subscription::Column::Id.eq(id))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("ProductSubscription"))?;
+    let (rights, whole_account) = partner_standing(txn, principal, sub.customer_id, now).await?;
+    policy::can(
+        principal,
+        Action::ManageSubscription {
+            customer_id: sub.customer_id,
+            rights,
+            whole_account,
+            managed_by: Some(sub.partner_id),
+        },
+    )?;
+    if sub.status != "ACTIVE" {
+        return Err(AppError::Conflict("the subscription has ended".into()));
+    }
+    if sub.plan_id.is_none() || sub.current_period_end.is_none() {
+        return Err(AppError::Conflict("the subscription predates plans; ask staff to move it to a plan".into()));
+    }
+    Ok(sub)
+}
+
+/// Marks the subscription changed only if nobody changed it since it was read.
+async fn save(
+    txn: &impl ConnectionTrait,
+    before: &subscription::Model,
+    changed: subscription::ActiveModel,
+) -> AppResult<subscription::Model> {
+    let result = subscription::Entity::update_many()
+        .set(changed)
+        .filter(subscription::Column::Id.eq(before.id))
+        .filter(subscription::Column::UpdatedAt.eq(before.updated_at))
+        .exec(txn)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(AppError::Conflict("the subscription changed meanwhile; read it again".into()));
+    }
+    subscription::Entity::find_by_id(before.id).one(txn).await?.ok_or(AppError::NotFound("ProductSubscription"))
+}
+
+fn touched(now: DateTime<Utc>) -> subscription::ActiveModel {
+    subscription::ActiveModel { updated_at: Set(now), ..Default::default() }
+}
+
+/// Seats change now; the rest of the period is charged (or credited) prorated to the day.
+#[tracing::instrument(skip_all, fields(subscription_id = %id))]
+pub async fn change_seats(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    new_seats: i32,
+) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let new_seats = seats(new_seats)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let sub = changeable(&txn, principal, id, now).await?;
+    if sub.seats == new_seats {
+        return Err(AppError::Conflict("the subscription already has this many seats".into()));
+    }
+    let plan = sub.plan_id.ok_or_else(|| AppError::internal("checked above"))?;
+    let mut changed = touched(now);
+    changed.seats = Set(new_seats);
+    let updated = save(&txn, &sub, changed).await?;
+    charge(&txn, &updated, "PRORATION", plan, new_seats, Some((plan, sub.seats)), now, now).await?;
+    let (before, after) = (json!({ "seats": sub.seats }), json!({ "seats": new_seats }));
+    record_change(&txn, Some(principal), &updated, "SEATS_CHANGED", Some(before), Some(after), now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// An upgrade (a plan of higher rank) applies now, prorated; a downgrade waits for the renewal.
+#[tracing::instrument(skip_all, fields(subscription_id = %id))]
+pub async fn change_plan(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    plan_id: Uuid,
+) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let sub = changeable(&txn, principal, id, now).await?;
+    let current_id = sub.plan_id.ok_or_else(|| AppError::internal("checked above"))?;
+    if current_id == plan_id {
+        return Err(AppError::Conflict("the subscription is already on this plan".into()));
+    }
+    let plans = catalog::priced(&txn, &[current_id, plan_id]).await?;
+    let (Some(current), Some(target)) = (plans.get(&current_id), plans.get(&plan_id)) else {
+        return Err(AppError::bad_input("planId", "no such plan"));
+    };
+    if target.plan.product_id != current.plan.product_id
+        || target.plan.billing_period != current.plan.billing_period
+        || target.plan.currency != current.plan.currency
+    {
+        return Err(AppError::bad_input("planId", "choose a plan of the same product, billing period and currency"));
+    }
+    if !target.plan.active {
+        return Err(AppError::bad_input("planId", "is not on sale"));
+    }
+    let before = json!({ "plan": current.plan.code });
+    if target.plan.rank > current.plan.rank {
+        let mut changed = touched(now);
+        changed.plan_id = Set(Some(plan_id));
+        changed.pending_plan_id = Set(None);
+        let updated = save(&txn, &sub, changed).await?;
+        charge(&txn, &updated, "PRORATION", plan_id, sub.seats, Some((current_id, sub.seats)), now, now).await?;
+        let after = json!({ "plan": target.plan.code });
+        record_change(&txn, Some(principal), &updated, "UPGRADED", Some(before), Some(after), now).await?;
+        txn.commit().await?;
+        return Ok(updated);
+    }
+    let mut changed = touched(now);
+    changed.pending_plan_id = Set(Some(plan_id));
+    let updated = save(&txn, &sub, changed).await?;
+    let after = json!({ "plan": target.plan.code, "from": updated.current_period_end });
+    record_change(&txn, Some(principal), &updated, "DOWNGRADE_SCHEDULED", Some(before), Some(after), now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Cancels at the end of the period (`cancel`), or takes that back before it comes (`!cancel`).
+#[tracing::instrument(skip_all, fields(subscription_id = %id))]
+pub async fn set_cancel(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    cancel: bool,
+) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let sub = changeable(&txn, principal, id, now).await?;
+    if sub.cancel_at_period_end == cancel {
+        let state = if cancel { "already ends" } else { "is not cancelled" };
+        return Err(AppError::Conflict(format!("the subscription {state} at the period's end")));
+    }
+    let mut changed = touched(now);
+    changed.cancel_at_period_end = Set(cancel);
+    let updated = save(&txn, &sub, changed).await?;
+    let kind = if cancel { "CANCEL_SCHEDULED" } else { "CANCEL_UNDONE" };
+    let after = json!({ "endsAt": cancel.then_some(updated.current_period_end).flatten() });
+    record_change(&txn, Some(principal), &updated, kind, None, Some(after), now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+#[tracing::instrument(skip_all, fields(subscription_id = %id))]
+pub async fn set_auto_renew(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    id: Uuid,
+    auto_renew: bool,
+) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let sub = changeable(&txn, principal, id, now).await?;
+    if sub.auto_renew == auto_renew {
+        return Err(AppError::Conflict(format!("auto-renew is already {}", if auto_renew { "on" } else { "off" })));
+    }
+    let mut changed = touched(now);
+    changed.auto_renew = Set(auto_renew);
+    let updated = save(&txn, &sub, changed).await?;
+    let (before, after) = (json!({ "autoRenew": sub.auto_renew }), json!({ "autoRenew": auto_renew }));
+    record_change(&txn, Some(principal), &updated, "AUTO_RENEW_SET", Some(before), Some(after), now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Subscriptions the principal sees that renew (or end) within `days`.
+pub fn renewals_due(principal: Option<&Principal>, now: DateTime<Utc>, days: i64) -> Select<subscription::Entity> {
+    visible(principal, now)
+        .filter(subscription::Column::Status.eq("ACTIVE"))
+        .filter(subscription::Column::CurrentPeriodEnd.gte(now))
+        .filter(subscription::Column::CurrentPeriodEnd.lte(now + TimeDelta::days(days)))
+}
+
+/// The job: every subscription whose period ended renews (a new period, its charge, a pending
+/// downgrade applied) or ends. Each step is a conditional update on the period it read, so two
+/// nodes renew a subscription once. Returns how many it renewed or ended.
+#[tracing::instrument(skip_all)]
+pub async fn run_renewals(ctx: &Ctx) -> AppResult<usize> {
+    let now = ctx.now();
+    let mut done = 0;
+    // A subscription several periods behind (a node was down) catches up one period per pass.
+    loop {
+        let due = subscription::Entity::find()
+            .filter(subscription::Column::Status.eq("ACTIVE"))
+            .filter(subscription::Column::CurrentPeriodEnd.lte(now))
+            .order_by_asc(subscription::Column::Id)
+            .all(&ctx.db)
+            .await?;
+        if due.is_empty() {
+            return Ok(done);
+        }
+        let mut progressed = false;
+        for sub in due {
+            let txn = db::begin_write(&ctx.db).await?;
+            let Some(old_end) = sub.current_period_end else { continue };
+            let ends = sub.cancel_at_period_end || !sub.auto_renew;
+            let mut update = subscription::Entity::update_many()
+                .col_expr(subscription::Column::UpdatedAt, Expr::val(now))
+                .filter(subscription::Column::Id.eq(sub.id))
+                .filter(subscription::Column::CurrentPeriodEnd.eq(old_end))
+                .filter(subscription::Column::Status.eq("ACTIVE"));
+            let plan_id = sub.pending_plan_id.or(sub.plan_id);
+            let plans = catalog::priced(&txn, &plan_id.into_iter().collect::<Vec<_>>()).await?;
+            let Some(plan) = plan_id.and_then(|p| plans.get(&p)) else { continue };
+            let new_end = billing::period_end(old_end, plan.yearly());
+            if ends {
+                update = update.col_expr(subscription::Column::Status, Expr::val("CANCELLED"));
+            } else {
+                update = update
+                    .col_expr(subscription::Column::PlanId, Expr::val(plan.plan.id))
+                    .col_expr(subscription::Column::PendingPlanId, Expr::val(Option::<Uuid>::None))
+                    .col_expr(subscription::Column::CurrentPeriodStart, Expr::val(old_end))
+                    .col_expr(subscription::Column::CurrentPeriodEnd, Expr::val(new_end));
+            }
+            if update.exec(&txn).await?.rows_affected == 0 {
+                continue; // another node did it
+            }
+            let updated = subscription::Entity::find_by_id(sub.id)
+                .one(&txn)
+                .await?
+                .ok_or(AppError::NotFound("ProductSubscription"))?;
+            if ends {
+                record_change(&txn, None, &updated, "ENDED", None, Some(json!({ "endedAt": old_end })), now).await?;
+            } else {
+                charge(&txn, &updated, "PERIOD", plan.plan.id, updated.seats, None, old_end, now).await?;
+                let after = json!({ "plan": plan.plan.code, "renewsAt": new_end });
+                record_change(&txn, None, &updated, "RENEWED", None, Some(after), now).await?;
+            }
+            txn.commit().await?;
+            done += 1;
+            progressed = true;
+        }
+        if !progressed {
+            return Ok(done);
+        }
+    }
+}
+
+/// A subscription's history.
+pub fn history(principal: Option<&Principal>, id: Uuid, now: DateTime<Utc>) -> Select<subscription_change::Entity> {
+    use sea_orm::sea_query::Query;
+    let visible_ids = Query::select()
+        .column(subscription::Column::Id)
+        .from(subscription::Entity)
+        .cond_where(policy::subscriptions_scope(principal, now))
+        .and_where(subscription::Column::Id.eq(id))
+        .to_owned();
+    subscription_change::Entity::find()
+        .filter(subscription_change::Column::SubscriptionId.eq(id))
+        .filter(subscription_change::Column::SubscriptionId.in_subquery(visible_ids))
+}
