@@ -194,6 +194,8 @@ pub fn register_relations(
         .data(cached(Names { ctx: ctx.clone() }))
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(PrimaryPartnership { ctx: ctx.clone() }))
+        .data(cached(CustomerSubscriptions { ctx: ctx.clone(), principal: principal.clone() }))
+        .data(cached(SuperAdmin { ctx: ctx.clone() }))
         .data(cached(PartnershipById { ctx: ctx.clone() }))
         .data(cached(CurrentTerms { ctx: ctx.clone() }))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
@@ -275,6 +277,90 @@ impl Loader<Uuid> for CurrentTerms {
         let mut out = HashMap::new();
         for row in rows {
             out.entry(row.program_id).or_insert(row);
+        }
+        Ok(out)
+    }
+}
+
+/// What a customer list shows of a customer's subscriptions: plans, licences and the next
+/// renewal, over the active subscriptions the requester may see (two queries per batch).
+#[derive(Clone, Debug, Default)]
+pub struct SubscriptionSummary {
+    pub plans: Vec<String>,
+    pub licences: i64,
+    pub next_renewal: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+pub struct CustomerSubscriptions {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for CustomerSubscriptions {
+    type Value = SubscriptionSummary;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let now = self.ctx.now();
+        let subs = subscription::Entity::find()
+            .filter(subscription::Column::CustomerId.is_in(keys.iter().copied()))
+            .filter(subscription::Column::Status.eq("ACTIVE"))
+            .filter(policy::subscriptions_scope(self.principal.as_deref(), now))
+            .all(&self.ctx.db)
+            .await?;
+        let plan_ids: Vec<Uuid> = subs.iter().filter_map(|s| s.plan_id).collect();
+        let codes: HashMap<Uuid, String> = plan::Entity::find()
+            .filter(plan::Column::Id.is_in(plan_ids))
+            .all(&self.ctx.db)
+            .await?
+            .into_iter()
+            .map(|p| (p.id, p.code))
+            .collect();
+        let mut out: HashMap<Uuid, SubscriptionSummary> = HashMap::new();
+        for s in subs {
+            let entry = out.entry(s.customer_id).or_default();
+            entry.licences += i64::from(s.seats);
+            if let Some(code) = s.plan_id.and_then(|id| codes.get(&id))
+                && !entry.plans.contains(code)
+            {
+                entry.plans.push(code.clone());
+            }
+            entry.next_renewal = match (entry.next_renewal, s.current_period_end) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+        }
+        for entry in out.values_mut() {
+            entry.plans.sort();
+        }
+        Ok(out)
+    }
+}
+
+/// Each organisation's first ADMIN: its super-admin, as a customer list shows it. The caller
+/// already sees the organisation through the policy's scope.
+pub struct SuperAdmin {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for SuperAdmin {
+    type Value = user::Model;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        use sea_orm::QueryOrder;
+        let rows = membership::Entity::find()
+            .filter(membership::Column::OrganizationId.is_in(keys.iter().copied()))
+            .filter(membership::Column::Role.eq(crate::domain::Role::Admin.as_str()))
+            .order_by_asc(membership::Column::Id)
+            .find_also_related(user::Entity)
+            .all(&self.ctx.db)
+            .await?;
+        let mut out = HashMap::new();
+        for (m, u) in rows {
+            if let Some(u) = u.filter(|u| u.kind == crate::domain::UserKind::Person.as_str()) {
+                out.entry(m.organization_id).or_insert(u);
+            }
         }
         Ok(out)
     }

@@ -209,6 +209,17 @@ impl Organization {
     ) -> async_graphql::Result<Page<super::customers::Grant>> {
         super::customers::organization_grants(ctx, &self.0, filter, PageArgs { first, after, last, before }).await
     }
+    /// Its first ADMIN, the account's super-admin.
+    async fn super_admin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SuperAdminContact>> {
+        Ok(load_with::<super::loaders::SuperAdmin>(ctx, self.0.id)
+            .await?
+            .map(|u| SuperAdminContact { display_name: u.display_name, email: u.email }))
+    }
+    /// Plans, licences and the next renewal of the active subscriptions you may see.
+    async fn subscription_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<SubscriptionSummary> {
+        let s = load_with::<super::loaders::CustomerSubscriptions>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(SubscriptionSummary { plans: s.plans, licences: s.licences, next_renewal_at: s.next_renewal })
+    }
     /// Invoices billed to this organisation that you may read.
     async fn invoices(
         &self,
@@ -232,6 +243,22 @@ impl Organization {
     ) -> async_graphql::Result<Page<super::members::Invitation>> {
         super::members::invitations(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
+}
+
+/// Whom to contact about an account.
+#[derive(async_graphql::SimpleObject)]
+pub struct SuperAdminContact {
+    pub display_name: String,
+    pub email: Option<String>,
+}
+
+#[derive(async_graphql::SimpleObject)]
+pub struct SubscriptionSummary {
+    /// Plan codes, each once.
+    pub plans: Vec<String>,
+    /// Seats over all active subscriptions.
+    pub licences: i64,
+    pub next_renewal_at: Option<DateTime<Utc>>,
 }
 
 pub struct User(pub user::Model);

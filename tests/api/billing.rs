@@ -653,3 +653,37 @@ async fn catalog_and_billing_actors_by_operations() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+#[tokio::test]
+async fn the_customer_list_shows_plans_licences_renewal_and_super_admin() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let list = "{ customers { nodes { name superAdmin { displayName email } subscriptionSummary { plans licences nextRenewalAt } } } }";
+    let body = app.gql(Some(&world.token("anna@")), list, json!({})).await;
+    assert_no_errors(&body);
+    let edelweiss = body["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Edelweiss Dental")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        edelweiss["superAdmin"],
+        json!({ "displayName": "Erika Edelweiss", "email": "erika@edelweiss-dental.example" })
+    );
+    assert_eq!(edelweiss["subscriptionSummary"]["plans"], json!(["CPBX-STD-M", "D785-M"]));
+    assert_eq!(edelweiss["subscriptionSummary"]["licences"], 15);
+    assert!(edelweiss["subscriptionSummary"]["nextRenewalAt"].is_string());
+    // Baltic's grant on Garda covers the Cloud PBX only: so does the summary.
+    let baltic = app.gql(Some(&world.token("bruno@")), list, json!({})).await;
+    let garda = baltic["data"]["customers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "Garda Hotels Srl")
+        .unwrap()
+        .clone();
+    assert_eq!(garda["subscriptionSummary"]["plans"], json!(["CPBX-STD-M"]));
+    assert_eq!(garda["subscriptionSummary"]["licences"], 5);
+}
