@@ -179,7 +179,7 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     );
     println!("lets Fjord pay Northwind directly (list price); this month's invoices are issued, Fjord's is paid.");
     println!(
-        "  As Anna: {{ invoices {{ nodes {{ number status total {{ amount currency }} billToName }} }} partnerBillingReport(period: \"<YYYY-MM>\") {{ customerName retail {{ amount }} cost {{ amount }} margin {{ amount }} }} }}"
+        "  As Anna: {{ invoices {{ nodes {{ number status total {{ amount currency }} billToName }} }} partnerBillingReport(period: \"<YYYY-MM>\") {{ nodes {{ customerName amounts {{ retail {{ amount }} cost {{ amount }} margin {{ amount }} }} }} }} }}"
     );
     println!(
         "  CSV: curl -H 'Authorization: Bearer <token>' 'http://{}/exports/invoices.csv?organization=<id>&from=<YYYY-MM>&to=<YYYY-MM>'",

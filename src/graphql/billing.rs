@@ -444,16 +444,23 @@ pub async fn organization_invoices(
     Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
 }
 
-/// One customer's amounts on a partner's invoices of a period.
+/// One currency's amounts of a customer on a partner's invoices.
 #[derive(SimpleObject)]
-pub struct BillingReportRow {
-    pub customer: Option<Organization>,
-    pub customer_name: Option<String>,
+pub struct ReportAmounts {
     /// What the customer's subscriptions cost at list price.
     pub retail: Money,
     /// What the partner pays, after its discount.
     pub cost: Money,
     pub margin: Money,
+}
+
+/// One customer of a partner's billing report.
+#[derive(SimpleObject)]
+pub struct BillingReportRow {
+    pub customer_id: ID,
+    pub customer_name: String,
+    /// One entry per currency billed (usually one).
+    pub amounts: Vec<ReportAmounts>,
 }
 
 /// A partner's managed yearly amount against its programme's minimum.
@@ -546,26 +553,48 @@ impl BillingQuery {
         Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
     }
 
-    /// For the partner you act as: per customer, retail amount, your cost and your margin on
-    /// your invoices of `period` (YYYY-MM).
+    /// For the partner you act as (its ADMIN or BILLING): per customer, retail amount, your
+    /// cost and your margin on your invoices of `period` (YYYY-MM).
     async fn partner_billing_report(
         &self,
         ctx: &Context<'_>,
         period: String,
-    ) -> async_graphql::Result<Vec<BillingReportRow>> {
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<BillingReportRow>> {
+        let principal = policy::signed_in(ctx.principal())?;
+        policy::can(principal, policy::Action::ReadBillingReport)?;
+        let partner = policy::acting(principal)?.organization_id();
         let period = billing::Period::parse(&period)?;
-        let rows = billing::partner_report(ctx.service(), ctx.principal(), period).await?;
-        let mut out = Vec::with_capacity(rows.len());
-        for r in rows {
-            let customer = load::<entity::organization::Entity>(ctx, r.customer_id).await?.map(Organization);
-            let name = load_with::<Names>(ctx, r.customer_id).await?;
-            out.push(BillingReportRow {
-                customer,
-                customer_name: name,
-                retail: Money { amount: r.retail, currency: r.currency.clone() },
-                cost: Money { amount: r.cost, currency: r.currency.clone() },
-                margin: Money { amount: r.retail - r.cost, currency: r.currency },
-            });
+        let service = ctx.service();
+        let customers = billing::report_customers(ctx.principal(), partner, period, service.now());
+        let select =
+            entity::organization::Entity::find().filter(entity::organization::Column::Id.in_subquery(customers));
+        let args = PageArgs { first, after, last, before };
+        let page =
+            paginate(&service.db, select, entity::organization::Column::Id, |o| o.id, Organization, args).await?;
+        let ids: Vec<Uuid> = page.edges.iter().map(|e| e.node.0.id).collect();
+        let rows = billing::partner_report(service, ctx.principal(), period, &ids).await?;
+        let mut out = Page::with_additional_fields(page.has_previous_page, page.has_next_page, page.additional_fields);
+        for edge in page.edges {
+            let customer = edge.node.0;
+            let amounts = rows
+                .iter()
+                .filter(|r| r.customer_id == customer.id)
+                .map(|r| ReportAmounts {
+                    retail: Money { amount: r.retail, currency: r.currency.clone() },
+                    cost: Money { amount: r.cost, currency: r.currency.clone() },
+                    margin: Money { amount: r.retail - r.cost, currency: r.currency.clone() },
+                })
+                .collect();
+            let row = BillingReportRow {
+                customer_id: ID(ids::encode(NodeType::Organization, customer.id)),
+                customer_name: customer.name,
+                amounts,
+            };
+            out.edges.push(async_graphql::connection::Edge::new(edge.cursor, row));
         }
         Ok(out)
     }

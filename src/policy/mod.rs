@@ -68,6 +68,9 @@ pub enum Action<'a> {
     ManageSubscription { customer_id: Uuid, rights: Rights, whole_account: bool, managed_by: Option<Option<Uuid>> },
     /// Run billing, issue and void invoices, record payments (staff ADMIN or FINANCE).
     ManageBilling,
+    /// Read the acting partner's retail, cost and margin per customer (its ADMIN or BILLING,
+    /// who read its invoices too).
+    ReadBillingReport,
 }
 
 /// Requires a signed-in caller.
@@ -164,6 +167,10 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
                 }
                 OrganizationKind::Vendor | OrganizationKind::Distributor => false,
             }
+        }
+        Action::ReadBillingReport => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Billing)
         }
         Action::ManageBilling => {
             let m = acting(principal)?;

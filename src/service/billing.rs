@@ -512,14 +512,42 @@ pub struct ReportRow {
     pub cost: Decimal,
 }
 
-pub async fn partner_report(ctx: &Ctx, principal: Option<&Principal>, period: Period) -> AppResult<Vec<ReportRow>> {
+/// The customers on the partner's own invoices of `period` that are not void.
+pub fn report_customers(
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    period: Period,
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::SelectStatement {
+    use sea_orm::sea_query::Query;
+    let invoices = Query::select()
+        .column(invoice::Column::Id)
+        .from(invoice::Entity)
+        .cond_where(policy::invoices_scope(principal, now))
+        .and_where(invoice::Column::BillToOrganizationId.eq(partner_id))
+        .and_where(invoice::Column::Period.eq(period.to_string()))
+        .and_where(invoice::Column::Status.ne("VOID"))
+        .to_owned();
+    Query::select()
+        .column(invoice_line::Column::CustomerId)
+        .from(invoice_line::Entity)
+        .and_where(invoice_line::Column::InvoiceId.in_subquery(invoices))
+        .to_owned()
+}
+
+/// The report's amounts for these customers, per currency (one query each for invoices and
+/// lines).
+pub async fn partner_report(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    period: Period,
+    customer_ids: &[Uuid],
+) -> AppResult<Vec<ReportRow>> {
     let p = policy::signed_in(principal)?;
-    let m = policy::acting(p)?;
-    if m.organization_kind != OrganizationKind::Partner {
-        return Err(AppError::Forbidden("the billing report is for partners".into()));
-    }
+    policy::can(p, Action::ReadBillingReport)?;
+    let partner_id = policy::acting(p)?.organization_id();
     let invoices = visible(principal, ctx.now())
-        .filter(invoice::Column::BillToOrganizationId.eq(m.organization_id()))
+        .filter(invoice::Column::BillToOrganizationId.eq(partner_id))
         .filter(invoice::Column::Period.eq(period.to_string()))
         .filter(invoice::Column::Status.ne("VOID"))
         .all(&ctx.db)
@@ -527,6 +555,7 @@ pub async fn partner_report(ctx: &Ctx, principal: Option<&Principal>, period: Pe
     let currency: HashMap<Uuid, String> = invoices.iter().map(|i| (i.id, i.currency.clone())).collect();
     let lines = invoice_line::Entity::find()
         .filter(invoice_line::Column::InvoiceId.is_in(invoices.iter().map(|i| i.id)))
+        .filter(invoice_line::Column::CustomerId.is_in(customer_ids.iter().copied()))
         .all(&ctx.db)
         .await?;
     let mut rows: BTreeMap<(Uuid, String), (Decimal, Decimal)> = BTreeMap::new();

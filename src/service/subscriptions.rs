@@ -157,8 +157,32 @@ pub async fn create(
     let canonical =
         json!({ "customer": input.customer_id, "plan": input.plan_id, "seats": seats, "billedTo": billed_to });
     let key = idempotency::Key::new(principal.user_id(), "createSubscription", input.idempotency_key, &canonical)?;
+    match create_once(ctx, principal, &acting, &input, seats, billed_to, &key, now).await {
+        // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
+        Err(AppError::Conflict(message)) => match idempotency::previous(&ctx.db, &key).await? {
+            Some(id) => subscription::Entity::find_by_id(id)
+                .one(&ctx.db)
+                .await?
+                .ok_or(AppError::NotFound("ProductSubscription")),
+            None => Err(AppError::Conflict(message)),
+        },
+        other => other,
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn create_once(
+    ctx: &Ctx,
+    principal: &Principal,
+    acting: &crate::auth::MembershipContext,
+    input: &NewSubscription<'_>,
+    seats: i32,
+    billed_to: String,
+    key: &idempotency::Key<'_>,
+    now: DateTime<Utc>,
+) -> AppResult<subscription::Model> {
     let txn = db::begin_write(&ctx.db).await?;
-    if let Some(id) = idempotency::previous(&txn, &key).await? {
+    if let Some(id) = idempotency::previous(&txn, key).await? {
         return subscription::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("ProductSubscription"));
     }
     let customer = organization::Entity::find_by_id(input.customer_id)
@@ -206,7 +230,7 @@ pub async fn create(
     charge(&txn, &created, "PERIOD", plan.plan.id, seats, None, now, now).await?;
     let after = json!({ "plan": plan.plan.code, "seats": seats, "billedTo": billed_to, "renewsAt": end });
     record_change(&txn, Some(principal), &created, "CREATED", None, Some(after), now).await?;
-    idempotency::remember(&txn, &key, created.id, now).await?;
+    idempotency::remember(&txn, key, created.id, now).await?;
     txn.commit().await?;
     Ok(created)
 }
