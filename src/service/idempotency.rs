@@ -55,3 +55,13 @@ pub async fn remember(db: &impl ConnectionTrait, key: &Key<'_>, result_id: Uuid,
     .await?;
     Ok(())
 }
+
+/// After a creating transaction failed with CONFLICT: when a concurrent request with the same
+/// key won (its key row is what made this one fail), the id that request created, so that both
+/// answer with one record. Any other failure stands.
+pub async fn winner(db: &impl ConnectionTrait, key: &Key<'_>, err: AppError) -> AppResult<Uuid> {
+    match err {
+        AppError::Conflict(_) => previous(db, key).await?.ok_or(err),
+        other => Err(other),
+    }
+}

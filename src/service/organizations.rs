@@ -70,12 +70,35 @@ pub async fn create(
         "kind": kind.as_str(), "name": name, "country": country, "domain": domain,
         "vatNumber": vat_number, "registrationNumber": registration_number, "website": website,
     });
-    let now = ctx.now();
-    let txn = db::begin_write(&ctx.db).await?;
     let key = idempotency_key
         .map(|k| idempotency::Key::new(principal.user_id(), "createOrganization", k, &canonical))
         .transpose()?;
-    if let Some(key) = &key
+    let fields =
+        people::OrganizationFields { name, country: Some(country), domain, vat_number, registration_number, website };
+    match insert_once(ctx, principal, kind, fields, canonical, key.as_ref()).await {
+        // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
+        Err(err) => match &key {
+            Some(key) => {
+                let id = idempotency::winner(&ctx.db, key, err).await?;
+                organization::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AppError::NotFound("Organization"))
+            }
+            None => Err(err),
+        },
+        created => created,
+    }
+}
+
+async fn insert_once(
+    ctx: &Ctx,
+    principal: &Principal,
+    kind: OrganizationKind,
+    fields: people::OrganizationFields,
+    canonical: serde_json::Value,
+    key: Option<&idempotency::Key<'_>>,
+) -> AppResult<organization::Model> {
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    if let Some(key) = key
         && let Some(id) = idempotency::previous(&txn, key).await?
     {
         let existing =
@@ -83,10 +106,8 @@ pub async fn create(
         txn.commit().await?;
         return Ok(existing);
     }
-    let fields =
-        people::OrganizationFields { name, country: Some(country), domain, vat_number, registration_number, website };
     let created = people::insert_organization(&txn, kind, fields, now).await?;
-    if let Some(key) = &key {
+    if let Some(key) = key {
         idempotency::remember(&txn, key, created.id, now).await?;
     }
     audit::record(

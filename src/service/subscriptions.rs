@@ -159,14 +159,11 @@ pub async fn create(
     let key = idempotency::Key::new(principal.user_id(), "createSubscription", input.idempotency_key, &canonical)?;
     match create_once(ctx, principal, &acting, &input, seats, billed_to, &key, now).await {
         // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
-        Err(AppError::Conflict(message)) => match idempotency::previous(&ctx.db, &key).await? {
-            Some(id) => subscription::Entity::find_by_id(id)
-                .one(&ctx.db)
-                .await?
-                .ok_or(AppError::NotFound("ProductSubscription")),
-            None => Err(AppError::Conflict(message)),
-        },
-        other => other,
+        Err(err) => {
+            let id = idempotency::winner(&ctx.db, &key, err).await?;
+            subscription::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AppError::NotFound("ProductSubscription"))
+        }
+        created => created,
     }
 }
 

@@ -158,6 +158,15 @@ async fn an_idempotency_key_creates_one_organisation() {
     let other = json!({ "kind": "CUSTOMER", "name": "Something Else", "country": "FR", "idempotencyKey": "k-1" });
     let conflict = app.gql(Some(&vera), CREATE, json!({ "input": other })).await;
     assert_eq!(error_code(&conflict), "CONFLICT");
+    // Two at once with a fresh key: one organisation, both told its id.
+    let racing = json!({ "kind": "CUSTOMER", "name": "Raced", "country": "FR", "idempotencyKey": "k-2" });
+    let (a, b) = tokio::join!(
+        app.gql(Some(&vera), CREATE, json!({ "input": racing.clone() })),
+        app.gql(Some(&vera), CREATE, json!({ "input": racing }))
+    );
+    assert_no_errors(&a);
+    assert_no_errors(&b);
+    assert_eq!(a["data"]["createOrganization"], b["data"]["createOrganization"]);
     let count = app.gql(Some(&vera), "{ organizations(filter: {kind: CUSTOMER}) { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["organizations"]["totalCount"], 6);
+    assert_eq!(count["data"]["organizations"]["totalCount"], 7);
 }
