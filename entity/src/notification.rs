@@ -8,7 +8,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub kind: String,
-    pub organization_id: Uuid,
+    /// None for a person who belongs to no organisation yet (then `user_id` is set).
+    pub organization_id: Option<Uuid>,
     /// One user of that organisation, or everyone in it when `None`.
     pub user_id: Option<Uuid>,
     pub payload: Json,

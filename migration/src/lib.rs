@@ -12,6 +12,7 @@ mod m20261123_000007_success_stories;
 mod m20261123_000008_courses;
 mod m20261123_000009_onboarding;
 mod m20261123_000010_billing;
+mod m20261123_000011_personal_notifications;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_courses::Migration),
             Box::new(m20261123_000009_onboarding::Migration),
             Box::new(m20261123_000010_billing::Migration),
+            Box::new(m20261123_000011_personal_notifications::Migration),
         ]
     }
 }

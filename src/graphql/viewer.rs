@@ -68,7 +68,7 @@ impl Viewer {
         .await?)
     }
 
-    /// Notifications of the organisation this request acts as, oldest first.
+    /// Notifications of the organisation this request acts as and to you personally, oldest first.
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -77,7 +77,7 @@ impl Viewer {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<Notification>> {
-        let select = crate::service::notifications::for_viewer(&self.0)?;
+        let select = crate::service::notifications::for_viewer(&self.0);
         Ok(paginate(
             &ctx.service().db,
             select,

@@ -497,6 +497,22 @@ pub fn partner_internals_scope(principal: Option<&Principal>, partner_id: Uuid) 
     Condition::all().add(Expr::val(sees_partner_internals(principal, partner_id)))
 }
 
+/// Notifications a principal reads: those of the organisation it acts as, addressed to all of it
+/// or to the principal, and those addressed to the principal personally.
+pub fn notifications_scope(principal: &Principal) -> Condition {
+    use entity::notification::Column;
+    let personal = Condition::all().add(Column::OrganizationId.is_null()).add(Column::UserId.eq(principal.user_id()));
+    let mut visible = Condition::any().add(personal);
+    if let Some(m) = principal.acting.as_ref() {
+        visible = visible.add(
+            Condition::all()
+                .add(Column::OrganizationId.eq(m.organization_id()))
+                .add(Condition::any().add(Column::UserId.is_null()).add(Column::UserId.eq(principal.user_id()))),
+        );
+    }
+    visible
+}
+
 /// The boolean form of `partner_internals_scope`, for fields of an object already loaded.
 pub fn sees_partner_internals(principal: Option<&Principal>, partner_id: Uuid) -> bool {
     principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| is_staff(m) || m.organization_id() == partner_id)

@@ -320,9 +320,14 @@ pub async fn reject(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: 
     let txn = db::begin_write(&ctx.db).await?;
     let app = submitted(&txn, id).await?;
     decide(&txn, app.id, "REJECTED", Some(reason.clone()), None, principal.user_id(), now).await?;
-    if let Some(org) = app.organization_id {
-        let payload = json!({ "applicationId": ids::encode(NodeType::Application, app.id), "reason": reason });
-        notifications::enqueue(&txn, "APPLICATION_REJECTED", org, Some(app.applicant_user_id), payload, now).await?;
+    let payload = json!({ "applicationId": ids::encode(NodeType::Application, app.id), "reason": reason });
+    match app.organization_id {
+        Some(org) => {
+            notifications::enqueue(&txn, "APPLICATION_REJECTED", org, Some(app.applicant_user_id), payload, now).await?
+        }
+        None => {
+            notifications::enqueue_personal(&txn, "APPLICATION_REJECTED", app.applicant_user_id, payload, now).await?
+        }
     }
     let event = audit::Event {
         action: "application.rejected",

@@ -3,9 +3,7 @@
 
 use chrono::{DateTime, Utc};
 use entity::notification;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
 use crate::{auth::Principal, error::AppResult, policy};
@@ -21,7 +19,7 @@ pub async fn enqueue(
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(kind.into()),
-        organization_id: Set(organization_id),
+        organization_id: Set(Some(organization_id)),
         user_id: Set(user_id),
         payload: Set(payload),
         created_at: Set(now),
@@ -32,13 +30,29 @@ pub async fn enqueue(
     Ok(())
 }
 
-/// The notifications of the organisation the principal acts as, addressed to all of it or to
-/// the principal.
-pub fn for_viewer(principal: &Principal) -> AppResult<Select<notification::Entity>> {
-    let m = policy::acting(principal)?;
-    Ok(notification::Entity::find().filter(notification::Column::OrganizationId.eq(m.organization_id())).filter(
-        Condition::any()
-            .add(notification::Column::UserId.is_null())
-            .add(notification::Column::UserId.eq(principal.user_id())),
-    ))
+/// A notification to one person outside any organisation (an applicant without one yet).
+pub async fn enqueue_personal(
+    db: &impl ConnectionTrait,
+    kind: &str,
+    user_id: Uuid,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        kind: Set(kind.into()),
+        organization_id: Set(None),
+        user_id: Set(Some(user_id)),
+        payload: Set(payload),
+        created_at: Set(now),
+        delivered_at: Set(None),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The principal's notifications (the policy's scope).
+pub fn for_viewer(principal: &Principal) -> Select<notification::Entity> {
+    notification::Entity::find().filter(policy::notifications_scope(principal))
 }

@@ -206,6 +206,22 @@ async fn staff_approve_and_reject_applications_and_applicants_follow_theirs() {
     assert_no_errors(&rejected);
     let paula = app.gql(Some(&world.token("paula@")), QUEUE, json!({})).await;
     assert_eq!(paula["data"]["applications"]["nodes"][0]["status"], "REJECTED");
+    // She belongs to no organisation; the decision reaches her personally.
+    let inbox = app
+        .gql(Some(&world.token("paula@")), "{ viewer { notifications { nodes { kind payload } } } }", json!({}))
+        .await;
+    assert_no_errors(&inbox);
+    assert_eq!(inbox["data"]["viewer"]["notifications"]["nodes"][0]["kind"], "APPLICATION_REJECTED");
+    assert_eq!(inbox["data"]["viewer"]["notifications"]["nodes"][0]["payload"]["reason"], "No hotel references yet.");
+    // Nobody else reads it.
+    let hans_inbox = app.gql(Some(&hans), "{ viewer { notifications { nodes { kind } } } }", json!({})).await;
+    assert!(
+        hans_inbox["data"]["viewer"]["notifications"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|n| n["kind"] != "APPLICATION_REJECTED")
+    );
     let left = app.gql(Some(&carl), QUEUE, json!({ "s": "SUBMITTED" })).await;
     assert_eq!(left["data"]["applications"]["totalCount"], 0);
 }
@@ -764,7 +780,8 @@ async fn programme_actors_by_operations() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A database from before partnerships existed keeps each partner's programme and tier.
+/// A database from before partnerships existed keeps each partner's programme and tier, and
+/// its notifications.
 #[tokio::test]
 async fn the_partnerships_migration_keeps_placed_partners() {
     use migration::MigratorTrait;
@@ -812,6 +829,17 @@ async fn the_partnerships_migration_keeps_placed_partners() {
                 now.into(),
             ],
         ),
+        (
+            "INSERT INTO notifications (id, kind, organization_id, user_id, payload, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+            vec![
+                uuid::Uuid::now_v7().into(),
+                "TIER_CHANGED".into(),
+                org.into(),
+                Option::<uuid::Uuid>::None.into(),
+                serde_json::json!({ "to": "Gold" }).into(),
+                now.into(),
+            ],
+        ),
     ] {
         db.execute_raw(Statement::from_sql_and_values(backend, sql(text), values)).await.unwrap();
     }
@@ -820,6 +848,10 @@ async fn the_partnerships_migration_keeps_placed_partners() {
     let placed = entity::partnership::Entity::find().all(&db).await.unwrap();
     assert_eq!(placed.len(), 1);
     assert_eq!((placed[0].organization_id, placed[0].program_id, placed[0].tier_id), (org, program, tier));
+    // Notifications survive the rebuild that lets a person without an organisation get some.
+    let kept = entity::notification::Entity::find().all(&db).await.unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!((kept[0].organization_id, kept[0].payload["to"].as_str()), (Some(org), Some("Gold")));
     let migrated = entity::program::Entity::find_by_id(program).one(&db).await.unwrap().unwrap();
     assert_eq!(migrated.exclusivity_group, None);
     assert!(!migrated.requires_website);
