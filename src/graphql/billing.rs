@@ -38,6 +38,7 @@ fn money(text: &str, currency: &str) -> async_graphql::Result<Money> {
 
 pub struct PlansOfProduct {
     pub ctx: service::Ctx,
+    pub principal: Option<std::sync::Arc<crate::auth::Principal>>,
 }
 
 impl Loader<Uuid> for PlansOfProduct {
@@ -47,6 +48,7 @@ impl Loader<Uuid> for PlansOfProduct {
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let rows = plan::Entity::find()
             .filter(plan::Column::ProductId.is_in(keys.iter().copied()))
+            .filter(policy::catalog_scope(self.principal.as_deref()))
             .order_by_asc(plan::Column::Rank)
             .all(&self.ctx.db)
             .await?;
@@ -125,9 +127,13 @@ impl Loader<Uuid> for PaymentsOfInvoice {
     }
 }
 
-pub fn register(request: async_graphql::Request, ctx: &service::Ctx) -> async_graphql::Request {
+pub fn register(
+    request: async_graphql::Request,
+    ctx: &service::Ctx,
+    principal: &Option<std::sync::Arc<crate::auth::Principal>>,
+) -> async_graphql::Request {
     request
-        .data(super::loaders::cached(PlansOfProduct { ctx: ctx.clone() }))
+        .data(super::loaders::cached(PlansOfProduct { ctx: ctx.clone(), principal: principal.clone() }))
         .data(super::loaders::cached(BandsOfPlan { ctx: ctx.clone() }))
         .data(super::loaders::cached(LinesOfInvoice { ctx: ctx.clone() }))
         .data(super::loaders::cached(PaymentsOfInvoice { ctx: ctx.clone() }))

@@ -261,7 +261,7 @@ impl Product {
     async fn active(&self) -> bool {
         self.0.active
     }
-    /// The plans to buy it with, lowest rank first.
+    /// The plans to buy it with, lowest rank first (for everyone signed in).
     async fn plans(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::billing::Plan>> {
         super::billing::product_plans(ctx, self.0.id).await
     }

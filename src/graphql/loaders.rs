@@ -48,7 +48,7 @@ scoped!(grant, |p, _| policy::grants_scope(p));
 scoped!(product, |p, _| policy::programs_scope(p));
 scoped!(course, |p, _| policy::programs_scope(p));
 scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
-scoped!(plan, |p, _| policy::programs_scope(p));
+scoped!(plan, |p, _| policy::catalog_scope(p));
 scoped!(invoice, |p, c: &service::Ctx| policy::invoices_scope(p, c.now()));
 
 pub struct ById<E> {
@@ -188,7 +188,7 @@ pub fn register_relations(
     ctx: &service::Ctx,
     principal: &Option<Arc<Principal>>,
 ) -> async_graphql::Request {
-    super::billing::register(request, ctx)
+    super::billing::register(request, ctx, principal)
         .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(PrimaryDomain { ctx: ctx.clone() }))
         .data(cached(Names { ctx: ctx.clone() }))

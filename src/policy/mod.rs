@@ -564,6 +564,12 @@ pub fn success_stories_scope(principal: Option<&Principal>) -> Condition {
     }
 }
 
+/// Plans and their prices: for everyone signed in (products themselves are public, as
+/// programmes show them as welcome gifts).
+pub fn catalog_scope(principal: Option<&Principal>) -> Condition {
+    Condition::all().add(Expr::val(principal.is_some()))
+}
+
 /// Programmes, tiers and the product catalog are public: the directory, applications and
 /// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {

@@ -690,3 +690,24 @@ async fn the_customer_list_shows_plans_licences_renewal_and_super_admin() {
     assert_eq!(garda["subscriptionSummary"]["plans"], json!(["CPBX-STD-M"]));
     assert_eq!(garda["subscriptionSummary"]["licences"], 5);
 }
+
+#[tokio::test]
+async fn the_catalog_is_for_everyone_signed_in() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let products = "{ products { nodes { sku plans { code unitPrice { amount } } } } }";
+    assert_eq!(error_code(&app.gql(None, products, json!({})).await), "UNAUTHENTICATED");
+    let signed_in = app.gql(Some(&world.token("finn@")), products, json!({})).await;
+    assert_eq!(signed_in["data"]["products"]["nodes"][0]["plans"][0]["code"], "D785-M");
+    // The public programme pages show gift products, but not their prices.
+    let public = app
+        .gql(None, "{ programs(first: 1) { nodes { tiers { nodes { benefits { welcomeGiftProducts { sku plans { code } } } } } } } }", json!({}))
+        .await;
+    assert_no_errors(&public);
+    let gold = &public["data"]["programs"]["nodes"][0]["tiers"]["nodes"][2]["benefits"]["welcomeGiftProducts"][0];
+    assert_eq!(gold["sku"], "D785");
+    assert_eq!(gold["plans"], json!([]));
+    let plan_id = plan_ids(&app, &world.token("finn@"), "D785").await[0].clone();
+    let anonymous = app.gql(None, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": plan_id })).await;
+    assert!(anonymous["data"]["node"].is_null());
+}
