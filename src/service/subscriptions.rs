@@ -112,6 +112,10 @@ async fn charge(
     let (Some(start), Some(end)) = (sub.current_period_start, sub.current_period_end) else {
         return Err(AppError::internal(format!("subscription {} has no period", sub.id)));
     };
+    // A change on the period's last day (before the renewal runs) owes nothing for it.
+    if kind == "PRORATION" && billing::remaining_days(start, end, service_start).0 == 0 {
+        return Ok(());
+    }
     charge::ActiveModel {
         id: Set(Uuid::now_v7()),
         subscription_id: Set(sub.id),

@@ -711,3 +711,32 @@ async fn the_catalog_is_for_everyone_signed_in() {
     let anonymous = app.gql(None, "query($id: ID!) { node(id: $id) { id } }", json!({ "id": plan_id })).await;
     assert!(anonymous["data"]["node"].is_null());
 }
+
+#[tokio::test]
+async fn a_change_on_the_periods_last_day_owes_nothing_for_it() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let edelweiss = organization_id(&app, &world.token("vera.admin@"), "Edelweiss Dental").await;
+    let phones =
+        subscriptions_of(&app, &anna, &edelweiss).await.into_iter().find(|s| s["product"]["sku"] == "D785").unwrap();
+    let start: chrono::DateTime<chrono::Utc> = phones["currentPeriodStart"].as_str().unwrap().parse().unwrap();
+    let end: chrono::DateTime<chrono::Utc> = phones["renewsAt"].as_str().unwrap().parse().unwrap();
+    app.clock.advance(end - start);
+    let changed = app
+        .gql(
+            Some(&anna),
+            "mutation($id: ID!) { changeSeats(input: {id: $id, seats: 20}) { subscription { seats } } }",
+            json!({ "id": phones["id"] }),
+        )
+        .await;
+    assert_no_errors(&changed);
+    let id = partnerhub::ids::decode(phones["id"].as_str().unwrap()).unwrap().1;
+    let charges = entity::charge::Entity::find()
+        .filter(entity::charge::Column::SubscriptionId.eq(id))
+        .all(&app.ctx.db)
+        .await
+        .unwrap();
+    assert_eq!(charges.iter().map(|c| c.kind.as_str()).collect::<Vec<_>>(), ["PERIOD"], "no zero proration line");
+}
