@@ -1,22 +1,17 @@
 //! The catalog (products, plans, volume bands), managed subscriptions and billing.
 
-use std::collections::HashMap;
-
-use async_graphql::{
-    Context, Enum, ID, InputObject, Object, SimpleObject,
-    dataloader::{HashMapCache, Loader},
-};
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invoice, invoice_line, payment, plan, subscription, subscription_change, volume_band};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
     customers::{Product, ProductSubscription},
-    loaders::{Names, load, load_with},
+    loaders::{Names, children, load, load_with},
     programs::{Money, MoneyInput},
     types::Organization,
 };
@@ -24,7 +19,7 @@ use crate::{
     error::AppError,
     ids::{self, NodeType},
     policy,
-    service::{self, billing, catalog, programs::stored_decimal, subscriptions},
+    service::{billing, catalog, programs::stored_decimal, subscriptions},
 };
 
 fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError> {
@@ -34,118 +29,6 @@ fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError>
 fn money(text: &str, currency: &str) -> async_graphql::Result<Money> {
     let amount = crate::domain::billing::display(stored_decimal(text)?, currency);
     Ok(Money { amount, currency: currency.to_string() })
-}
-
-pub struct PlansOfProduct {
-    pub ctx: service::Ctx,
-    pub principal: Option<std::sync::Arc<crate::auth::Principal>>,
-}
-
-impl Loader<Uuid> for PlansOfProduct {
-    type Value = Vec<plan::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = plan::Entity::find()
-            .filter(plan::Column::ProductId.is_in(keys.iter().copied()))
-            .filter(policy::catalog_scope(self.principal.as_deref()))
-            .order_by_asc(plan::Column::Rank)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(row.product_id).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-pub struct BandsOfPlan {
-    pub ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for BandsOfPlan {
-    type Value = Vec<volume_band::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = volume_band::Entity::find()
-            .filter(volume_band::Column::PlanId.is_in(keys.iter().copied()))
-            .order_by_asc(volume_band::Column::MinSeats)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(row.plan_id).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-/// An invoice's lines and payments; the invoice itself was already scoped by the policy.
-pub struct LinesOfInvoice {
-    pub ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for LinesOfInvoice {
-    type Value = Vec<invoice_line::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = invoice_line::Entity::find()
-            .filter(invoice_line::Column::InvoiceId.is_in(keys.iter().copied()))
-            .order_by_asc(invoice_line::Column::Position)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(row.invoice_id).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-pub struct PaymentsOfInvoice {
-    pub ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for PaymentsOfInvoice {
-    type Value = Vec<payment::Model>;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = payment::Entity::find()
-            .filter(payment::Column::InvoiceId.is_in(keys.iter().copied()))
-            .order_by_asc(payment::Column::Id)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
-        for row in rows {
-            out.entry(row.invoice_id).or_default().push(row);
-        }
-        Ok(out)
-    }
-}
-
-pub fn register(
-    request: async_graphql::Request,
-    ctx: &service::Ctx,
-    principal: &Option<std::sync::Arc<crate::auth::Principal>>,
-) -> async_graphql::Request {
-    request
-        .data(super::loaders::cached(PlansOfProduct { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(super::loaders::cached(BandsOfPlan { ctx: ctx.clone() }))
-        .data(super::loaders::cached(LinesOfInvoice { ctx: ctx.clone() }))
-        .data(super::loaders::cached(PaymentsOfInvoice { ctx: ctx.clone() }))
-}
-
-async fn children<L>(ctx: &Context<'_>, key: Uuid) -> async_graphql::Result<L::Value>
-where
-    L: Loader<Uuid, Error = AppError>,
-    L::Value: Default,
-{
-    let loader = ctx.data_unchecked::<async_graphql::dataloader::DataLoader<L, HashMapCache>>();
-    Ok(loader.load_one(key).await?.unwrap_or_default())
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -188,7 +71,7 @@ impl Plan {
     /// From `minSeats` seats up, every seat costs the band's price.
     async fn volume_bands(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<VolumeBand>> {
         let currency = self.0.currency.clone();
-        Ok(children::<BandsOfPlan>(ctx, self.0.id)
+        Ok(children::<volume_band::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(|b| VolumeBand { band: b, currency: currency.clone() })
@@ -212,7 +95,7 @@ impl VolumeBand {
 }
 
 pub async fn product_plans(ctx: &Context<'_>, product_id: Uuid) -> async_graphql::Result<Vec<Plan>> {
-    Ok(children::<PlansOfProduct>(ctx, product_id).await?.into_iter().map(Plan).collect())
+    Ok(children::<plan::Entity>(ctx, product_id).await?.into_iter().map(Plan).collect())
 }
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
@@ -328,7 +211,7 @@ impl Invoice {
     }
     /// What is still to be paid.
     async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
-        let paid: Decimal = children::<PaymentsOfInvoice>(ctx, self.0.id)
+        let paid: Decimal = children::<payment::Entity>(ctx, self.0.id)
             .await?
             .iter()
             .map(|p| stored_decimal(&p.amount))
@@ -341,14 +224,14 @@ impl Invoice {
     }
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
         let currency = self.0.currency.clone();
-        Ok(children::<LinesOfInvoice>(ctx, self.0.id)
+        Ok(children::<invoice_line::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
             .map(|l| InvoiceLine { line: l, currency: currency.clone() })
             .collect())
     }
     async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
-        Ok(children::<PaymentsOfInvoice>(ctx, self.0.id).await?.into_iter().map(Payment).collect())
+        Ok(children::<payment::Entity>(ctx, self.0.id).await?.into_iter().map(Payment).collect())
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

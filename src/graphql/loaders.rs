@@ -5,10 +5,10 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, course, grant, invitation, invoice, membership, organization, plan, product, program, subscription,
-    tier, user,
+    api_token, course, domain, grant, invitation, invoice, invoice_line, membership, organization, partnership,
+    payment, plan, product, program, program_terms, subscription, tier, user, volume_band,
 };
-use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{auth::Principal, error::AppError, policy, service};
@@ -50,6 +50,7 @@ scoped!(course, |p, _| policy::programs_scope(p));
 scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
 scoped!(plan, |p, _| policy::catalog_scope(p));
 scoped!(invoice, |p, c: &service::Ctx| policy::invoices_scope(p, c.now()));
+scoped!(partnership, |p, _| policy::programs_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -135,28 +136,108 @@ impl Loader<Uuid> for ViewerRights {
     }
 }
 
-/// Each organisation's first claimed domain (the one the customer list shows).
-pub struct PrimaryDomain {
-    ctx: service::Ctx,
+/// An entity listed under a parent (a plan under its product, a line under its invoice): the
+/// rows of many parents in one `IN (...)` query per batch, in a fixed order.
+pub trait Child: EntityTrait {
+    fn parent_column() -> Self::Column;
+    fn parent_of(model: &Self::Model) -> Uuid;
+    fn order() -> (Self::Column, Order);
+    /// The policy's scope, when the parent's own does not already cover the children.
+    fn scope(_principal: Option<&Principal>) -> Condition {
+        Condition::all()
+    }
 }
 
-impl Loader<Uuid> for PrimaryDomain {
-    type Value = entity::domain::Model;
+macro_rules! child {
+    ($module:ident, $parent:ident . $field:ident, $order:ident, $direction:expr) => {
+        child!($module, $parent.$field, $order, $direction, |_| Condition::all());
+    };
+    ($module:ident, $parent:ident . $field:ident, $order:ident, $direction:expr, $scope:expr) => {
+        impl Child for $module::Entity {
+            fn parent_column() -> Self::Column {
+                $module::Column::$parent
+            }
+            fn parent_of(model: &Self::Model) -> Uuid {
+                model.$field
+            }
+            fn order() -> (Self::Column, Order) {
+                ($module::Column::$order, $direction)
+            }
+            fn scope(principal: Option<&Principal>) -> Condition {
+                #[allow(clippy::redundant_closure_call)]
+                ($scope)(principal)
+            }
+        }
+    };
+}
+
+// Domains and partnerships: the first one is the organisation's primary.
+child!(domain, OrganizationId.organization_id, Id, Order::Asc);
+child!(partnership, OrganizationId.organization_id, Id, Order::Asc);
+// The newest terms version is the current one.
+child!(program_terms, ProgramId.program_id, Version, Order::Desc);
+// Prices are for everyone signed in.
+child!(plan, ProductId.product_id, Rank, Order::Asc, policy::catalog_scope);
+child!(volume_band, PlanId.plan_id, MinSeats, Order::Asc);
+// An invoice's lines and payments: the invoice was already scoped by the policy.
+child!(invoice_line, InvoiceId.invoice_id, Position, Order::Asc);
+child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
+
+pub struct Children<E> {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Loader<Uuid> for Children<E>
+where
+    E: Child,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    type Value = Vec<E::Model>;
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        use sea_orm::QueryOrder;
-        let rows = entity::domain::Entity::find()
-            .filter(entity::domain::Column::OrganizationId.is_in(keys.iter().copied()))
-            .order_by_asc(entity::domain::Column::Id)
+        let (column, direction) = E::order();
+        let rows = E::find()
+            .filter(E::parent_column().is_in(keys.iter().copied()))
+            .filter(E::scope(self.principal.as_deref()))
+            .order_by(column, direction)
             .all(&self.ctx.db)
             .await?;
-        let mut out = HashMap::new();
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
         for row in rows {
-            out.entry(row.organization_id).or_insert(row);
+            out.entry(E::parent_of(&row)).or_default().push(row);
         }
         Ok(out)
     }
+}
+
+fn children_loader<E>(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> DataLoader<Children<E>, HashMapCache>
+where
+    E: Child,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData })
+}
+
+/// The children of one parent, in their order, through the request's loader.
+pub async fn children<E>(ctx: &async_graphql::Context<'_>, parent: Uuid) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: Child,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let loader = ctx.data_unchecked::<DataLoader<Children<E>, HashMapCache>>();
+    Ok(loader.load_one(parent).await?.unwrap_or_default())
+}
+
+/// The first child of one parent (a primary domain, a current terms version).
+pub async fn first_child<E>(ctx: &async_graphql::Context<'_>, parent: Uuid) -> async_graphql::Result<Option<E::Model>>
+where
+    E: Child,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    Ok(children::<E>(ctx, parent).await?.into_iter().next())
 }
 
 /// Names of whoever appears in an audit trail. Names only: someone who acted on your account
@@ -188,16 +269,20 @@ pub fn register_relations(
     ctx: &service::Ctx,
     principal: &Option<Arc<Principal>>,
 ) -> async_graphql::Request {
-    super::billing::register(request, ctx, principal)
+    request
         .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(cached(PrimaryDomain { ctx: ctx.clone() }))
+        .data(children_loader::<domain::Entity>(ctx, principal))
+        .data(children_loader::<partnership::Entity>(ctx, principal))
+        .data(children_loader::<program_terms::Entity>(ctx, principal))
+        .data(children_loader::<plan::Entity>(ctx, principal))
+        .data(children_loader::<volume_band::Entity>(ctx, principal))
+        .data(children_loader::<invoice_line::Entity>(ctx, principal))
+        .data(children_loader::<payment::Entity>(ctx, principal))
         .data(cached(Names { ctx: ctx.clone() }))
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(cached(PrimaryPartnership { ctx: ctx.clone() }))
         .data(cached(CustomerSubscriptions { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(SuperAdmin { ctx: ctx.clone() }))
-        .data(cached(PartnershipById { ctx: ctx.clone() }))
-        .data(cached(CurrentTerms { ctx: ctx.clone() }))
+        .data(by_id::<partnership::Entity>(ctx, principal))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
         .data(by_id::<product::Entity>(ctx, principal))
         .data(by_id::<course::Entity>(ctx, principal))
@@ -212,74 +297,6 @@ pub async fn load_with<L: Loader<Uuid, Error = AppError>>(
     key: Uuid,
 ) -> async_graphql::Result<Option<L::Value>> {
     Ok(ctx.data_unchecked::<DataLoader<L, HashMapCache>>().load_one(key).await?)
-}
-
-/// Each organisation's first partnership: the programme and tier `Organization.tier` shows.
-/// Programme and tier are public like the directory; the loader needs no scope beyond the
-/// organisation's own, which the caller already passed.
-pub struct PrimaryPartnership {
-    ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for PrimaryPartnership {
-    type Value = entity::partnership::Model;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        use sea_orm::QueryOrder;
-        let rows = entity::partnership::Entity::find()
-            .filter(entity::partnership::Column::OrganizationId.is_in(keys.iter().copied()))
-            .order_by_asc(entity::partnership::Column::Id)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            out.entry(row.organization_id).or_insert(row);
-        }
-        Ok(out)
-    }
-}
-
-/// Partnerships by id, for the tier review queue (whose scope is the staff's already).
-pub struct PartnershipById {
-    ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for PartnershipById {
-    type Value = entity::partnership::Model;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        let rows = entity::partnership::Entity::find()
-            .filter(entity::partnership::Column::Id.is_in(keys.iter().copied()))
-            .all(&self.ctx.db)
-            .await?;
-        Ok(rows.into_iter().map(|p| (p.id, p)).collect())
-    }
-}
-
-/// Each programme's current (highest) terms version.
-pub struct CurrentTerms {
-    ctx: service::Ctx,
-}
-
-impl Loader<Uuid> for CurrentTerms {
-    type Value = entity::program_terms::Model;
-    type Error = AppError;
-
-    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        use sea_orm::QueryOrder;
-        let rows = entity::program_terms::Entity::find()
-            .filter(entity::program_terms::Column::ProgramId.is_in(keys.iter().copied()))
-            .order_by_desc(entity::program_terms::Column::Version)
-            .all(&self.ctx.db)
-            .await?;
-        let mut out = HashMap::new();
-        for row in rows {
-            out.entry(row.program_id).or_insert(row);
-        }
-        Ok(out)
-    }
 }
 
 /// What a customer list shows of a customer's subscriptions: plans, licences and the next

@@ -125,7 +125,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             found.map(|g| Node::WelcomeGift(WelcomeGift(g)))
         }
         // A partnership is visible with its organisation.
-        NodeType::Partnership => match super::loaders::load_with::<super::loaders::PartnershipById>(ctx, id).await? {
+        NodeType::Partnership => match load::<entity::partnership::Entity>(ctx, id).await? {
             Some(p) if load::<organization::Entity>(ctx, p.organization_id).await?.is_some() => {
                 Some(Node::Partnership(Partnership(p)))
             }

@@ -491,9 +491,7 @@ pub struct TierReview(pub tier_review::Model);
 #[Object]
 impl TierReview {
     async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partnership>> {
-        Ok(super::loaders::load_with::<super::loaders::PartnershipById>(ctx, self.0.partnership_id)
-            .await?
-            .map(Partnership))
+        Ok(load::<entity::partnership::Entity>(ctx, self.0.partnership_id).await?.map(Partnership))
     }
     async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.0.current_tier_id).await?.map(Tier))

@@ -7,7 +7,7 @@ use entity::{api_token, membership, organization, program, tier, user};
 use super::{
     connection::{Page, PageArgs},
     context::ContextExt,
-    loaders::{PrimaryPartnership, load, load_with},
+    loaders::{first_child, load, load_with},
 };
 use crate::{
     domain,
@@ -89,12 +89,12 @@ impl Organization {
     }
     /// The partner's programme: the first it joined (see `partnerships` for all).
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
-        let Some(p) = load_with::<PrimaryPartnership>(ctx, self.0.id).await? else { return Ok(None) };
+        let Some(p) = first_child::<entity::partnership::Entity>(ctx, self.0.id).await? else { return Ok(None) };
         Ok(load::<program::Entity>(ctx, p.program_id).await?.map(Program))
     }
     /// The partner's current tier in that programme.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
-        let Some(p) = load_with::<PrimaryPartnership>(ctx, self.0.id).await? else { return Ok(None) };
+        let Some(p) = first_child::<entity::partnership::Entity>(ctx, self.0.id).await? else { return Ok(None) };
         Ok(load::<tier::Entity>(ctx, p.tier_id).await?.map(Tier))
     }
     /// Every programme the organisation takes part in, with its tier.
@@ -117,7 +117,7 @@ impl Organization {
         program_id: Option<ID>,
     ) -> async_graphql::Result<Option<super::onboarding::TierEvaluation>> {
         let partnership = match program_id {
-            None => load_with::<PrimaryPartnership>(ctx, self.0.id).await?,
+            None => first_child::<entity::partnership::Entity>(ctx, self.0.id).await?,
             Some(id) => {
                 use sea_orm::{ColumnTrait, QueryFilter};
                 let Some(program) = ids::decode_as(NodeType::Program, &id) else { return Ok(None) };
@@ -160,9 +160,7 @@ impl Organization {
     }
     /// The first domain the organisation claimed, and whether it is proven.
     async fn primary_domain(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Domain>> {
-        Ok(super::loaders::load_with::<super::loaders::PrimaryDomain>(ctx, self.0.id)
-            .await?
-            .map(super::customers::Domain))
+        Ok(first_child::<entity::domain::Entity>(ctx, self.0.id).await?.map(super::customers::Domain))
     }
     /// Exams passed by this partner's people (for staff and the partner's members).
     async fn certifications(
@@ -399,7 +397,7 @@ impl Program {
     }
     /// The terms applicants accept now.
     async fn current_terms(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::onboarding::ProgramTerms>> {
-        Ok(load_with::<super::loaders::CurrentTerms>(ctx, self.0.id).await?.map(super::onboarding::ProgramTerms))
+        Ok(first_child::<entity::program_terms::Entity>(ctx, self.0.id).await?.map(super::onboarding::ProgramTerms))
     }
     /// Every published version of the terms, oldest first.
     async fn terms_versions(
