@@ -564,7 +564,15 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     {
         let total = programs::stored_decimal(&fjord.total)?;
         let reference = Some("SEPA 2026-FJ-001".to_string());
-        billing::record_payment(ctx, Some(&staff), fjord.id, total, "EUR", now, reference).await?;
+        let payment = billing::NewPayment {
+            invoice_id: fjord.id,
+            amount: total,
+            currency: "EUR".into(),
+            received_at: now,
+            reference,
+            idempotency_key: None,
+        };
+        billing::record_payment(ctx, Some(&staff), payment).await?;
     }
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })

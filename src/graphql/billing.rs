@@ -154,6 +154,25 @@ pub async fn subscription_history(
     Ok(paginate(&ctx.service().db, select, subscription_change::Column::Id, |m| m.id, SubscriptionChange, args).await?)
 }
 
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum InvoiceStatus {
+    Draft,
+    Issued,
+    Paid,
+    Void,
+}
+
+impl InvoiceStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            InvoiceStatus::Draft => "DRAFT",
+            InvoiceStatus::Issued => "ISSUED",
+            InvoiceStatus::Paid => "PAID",
+            InvoiceStatus::Void => "VOID",
+        }
+    }
+}
+
 pub struct Invoice(pub invoice::Model);
 
 /// An invoice: numbered INV-<year>-<6 digits> without gaps, never deleted.
@@ -165,9 +184,11 @@ impl Invoice {
     async fn number(&self) -> &str {
         &self.0.number
     }
-    /// DRAFT, ISSUED, PAID or VOID.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> async_graphql::Result<InvoiceStatus> {
+        [InvoiceStatus::Draft, InvoiceStatus::Issued, InvoiceStatus::Paid, InvoiceStatus::Void]
+            .into_iter()
+            .find(|st| st.as_str() == self.0.status)
+            .ok_or_else(|| AppError::internal(format!("stored invoice status {:?}", self.0.status)).into())
     }
     /// YYYY-MM.
     async fn period(&self) -> &str {
@@ -322,13 +343,13 @@ impl Payment {
 pub async fn organization_invoices(
     ctx: &Context<'_>,
     organization_id: Uuid,
-    status: Option<String>,
+    status: Option<InvoiceStatus>,
     args: PageArgs,
 ) -> async_graphql::Result<Page<Invoice>> {
     let mut select = billing::visible(ctx.principal(), ctx.service().now())
         .filter(invoice::Column::BillToOrganizationId.eq(organization_id));
     if let Some(status) = status {
-        select = select.filter(invoice::Column::Status.eq(status.to_uppercase()));
+        select = select.filter(invoice::Column::Status.eq(status.as_str()));
     }
     Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
 }
@@ -403,7 +424,7 @@ impl BillingQuery {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<String>,
+        status: Option<InvoiceStatus>,
         period: Option<String>,
         first: Option<i32>,
         after: Option<String>,
@@ -413,7 +434,7 @@ impl BillingQuery {
         policy::signed_in(ctx.principal())?;
         let mut select = billing::visible(ctx.principal(), ctx.service().now());
         if let Some(status) = status {
-            select = select.filter(invoice::Column::Status.eq(status.to_uppercase()));
+            select = select.filter(invoice::Column::Status.eq(status.as_str()));
         }
         if let Some(period) = period {
             select = select.filter(invoice::Column::Period.eq(billing::Period::parse(&period)?.to_string()));
@@ -607,6 +628,8 @@ pub struct RecordPaymentInput {
     pub amount: MoneyInput,
     pub received_at: DateTime<Utc>,
     pub reference: Option<String>,
+    /// A retry with the same key returns the first payment instead of recording a second.
+    pub idempotency_key: Option<String>,
 }
 
 #[derive(SimpleObject)]
@@ -789,16 +812,15 @@ impl BillingMutation {
     ) -> async_graphql::Result<InvoicePayload> {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Invoice, &input.invoice_id, "Invoice")?;
-        let (inv, _) = billing::record_payment(
-            ctx.service(),
-            ctx.principal(),
-            id,
-            input.amount.amount,
-            &input.amount.currency,
-            input.received_at,
-            input.reference,
-        )
-        .await?;
+        let payment = billing::NewPayment {
+            invoice_id: id,
+            amount: input.amount.amount,
+            currency: input.amount.currency,
+            received_at: input.received_at,
+            reference: input.reference,
+            idempotency_key: input.idempotency_key,
+        };
+        let (inv, _) = billing::record_payment(ctx.service(), ctx.principal(), payment).await?;
         Ok(InvoicePayload { invoice: Invoice(inv) })
     }
 }

@@ -222,7 +222,7 @@ impl Organization {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<String>,
+        status: Option<super::billing::InvoiceStatus>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,

@@ -17,7 +17,7 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, catalog, notifications, programs};
+use super::{Ctx, audit, catalog, idempotency, notifications, programs};
 use crate::{
     auth::Principal,
     db,
@@ -369,6 +369,7 @@ fn staff_billing(principal: Option<&Principal>) -> AppResult<()> {
     policy::can(policy::signed_in(principal)?, Action::ManageBilling)
 }
 
+#[tracing::instrument(skip_all, fields(invoice_id = %id, to = to))]
 async fn transition(
     ctx: &Ctx,
     principal: Option<&Principal>,
@@ -423,22 +424,69 @@ pub async fn void(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: &s
     transition(ctx, principal, id, &["DRAFT", "ISSUED"], "VOID", Some(reason.into())).await
 }
 
+pub struct NewPayment {
+    pub invoice_id: Uuid,
+    pub amount: Decimal,
+    pub currency: String,
+    pub received_at: DateTime<Utc>,
+    pub reference: Option<String>,
+    /// A retry with the same key returns the first payment instead of recording a second.
+    pub idempotency_key: Option<String>,
+}
+
 /// Records money received; the invoice is PAID once payments cover its total.
+#[tracing::instrument(skip_all, fields(invoice_id = %input.invoice_id))]
 pub async fn record_payment(
     ctx: &Ctx,
     principal: Option<&Principal>,
-    id: Uuid,
-    amount: Decimal,
-    currency: &str,
-    received_at: DateTime<Utc>,
-    reference: Option<String>,
+    input: NewPayment,
 ) -> AppResult<(invoice::Model, payment::Model)> {
     staff_billing(principal)?;
+    let user = policy::signed_in(principal)?.user_id();
+    let canonical = json!({
+        "invoice": input.invoice_id, "amount": input.amount.normalize().to_string(), "currency": input.currency,
+        "receivedAt": input.received_at, "reference": input.reference,
+    });
+    let key = input
+        .idempotency_key
+        .as_deref()
+        .map(|k| idempotency::Key::new(user, "recordPayment", k, &canonical))
+        .transpose()?;
+    match record_once(ctx, principal, &input, key.as_ref()).await {
+        // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
+        Err(err) => match &key {
+            Some(key) => replay(&ctx.db, idempotency::winner(&ctx.db, key, err).await?).await,
+            None => Err(err),
+        },
+        recorded => recorded,
+    }
+}
+
+async fn replay(db: &impl ConnectionTrait, payment_id: Uuid) -> AppResult<(invoice::Model, payment::Model)> {
+    let recorded = payment::Entity::find_by_id(payment_id).one(db).await?.ok_or(AppError::NotFound("Payment"))?;
+    let inv = invoice::Entity::find_by_id(recorded.invoice_id).one(db).await?.ok_or(AppError::NotFound("Invoice"))?;
+    Ok((inv, recorded))
+}
+
+async fn record_once(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    input: &NewPayment,
+    key: Option<&idempotency::Key<'_>>,
+) -> AppResult<(invoice::Model, payment::Model)> {
+    let (id, amount, currency, received_at) =
+        (input.invoice_id, input.amount, input.currency.as_str(), input.received_at);
+    let reference = input.reference.clone();
     let now = ctx.now();
     if received_at > now {
         return Err(AppError::bad_input("receivedAt", "must not be in the future"));
     }
     let txn = db::begin_write(&ctx.db).await?;
+    if let Some(key) = key
+        && let Some(previous) = idempotency::previous(&txn, key).await?
+    {
+        return replay(&txn, previous).await;
+    }
     let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
     if inv.status != "ISSUED" {
         return Err(AppError::Conflict(format!(
@@ -477,6 +525,9 @@ pub async fn record_payment(
     }
     .insert(&txn)
     .await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, key, recorded.id, now).await?;
+    }
     let mut updated = inv.clone();
     if paid + amount == total {
         let mut active: invoice::ActiveModel = inv.clone().into();
