@@ -81,10 +81,10 @@ pub struct NewProgram {
     pub requires_website: bool,
 }
 
-fn terms_body(body: &str) -> AppResult<String> {
+fn terms_body(field: &str, body: &str) -> AppResult<String> {
     let body = body.trim();
     if body.is_empty() || body.chars().count() > 100_000 {
-        return Err(AppError::bad_input("terms", "must be 1 to 100000 characters"));
+        return Err(AppError::bad_input(field, "must be 1 to 100000 characters"));
     }
     Ok(body.to_string())
 }
@@ -102,11 +102,11 @@ pub async fn create_program(
         return Err(AppError::bad_input("kind", "is RESELLER or REFERRAL"));
     }
     let currency = currency("currency", &input.currency)?;
-    let body = terms_body(&input.terms)?;
+    let body = terms_body("terms", &input.terms)?;
     let group = optional_field("exclusivityGroup", input.exclusivity_group.as_deref(), |g| validate::name(g, 64))?
         .map(|g| g.to_lowercase());
     let minimum = match input.min_yearly_amount {
-        Some(a) => Some(amount_in("minYearlyAmount", a, &currency, &currency)?.to_string()),
+        Some(a) => Some(amount_in("minimumYearlyAmount", a, &currency, &currency)?.to_string()),
         None => None,
     };
     let now = ctx.now();
@@ -169,7 +169,7 @@ pub async fn publish_terms(
 ) -> AppResult<program_terms::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::ManageProgram)?;
-    let body = terms_body(body)?;
+    let body = terms_body("text", body)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;

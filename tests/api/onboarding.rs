@@ -346,8 +346,8 @@ async fn staff_update_commitments_and_the_nightly_review_lists_mismatches() {
     assert_eq!(app.gql(Some(&carl), queue, json!({})).await["data"]["tierReviewQueue"]["totalCount"], 0);
     let run = partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
     assert_eq!(run.differing, 0);
-    // A year and a half on, the certificates of 2026 are outside the joining window for nobody,
-    // but the stories are old: the review finds Alpine, Baltic and Celtic above their evaluation.
+    // 400 days on, every accepted story is older than 12 months: the review finds Alpine, Baltic
+    // and Celtic above what they now meet.
     app.clock.advance(chrono::TimeDelta::days(400));
     let run = partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
     assert_eq!(run.differing, 3);
@@ -500,7 +500,7 @@ async fn staff_administer_programmes_terms_and_tiers() {
         ("kind", json!("AFFILIATE"), "kind"),
         ("currency", json!("euro"), "currency"),
         ("terms", json!(" "), "terms"),
-        ("minimumYearlyAmount", json!("-1"), "minYearlyAmount"),
+        ("minimumYearlyAmount", json!("-1"), "minimumYearlyAmount"),
     ] {
         let body = app.gql(Some(&vera), create, json!({ "i": with(input.clone(), path, bad) })).await;
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{path}: {body}");
@@ -514,6 +514,12 @@ async fn staff_administer_programmes_terms_and_tiers() {
     let id = program["id"].as_str().unwrap().to_string();
 
     let publish = "mutation($i: PublishProgramTermsInput!) { publishProgramTerms(input: $i) { terms { version } program { currentTerms { version text } termsVersions { totalCount nodes { version } } } } }";
+    let empty = app.gql(Some(&vera), publish, json!({ "i": { "programId": id, "text": "  " } })).await;
+    assert_eq!(empty["errors"][0]["extensions"]["field"], "text", "named as the input names it");
+    let staff = app
+        .gql(Some(&world.token("carl.channel@")), publish, json!({ "i": { "programId": id, "text": "Mine." } }))
+        .await;
+    assert_eq!(error_code(&staff), "FORBIDDEN");
     let published = app.gql(Some(&vera), publish, json!({ "i": { "programId": id, "text": "Version two." } })).await;
     assert_no_errors(&published);
     let p = &published["data"]["publishProgramTerms"]["program"];
