@@ -35,6 +35,17 @@ pub struct Settings {
     pub oidc_providers: Vec<OidcProviderSettings>,
     /// DNS server for domain verification (`ip:port`); the system's resolver when absent.
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// The longest an API token may be created for.
+    pub token_max_lifetime: chrono::TimeDelta,
+    pub rate_limits: RateLimitSettings,
+}
+
+/// Failed authentication and sign-in attempts allowed per client address (and per token
+/// prefix), per minute, before `RATE_LIMITED`.
+#[derive(Clone, Copy, Debug)]
+pub struct RateLimitSettings {
+    pub auth_failures_per_minute: u32,
+    pub sign_ins_per_minute: u32,
 }
 
 /// One OpenID Connect provider; `key` is what `/auth/login?provider=` names.
@@ -82,6 +93,10 @@ pub struct GraphqlSettings {
     /// Largest batch accepted; 0 (the default) refuses batched requests.
     pub max_batch: usize,
     pub max_body_bytes: usize,
+    /// Most variables one operation may send.
+    pub max_variables: usize,
+    /// Most errors one response lists; the rest are summed up in a last one.
+    pub max_errors: usize,
 }
 
 /// The TOML file's shape: every key optional, named like the variable without `PARTNERHUB_`.
@@ -102,6 +117,11 @@ struct FileSettings {
     #[serde(default)]
     oidc: HashMap<String, OidcProviderSettings>,
     dns_resolver: Option<String>,
+    token_max_lifetime: Option<String>,
+    auth_failures_per_minute: Option<u32>,
+    sign_ins_per_minute: Option<u32>,
+    graphql_max_variables: Option<usize>,
+    graphql_max_errors: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -128,8 +148,22 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("PARTNERHUB_LOG_FORMAT", "`text` (default) or `json`"),
     ("PARTNERHUB_LOG", "log filter, tracing-subscriber syntax (default info)"),
     ("PARTNERHUB_GRAPHQL_MAX_DEPTH", "deepest query accepted (default 15)"),
-    ("PARTNERHUB_GRAPHQL_MAX_COMPLEXITY", "most complex query accepted (default 2000)"),
+    (
+        "PARTNERHUB_GRAPHQL_MAX_COMPLEXITY",
+        "most complex query accepted; a list field costs its page size times what is selected of each item (default 10000)",
+    ),
     ("PARTNERHUB_GRAPHQL_MAX_BATCH", "largest batch of operations in one request; 0 refuses batches (default 0)"),
+    ("PARTNERHUB_GRAPHQL_MAX_VARIABLES", "most variables one operation may send (default 256)"),
+    ("PARTNERHUB_GRAPHQL_MAX_ERRORS", "most errors listed in one response (default 20)"),
+    (
+        "PARTNERHUB_TOKEN_MAX_LIFETIME",
+        "the longest an API token may be created for: 730d, 12h or seconds (default 730d)",
+    ),
+    (
+        "PARTNERHUB_AUTH_FAILURES_PER_MINUTE",
+        "failed authentications per client address and per token prefix before RATE_LIMITED (default 10)",
+    ),
+    ("PARTNERHUB_SIGN_INS_PER_MINUTE", "SSO sign-in attempts per client address before RATE_LIMITED (default 20)"),
     ("PARTNERHUB_PUBLIC_URL", "the server's external URL, e.g. https://partners.example.com (default http://<listen>)"),
     ("PARTNERHUB_SESSION_LIFETIME", "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)"),
     (
@@ -199,11 +233,13 @@ impl Settings {
         }
         let graphql = GraphqlSettings {
             max_depth: number("PARTNERHUB_GRAPHQL_MAX_DEPTH", file.graphql_max_depth, 15)?,
-            max_complexity: number("PARTNERHUB_GRAPHQL_MAX_COMPLEXITY", file.graphql_max_complexity, 2000)?,
+            max_complexity: number("PARTNERHUB_GRAPHQL_MAX_COMPLEXITY", file.graphql_max_complexity, 10_000)?,
             max_batch: number("PARTNERHUB_GRAPHQL_MAX_BATCH", file.graphql_max_batch, 0)?,
             max_body_bytes: 1024 * 1024,
+            max_variables: number("PARTNERHUB_GRAPHQL_MAX_VARIABLES", file.graphql_max_variables, 256)?,
+            max_errors: number("PARTNERHUB_GRAPHQL_MAX_ERRORS", file.graphql_max_errors, 20)?,
         };
-        if graphql.max_depth == 0 || graphql.max_complexity == 0 {
+        if graphql.max_depth == 0 || graphql.max_complexity == 0 || graphql.max_errors == 0 {
             return Err(ConfigError::Invalid {
                 name: "PARTNERHUB_GRAPHQL_MAX_DEPTH",
                 message: "limits must be positive".into(),
@@ -233,6 +269,28 @@ impl Settings {
             })?),
             None => None,
         };
+        let token_max_lifetime = match var("PARTNERHUB_TOKEN_MAX_LIFETIME").or(file.token_max_lifetime) {
+            Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Invalid {
+                name: "PARTNERHUB_TOKEN_MAX_LIFETIME",
+                message: format!("{text:?} is not a duration such as 730d, 12h or 3600"),
+            })?,
+            None => chrono::TimeDelta::days(730),
+        };
+        let per_minute = |name: &'static str, from_file: Option<u32>, default: usize| -> Result<u32, ConfigError> {
+            let n = number(name, from_file.map(|n| n as usize), default)?;
+            u32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .ok_or_else(|| ConfigError::Invalid { name, message: "must be 1 or more".into() })
+        };
+        let rate_limits = RateLimitSettings {
+            auth_failures_per_minute: per_minute(
+                "PARTNERHUB_AUTH_FAILURES_PER_MINUTE",
+                file.auth_failures_per_minute,
+                10,
+            )?,
+            sign_ins_per_minute: per_minute("PARTNERHUB_SIGN_INS_PER_MINUTE", file.sign_ins_per_minute, 20)?,
+        };
         Ok(Settings {
             environment,
             listen,
@@ -245,6 +303,8 @@ impl Settings {
             session_lifetime,
             oidc_providers,
             dns_resolver,
+            token_max_lifetime,
+            rate_limits,
         })
     }
 
@@ -253,10 +313,11 @@ impl Settings {
     }
 }
 
-/// `12h`, `90m`, `30s` or a number of seconds; positive.
+/// `730d`, `12h`, `90m`, `30s` or a number of seconds; positive.
 fn parse_duration(text: &str) -> Option<chrono::TimeDelta> {
     let text = text.trim();
     let (number, unit) = match text.char_indices().last()? {
+        (i, 'd') => (&text[..i], 86_400),
         (i, 'h') => (&text[..i], 3600),
         (i, 'm') => (&text[..i], 60),
         (i, 's') => (&text[..i], 1),

@@ -7,7 +7,7 @@
 use chrono::TimeDelta;
 use entity::{grant, grant_assignment, grant_scope_item, organization, user};
 use rust_decimal::Decimal;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
 use crate::{
@@ -18,8 +18,8 @@ use crate::{
     },
     error::AppResult,
     service::{
-        Ctx, applications, billing, bootstrap, catalog, courses, domains, invitations, organizations, people, programs,
-        stories, subscriptions, tokens,
+        Ctx, applications, billing, bootstrap, catalog, change_requests, courses, domains, invitations, organizations,
+        people, programs, stories, subscriptions, tokens,
     },
 };
 
@@ -74,7 +74,8 @@ impl Seeder<'_> {
     }
 
     async fn member(&self, person: &user::Model, org: &organization::Model, role: Role) -> AppResult<()> {
-        people::insert_membership(&self.ctx.db, person.id, org.id, role, self.ctx.now()).await?;
+        people::insert_membership(&self.ctx.db, person.id, org.id, role, people::Invited::default(), self.ctx.now())
+            .await?;
         Ok(())
     }
 }
@@ -104,6 +105,7 @@ async fn grant(
         message: Set(None),
         requested_by_user_id: Set(None),
         auto_extended_at: Set(None),
+        customer_hidden: Set(false),
     }
     .insert(&ctx.db)
     .await?)
@@ -136,7 +138,46 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             registration_number: None,
         };
 
-    // The catalog comes first: tiers name their welcome gifts from it.
+    let (program, _) = programs::create_program(
+        ctx,
+        Some(&staff),
+        programs::NewProgram {
+            name: "Northwind Reseller Programme".into(),
+            kind: "RESELLER".into(),
+            currency: "EUR".into(),
+            terms: "Northwind reseller terms, 2026 edition: resell Northwind products under your own contracts.".into(),
+            exclusivity_group: Some("northwind-partners".into()),
+            min_yearly_amount: Some(Decimal::new(1800, 0)),
+            requires_registration_number: true,
+            requires_website: true,
+        },
+    )
+    .await?;
+    // A second version: applicants must accept version 2, the first stays on record.
+    programs::publish_terms(
+        ctx,
+        Some(&staff),
+        program.id,
+        "Northwind reseller terms, 2026 edition, revision 2: adds the welcome gift and yearly reviews.",
+    )
+    .await?;
+    let (referral, _) = programs::create_program(
+        ctx,
+        Some(&staff),
+        programs::NewProgram {
+            name: "Northwind Referral Programme".into(),
+            kind: "REFERRAL".into(),
+            currency: "EUR".into(),
+            terms: "Northwind referral terms: recommend Northwind and earn a commission on each closed deal.".into(),
+            exclusivity_group: Some("northwind-partners".into()),
+            min_yearly_amount: None,
+            requires_registration_number: false,
+            requires_website: false,
+        },
+    )
+    .await?;
+    // The catalog comes before the tiers (they name their welcome gifts from it), after the
+    // programmes (plans are priced in a programme's currency).
     let mut products = Vec::new();
     let mut plans = Vec::new();
     let eur = |cents: i64| Decimal::new(cents, 2);
@@ -189,44 +230,6 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         products.push(product);
     }
 
-    let (program, _) = programs::create_program(
-        ctx,
-        Some(&staff),
-        programs::NewProgram {
-            name: "Northwind Reseller Programme".into(),
-            kind: "RESELLER".into(),
-            currency: "EUR".into(),
-            terms: "Northwind reseller terms, 2026 edition: resell Northwind products under your own contracts.".into(),
-            exclusivity_group: Some("northwind-partners".into()),
-            min_yearly_amount: Some(Decimal::new(1800, 0)),
-            requires_registration_number: true,
-            requires_website: true,
-        },
-    )
-    .await?;
-    // A second version: applicants must accept version 2, the first stays on record.
-    programs::publish_terms(
-        ctx,
-        Some(&staff),
-        program.id,
-        "Northwind reseller terms, 2026 edition, revision 2: adds the welcome gift and yearly reviews.",
-    )
-    .await?;
-    let (referral, _) = programs::create_program(
-        ctx,
-        Some(&staff),
-        programs::NewProgram {
-            name: "Northwind Referral Programme".into(),
-            kind: "REFERRAL".into(),
-            currency: "EUR".into(),
-            terms: "Northwind referral terms: recommend Northwind and earn a commission on each closed deal.".into(),
-            exclusivity_group: Some("northwind-partners".into()),
-            min_yearly_amount: None,
-            requires_registration_number: false,
-            requires_website: false,
-        },
-    )
-    .await?;
     programs::create_tier(
         ctx,
         Some(&staff),
@@ -573,6 +576,52 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             idempotency_key: None,
         };
         billing::record_payment(ctx, Some(&staff), payment).await?;
+    }
+
+    // Rules between the two sides of a grant. Baltic manages Hanse's ordinary users: it brought
+    // Mia in, and Hans sees that in his member list (and may remove all Baltic brought in at
+    // once). Erika asks Alpine, who pays for Edelweiss's desk phones, for more seats.
+    let erika_token = seeder.users.iter().find(|u| u.email.starts_with("erika@")).map(|u| u.token.clone());
+    let erika = auth::authenticate_token(&ctx.db, &erika_token.unwrap_or_default(), None, now).await?;
+    let hanse = customers.get(3).cloned();
+    if let Some(hanse) = hanse {
+        let (_, mia_invitation) =
+            invitations::invite(ctx, Some(&bruno), hanse.id, "mia@hanse-logistik.example", Role::Member).await?;
+        let mia = people::insert_user(
+            &ctx.db,
+            people::NewUser {
+                kind: UserKind::Person,
+                display_name: "Mia Hanse",
+                email: Some("mia@hanse-logistik.example"),
+                email_verified: true,
+            },
+            now,
+        )
+        .await?;
+        let (_, mia_token) = tokens::issue(&ctx.db, mia.id, "demo".into(), None, now).await?;
+        let mia_principal = auth::authenticate_token(&ctx.db, &mia_token, None, now).await?;
+        invitations::accept(ctx, Some(&mia_principal), &mia_invitation).await?;
+        seeder.users.push(DemoUser {
+            display_name: "Mia Hanse".into(),
+            email: "mia@hanse-logistik.example".into(),
+            organization: format!("{} (brought in by {})", hanse.name, baltic.name),
+            role: Role::Member.as_str().into(),
+            token: mia_token,
+        });
+    }
+    let partner_billed = entity::subscription::Entity::find()
+        .filter(entity::subscription::Column::CustomerId.eq(edelweiss.customer_id))
+        .filter(entity::subscription::Column::BilledTo.eq("PARTNER"))
+        .one(&ctx.db)
+        .await?;
+    if let Some(phones) = partner_billed {
+        let ask = change_requests::Ask {
+            subscription_id: phones.id,
+            seats: Some(phones.seats + 5),
+            plan_id: None,
+            message: Some("Five more phones for the new practice in Lucerne.".into()),
+        };
+        change_requests::request(ctx, Some(&erika), ask).await?;
     }
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })

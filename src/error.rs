@@ -29,11 +29,13 @@ pub enum AppError {
     BadInput { field: Option<String>, message: String },
     #[error("{0}")]
     Conflict(String),
-    /// A record that would duplicate an existing organisation; names only its id and name.
-    #[error("{name} already exists on partnerhub; ask it for access instead")]
-    Duplicate { id: String, name: String },
-    #[error("too many requests, retry later")]
-    RateLimited,
+    /// A customer that already exists, found by `by` (vatNumber or domain). Who it is stays
+    /// unsaid: the partner asks for access by that identifier and learns it once approved.
+    #[error("this customer already exists on partnerhub; ask it for access with requestCustomerAccess by its {by}")]
+    Duplicate { by: &'static str },
+    /// Too many attempts; the client may retry after that many seconds.
+    #[error("too many attempts; retry in {retry_after} seconds")]
+    RateLimited { retry_after: u64 },
     /// The text is for the log only.
     #[error("internal error")]
     Internal(Arc<str>),
@@ -57,7 +59,7 @@ impl AppError {
             AppError::NotFound(_) => code::NOT_FOUND,
             AppError::BadInput { .. } => code::BAD_USER_INPUT,
             AppError::Conflict(_) | AppError::Duplicate { .. } => code::CONFLICT,
-            AppError::RateLimited => code::RATE_LIMITED,
+            AppError::RateLimited { .. } => code::RATE_LIMITED,
             AppError::Internal(_) => code::INTERNAL,
         }
     }
@@ -113,11 +115,11 @@ impl From<AppError> for async_graphql::Error {
         if let AppError::BadInput { field: Some(field), .. } = &err {
             extensions.set("field", field.as_str());
         }
-        if let AppError::Duplicate { id, name } = &err {
-            extensions.set(
-                "existingOrganization",
-                async_graphql::Value::from_json(serde_json::json!({ "id": id, "name": name })).unwrap_or_default(),
-            );
+        if let AppError::Duplicate { by } = &err {
+            extensions.set("field", *by);
+        }
+        if let AppError::RateLimited { retry_after } = &err {
+            extensions.set("retryAfter", *retry_after);
         }
         if let AppError::Internal(_) = &err {
             extensions.set("requestId", crate::telemetry::current_request_id());
@@ -139,7 +141,7 @@ mod tests {
             AppError::NotFound("Organization"),
             AppError::bad_input("name", "x"),
             AppError::Conflict("x".into()),
-            AppError::RateLimited,
+            AppError::RateLimited { retry_after: 1 },
             AppError::internal("boom"),
         ];
         let codes: Vec<_> = all.iter().map(AppError::code).collect();

@@ -28,6 +28,7 @@ string_enum!(
         Partnership = "Partnership",
         Plan = "Plan",
         Invoice = "Invoice",
+        SubscriptionChangeRequest = "SubscriptionChangeRequest",
     }
 );
 

@@ -33,6 +33,7 @@ pub struct AppState {
     pub statements: StatementCounter,
     pub providers: Arc<auth::oidc::Providers>,
     pub cookie: auth::session::CookiePolicy,
+    pub auth_limits: Arc<http::limits::AuthLimits>,
 }
 
 pub struct Application {
@@ -65,13 +66,16 @@ impl Application {
         let cookie = auth::session::CookiePolicy {
             secure: !(settings.is_development() && settings.public_url.starts_with("http://")),
         };
+        let limits = service::Limits { token_max_lifetime: settings.token_max_lifetime };
+        let auth_limits = Arc::new(http::limits::AuthLimits::new(settings.rate_limits));
         let state = AppState {
             settings: Arc::new(settings),
             schema,
-            ctx: service::Ctx { db, clock },
+            ctx: service::Ctx { db, clock, limits },
             statements,
             providers,
             cookie,
+            auth_limits,
         };
         let router = http::router(state.clone())
             .layer(axum::extract::DefaultBodyLimit::max(state.settings.graphql.max_body_bytes));
@@ -86,12 +90,17 @@ impl Application {
     /// Serves until the process receives Ctrl-C / SIGTERM, running the background jobs.
     pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
         jobs::spawn(self.state.ctx.clone());
-        axum::serve(listener, self.router).with_graceful_shutdown(shutdown_signal()).await.map_err(StartError::Serve)
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(StartError::Serve)
     }
 
     /// Serves without waiting for a signal (tests stop it by dropping the runtime).
     pub async fn serve_forever(self, listener: TcpListener) -> Result<(), StartError> {
-        axum::serve(listener, self.router).await.map_err(StartError::Serve)
+        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .await
+            .map_err(StartError::Serve)
     }
 }
 

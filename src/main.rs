@@ -100,7 +100,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             let (conn, _) =
                 db::connect(&settings.database_url, 1).await.map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
-            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock) };
+            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default() };
             let done = bootstrap::bootstrap(&ctx, &vendor_name, &admin_email, country.as_deref())
                 .await
                 .map_err(|e| format!("bootstrap refused: {}", e.public_message()))?;
@@ -174,6 +174,15 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
     println!("  Staff queues, as Vera or Carl: applications(status: SUBMITTED) (Paula Prospect applied),");
     println!("    tierReviewQueue (Celtic now meets Silver), successStories(status: \"SUBMITTED\"), welcomeGifts.");
     println!("  Anna may claim Gold's welcome gift once: claimWelcomeGift(input: {{productId, shippingAddress}}).");
+    println!("\nBetween partner and customer:");
+    println!("  Bruno (Baltic, MANAGE_USERS on Hanse) brought Mia in as MEMBER; a partner never invites, promotes or");
+    println!(
+        "  removes a customer's ADMIN. As Hans: members {{ nodes {{ role user {{ email }} broughtInBy {{ partnerName }} }} }},"
+    );
+    println!("  then removePartnerInvitedMembers(input: {{organizationId, partnerId}}) removes all Baltic brought in.");
+    println!("  Alpine pays for Edelweiss's desk phones, so Erika cannot raise them: she asked for 5 more seats.");
+    println!("  As Anna: {{ subscriptionChangeRequests(status: PENDING) {{ nodes {{ id seats message }} }} }}, then");
+    println!("  approveSubscriptionChange or declineSubscriptionChange(input: {{id, note}}).");
     println!(
         "\nBilling: Alpine re-bills Edelweiss (billed to the partner, Gold discount on top of the volume band) and"
     );

@@ -29,6 +29,9 @@ pub struct Model {
     pub requested_by_user_id: Option<Uuid>,
     /// Set when the one automatic extension has happened.
     pub auto_extended_at: Option<DateTimeUtc>,
+    /// Asked for by VAT number or domain: the partner does not learn who the customer is until
+    /// the customer approves.
+    pub customer_hidden: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -17,6 +17,9 @@ pub struct Model {
     pub accepted_at: Option<DateTimeUtc>,
     pub accepted_by_user_id: Option<Uuid>,
     pub cancelled_at: Option<DateTimeUtc>,
+    /// The partner that invited on the customer's behalf (under MANAGE_USERS); None when the
+    /// organisation's own ADMIN (or staff) invited.
+    pub invited_by_organization_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

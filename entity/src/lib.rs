@@ -29,6 +29,7 @@ pub mod program_terms;
 pub mod session;
 pub mod subscription;
 pub mod subscription_change;
+pub mod subscription_change_request;
 pub mod success_story;
 pub mod tax_rate;
 pub mod tier;

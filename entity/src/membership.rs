@@ -10,6 +10,10 @@ pub struct Model {
     pub organization_id: Uuid,
     pub role: String,
     pub created_at: DateTimeUtc,
+    /// The partner that brought this user in on the customer's behalf, if one did.
+    pub invited_by_organization_id: Option<Uuid>,
+    /// Who sent the invitation this membership came from.
+    pub invited_by_user_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

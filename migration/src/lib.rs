@@ -13,6 +13,7 @@ mod m20261123_000008_courses;
 mod m20261123_000009_onboarding;
 mod m20261123_000010_billing;
 mod m20261123_000011_personal_notifications;
+mod m20261130_000012_cross_party_rules;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_onboarding::Migration),
             Box::new(m20261123_000010_billing::Migration),
             Box::new(m20261123_000011_personal_notifications::Migration),
+            Box::new(m20261130_000012_cross_party_rules::Migration),
         ]
     }
 }

@@ -70,6 +70,8 @@ struct MembershipRow {
     organization_id: Uuid,
     role: String,
     created_at: DateTime<Utc>,
+    invited_by_organization_id: Option<Uuid>,
+    invited_by_user_id: Option<Uuid>,
     organization_kind: String,
 }
 
@@ -131,6 +133,10 @@ async fn principal_for(
     organization_header: Option<&str>,
 ) -> AppResult<Principal> {
     let memberships = load_memberships(db, user.id).await?;
+    // A service account exists for one organisation; outside it, it is nobody.
+    if memberships.is_empty() && UserKind::parse(&user.kind) == Some(UserKind::ServiceAccount) {
+        return Err(AppError::Unauthenticated("the API token is invalid, expired or revoked".into()));
+    }
     let acting = choose_acting(&memberships, organization_header)?;
     Ok(Principal { user, method, memberships, acting })
 }
@@ -157,6 +163,8 @@ async fn load_memberships(db: &DatabaseConnection, user_id: Uuid) -> AppResult<V
                     organization_id: row.organization_id,
                     role: row.role,
                     created_at: row.created_at,
+                    invited_by_organization_id: row.invited_by_organization_id,
+                    invited_by_user_id: row.invited_by_user_id,
                 },
                 organization_kind,
                 role,

@@ -22,6 +22,11 @@ pub fn generate() -> NewSecret {
     NewSecret { visible_prefix: secret[..VISIBLE_PREFIX_LEN].to_string(), hash: hash(&secret), secret }
 }
 
+/// The visible prefix of a presented secret (what rate limits count failures against).
+pub fn visible_prefix(secret: &str) -> String {
+    secret.trim().chars().take(VISIBLE_PREFIX_LEN).collect()
+}
+
 pub fn hash(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }

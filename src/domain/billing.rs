@@ -7,11 +7,7 @@ use rust_decimal::{Decimal, RoundingStrategy};
 
 /// Digits after the decimal point of a currency's minor unit (ISO 4217).
 pub fn minor_digits(currency: &str) -> u32 {
-    match currency {
-        "JPY" | "KRW" | "ISK" | "CLP" | "VND" | "XAF" | "XOF" => 0,
-        "BHD" | "KWD" | "OMR" | "JOD" | "TND" | "LYD" | "IQD" => 3,
-        _ => 2,
-    }
+    super::currency::minor_digits(currency)
 }
 
 /// Half-up (away from zero at the midpoint) to the currency's minor unit.

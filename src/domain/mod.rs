@@ -2,8 +2,10 @@
 
 pub mod billing;
 pub mod country;
+pub mod currency;
 pub mod grants;
 pub mod kinds;
+pub mod notifications;
 pub mod rights;
 pub mod tiers;
 pub mod validate;

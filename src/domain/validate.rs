@@ -14,7 +14,20 @@ pub fn name(value: &str, max: usize) -> Result<String, String> {
     if trimmed.chars().any(char::is_control) {
         return Err("must not contain control characters".into());
     }
+    if let Some(c) = trimmed.chars().find(|c| is_hidden_format(*c)) {
+        return Err(format!("must not contain invisible or direction-changing characters (U+{:04X})", u32::from(c)));
+    }
     Ok(trimmed.to_string())
+}
+
+/// Bidirectional overrides, embeddings and isolates, and invisible characters: in a name they
+/// make it read differently from what it is (U+202E turns "exe.txt" into "txt.exe"). Zero-width
+/// (non-)joiners stay allowed: scripts such as Persian and the Indic ones need them.
+fn is_hidden_format(c: char) -> bool {
+    matches!(c,
+        '\u{061C}' | '\u{00AD}' | '\u{180E}' | '\u{200B}' | '\u{200E}' | '\u{200F}'
+        | '\u{202A}'..='\u{202E}' | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{2069}' | '\u{FEFF}'
+        | '\u{FFF9}'..='\u{FFFB}')
 }
 
 pub fn country(value: &str) -> Result<String, String> {
@@ -100,6 +113,17 @@ mod tests {
         assert!(name("   ", 10).is_err());
         assert!(name("abcdefghijk", 10).is_err());
         assert!(name("a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn names_refuse_direction_overrides_and_invisible_characters() {
+        for hidden in ['\u{202E}', '\u{202A}', '\u{2066}', '\u{2069}', '\u{200B}', '\u{200F}', '\u{FEFF}', '\u{2060}'] {
+            let text = format!("Acme{hidden}gpj.exe");
+            let err = name(&text, 50).unwrap_err();
+            assert!(err.contains("U+"), "{hidden:?}: {err}");
+        }
+        assert_eq!(name("Zürich Café 東京", 50).unwrap(), "Zürich Café 東京");
+        assert!(name("می\u{200C}خواهم", 50).is_ok(), "the zero-width non-joiner belongs to Persian");
     }
 
     #[test]

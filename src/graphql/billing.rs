@@ -406,6 +406,7 @@ pub struct BillingQuery;
 #[Object]
 impl BillingQuery {
     /// The catalog, for everyone signed in.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn products(
         &self,
         ctx: &Context<'_>,
@@ -421,6 +422,7 @@ impl BillingQuery {
     }
 
     /// Invoices you may read: your organisation's, and your customers' where you have VIEW_BILLING.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn invoices(
         &self,
         ctx: &Context<'_>,
@@ -445,6 +447,7 @@ impl BillingQuery {
 
     /// Subscriptions you see that renew or end within `withinDays` (for a partner: across its
     /// customers).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn renewals_due(
         &self,
         ctx: &Context<'_>,
@@ -465,6 +468,7 @@ impl BillingQuery {
 
     /// For the partner you act as (its ADMIN or BILLING): per customer, retail amount, your
     /// cost and your margin on your invoices of `period` (YYYY-MM).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn partner_billing_report(
         &self,
         ctx: &Context<'_>,

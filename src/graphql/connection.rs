@@ -19,6 +19,13 @@ use crate::error::{AppError, AppResult};
 pub const MAX_PAGE_SIZE: i32 = 100;
 pub const DEFAULT_PAGE_SIZE: i32 = 20;
 
+/// What a connection field costs in the complexity limit: the rows it may read (its page size)
+/// times what is selected of each, so that nested pages multiply as the rows read do.
+pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let page = first.or(last).unwrap_or(DEFAULT_PAGE_SIZE).clamp(1, MAX_PAGE_SIZE);
+    1 + (page as usize).saturating_mul(child_complexity.max(1))
+}
+
 /// An opaque position: the key of the row it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeysetCursor(pub Uuid);

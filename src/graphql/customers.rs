@@ -17,6 +17,7 @@ use crate::{
     domain::{
         Rights,
         grants::{GrantSide, GrantStatus},
+        validate,
     },
     error::AppError,
     ids::{self, NodeType},
@@ -131,6 +132,7 @@ impl Grant {
         if self.0.scope == "SUBSCRIPTIONS" { GrantScopeKind::Subscriptions } else { GrantScopeKind::Account }
     }
     /// For a SUBSCRIPTIONS-scoped grant, the subscriptions it covers that you may see.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
@@ -183,8 +185,9 @@ impl Grant {
     async fn partner_id(&self) -> ID {
         gid(NodeType::Organization, self.0.partner_id)
     }
-    async fn customer_id(&self) -> ID {
-        gid(NodeType::Organization, self.0.customer_id)
+    /// `null` to the partner while the customer, asked by VAT number or domain, has not approved.
+    async fn customer_id(&self, ctx: &Context<'_>) -> Option<ID> {
+        policy::sees_grant_customer(ctx.principal(), &self.0).then(|| gid(NodeType::Organization, self.0.customer_id))
     }
     /// `null` when the partner is not visible to you.
     async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
@@ -192,9 +195,13 @@ impl Grant {
     }
     /// `null` when you have no live access to the customer.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        if !policy::sees_grant_customer(ctx.principal(), &self.0) {
+            return Ok(None);
+        }
         Ok(load::<organization::Entity>(ctx, self.0.customer_id).await?.map(Organization))
     }
     /// Every change of this grant, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -217,6 +224,7 @@ impl Grant {
         .await?)
     }
     /// The partner employees who act under this grant, and with what (partner side only).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn assignments(
         &self,
         ctx: &Context<'_>,
@@ -326,6 +334,7 @@ impl ProductSubscription {
         self.0.created_at
     }
     /// Every change, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn history(
         &self,
         ctx: &Context<'_>,
@@ -335,6 +344,18 @@ impl ProductSubscription {
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::billing::SubscriptionChange>> {
         super::billing::subscription_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
+    }
+    /// What the customer asked of the partner that pays for it, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    async fn change_requests(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::change_requests::SubscriptionChangeRequest>> {
+        super::change_requests::of_subscription(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
 }
 
@@ -420,8 +441,10 @@ impl AuditEvent {
         let Some(id) = self.0.acting_organization_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
     }
-    async fn customer_id(&self) -> Option<ID> {
-        self.0.customer_organization_id.map(|id| gid(NodeType::Organization, id))
+    /// The customer whose account it concerns, when you may see that organisation.
+    async fn customer_id(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ID>> {
+        let Some(id) = self.0.customer_organization_id else { return Ok(None) };
+        Ok(load::<organization::Entity>(ctx, id).await?.map(|o| gid(NodeType::Organization, o.id)))
     }
     async fn before(&self) -> Option<Json<serde_json::Value>> {
         self.0.before.clone().map(Json)
@@ -472,6 +495,7 @@ pub struct CustomerQuery;
 impl CustomerQuery {
     /// Customers you may act for: a live grant, and unless you are the partner's ADMIN, an
     /// assignment under it.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn customers(
         &self,
         ctx: &Context<'_>,
@@ -504,6 +528,7 @@ impl CustomerQuery {
 
     /// The audit trail of an organisation: for a customer, what was done on its account; for a
     /// partner, what it did; staff read everything. Newest last.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
@@ -515,7 +540,8 @@ impl CustomerQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditEvent>> {
         let org = ids::decode_as(NodeType::Organization, &organization_id).ok_or(AppError::NotFound("Organization"))?;
-        let mut select = audit_event::Entity::find().filter(policy::audit_scope(ctx.principal(), org)?);
+        let mut select =
+            audit_event::Entity::find().filter(policy::audit_scope(ctx.principal(), org, ctx.service().now())?);
         if let Some(filter) = filter {
             if let Some(action) = filter.action {
                 select = select.filter(audit_event::Column::Action.eq(action));
@@ -588,9 +614,14 @@ pub struct CreateCustomerPayload {
     pub invitation_token: String,
 }
 
+/// Name the customer by exactly one of `customerId`, `vatNumber` or `domain` (a domain the
+/// customer has verified). Asked by VAT number or domain, the customer stays unnamed to you
+/// (`Grant.customer` and `customerId` are null) until it approves.
 #[derive(InputObject)]
 pub struct RequestCustomerAccessInput {
-    pub customer_id: ID,
+    pub customer_id: Option<ID>,
+    pub vat_number: Option<String>,
+    pub domain: Option<String>,
     pub rights: Vec<GrantRight>,
     /// The whole account if absent.
     pub scope: Option<GrantScopeInput>,
@@ -718,7 +749,23 @@ impl CustomerMutation {
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
         let r = request(Some(input.rights), input.duration_days, input.message, input.auto_extend, input.scope)?;
-        let created = grants::request_access(ctx.service(), ctx.principal(), org_id(&input.customer_id)?, r).await?;
+        let customer = match (input.customer_id, input.vat_number, input.domain) {
+            (Some(id), None, None) => grants::CustomerRef::Id(org_id(&id)?),
+            (None, Some(vat), None) => {
+                grants::CustomerRef::VatNumber(crate::service::field("vatNumber", validate::vat_number(&vat))?)
+            }
+            (None, None, Some(domain)) => {
+                grants::CustomerRef::Domain(crate::service::field("domain", validate::domain(&domain))?)
+            }
+            _ => {
+                return Err(AppError::bad_input(
+                    "customerId",
+                    "name the customer by one of customerId, vatNumber or domain",
+                )
+                .into());
+            }
+        };
+        let created = grants::request_access(ctx.service(), ctx.principal(), customer, r).await?;
         Ok(GrantPayload { grant: Grant(created) })
     }
 

@@ -6,7 +6,7 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
     api_token, course, domain, grant, invitation, invoice, invoice_line, membership, organization, partnership,
-    payment, plan, product, program, program_terms, subscription, tier, user, volume_band,
+    payment, plan, product, program, program_terms, subscription, subscription_change_request, tier, user, volume_band,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -38,12 +38,12 @@ macro_rules! scoped {
 }
 
 scoped!(organization, |p, c: &service::Ctx| policy::organizations_scope(p, c.now()));
-scoped!(user, |p, _| policy::users_scope(p));
+scoped!(user, |p, c: &service::Ctx| policy::users_scope(p, c.now()));
 scoped!(membership, |p, c: &service::Ctx| policy::memberships_scope(p, c.now()));
 scoped!(api_token, |p, _| policy::api_tokens_scope(p));
 scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));
-scoped!(invitation, |p, _| policy::invitations_scope(p));
+scoped!(invitation, |p, c: &service::Ctx| policy::invitations_scope(p, c.now()));
 scoped!(grant, |p, _| policy::grants_scope(p));
 scoped!(product, |p, _| policy::programs_scope(p));
 scoped!(course, |p, _| policy::programs_scope(p));
@@ -51,6 +51,7 @@ scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now
 scoped!(plan, |p, _| policy::catalog_scope(p));
 scoped!(invoice, |p, c: &service::Ctx| policy::invoices_scope(p, c.now()));
 scoped!(partnership, |p, _| policy::programs_scope(p));
+scoped!(subscription_change_request, |p, c: &service::Ctx| policy::subscription_change_requests_scope(p, c.now()));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -289,6 +290,7 @@ pub fn register_relations(
         .data(by_id::<subscription::Entity>(ctx, principal))
         .data(by_id::<plan::Entity>(ctx, principal))
         .data(by_id::<invoice::Entity>(ctx, principal))
+        .data(by_id::<subscription_change_request::Entity>(ctx, principal))
 }
 
 /// Loads one value through the request's loader `L`.

@@ -69,6 +69,11 @@ impl Invitation {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The partner that sent it on the customer's behalf; checked again when accepted, and
+    /// cancelled when that partner's access ends.
+    async fn invited_by_partner_id(&self) -> Option<ID> {
+        self.0.invited_by_organization_id.map(|id| ID(ids::encode(NodeType::Organization, id)))
+    }
 }
 
 /// Lists hanging off one organisation (each is one query for the page it is asked for).
@@ -88,7 +93,8 @@ pub async fn invitations(
     organization_id: uuid::Uuid,
     args: PageArgs,
 ) -> async_graphql::Result<Page<Invitation>> {
-    let select = invitations::visible(ctx.principal()).filter(invitation::Column::OrganizationId.eq(organization_id));
+    let select = invitations::visible(ctx.principal(), ctx.service().now())
+        .filter(invitation::Column::OrganizationId.eq(organization_id));
     Ok(paginate(&ctx.service().db, select, invitation::Column::Id, |m| m.id, Invitation, args).await?)
 }
 
@@ -136,6 +142,28 @@ pub struct RemoveMemberInput {
 #[derive(SimpleObject)]
 pub struct RemoveMemberPayload {
     pub removed_membership_id: ID,
+}
+
+#[derive(InputObject)]
+pub struct ChangeMemberRoleInput {
+    pub membership_id: ID,
+    pub role: Role,
+}
+
+#[derive(SimpleObject)]
+pub struct MembershipPayload {
+    pub membership: Membership,
+}
+
+#[derive(InputObject)]
+pub struct RemovePartnerInvitedMembersInput {
+    pub organization_id: ID,
+    pub partner_id: ID,
+}
+
+#[derive(SimpleObject)]
+pub struct RemovePartnerInvitedMembersPayload {
+    pub removed_membership_ids: Vec<ID>,
 }
 
 fn decode(node_type: NodeType, id: &ID, what: &'static str) -> Result<uuid::Uuid, AppError> {
@@ -203,5 +231,34 @@ impl MemberMutation {
         let id = decode(NodeType::Membership, &input.membership_id, "Membership")?;
         let removed = invitations::remove_member(ctx.service(), ctx.principal(), id).await?;
         Ok(RemoveMemberPayload { removed_membership_id: ID(ids::encode(NodeType::Membership, removed)) })
+    }
+
+    /// Gives a member another role of the organisation's kind. A partner managing a customer's
+    /// users moves them between BILLING and MEMBER only; the last ADMIN keeps the role.
+    async fn change_member_role(
+        &self,
+        ctx: &Context<'_>,
+        input: ChangeMemberRoleInput,
+    ) -> async_graphql::Result<MembershipPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Membership, &input.membership_id, "Membership")?;
+        let changed = invitations::change_role(ctx.service(), ctx.principal(), id, input.role.into()).await?;
+        Ok(MembershipPayload { membership: Membership(changed) })
+    }
+
+    /// Removes in one step every user a partner brought into your organisation (except those you
+    /// have since made ADMIN) and cancels that partner's open invitations (your ADMIN).
+    async fn remove_partner_invited_members(
+        &self,
+        ctx: &Context<'_>,
+        input: RemovePartnerInvitedMembersInput,
+    ) -> async_graphql::Result<RemovePartnerInvitedMembersPayload> {
+        policy::signed_in(ctx.principal())?;
+        let org = decode(NodeType::Organization, &input.organization_id, "Organization")?;
+        let partner = decode(NodeType::Organization, &input.partner_id, "Organization")?;
+        let removed = invitations::remove_partner_members(ctx.service(), ctx.principal(), org, partner).await?;
+        Ok(RemovePartnerInvitedMembersPayload {
+            removed_membership_ids: removed.into_iter().map(|id| ID(ids::encode(NodeType::Membership, id))).collect(),
+        })
     }
 }

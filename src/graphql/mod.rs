@@ -2,6 +2,7 @@
 //! global IDs, cursor connections and per-request DataLoaders. Resolvers stay thin.
 
 pub mod billing;
+pub mod change_requests;
 pub mod connection;
 pub mod context;
 pub mod customers;
@@ -29,6 +30,7 @@ pub struct Query(
     programs::CourseQuery,
     onboarding::OnboardingQuery,
     billing::BillingQuery,
+    change_requests::ChangeRequestQuery,
 );
 
 #[derive(MergedObject, Default)]
@@ -43,6 +45,7 @@ pub struct Mutation(
     programs::CourseMutation,
     onboarding::OnboardingMutation,
     billing::BillingMutation,
+    change_requests::ChangeRequestMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -7,6 +7,7 @@ use sea_orm::EntityTrait;
 
 use super::{
     billing::{Invoice, Plan},
+    change_requests::SubscriptionChangeRequest,
     context::ContextExt,
     customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
     loaders::load,
@@ -46,6 +47,7 @@ pub enum Node {
     Partnership(Partnership),
     Plan(Plan),
     Invoice(Invoice),
+    SubscriptionChangeRequest(SubscriptionChangeRequest),
 }
 
 const MAX_NODES: usize = 100;
@@ -134,6 +136,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),
+        NodeType::SubscriptionChangeRequest => load::<entity::subscription_change_request::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::SubscriptionChangeRequest(SubscriptionChangeRequest(m))),
         NodeType::Domain => {
             // A domain is visible with its organisation.
             let found = domain::Entity::find_by_id(id).one(&ctx.service().db).await.map_err(AppError::from)?;
@@ -145,8 +150,13 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             }
         }
         NodeType::AuditEvent => {
-            let found = audit_event::Entity::find_by_id(id).one(&ctx.service().db).await.map_err(AppError::from)?;
-            found.filter(|e| policy::audit_event_visible(ctx.principal(), e)).map(|e| Node::AuditEvent(AuditEvent(e)))
+            use sea_orm::QueryFilter;
+            let found = audit_event::Entity::find_by_id(id)
+                .filter(policy::audit_events_scope(ctx.principal(), ctx.service().now()))
+                .one(&ctx.service().db)
+                .await
+                .map_err(AppError::from)?;
+            found.map(|e| Node::AuditEvent(AuditEvent(e)))
         }
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?

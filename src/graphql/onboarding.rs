@@ -512,6 +512,7 @@ pub struct OnboardingQuery;
 #[Object]
 impl OnboardingQuery {
     /// Applications: staff see every one, oldest (so most overdue) first; applicants their own.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn applications(
         &self,
         ctx: &Context<'_>,
@@ -531,6 +532,7 @@ impl OnboardingQuery {
     }
 
     /// Claimed welcome gifts: staff see all (to ship them), partners their own.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn welcome_gifts(
         &self,
         ctx: &Context<'_>,
@@ -553,6 +555,7 @@ impl OnboardingQuery {
 
     /// Partners whose evaluated tier differs from their current one (staff ADMIN or
     /// CHANNEL_MANAGER), from the nightly review.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn tier_review_queue(
         &self,
         ctx: &Context<'_>,

@@ -31,6 +31,7 @@ impl OrganizationQuery {
 
     /// Organisations the caller may see: staff see all; others their own and those a grant
     /// connects them to.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

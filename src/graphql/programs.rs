@@ -67,6 +67,7 @@ pub struct ProgramQuery;
 #[Object]
 impl ProgramQuery {
     /// The vendor's partner programmes; public.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn programs(
         &self,
         ctx: &Context<'_>,
@@ -176,6 +177,7 @@ pub struct StoryQuery;
 #[Object]
 impl StoryQuery {
     /// Success stories you may see (staff: all, oldest first; partners: their own), by status.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn success_stories(
         &self,
         ctx: &Context<'_>,
@@ -334,6 +336,7 @@ pub struct CourseQuery;
 #[Object]
 impl CourseQuery {
     /// The training catalog; public, like the programmes it serves.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn courses(
         &self,
         ctx: &Context<'_>,

@@ -98,6 +98,7 @@ impl Organization {
         Ok(load::<tier::Entity>(ctx, p.tier_id).await?.map(Tier))
     }
     /// Every programme the organisation takes part in, with its tier.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn partnerships(
         &self,
         ctx: &Context<'_>,
@@ -138,6 +139,7 @@ impl Organization {
         self.0.updated_at
     }
     /// The organisation's members (visible to its own members and to staff).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn members(
         &self,
         ctx: &Context<'_>,
@@ -163,6 +165,7 @@ impl Organization {
         Ok(first_child::<entity::domain::Entity>(ctx, self.0.id).await?.map(super::customers::Domain))
     }
     /// Exams passed by this partner's people (for staff and the partner's members).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn certifications(
         &self,
         ctx: &Context<'_>,
@@ -174,6 +177,7 @@ impl Organization {
         super::programs::certifications(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
     /// Every tier change of this partner (for staff and the partner's members).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn tier_history(
         &self,
         ctx: &Context<'_>,
@@ -185,6 +189,7 @@ impl Organization {
         super::programs::tier_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
     /// The customer's subscriptions you may see.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
@@ -196,6 +201,7 @@ impl Organization {
         super::customers::organization_subscriptions(ctx, &self.0, PageArgs { first, after, last, before }).await
     }
     /// Grants of this partner or on this customer that you may see.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn grants(
         &self,
         ctx: &Context<'_>,
@@ -219,6 +225,7 @@ impl Organization {
         Ok(SubscriptionSummary { plans: s.plans, licences: s.licences, next_renewal_at: s.next_renewal })
     }
     /// Invoices billed to this organisation that you may read.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn invoices(
         &self,
         ctx: &Context<'_>,
@@ -231,6 +238,7 @@ impl Organization {
         super::billing::organization_invoices(ctx, self.0.id, status, PageArgs { first, after, last, before }).await
     }
     /// Invitations to the organisation (visible to its admins and to staff admins).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn invitations(
         &self,
         ctx: &Context<'_>,
@@ -304,6 +312,25 @@ impl Membership {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// Who sent the invitation this member joined with.
+    async fn invited_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let Some(id) = self.0.invited_by_user_id else { return Ok(None) };
+        load_with::<super::loaders::Names>(ctx, id).await
+    }
+    /// The partner that brought this user in on the customer's behalf (under MANAGE_USERS);
+    /// the customer's ADMIN removes all of them at once with `removePartnerInvitedMembers`.
+    async fn brought_in_by(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<BroughtInBy>> {
+        let Some(partner) = self.0.invited_by_organization_id else { return Ok(None) };
+        let name = load_with::<super::loaders::Names>(ctx, partner).await?.unwrap_or_default();
+        Ok(Some(BroughtInBy { partner_id: ID(ids::encode(NodeType::Organization, partner)), partner_name: name }))
+    }
+}
+
+/// The partner that brought a customer's user in.
+#[derive(async_graphql::SimpleObject)]
+pub struct BroughtInBy {
+    pub partner_id: ID,
+    pub partner_name: String,
 }
 
 pub struct ApiToken(pub api_token::Model);
@@ -400,6 +427,7 @@ impl Program {
         Ok(first_child::<entity::program_terms::Entity>(ctx, self.0.id).await?.map(super::onboarding::ProgramTerms))
     }
     /// Every published version of the terms, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn terms_versions(
         &self,
         ctx: &Context<'_>,
@@ -411,6 +439,7 @@ impl Program {
         super::onboarding::program_terms_versions(ctx, self.0.id, PageArgs { first, after, last, before }).await
     }
     /// The programme's tiers.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn tiers(
         &self,
         ctx: &Context<'_>,

@@ -48,6 +48,7 @@ impl Viewer {
     }
 
     /// Every organisation the user belongs to, with the role in each.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn memberships(
         &self,
         ctx: &Context<'_>,
@@ -69,6 +70,7 @@ impl Viewer {
     }
 
     /// Notifications of the organisation this request acts as and to you personally, oldest first.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
@@ -90,6 +92,7 @@ impl Viewer {
     }
 
     /// The user's own API tokens, without their secrets.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,

@@ -11,6 +11,7 @@ use axum::{
 };
 use serde_json::json;
 
+use super::ClientAddr;
 use crate::{
     AppState,
     auth::{oidc::LoginError, session},
@@ -56,7 +57,26 @@ pub async fn providers(State(state): State<AppState>) -> impl IntoResponse {
     Json(json!({ "providers": list }))
 }
 
-pub async fn login(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+/// Sign-in attempts (login starts and callbacks) are limited per client address.
+fn too_many(state: &AppState, client: Option<std::net::IpAddr>) -> Option<Response> {
+    let wait = state.auth_limits.sign_in_attempt(client)?;
+    let seconds = super::limits::retry_after_secs(wait);
+    let mut response =
+        page(StatusCode::TOO_MANY_REQUESTS, "Too many sign-in attempts", &format!("Try again in {seconds} seconds."));
+    if let Ok(value) = HeaderValue::from_str(&seconds.to_string()) {
+        response.headers_mut().insert(header::RETRY_AFTER, value);
+    }
+    Some(response)
+}
+
+pub async fn login(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = too_many(&state, client) {
+        return refused;
+    }
     let Some(provider) = params.get("provider") else {
         return page(StatusCode::BAD_REQUEST, "Sign-in refused", "name a provider: /auth/login?provider=<key>");
     };
@@ -70,7 +90,14 @@ pub async fn login(State(state): State<AppState>, Query(params): Query<HashMap<S
     }
 }
 
-pub async fn callback(State(state): State<AppState>, Query(params): Query<HashMap<String, String>>) -> Response {
+pub async fn callback(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    if let Some(refused) = too_many(&state, client) {
+        return refused;
+    }
     let Some(state_param) = params.get("state") else {
         return login_error(LoginError::BadState);
     };

@@ -10,11 +10,16 @@ use axum::{
 };
 use serde_json::json;
 
+use super::{
+    ClientAddr,
+    csv::{Cell, CsvWriter},
+};
 use crate::{
     AppState,
     error::AppError,
     ids::{self, NodeType},
     service::billing::{self, Period},
+    service::programs::stored_decimal,
 };
 
 fn failure(err: AppError) -> Response {
@@ -24,11 +29,7 @@ fn failure(err: AppError) -> Response {
         extensions["field"] = json!(field);
     }
     let body = json!({ "errors": [{ "message": err.public_message(), "extensions": extensions }] });
-    let mut response = (status, Json(body)).into_response();
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
+    super::with_error_headers((status, Json(body)).into_response(), &err)
 }
 
 const HEADER: [&str; 19] = [
@@ -57,10 +58,11 @@ const HEADER: [&str; 19] = [
 /// line of the organisation's invoices you may read, amounts as decimal strings, RFC 4180.
 pub async fn invoices(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
-    match invoices_csv(&state, &headers, &params).await {
+    match invoices_csv(&state, &headers, client, &params).await {
         Ok(body) => (
             StatusCode::OK,
             [
@@ -78,9 +80,10 @@ pub async fn invoices(
 async fn invoices_csv(
     state: &AppState,
     headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
     params: &HashMap<String, String>,
 ) -> Result<Vec<u8>, AppError> {
-    let principal = super::graphql::principal(state, headers).await?;
+    let principal = super::graphql::principal(state, headers, client).await?;
     let principal = crate::policy::signed_in(principal.as_deref())?;
     let param = |name: &str| {
         params.get(name).map(String::as_str).ok_or_else(|| AppError::bad_input(name, format!("{name} is required")))
@@ -114,34 +117,32 @@ async fn invoices_csv(
             .map(|o| (o.id, o.name))
             .collect()
     };
-    let mut out = csv::WriterBuilder::new().terminator(csv::Terminator::CRLF).from_writer(Vec::new());
-    let write_err = |e: csv::Error| AppError::internal(format!("csv: {e}"));
-    out.write_record(HEADER).map_err(write_err)?;
+    let mut out = CsvWriter::new(&HEADER)?;
     for (inv, line) in rows {
         let customer = line.customer_id.and_then(|id| names.get(&id)).cloned().unwrap_or_default();
         let issued = inv.issued_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
-        out.write_record([
-            inv.number.as_str(),
-            inv.status.as_str(),
-            inv.period.as_str(),
-            issued.as_str(),
-            org.name.as_str(),
-            inv.currency.as_str(),
-            inv.tax_rate.as_str(),
-            if inv.reverse_charge { "true" } else { "false" },
-            &line.position.to_string(),
-            line.kind.as_str(),
-            customer.as_str(),
-            line.description.as_str(),
-            line.quantity.as_str(),
-            line.unit_price.as_str(),
-            line.gross.as_str(),
-            line.discount.as_str(),
-            line.net.as_str(),
-            line.tax.as_str(),
-            line.total.as_str(),
-        ])
-        .map_err(write_err)?;
+        let number = |text: &str| stored_decimal(text).map(Cell::Decimal);
+        out.row(&[
+            Cell::Text(&inv.number),
+            Cell::Text(&inv.status),
+            Cell::Text(&inv.period),
+            Cell::Text(&issued),
+            Cell::Text(&org.name),
+            Cell::Text(&inv.currency),
+            number(&inv.tax_rate)?,
+            Cell::Bool(inv.reverse_charge),
+            Cell::Int(line.position.into()),
+            Cell::Text(&line.kind),
+            Cell::Text(&customer),
+            Cell::Text(&line.description),
+            number(&line.quantity)?,
+            number(&line.unit_price)?,
+            number(&line.gross)?,
+            number(&line.discount)?,
+            number(&line.net)?,
+            number(&line.tax)?,
+            number(&line.total)?,
+        ])?;
     }
-    out.into_inner().map_err(|e| AppError::internal(format!("csv: {e}")))
+    out.finish()
 }

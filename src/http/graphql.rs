@@ -3,7 +3,7 @@
 //! that is not JSON (no cross-site form can call the API), 405 for a mutation over GET, the
 //! body limit, batching only when configured, and `application/graphql-response+json`.
 
-use std::sync::Arc;
+use std::{net::IpAddr, sync::Arc};
 
 use async_graphql::{
     BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
@@ -18,6 +18,10 @@ use axum::{
 };
 use serde_json::{Value, json};
 
+use super::{
+    ClientAddr,
+    limits::{self, AuthLimits},
+};
 use crate::{
     AppState,
     auth::{self, Principal, session},
@@ -77,45 +81,77 @@ fn plain_error(status: StatusCode, media: Media, message: &str, code: &str) -> R
 
 fn app_error(err: AppError, media: Media) -> Response {
     let status = super::status_for(&err);
-    let mut response = plain_error(status, media, &err.public_message(), err.code());
-    if status == StatusCode::UNAUTHORIZED {
-        response.headers_mut().insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-    }
-    response
+    let response = plain_error(status, media, &err.public_message(), err.code());
+    super::with_error_headers(response, &err)
 }
 
 /// Resolves the caller from the request headers: an API token, else a session cookie (only from
-/// our own origin); no credentials is anonymous, bad ones are 401.
-pub(super) async fn principal(state: &AppState, headers: &HeaderMap) -> Result<Option<Arc<Principal>>, AppError> {
-    let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
-    if headers.get(header::AUTHORIZATION).is_none() {
-        let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::secret_from_cookies);
-        let Some(secret) = cookie else { return Ok(None) };
-        super::auth::same_origin(state, headers)?;
-        let principal = auth::authenticate_session(&state.ctx.db, secret, organization, state.ctx.now()).await?;
-        return Ok(Some(Arc::new(principal)));
-    }
-    bearer(state, headers, organization).await
-}
-
-async fn bearer(
+/// our own origin); no credentials is anonymous, bad ones are 401. Failed attempts are counted
+/// per client address and token prefix; past the limit they are 429 with `Retry-After`.
+pub(super) async fn principal(
     state: &AppState,
     headers: &HeaderMap,
-    organization: Option<&str>,
+    client: Option<IpAddr>,
 ) -> Result<Option<Arc<Principal>>, AppError> {
-    let Some(value) = headers.get(header::AUTHORIZATION) else { return Ok(None) };
-    let value =
-        value.to_str().map_err(|_| AppError::Unauthenticated("the Authorization header is not readable".into()))?;
+    let organization = headers.get("x-partnerhub-organization").and_then(|v| v.to_str().ok());
+    let credentials = credentials(headers);
+    let Some(credentials) = credentials else { return Ok(None) };
+    let token = match &credentials {
+        Credentials::Bearer(Ok(secret)) => Some(*secret),
+        _ => None,
+    };
+    let keys = AuthLimits::keys(client, token);
+    if let Some(wait) = state.auth_limits.refused(&keys) {
+        return Err(AppError::RateLimited { retry_after: limits::retry_after_secs(wait) });
+    }
+    let outcome = match credentials {
+        Credentials::Cookie(secret) => match super::auth::same_origin(state, headers) {
+            Ok(()) => auth::authenticate_session(&state.ctx.db, secret, organization, state.ctx.now()).await,
+            Err(err) => Err(err),
+        },
+        Credentials::Bearer(Ok(secret)) => {
+            auth::authenticate_token(&state.ctx.db, secret, organization, state.ctx.now()).await
+        }
+        Credentials::Bearer(Err(err)) => Err(err),
+    };
+    match outcome {
+        Ok(principal) => Ok(Some(Arc::new(principal))),
+        Err(err @ AppError::Unauthenticated(_)) => match state.auth_limits.failed(&keys) {
+            Some(wait) => Err(AppError::RateLimited { retry_after: limits::retry_after_secs(wait) }),
+            None => Err(err),
+        },
+        Err(err) => Err(err),
+    }
+}
+
+enum Credentials<'a> {
+    Bearer(Result<&'a str, AppError>),
+    Cookie(&'a str),
+}
+
+/// The credentials a request carries: the Authorization header wins over a session cookie.
+fn credentials(headers: &HeaderMap) -> Option<Credentials<'_>> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        let cookie = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::secret_from_cookies);
+        return cookie.map(Credentials::Cookie);
+    };
+    let Ok(value) = value.to_str() else {
+        return Some(Credentials::Bearer(Err(AppError::Unauthenticated(
+            "the Authorization header is not readable".into(),
+        ))));
+    };
     let (scheme, secret) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") || secret.trim().is_empty() {
-        return Err(AppError::Unauthenticated("use Authorization: Bearer <API token>".into()));
+        return Some(Credentials::Bearer(Err(AppError::Unauthenticated(
+            "use Authorization: Bearer <API token>".into(),
+        ))));
     }
-    let principal = auth::authenticate_token(&state.ctx.db, secret.trim(), organization, state.ctx.now()).await?;
-    Ok(Some(Arc::new(principal)))
+    Some(Credentials::Bearer(Ok(secret.trim())))
 }
 
 pub async fn post(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     body: Result<Bytes, axum::extract::rejection::BytesRejection>,
 ) -> Response {
@@ -164,17 +200,18 @@ pub async fn post(
                     code::BAD_USER_INPUT,
                 );
             }
-            match items.into_iter().map(request_from_json).collect::<Result<Vec<_>, _>>() {
+            let max_variables = state.settings.graphql.max_variables;
+            match items.into_iter().map(|i| request_from_json(i, max_variables)).collect::<Result<Vec<_>, _>>() {
                 Ok(requests) => BatchRequest::Batch(requests),
                 Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
             }
         }
-        other => match request_from_json(other) {
+        other => match request_from_json(other, state.settings.graphql.max_variables) {
             Ok(request) => BatchRequest::Single(request),
             Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
         },
     };
-    execute(&state, &headers, batch, media).await
+    execute(&state, &headers, client, batch, media).await
 }
 
 fn is_json(headers: &HeaderMap) -> bool {
@@ -195,7 +232,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 /// The GraphQL-over-HTTP parameters, strictly: `query` a string, `variables` and `extensions`
 /// objects or null, `operationName` a string or null.
-fn request_from_json(value: Value) -> Result<GqlRequest, String> {
+fn request_from_json(value: Value, max_variables: usize) -> Result<GqlRequest, String> {
     let Value::Object(mut map) = value else { return Err("the body must be a JSON object with a query".into()) };
     let query = match map.remove("query") {
         Some(Value::String(q)) => q,
@@ -209,6 +246,9 @@ fn request_from_json(value: Value) -> Result<GqlRequest, String> {
     }
     match map.remove("variables") {
         None | Some(Value::Null) => {}
+        Some(Value::Object(vars)) if vars.len() > max_variables => {
+            return Err(format!("an operation takes at most {max_variables} variables"));
+        }
         Some(v @ Value::Object(_)) => request = request.variables(Variables::from_json(v)),
         Some(_) => return Err("`variables` must be an object".into()),
     }
@@ -227,6 +267,7 @@ fn request_from_json(value: Value) -> Result<GqlRequest, String> {
 
 pub async fn get(
     State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
     headers: HeaderMap,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
@@ -274,7 +315,7 @@ pub async fn get(
     if let Some(name) = &operation_name {
         json.insert("operationName".into(), Value::String(name.clone()));
     }
-    let request = match request_from_json(Value::Object(json)) {
+    let request = match request_from_json(Value::Object(json), state.settings.graphql.max_variables) {
         Ok(r) => r,
         Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
     };
@@ -288,7 +329,7 @@ pub async fn get(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, BatchRequest::Single(request), media).await
+    execute(&state, &headers, client, BatchRequest::Single(request), media).await
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -308,8 +349,14 @@ fn is_query(document: &str, operation_name: Option<&str>) -> bool {
     !matches!(operation, Some(OperationType::Mutation | OperationType::Subscription))
 }
 
-async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest, media: Media) -> Response {
-    let principal = match principal(state, headers).await {
+async fn execute(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    batch: BatchRequest,
+    media: Media,
+) -> Response {
+    let principal = match principal(state, headers, client).await {
         Ok(p) => p,
         Err(err) => return app_error(err, media),
     };
@@ -330,19 +377,45 @@ async fn execute(state: &AppState, headers: &HeaderMap, batch: BatchRequest, med
             BatchResponse::Batch(responses)
         }
     };
-    respond(response, media)
+    respond(response, media, state.settings.graphql.max_errors.max(2))
 }
 
+/// Longest message an error from the GraphQL engine keeps: a parse error must not echo a huge
+/// document back.
+const MAX_ENGINE_MESSAGE: usize = 300;
+
 /// Every error leaves with a code: errors from the GraphQL engine itself (syntax, validation,
-/// limits, argument coercion) are the client's input.
-fn with_codes(mut response: GqlResponse) -> GqlResponse {
+/// limits, argument coercion) are the client's input; their message is one line, kept short.
+/// At most `max_errors` are listed; a last one says how many more there were.
+fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             extensions.set("code", code::BAD_USER_INPUT);
+            error.message = short(&error.message);
         }
     }
+    if response.errors.len() > max_errors {
+        let left_out = response.errors.len() - (max_errors - 1);
+        response.errors.truncate(max_errors - 1);
+        let code = response.errors.last().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("code").cloned());
+        let mut summary = async_graphql::ServerError::new(format!("{left_out} more errors were left out"), None);
+        let mut extensions = async_graphql::ErrorExtensionValues::default();
+        extensions.set("code", code.unwrap_or_else(|| async_graphql::Value::from(code::BAD_USER_INPUT)));
+        summary.extensions = Some(extensions);
+        response.errors.push(summary);
+    }
     response
+}
+
+/// The first line of a message, at most `MAX_ENGINE_MESSAGE` characters.
+fn short(message: &str) -> String {
+    let line = message.lines().next().unwrap_or_default();
+    if line.chars().count() <= MAX_ENGINE_MESSAGE {
+        return line.to_string();
+    }
+    let cut: String = line.chars().take(MAX_ENGINE_MESSAGE).collect();
+    format!("{cut}…")
 }
 
 /// A request that never reached execution (no data, errors without a path) is a 400 under
@@ -354,16 +427,16 @@ fn is_request_error(response: &GqlResponse) -> bool {
 }
 
 /// The JSON of one response; a request error carries no `data` entry at all.
-fn response_json(response: GqlResponse) -> Result<Value, serde_json::Error> {
+fn response_json(response: GqlResponse, max_errors: usize) -> Result<Value, serde_json::Error> {
     let request_error = is_request_error(&response);
-    let mut value = serde_json::to_value(with_codes(response))?;
+    let mut value = serde_json::to_value(with_codes(response, max_errors))?;
     if request_error && let Some(map) = value.as_object_mut() {
         map.remove("data");
     }
     Ok(value)
 }
 
-fn respond(response: BatchResponse, media: Media) -> Response {
+fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response {
     let (status, body) = match response {
         BatchResponse::Single(r) => {
             let status = if media == Media::GraphqlResponseJson && is_request_error(&r) {
@@ -371,10 +444,10 @@ fn respond(response: BatchResponse, media: Media) -> Response {
             } else {
                 StatusCode::OK
             };
-            (status, response_json(r).map(|v| v.to_string()))
+            (status, response_json(r, max_errors).map(|v| v.to_string()))
         }
         BatchResponse::Batch(rs) => {
-            let all = rs.into_iter().map(response_json).collect::<Result<Vec<_>, _>>();
+            let all = rs.into_iter().map(|r| response_json(r, max_errors)).collect::<Result<Vec<_>, _>>();
             (StatusCode::OK, all.map(|v| Value::Array(v).to_string()))
         }
     };

@@ -1,8 +1,10 @@
 //! The HTTP surface: /graphql, /healthz, /readyz; request ids, panics turned into INTERNAL.
 
 mod auth;
+pub mod csv;
 mod exports;
 mod graphql;
+pub mod limits;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
 
@@ -66,6 +68,19 @@ async fn request_context(request: Request, next: Next) -> Response {
     response
 }
 
+/// The client's address, when the server was started with connection info (tests that call
+/// the router directly have none).
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut axum::http::request::Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let info = parts.extensions.get::<axum::extract::ConnectInfo<std::net::SocketAddr>>();
+        Ok(ClientAddr(info.map(|axum::extract::ConnectInfo(addr)| addr.ip())))
+    }
+}
+
 async fn healthz() -> impl IntoResponse {
     Json(json!({ "status": "alive" }))
 }
@@ -82,7 +97,25 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// An application error answered outside GraphQL, in the same JSON shape.
 pub(crate) fn error_response(err: crate::error::AppError) -> Response {
-    (status_for(&err), Json(error_body(&err.public_message(), err.code()))).into_response()
+    let response = (status_for(&err), Json(error_body(&err.public_message(), err.code()))).into_response();
+    with_error_headers(response, &err)
+}
+
+/// `WWW-Authenticate` on a 401, `Retry-After` on a 429.
+pub(crate) fn with_error_headers(mut response: Response, err: &crate::error::AppError) -> Response {
+    use crate::error::AppError;
+    match err {
+        AppError::Unauthenticated(_) => {
+            response.headers_mut().insert(axum::http::header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        AppError::RateLimited { retry_after } => {
+            if let Ok(value) = HeaderValue::from_str(&retry_after.to_string()) {
+                response.headers_mut().insert(axum::http::header::RETRY_AFTER, value);
+            }
+        }
+        _ => {}
+    }
+    response
 }
 
 /// The HTTP status of an error answered before or outside GraphQL execution.
@@ -92,7 +125,7 @@ pub(crate) fn status_for(err: &crate::error::AppError) -> StatusCode {
         AppError::Unauthenticated(_) => StatusCode::UNAUTHORIZED,
         AppError::Forbidden(_) => StatusCode::FORBIDDEN,
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
-        AppError::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         AppError::BadInput { .. } | AppError::Conflict(_) | AppError::Duplicate { .. } => StatusCode::BAD_REQUEST,
     }

@@ -83,6 +83,9 @@ async fn apply(ctx: &Ctx, g: &grant::Model, decision: &AtEnd, now: DateTime<Utc>
     audit::record(&txn, None, event, now).await?;
     if let Some(changed) = grant::Entity::find_by_id(g.id).one(&txn).await? {
         crate::service::grants::notify(&txn, action, &changed, now).await?;
+        if *decision == AtEnd::Expire && g.status == GrantStatus::Active.as_str() {
+            crate::service::grants::after_access_narrowed(&txn, None, &changed, now).await?;
+        }
     }
     txn.commit().await?;
     Ok(true)

@@ -12,7 +12,7 @@ use uuid::Uuid;
 
 use crate::{
     auth::{MembershipContext, Principal},
-    domain::{OrganizationKind, Rights, Role, UserKind},
+    domain::{OrganizationKind, Rights, Role, UserKind, notifications::NotificationKind},
     error::{AppError, AppResult},
 };
 
@@ -37,8 +37,6 @@ pub enum Action<'a> {
     ManageGrantAsCustomer { grant: &'a entity::grant::Model },
     /// Accept, end or staff a grant on the partner's side (its ADMIN).
     ManageGrantAsPartner { grant: &'a entity::grant::Model },
-    /// Invite and remove a customer's users on its behalf, with these effective rights there.
-    ManageCustomerUsers { rights: crate::domain::Rights },
     /// Confirm a partner's tier change (staff ADMIN or CHANNEL_MANAGER).
     ChangePartnerTier,
     /// Submit a customer reference for the acting partner (any of its members).
@@ -62,16 +60,54 @@ pub enum Action<'a> {
     UpdatePartnership,
     /// Claim the welcome gift of the acting partner (its ADMIN).
     ClaimWelcomeGift,
-    /// Create (`managed_by: None`) or change (`Some(the subscription's managing partner)`) a
-    /// customer's subscription, with the acting partner user's effective `rights` there and
-    /// whether its grant covers the whole account.
-    ManageSubscription { customer_id: Uuid, rights: Rights, whole_account: bool, managed_by: Option<Option<Uuid>> },
+    /// Create or change a customer's subscription, with the acting partner user's effective
+    /// `rights` there and whether its grant covers the whole account.
+    ManageSubscription {
+        customer_id: Uuid,
+        rights: Rights,
+        whole_account: bool,
+        target: SubscriptionTarget,
+        effect: BillEffect,
+    },
+    /// Ask the partner who pays for a subscription for more (the customer's ADMIN).
+    RequestSubscriptionChange { customer_id: Uuid },
+    /// Answer a customer's request for more: the partner it was addressed to.
+    AnswerSubscriptionChange { partner_id: Uuid },
     /// Run billing, issue and void invoices, record payments (staff ADMIN or FINANCE).
     ManageBilling,
     /// Read the acting partner's retail, cost and margin per customer (its ADMIN or BILLING,
     /// who read its invoices too).
     ReadBillingReport,
 }
+
+/// The subscription a change is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubscriptionTarget {
+    New,
+    /// An existing subscription: the partner that manages it (None when bought directly) and
+    /// whether that partner pays for it.
+    Existing {
+        managed_by: Option<Uuid>,
+        billed_to_partner: bool,
+    },
+}
+
+/// What a subscription change does to the bill of whoever pays it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BillEffect {
+    /// More seats, a higher plan, a subscription going on (resumed, renewing): costs more.
+    Raise,
+    /// Fewer seats, a lower plan from the renewal: costs less.
+    Lower,
+    /// Cancelled at the period's end, or not renewing: stops costing.
+    Stop,
+    /// Billed to the customer from now on instead of the partner.
+    HandOver,
+}
+
+/// The customer roles a partner hands out under MANAGE_USERS: the customer's ordinary users.
+/// A customer's ADMINs are its own: a partner never invites, promotes, demotes or removes one.
+pub const PARTNER_MANAGED_CUSTOMER_ROLES: [Role; 2] = [Role::Billing, Role::Member];
 
 /// Requires a signed-in caller.
 pub fn signed_in(principal: Option<&Principal>) -> AppResult<&Principal> {
@@ -151,22 +187,18 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
         }
-        Action::ManageSubscription { customer_id, rights, whole_account, managed_by } => {
+        Action::ManageSubscription { customer_id, rights, whole_account, target, effect } => {
+            return manage_subscription(principal, customer_id, rights, whole_account, target, effect);
+        }
+        Action::AnswerSubscriptionChange { partner_id } => {
             let m = acting(principal)?;
-            match m.organization_kind {
-                OrganizationKind::Customer => m.organization_id() == customer_id && m.role == Role::Admin,
-                // A partner changes what it manages or what the customer bought directly, never
-                // another partner's subscription; creating needs the whole account.
-                OrganizationKind::Partner => {
-                    rights.contains(Rights::MANAGE_PRODUCTS)
-                        && match managed_by {
-                            None => whole_account,
-                            Some(None) => true,
-                            Some(Some(partner)) => partner == m.organization_id(),
-                        }
-                }
-                OrganizationKind::Vendor | OrganizationKind::Distributor => false,
-            }
+            m.organization_kind == OrganizationKind::Partner && m.organization_id() == partner_id
+        }
+        Action::RequestSubscriptionChange { customer_id } => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Customer
+                && m.organization_id() == customer_id
+                && m.role == Role::Admin
         }
         Action::ReadBillingReport => {
             let m = acting(principal)?;
@@ -180,13 +212,109 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }
-        Action::ManageCustomerUsers { rights } => rights.contains(crate::domain::Rights::MANAGE_USERS),
         // Visibility (api_tokens_scope) already limited this to tokens the principal may manage.
         Action::RevokeApiToken { token } => {
             token.user_id == principal.user_id() || acting(principal).is_ok_and(|m| m.role == Role::Admin)
         }
     };
     if allowed { Ok(()) } else { Err(AppError::Forbidden("your role does not allow this".into())) }
+}
+
+/// In whose name a principal manages an organisation's members.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MemberAuthority {
+    /// The organisation's own ADMIN, or a staff ADMIN.
+    Own,
+    /// A partner user acting on a customer's behalf under its grant's MANAGE_USERS.
+    Partner(Uuid),
+}
+
+/// Who may invite, remove or change the members of an organisation: its ADMIN (staff ADMIN for
+/// any); for a customer also a partner user whose effective rights there (`delegated`) hold
+/// MANAGE_USERS, and then only for users of the roles a partner hands out. `roles` are the roles
+/// the change touches: the one invited, the one a member holds, the one given.
+pub fn member_authority(
+    principal: &Principal,
+    organization_id: Uuid,
+    organization_kind: OrganizationKind,
+    delegated: Rights,
+    roles: &[Role],
+) -> AppResult<MemberAuthority> {
+    let own = can(principal, Action::ManageMembers { organization_id });
+    if own.is_ok() {
+        return Ok(MemberAuthority::Own);
+    }
+    let Some(actor) = PartnerActor::of(principal).filter(|_| organization_kind == OrganizationKind::Customer) else {
+        return own.map(|()| MemberAuthority::Own);
+    };
+    if !delegated.contains(Rights::MANAGE_USERS) {
+        return own.map(|()| MemberAuthority::Own);
+    }
+    if !partner_hands_out(roles) {
+        return Err(AppError::Forbidden(
+            "a partner manages the customer's BILLING and MEMBER users only; its ADMINs are the customer's own".into(),
+        ));
+    }
+    Ok(MemberAuthority::Partner(actor.partner_id))
+}
+
+/// Whether a partner may hand out (or take away) these customer roles.
+pub fn partner_hands_out(roles: &[Role]) -> bool {
+    roles.iter().all(|r| PARTNER_MANAGED_CUSTOMER_ROLES.contains(r))
+}
+
+/// Whether a partner's invitation still stands when accepted: the sender's rights on the
+/// customer now (`rights`, from `partner_rights_query`) still hold MANAGE_USERS, and the role is
+/// one a partner hands out.
+pub fn partner_invitation_stands(rights: Rights, role: Role) -> bool {
+    rights.contains(Rights::MANAGE_USERS) && partner_hands_out(&[role])
+}
+
+/// Whoever pays decides what costs more. The customer's ADMIN changes what it pays for as it
+/// likes, and what its partner pays for only downwards (more is asked of the partner). A partner
+/// user with MANAGE_PRODUCTS changes what its organisation manages or what the customer bought
+/// directly, never another partner's; creating needs the whole account. The partner that pays
+/// for a subscription may always stop paying for it (its ADMIN or BILLING), even once the grant
+/// has ended.
+fn manage_subscription(
+    principal: &Principal,
+    customer_id: Uuid,
+    rights: Rights,
+    whole_account: bool,
+    target: SubscriptionTarget,
+    effect: BillEffect,
+) -> AppResult<()> {
+    let m = acting(principal)?;
+    let denied = || Err(AppError::Forbidden("your role does not allow this".into()));
+    match m.organization_kind {
+        OrganizationKind::Customer => {
+            if m.organization_id() != customer_id || m.role != Role::Admin {
+                return denied();
+            }
+            match (target, effect) {
+                (SubscriptionTarget::Existing { billed_to_partner: true, .. }, BillEffect::Raise) => {
+                    Err(AppError::Forbidden(
+                        "your partner pays for this subscription: ask it for more with requestSubscriptionChange"
+                            .into(),
+                    ))
+                }
+                _ => Ok(()),
+            }
+        }
+        OrganizationKind::Partner => {
+            let managed_by_us = |managed_by: Option<Uuid>| managed_by.is_none_or(|p| p == m.organization_id());
+            let delegated = rights.contains(Rights::MANAGE_PRODUCTS)
+                && match target {
+                    SubscriptionTarget::New => whole_account,
+                    SubscriptionTarget::Existing { managed_by, .. } => managed_by_us(managed_by),
+                };
+            let payer = matches!(m.role, Role::Admin | Role::Billing)
+                && matches!(effect, BillEffect::Stop | BillEffect::HandOver)
+                && matches!(target, SubscriptionTarget::Existing { managed_by: Some(p), billed_to_partner: true } if p == m.organization_id());
+            if delegated || payer { Ok(()) } else { denied() }
+        }
+        OrganizationKind::Vendor | OrganizationKind::Distributor => denied(),
+    }
 }
 
 /// Organisations a principal sees: staff see all; others see the organisations they belong to,
@@ -257,20 +385,26 @@ fn granted_customers(m: &MembershipContext, user_id: Uuid, now: DateTime<Utc>) -
     q
 }
 
-/// Users a principal sees: themselves and the members of the organisation they act as; staff all.
-pub fn users_scope(principal: Option<&Principal>) -> Condition {
+/// Users a principal sees: themselves and the members of the organisation they act as, and for
+/// a partner user who manages a customer's users on its behalf, that customer's; staff all.
+/// The same reach as `memberships_scope`, so a member listed is a user that can be read.
+pub fn users_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
     let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
     if p.acting.as_ref().is_some_and(is_staff) {
         return Condition::all();
     }
     let mut visible = Condition::any().add(user::Column::Id.eq(p.user_id()));
     if let Some(m) = &p.acting {
+        let mut organizations = Condition::any().add(membership::Column::OrganizationId.eq(m.organization_id()));
+        if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
+            organizations = organizations.add(membership::Column::OrganizationId.in_subquery(customers));
+        }
         visible = visible.add(
             user::Column::Id.in_subquery(
                 Query::select()
                     .column(membership::Column::UserId)
                     .from(membership::Entity)
-                    .and_where(membership::Column::OrganizationId.eq(m.organization_id()))
+                    .cond_where(organizations)
                     .to_owned(),
             ),
         );
@@ -298,9 +432,9 @@ pub fn memberships_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> C
 /// Customers on which the acting partner user's effective rights include `right`, as a subquery
 /// over the same expression as `viewer_rights_query`.
 fn customers_with_right(p: &Principal, right: Rights, now: DateTime<Utc>) -> Option<SelectStatement> {
-    let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
-    let mut query = viewer_rights_base(p, m, now);
-    query.and_where(rights_expr(m).bit_and(right.bits()).eq(right.bits()));
+    let actor = PartnerActor::of(p)?;
+    let mut query = rights_base(&actor, now);
+    query.and_where(rights_expr(actor.role).bit_and(right.bits()).eq(right.bits()));
     query.column((grant::Entity, grant::Column::CustomerId));
     Some(query)
 }
@@ -329,14 +463,28 @@ fn service_accounts_of(organization_id: Uuid) -> SelectStatement {
         .to_owned()
 }
 
-/// Invitations a principal sees: those of the organisation it administers; staff admins all.
-pub fn invitations_scope(principal: Option<&Principal>) -> Condition {
+/// Invitations a principal sees: those of the organisation it administers (staff admins all),
+/// and those its partner sent on behalf of customers where it manages users now.
+pub fn invitations_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::invitation::Column;
     let none = Condition::all().add(Expr::val(false));
-    let Some(m) = principal.and_then(|p| p.acting.as_ref()).filter(|m| m.role == Role::Admin) else { return none };
-    if is_staff(m) {
+    let Some(p) = principal else { return none };
+    let Some(m) = p.acting.as_ref() else { return none };
+    if is_staff(m) && m.role == Role::Admin {
         return Condition::all();
     }
-    Condition::all().add(entity::invitation::Column::OrganizationId.eq(m.organization_id()))
+    let mut visible = Condition::any();
+    if m.role == Role::Admin {
+        visible = visible.add(Column::OrganizationId.eq(m.organization_id()));
+    }
+    if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
+        visible = visible.add(
+            Condition::all()
+                .add(Column::InvitedByOrganizationId.eq(m.organization_id()))
+                .add(Column::OrganizationId.in_subquery(customers)),
+        );
+    }
+    if visible.is_empty() { none } else { visible }
 }
 
 /// Grants a principal sees: staff all; a partner's members the partner's grants; a customer's
@@ -352,6 +500,22 @@ pub fn grants_scope(principal: Option<&Principal>) -> Condition {
     }
 }
 
+/// A partner user as the rights SQL sees them: the partner, the person, their role there.
+#[derive(Clone, Copy, Debug)]
+pub struct PartnerActor {
+    pub partner_id: Uuid,
+    pub user_id: Uuid,
+    pub role: Role,
+}
+
+impl PartnerActor {
+    /// The principal, when it acts as a member of a partner.
+    pub fn of(p: &Principal) -> Option<PartnerActor> {
+        let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
+        Some(PartnerActor { partner_id: m.organization_id(), user_id: p.user_id(), role: m.role })
+    }
+}
+
 /// The SQL that computes, per customer, what the acting partner user may do there: the live
 /// grant's rights ∩ the user's assignment (a partner ADMIN needs none) ∩ the role's mask.
 /// One row per customer with a live grant; `None` when the principal is not a partner user.
@@ -360,21 +524,25 @@ pub fn viewer_rights_query(
     customer_ids: &[Uuid],
     now: DateTime<Utc>,
 ) -> Option<SelectStatement> {
-    let p = principal?;
-    let m = p.acting.as_ref().filter(|m| m.organization_kind == OrganizationKind::Partner)?;
-    let mut query = viewer_rights_base(p, m, now);
+    Some(partner_rights_query(&PartnerActor::of(principal?)?, customer_ids, now))
+}
+
+/// The same for any partner user, e.g. the one who sent an invitation, checked again when it
+/// is accepted.
+pub fn partner_rights_query(actor: &PartnerActor, customer_ids: &[Uuid], now: DateTime<Utc>) -> SelectStatement {
+    let mut query = rights_base(actor, now);
     query
         .column((grant::Entity, grant::Column::CustomerId))
-        .expr_as(rights_expr(m), sea_orm::sea_query::Alias::new("rights"))
+        .expr_as(rights_expr(actor.role), sea_orm::sea_query::Alias::new("rights"))
         .and_where(Expr::col((grant::Entity, grant::Column::CustomerId)).is_in(customer_ids.iter().copied()));
-    Some(query)
+    query
 }
 
 /// grant rights ∩ assignment (a partner ADMIN needs none) ∩ the role's mask.
-fn rights_expr(m: &MembershipContext) -> Expr {
-    let mask = crate::domain::grants::role_mask(m.role).bits();
+fn rights_expr(role: Role) -> Expr {
+    let mask = crate::domain::grants::role_mask(role).bits();
     let granted = Expr::col((grant::Entity, grant::Column::Rights));
-    if m.role == Role::Admin {
+    if role == Role::Admin {
         granted.bit_and(mask)
     } else {
         let assigned =
@@ -383,8 +551,8 @@ fn rights_expr(m: &MembershipContext) -> Expr {
     }
 }
 
-/// The acting partner's live grants, each with the user's assignment under it (if any).
-fn viewer_rights_base(p: &Principal, m: &MembershipContext, now: DateTime<Utc>) -> SelectStatement {
+/// The partner's live grants, each with the user's assignment under it (if any).
+fn rights_base(actor: &PartnerActor, now: DateTime<Utc>) -> SelectStatement {
     Query::select()
         .from(grant::Entity)
         .left_join(
@@ -394,19 +562,29 @@ fn viewer_rights_base(p: &Principal, m: &MembershipContext, now: DateTime<Utc>) 
                     Expr::col((grant_assignment::Entity, grant_assignment::Column::GrantId))
                         .equals((grant::Entity, grant::Column::Id)),
                 )
-                .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(p.user_id())),
+                .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(actor.user_id)),
         )
-        .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(m.organization_id()))
+        .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(actor.partner_id))
         .and_where(Expr::col((grant::Entity, grant::Column::Status)).eq("ACTIVE"))
         .and_where(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
         .to_owned()
 }
 
+/// Whether the principal may learn which customer a grant is on: always, except for the partner
+/// while a customer it asked by VAT number or domain has not approved.
+pub fn sees_grant_customer(principal: Option<&Principal>, g: &grant::Model) -> bool {
+    let partner_side = principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| m.organization_id() == g.partner_id);
+    !(g.customer_hidden && partner_side)
+}
+
 /// Audit events of `organization_id` a principal may read: staff all of them; a customer's
 /// members what was done on their account; a partner's members what their organisation did.
-pub fn audit_scope(principal: Option<&Principal>, organization_id: Uuid) -> AppResult<Condition> {
+/// Within that, an event is read with the rights of the object it describes (see
+/// `audit_events_scope`).
+pub fn audit_scope(principal: Option<&Principal>, organization_id: Uuid, now: DateTime<Utc>) -> AppResult<Condition> {
     use entity::audit_event::Column;
-    let m = acting(signed_in(principal)?)?;
+    let p = signed_in(principal)?;
+    let m = acting(p)?;
     if is_staff(m) {
         return Ok(Condition::any()
             .add(Column::CustomerOrganizationId.eq(organization_id))
@@ -415,20 +593,62 @@ pub fn audit_scope(principal: Option<&Principal>, organization_id: Uuid) -> AppR
     if m.organization_id() != organization_id {
         return Err(AppError::NotFound("Organization"));
     }
-    Ok(match m.organization_kind {
-        OrganizationKind::Customer => Condition::all().add(Column::CustomerOrganizationId.eq(organization_id)),
-        _ => Condition::all().add(Column::ActingOrganizationId.eq(organization_id)),
-    })
+    Ok(audit_events_scope(Some(p), now))
 }
 
-/// One audit event, by the same rule as `audit_scope`.
-pub fn audit_event_visible(principal: Option<&Principal>, event: &entity::audit_event::Model) -> bool {
-    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return false };
-    is_staff(m)
-        || (m.organization_kind == OrganizationKind::Customer
-            && event.customer_organization_id == Some(m.organization_id()))
-        || (m.organization_kind != OrganizationKind::Customer
-            && event.acting_organization_id == Some(m.organization_id()))
+/// `SELECT id FROM table WHERE scope`: the rows of a table a principal may see, as a subquery.
+fn ids_where(
+    table: impl sea_orm::sea_query::IntoTableRef,
+    id: impl sea_orm::sea_query::IntoColumnRef,
+    scope: Condition,
+) -> SelectStatement {
+    Query::select().column(id).from(table).cond_where(scope).to_owned()
+}
+
+/// Every audit event a principal may read. Outside staff, the events of its organisation (done
+/// on a customer's account, or done by a partner); an ADMIN reads them all, anyone else what it
+/// did itself and the events about objects it may read: a subscription, grant, invoice,
+/// invitation or request for more through that object's own scope. So a SALES member does not
+/// read invitation e-mails, nor the subscriptions of customers it is not assigned to.
+pub fn audit_events_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::{audit_event::Column, invoice, subscription, subscription_change_request};
+    let none = Condition::all().add(Expr::val(false));
+    let Some(p) = principal else { return none };
+    let Some(m) = p.acting.as_ref() else { return none };
+    if is_staff(m) {
+        return Condition::all();
+    }
+    let own = match m.organization_kind {
+        OrganizationKind::Customer => Column::CustomerOrganizationId.eq(m.organization_id()),
+        _ => Column::ActingOrganizationId.eq(m.organization_id()),
+    };
+    if m.role == Role::Admin {
+        return Condition::all().add(own);
+    }
+    let about = |target: &str, ids: SelectStatement| {
+        Condition::all().add(Column::TargetType.eq(target)).add(Column::TargetId.in_subquery(ids))
+    };
+    let readable = Condition::any()
+        .add(Column::ActorUserId.eq(p.user_id()))
+        .add(about(
+            "ProductSubscription",
+            ids_where(subscription::Entity, subscription::Column::Id, subscriptions_scope(principal, now)),
+        ))
+        .add(about("Grant", ids_where(grant::Entity, grant::Column::Id, grants_scope(principal))))
+        .add(about("Invoice", ids_where(invoice::Entity, invoice::Column::Id, invoices_scope(principal, now))))
+        .add(about(
+            "Invitation",
+            ids_where(entity::invitation::Entity, entity::invitation::Column::Id, invitations_scope(principal, now)),
+        ))
+        .add(about(
+            "SubscriptionChangeRequest",
+            ids_where(
+                subscription_change_request::Entity,
+                subscription_change_request::Column::Id,
+                subscription_change_requests_scope(principal, now),
+            ),
+        ));
+    Condition::all().add(own).add(readable)
 }
 
 /// Subscriptions a principal sees: staff all; a customer's members their own; a partner user
@@ -464,9 +684,30 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
                         .equals((subscription::Entity, subscription::Column::CustomerId)),
                 )
                 .and_where(in_scope);
-            Condition::all().add(Expr::exists(grants))
+            let mut visible = Condition::any().add(Expr::exists(grants));
+            // Whoever pays for a subscription keeps seeing it (read-only, to cancel it or hand
+            // its billing over) after the grant that covered it has ended.
+            if matches!(m.role, Role::Admin | Role::Billing) {
+                visible = visible.add(
+                    Condition::all()
+                        .add(subscription::Column::PartnerId.eq(m.organization_id()))
+                        .add(subscription::Column::BilledTo.eq("PARTNER")),
+                );
+            }
+            visible
         }
     }
+}
+
+/// Requests for more on a subscription: seen with the subscription.
+pub fn subscription_change_requests_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::{subscription, subscription_change_request as request};
+    let visible = Query::select()
+        .column(subscription::Column::Id)
+        .from(subscription::Entity)
+        .cond_where(subscriptions_scope(principal, now))
+        .to_owned();
+    Condition::all().add(request::Column::SubscriptionId.in_subquery(visible))
 }
 
 /// Invoices a principal sees: staff all; an organisation's ADMIN and BILLING members those billed
@@ -498,16 +739,21 @@ pub fn partner_internals_scope(principal: Option<&Principal>, partner_id: Uuid) 
 }
 
 /// Notifications a principal reads: those of the organisation it acts as, addressed to all of it
-/// or to the principal, and those addressed to the principal personally.
+/// (of the kinds its role reads, see `NotificationKind::audience`) or to the principal, and those
+/// addressed to the principal personally.
 pub fn notifications_scope(principal: &Principal) -> Condition {
     use entity::notification::Column;
     let personal = Condition::all().add(Column::OrganizationId.is_null()).add(Column::UserId.eq(principal.user_id()));
     let mut visible = Condition::any().add(personal);
     if let Some(m) = principal.acting.as_ref() {
+        let kinds: Vec<&str> =
+            NotificationKind::read_by_role(m.role).into_iter().map(NotificationKind::as_str).collect();
         visible = visible.add(
-            Condition::all()
-                .add(Column::OrganizationId.eq(m.organization_id()))
-                .add(Condition::any().add(Column::UserId.is_null()).add(Column::UserId.eq(principal.user_id()))),
+            Condition::all().add(Column::OrganizationId.eq(m.organization_id())).add(
+                Condition::any()
+                    .add(Column::UserId.eq(principal.user_id()))
+                    .add(Condition::all().add(Column::UserId.is_null()).add(Column::Kind.is_in(kinds))),
+            ),
         );
     }
     visible
@@ -602,6 +848,8 @@ mod tests {
                 organization_id: Uuid::now_v7(),
                 role: role.as_str().into(),
                 created_at: now,
+                invited_by_organization_id: None,
+                invited_by_user_id: None,
             },
             organization_kind: OrganizationKind::Partner,
             role,

@@ -13,6 +13,7 @@ use super::{Ctx, audit, field, notifications, optional_field, people, programs};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::{OrganizationKind, Role, validate},
     error::{AppError, AppResult},
     ids::{self, NodeType},
@@ -286,7 +287,8 @@ pub async fn approve(
         .one(&txn)
         .await?;
     if is_member.is_none() {
-        people::insert_membership(&txn, app.applicant_user_id, org.id, Role::Admin, now).await?;
+        people::insert_membership(&txn, app.applicant_user_id, org.id, Role::Admin, people::Invited::default(), now)
+            .await?;
     }
     programs::insert_partnership(&txn, org.id, &tier, Some(principal.user_id()), "application approved", now).await?;
     decide(&txn, app.id, "APPROVED", None, Some(org.id), principal.user_id(), now).await?;
@@ -296,7 +298,7 @@ pub async fn approve(
         "tier": tier.name,
         "message": format!("Welcome to the {}! You start at {}.", program.name, tier.name),
     });
-    notifications::enqueue(&txn, "APPLICATION_APPROVED", org.id, None, payload, now).await?;
+    notifications::enqueue(&txn, NotificationKind::ApplicationApproved, org.id, None, payload, now).await?;
     let event = audit::Event {
         action: "application.approved",
         target_type: "Application",
@@ -323,10 +325,25 @@ pub async fn reject(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: 
     let payload = json!({ "applicationId": ids::encode(NodeType::Application, app.id), "reason": reason });
     match app.organization_id {
         Some(org) => {
-            notifications::enqueue(&txn, "APPLICATION_REJECTED", org, Some(app.applicant_user_id), payload, now).await?
+            notifications::enqueue(
+                &txn,
+                NotificationKind::ApplicationRejected,
+                org,
+                Some(app.applicant_user_id),
+                payload,
+                now,
+            )
+            .await?
         }
         None => {
-            notifications::enqueue_personal(&txn, "APPLICATION_REJECTED", app.applicant_user_id, payload, now).await?
+            notifications::enqueue_personal(
+                &txn,
+                NotificationKind::ApplicationRejected,
+                app.applicant_user_id,
+                payload,
+                now,
+            )
+            .await?
         }
     }
     let event = audit::Event {

@@ -21,6 +21,7 @@ use super::{Ctx, audit, catalog, idempotency, notifications, programs};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::{OrganizationKind, billing},
     error::{AppError, AppResult},
     ids::{self, NodeType},
@@ -362,7 +363,7 @@ async fn notify_issued(db: &impl ConnectionTrait, inv: &invoice::Model, now: Dat
         "invoiceId": ids::encode(NodeType::Invoice, inv.id),
         "number": inv.number, "total": inv.total, "currency": inv.currency,
     });
-    notifications::enqueue(db, "INVOICE_ISSUED", inv.bill_to_organization_id, None, payload, now).await
+    notifications::enqueue(db, NotificationKind::InvoiceIssued, inv.bill_to_organization_id, None, payload, now).await
 }
 
 fn staff_billing(principal: Option<&Principal>) -> AppResult<()> {

@@ -51,7 +51,7 @@ pub async fn bootstrap(
         now,
     )
     .await?;
-    people::insert_membership(&txn, admin.id, organization.id, Role::Admin, now).await?;
+    people::insert_membership(&txn, admin.id, organization.id, Role::Admin, people::Invited::default(), now).await?;
     let (_, token) = tokens::issue(&txn, admin.id, "bootstrap".into(), None, now).await?;
     audit::record(
         &txn,

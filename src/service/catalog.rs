@@ -156,7 +156,22 @@ pub async fn create_plan(ctx: &Ctx, principal: Option<&Principal>, input: NewPla
     let bands = check_bands(&input.bands)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    let currency = programs::programme_currency(&txn, "unitPrice", &currency).await?;
     product::Entity::find_by_id(input.product_id).one(&txn).await?.ok_or(AppError::NotFound("Product"))?;
+    if plan::Entity::find().filter(plan::Column::Code.eq(code.as_str())).one(&txn).await?.is_some() {
+        return Err(AppError::Conflict("a plan with this code exists".into()));
+    }
+    let same_rank = plan::Entity::find()
+        .filter(plan::Column::ProductId.eq(input.product_id))
+        .filter(plan::Column::Rank.eq(input.rank))
+        .one(&txn)
+        .await?;
+    if let Some(other) = same_rank {
+        return Err(AppError::bad_input(
+            "rank",
+            format!("plan {} of this product already has rank {}; ranks order upgrades", other.code, input.rank),
+        ));
+    }
     let created = plan::ActiveModel {
         id: Set(Uuid::now_v7()),
         product_id: Set(input.product_id),

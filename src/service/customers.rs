@@ -17,7 +17,6 @@ use crate::{
         validate,
     },
     error::{AppError, AppResult},
-    ids::{self, NodeType},
     policy::{self, Action},
 };
 
@@ -38,7 +37,8 @@ pub struct Created {
 }
 
 /// The same VAT number, or the same domain once some organisation has proven it, is the same
-/// company: refuse, naming only its id and name, so the partner asks for access instead.
+/// company: refuse without saying who it is (that would tell any partner whose customer it is);
+/// the partner asks for access by that VAT number or domain instead.
 async fn duplicate_guard(db: &impl sea_orm::ConnectionTrait, domain: Option<&str>, vat: Option<&str>) -> AppResult<()> {
     let mut same = Condition::any();
     if let Some(vat) = vat {
@@ -66,7 +66,8 @@ async fn duplicate_guard(db: &impl sea_orm::ConnectionTrait, domain: Option<&str
         .await?;
     match found {
         Some(existing) => {
-            Err(AppError::Duplicate { id: ids::encode(NodeType::Organization, existing.id), name: existing.name })
+            let by = if vat.is_some() && existing.vat_number.as_deref() == vat { "vatNumber" } else { "domain" };
+            Err(AppError::Duplicate { by })
         }
         None => Ok(()),
     }
@@ -107,14 +108,23 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCustomer
         customer_id: customer.id,
         side: GrantSide::Partner,
         status: GrantStatus::Active,
+        customer_hidden: false,
     };
     let grant = grants::insert(&txn, principal, new_grant, &input.access, now).await?;
     if partner.role != Role::Admin {
         // Whoever creates the customer keeps acting for it.
         grants::insert_assignment(&txn, grant.id, principal.user_id(), grant.rights, now).await?;
     }
-    let (invitation, invitation_token) =
-        invitations::insert(&txn, Some(principal), &customer, &admin_email, Role::Admin, now).await?;
+    let (invitation, invitation_token) = invitations::insert(
+        &txn,
+        Some(principal),
+        &customer,
+        &admin_email,
+        Role::Admin,
+        policy::MemberAuthority::Own,
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(Created { customer, grant, invitation, invitation_token })
 }

@@ -56,7 +56,7 @@ pub async fn add(
 ) -> AppResult<domain::Model> {
     let principal = policy::signed_in(principal)?;
     let org = organizations::find_visible(ctx, Some(principal), organization_id).await?;
-    super::invitations::can_manage_members(ctx, principal, &org).await?;
+    super::invitations::member_authority(ctx, principal, &org, &[]).await?;
     let name = field("domain", validate::domain(name))?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
@@ -86,7 +86,7 @@ pub async fn verify(
     let org = organizations::find_visible(ctx, Some(principal), found.organization_id)
         .await
         .map_err(|_| AppError::NotFound("Domain"))?;
-    super::invitations::can_manage_members(ctx, principal, &org).await?;
+    super::invitations::member_authority(ctx, principal, &org, &[]).await?;
     if found.verified_at.is_some() {
         return Ok(found);
     }

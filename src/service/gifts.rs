@@ -10,6 +10,7 @@ use super::{Ctx, audit, notifications, programs};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
@@ -108,7 +109,7 @@ pub async fn mark_shipped(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) ->
     });
     notifications::enqueue(
         &txn,
-        "WELCOME_GIFT_SHIPPED",
+        NotificationKind::WelcomeGiftShipped,
         p.organization_id,
         Some(shipped.claimed_by_user_id),
         payload,

@@ -16,6 +16,7 @@ use super::{Ctx, audit, field};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::{
         OrganizationKind, Rights,
         grants::{self as rules, GrantSide, GrantStatus},
@@ -74,29 +75,32 @@ pub(crate) async fn notify(
 ) -> AppResult<()> {
     let asked_by_partner = g.requested_by == GrantSide::Partner.as_str();
     let requester = if asked_by_partner { g.partner_id } else { g.customer_id };
-    let recipients: &[(&str, Uuid)] = match action {
-        "grant.requested" if asked_by_partner => &[("GRANT_REQUESTED", g.customer_id)],
-        "grant.requested" => &[("GRANT_OFFERED", g.partner_id)],
-        "grant.approved" => &[("GRANT_APPROVED", g.partner_id)],
-        "grant.accepted" => &[("GRANT_ACCEPTED", g.customer_id)],
-        "grant.declined" => &[("GRANT_DECLINED", requester)],
-        "grant.updated" => &[("GRANT_CHANGED", g.partner_id)],
-        "grant.revoked" => &[("GRANT_REVOKED", g.partner_id)],
-        "grant.ended" => &[("GRANT_ENDED", g.customer_id)],
-        "grant.expired" => &[("GRANT_EXPIRED", g.partner_id), ("GRANT_EXPIRED", g.customer_id)],
-        "grant.extended" => &[("GRANT_EXTENDED", g.partner_id), ("GRANT_EXTENDED", g.customer_id)],
+    use NotificationKind as K;
+    let recipients: &[(NotificationKind, Uuid)] = match action {
+        "grant.requested" if asked_by_partner => &[(K::GrantRequested, g.customer_id)],
+        "grant.requested" => &[(K::GrantOffered, g.partner_id)],
+        "grant.approved" => &[(K::GrantApproved, g.partner_id)],
+        "grant.accepted" => &[(K::GrantAccepted, g.customer_id)],
+        "grant.declined" => &[(K::GrantDeclined, requester)],
+        "grant.updated" => &[(K::GrantChanged, g.partner_id)],
+        "grant.revoked" => &[(K::GrantRevoked, g.partner_id)],
+        "grant.ended" => &[(K::GrantEnded, g.customer_id)],
+        "grant.expired" => &[(K::GrantExpired, g.partner_id), (K::GrantExpired, g.customer_id)],
+        "grant.extended" => &[(K::GrantExtended, g.partner_id), (K::GrantExtended, g.customer_id)],
         _ => &[],
     };
-    let payload = json!({
-        "grantId": crate::ids::encode(crate::ids::NodeType::Grant, g.id),
-        "partnerId": crate::ids::encode(crate::ids::NodeType::Organization, g.partner_id),
-        "customerId": crate::ids::encode(crate::ids::NodeType::Organization, g.customer_id),
-        "status": g.status,
-        "rights": Rights::from_bits(g.rights).names(),
-        "endsAt": g.ends_at,
-    });
     for (kind, organization_id) in recipients {
-        super::notifications::enqueue(txn, kind, *organization_id, None, payload.clone(), now).await?;
+        // A customer asked by VAT number or domain stays unnamed to the partner until it approves.
+        let hide = g.customer_hidden && *organization_id == g.partner_id;
+        let payload = json!({
+            "grantId": crate::ids::encode(crate::ids::NodeType::Grant, g.id),
+            "partnerId": crate::ids::encode(crate::ids::NodeType::Organization, g.partner_id),
+            "customerId": (!hide).then(|| crate::ids::encode(crate::ids::NodeType::Organization, g.customer_id)),
+            "status": g.status,
+            "rights": Rights::from_bits(g.rights).names(),
+            "endsAt": g.ends_at,
+        });
+        super::notifications::enqueue(txn, *kind, *organization_id, None, payload, now).await?;
     }
     Ok(())
 }
@@ -114,6 +118,14 @@ impl Scope {
         match self {
             Scope::Account => "ACCOUNT",
             Scope::Subscriptions(_) => "SUBSCRIPTIONS",
+        }
+    }
+
+    /// Whether this scope covers the subscription.
+    pub fn covers(&self, subscription_id: Uuid) -> bool {
+        match self {
+            Scope::Account => true,
+            Scope::Subscriptions(ids) => ids.contains(&subscription_id),
         }
     }
 
@@ -215,6 +227,8 @@ pub struct NewGrant {
     pub customer_id: Uuid,
     pub side: GrantSide,
     pub status: GrantStatus,
+    /// The partner asked by VAT number or domain: it learns the customer when it approves.
+    pub customer_hidden: bool,
 }
 
 /// Inserts a grant. A pending one keeps `ends_at` at its request deadline (90 days) until it
@@ -226,7 +240,7 @@ pub(crate) async fn insert(
     r: &Request,
     now: DateTime<Utc>,
 ) -> AppResult<grant::Model> {
-    let NewGrant { partner_id, customer_id, side, status } = new;
+    let NewGrant { partner_id, customer_id, side, status, customer_hidden } = new;
     let ends_at = match status {
         GrantStatus::Pending => now + rules::PENDING_VALIDITY,
         _ => now + TimeDelta::days(r.duration_days.into()),
@@ -248,6 +262,7 @@ pub(crate) async fn insert(
         message: Set(r.message.clone()),
         requested_by_user_id: Set(Some(principal.user_id())),
         auto_extended_at: Set(None),
+        customer_hidden: Set(customer_hidden),
     }
     .insert(txn)
     .await?;
@@ -270,14 +285,49 @@ async fn organization_of_kind(
         .ok_or(AppError::NotFound(what))
 }
 
-/// A partner asks a customer (whose id it learned, e.g. from the duplicate guard) for access.
+/// How a partner names the customer it asks: by id (a customer it knows), or by its VAT
+/// number or verified domain, without learning who it is until the customer approves.
+#[derive(Clone, Debug)]
+pub enum CustomerRef {
+    Id(Uuid),
+    VatNumber(String),
+    Domain(String),
+}
+
+/// A partner asks a customer for access.
 pub async fn request_access(
     ctx: &Ctx,
     principal: Option<&Principal>,
-    customer_id: Uuid,
+    customer: CustomerRef,
     r: Request,
 ) -> AppResult<grant::Model> {
-    open_request(ctx, principal, GrantSide::Partner, customer_id, r).await
+    let (customer_id, hidden) = match customer {
+        CustomerRef::Id(id) => (id, false),
+        other => (find_by_identifier(&ctx.db, &other).await?, true),
+    };
+    open_request(ctx, principal, GrantSide::Partner, customer_id, hidden, r).await
+}
+
+/// The customer with this VAT number, or that proved this domain (NOT_FOUND otherwise: then
+/// there is nobody to ask, and the partner may create the customer).
+async fn find_by_identifier(db: &impl ConnectionTrait, customer: &CustomerRef) -> AppResult<Uuid> {
+    let mut query =
+        organization::Entity::find().filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()));
+    query = match customer {
+        CustomerRef::Id(id) => query.filter(organization::Column::Id.eq(*id)),
+        CustomerRef::VatNumber(vat) => query.filter(organization::Column::VatNumber.eq(vat.as_str())),
+        CustomerRef::Domain(domain) => query.filter(
+            organization::Column::Id.in_subquery(
+                sea_orm::sea_query::Query::select()
+                    .column(entity::domain::Column::OrganizationId)
+                    .from(entity::domain::Entity)
+                    .and_where(entity::domain::Column::Name.eq(domain.as_str()))
+                    .and_where(entity::domain::Column::VerifiedAt.is_not_null())
+                    .to_owned(),
+            ),
+        ),
+    };
+    Ok(query.one(db).await?.ok_or(AppError::NotFound("Organization"))?.id)
 }
 
 /// A customer admin offers access to a partner; the partner's admin accepts it.
@@ -287,7 +337,7 @@ pub async fn invite_partner(
     partner_id: Uuid,
     r: Request,
 ) -> AppResult<grant::Model> {
-    open_request(ctx, principal, GrantSide::Customer, partner_id, r).await
+    open_request(ctx, principal, GrantSide::Customer, partner_id, false, r).await
 }
 
 /// One side (the acting organisation) asks the other for a grant; it waits, PENDING, for an answer.
@@ -297,6 +347,7 @@ async fn open_request(
     principal: Option<&Principal>,
     side: GrantSide,
     other: Uuid,
+    customer_hidden: bool,
     r: Request,
 ) -> AppResult<grant::Model> {
     let principal = policy::signed_in(principal)?;
@@ -315,7 +366,7 @@ async fn open_request(
     let txn = db::begin_write(&ctx.db).await?;
     organization_of_kind(&txn, other, other_kind, "Organization").await?;
     ensure_no_open_grant(&txn, partner_id, customer_id, now).await?;
-    let new = NewGrant { partner_id, customer_id, side, status: GrantStatus::Pending };
+    let new = NewGrant { partner_id, customer_id, side, status: GrantStatus::Pending, customer_hidden };
     let created = insert(&txn, principal, new, &r, now).await?;
     txn.commit().await?;
     Ok(created)
@@ -381,8 +432,17 @@ pub async fn transition(
     let side = GrantSide::parse(&existing.requested_by).unwrap_or(GrantSide::Partner);
     let pending_open = current == GrantStatus::Pending && existing.ends_at > now;
     let live = is_live(&existing, now);
-    let wrong_state =
-        |what: &str| AppError::Conflict(format!("a {} grant cannot be {what}", current.as_str().to_lowercase()));
+    // Said as the grant is now: one past its end is expired, whether or not the job ran.
+    let shown = if matches!(current, GrantStatus::Active | GrantStatus::Pending) && existing.ends_at <= now {
+        GrantStatus::Expired
+    } else {
+        current
+    };
+    let wrong_state = |what: &str| {
+        let state = shown.as_str().to_lowercase();
+        let article = if state.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
+        AppError::Conflict(format!("{article} {state} grant cannot be {what}"))
+    };
 
     let mut next: grant::ActiveModel = existing.clone().into();
     next.updated_at = Set(now);
@@ -425,6 +485,8 @@ pub async fn transition(
             next.rights = Set(rights.bits());
             next.starts_at = Set(now);
             next.ends_at = Set(ends_at);
+            // Approving is the customer making itself known to the partner.
+            next.customer_hidden = Set(false);
         }
         Transition::Decline => {
             let action = match side {
@@ -485,8 +547,35 @@ pub async fn transition(
         set_scope(&txn, &updated, scope).await?;
     }
     audited(&txn, Some(principal), transition.action(), Some(&existing), &updated, now).await?;
+    if matches!(transition, Transition::Update | Transition::Revoke | Transition::End) && live {
+        after_access_narrowed(&txn, Some(principal), &updated, now).await?;
+    }
     txn.commit().await?;
     Ok(updated)
+}
+
+/// What follows when a partner's access to a customer ends or narrows: the invitations it sent
+/// on the customer's behalf die with MANAGE_USERS, and what it pays for there that no live
+/// grant covers any more stops renewing.
+pub(crate) async fn after_access_narrowed(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    g: &grant::Model,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let rights = if is_live(g, now) { Rights::from_bits(g.rights) } else { Rights::NONE };
+    if !rights.contains(Rights::MANAGE_USERS) {
+        super::invitations::withdraw_partner_invitations(
+            db,
+            g.customer_id,
+            g.partner_id,
+            "the partner's access to manage this organisation's users ended",
+            now,
+        )
+        .await?;
+    }
+    super::subscriptions::stop_partner_billed(db, principal, g, now).await?;
+    Ok(())
 }
 
 /// Lets a partner employee act under a grant with a subset of its rights (partner ADMIN).
@@ -623,6 +712,18 @@ pub async fn live_for_viewer(
         .filter(grant::Column::EndsAt.gt(now))
         .all(db)
         .await?)
+}
+
+/// What one partner user may do on one customer now (see `policy::partner_rights_query`).
+pub async fn rights_of(
+    db: &impl ConnectionTrait,
+    actor: &policy::PartnerActor,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<Rights> {
+    let query = policy::partner_rights_query(actor, &[customer_id], now);
+    let rows = RightsRow::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    Ok(rows.into_iter().fold(Rights::NONE, |acc, row| acc.union(Rights::from_bits(row.rights))))
 }
 
 #[derive(FromQueryResult)]

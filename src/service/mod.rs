@@ -6,6 +6,7 @@ pub mod audit;
 pub mod billing;
 pub mod bootstrap;
 pub mod catalog;
+pub mod change_requests;
 pub mod courses;
 pub mod customers;
 pub mod domains;
@@ -34,6 +35,20 @@ use crate::clock::Clock;
 pub struct Ctx {
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
+    pub limits: Limits,
+}
+
+/// Limits the settings put on use cases.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The longest an API token may live.
+    pub token_max_lifetime: chrono::TimeDelta,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { token_max_lifetime: chrono::TimeDelta::days(730) }
+    }
 }
 
 impl Ctx {

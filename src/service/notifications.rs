@@ -6,11 +6,11 @@ use entity::notification;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use crate::{auth::Principal, error::AppResult, policy};
+use crate::{auth::Principal, domain::notifications::NotificationKind, error::AppResult, policy};
 
 pub async fn enqueue(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: NotificationKind,
     organization_id: Uuid,
     user_id: Option<Uuid>,
     payload: serde_json::Value,
@@ -18,7 +18,7 @@ pub async fn enqueue(
 ) -> AppResult<()> {
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.into()),
+        kind: Set(kind.as_str().into()),
         organization_id: Set(Some(organization_id)),
         user_id: Set(user_id),
         payload: Set(payload),
@@ -33,14 +33,14 @@ pub async fn enqueue(
 /// A notification to one person outside any organisation (an applicant without one yet).
 pub async fn enqueue_personal(
     db: &impl ConnectionTrait,
-    kind: &str,
+    kind: NotificationKind,
     user_id: Uuid,
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.into()),
+        kind: Set(kind.as_str().into()),
         organization_id: Set(None),
         user_id: Set(Some(user_id)),
         payload: Set(payload),

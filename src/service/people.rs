@@ -33,11 +33,20 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateT
     .await?)
 }
 
+/// Who brought a member in: the invitation's sender, and the partner when it invited on a
+/// customer's behalf. Nobody for founders and members added by the system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Invited {
+    pub by_organization: Option<Uuid>,
+    pub by_user: Option<Uuid>,
+}
+
 pub async fn insert_membership(
     db: &impl ConnectionTrait,
     user_id: Uuid,
     organization_id: Uuid,
     role: Role,
+    invited: Invited,
     now: DateTime<Utc>,
 ) -> AppResult<membership::Model> {
     Ok(membership::ActiveModel {
@@ -46,6 +55,8 @@ pub async fn insert_membership(
         organization_id: Set(organization_id),
         role: Set(role.as_str().into()),
         created_at: Set(now),
+        invited_by_organization_id: Set(invited.by_organization),
+        invited_by_user_id: Set(invited.by_user),
     }
     .insert(db)
     .await?)

@@ -22,6 +22,7 @@ use super::{Ctx, audit, field, notifications, optional_field};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::{
         OrganizationKind,
         tiers::{self, Benefits, Evaluation, ExamPass, PartnerFacts, Requirements, TierDefinition},
@@ -50,12 +51,22 @@ pub fn amount_in(name: &str, amount: Decimal, currency: &str, expected: &str) ->
     Ok(amount.normalize())
 }
 
+/// An ISO 4217 code in use (see `domain::currency::parse`).
 pub fn currency(name: &str, value: &str) -> AppResult<String> {
-    let c = value.trim().to_uppercase();
-    if c.len() != 3 || !c.bytes().all(|b| b.is_ascii_uppercase()) {
-        return Err(AppError::bad_input(name, "is an ISO 4217 code such as EUR"));
+    crate::domain::currency::parse(value).map(str::to_string).map_err(|m| AppError::bad_input(name, m))
+}
+
+/// A currency the vendor's programmes trade in: prices in any other could not be billed to a
+/// partner of any programme.
+pub async fn programme_currency(db: &impl ConnectionTrait, name: &str, value: &str) -> AppResult<String> {
+    let code = currency(name, value)?;
+    let used: Vec<String> =
+        program::Entity::find().select_only().column(program::Column::Currency).distinct().into_tuple().all(db).await?;
+    if !used.contains(&code) {
+        let allowed = if used.is_empty() { "none yet: create a programme first".to_string() } else { used.join(", ") };
+        return Err(AppError::bad_input(name, format!("{code} is not a currency of any programme ({allowed})")));
     }
-    Ok(c)
+    Ok(code)
 }
 
 pub fn requirements_of(t: &tier::Model) -> AppResult<Requirements> {
@@ -521,7 +532,7 @@ async fn notify_tier_change(
         "partnerId": ids::encode(NodeType::Organization, partner.id),
         "from": from, "to": to.name, "reason": reason,
     });
-    notifications::enqueue(txn, "TIER_CHANGED", partner.id, None, payload, now).await
+    notifications::enqueue(txn, NotificationKind::TierChanged, partner.id, None, payload, now).await
 }
 
 /// A partner's tier history: for staff, and for the partner's own members.

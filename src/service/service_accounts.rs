@@ -46,7 +46,8 @@ pub async fn create(
         now,
     )
     .await?;
-    let membership = people::insert_membership(&txn, user.id, organization.id, role, now).await?;
+    let membership =
+        people::insert_membership(&txn, user.id, organization.id, role, people::Invited::default(), now).await?;
     let (_, secret) = tokens::issue(&txn, user.id, format!("{name} (initial)"), None, now).await?;
     audit::record(
         &txn,
@@ -75,9 +76,48 @@ pub async fn find_visible(
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let found = user::Entity::find_by_id(id)
         .filter(user::Column::Kind.eq(UserKind::ServiceAccount.as_str()))
-        .filter(policy::users_scope(principal))
+        .filter(policy::users_scope(principal, ctx.now()))
         .find_also_related(membership::Entity)
         .one(&ctx.db)
         .await?;
     Ok(found.and_then(|(u, m)| m.map(|m| (u, m))))
+}
+
+/// A service account belongs to one organisation: removed from it, it is gone, and its tokens
+/// are revoked in the same transaction so that none of them authenticates again.
+pub(crate) async fn revoke_tokens_of_removed(
+    db: &impl sea_orm::ConnectionTrait,
+    principal: &Principal,
+    removed: &membership::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    use entity::api_token;
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let account = user::Entity::find_by_id(removed.user_id)
+        .filter(user::Column::Kind.eq(UserKind::ServiceAccount.as_str()))
+        .one(db)
+        .await?;
+    if account.is_none() {
+        return Ok(());
+    }
+    let revoked = api_token::Entity::update_many()
+        .col_expr(api_token::Column::RevokedAt, Expr::value(Some(now)))
+        .filter(api_token::Column::UserId.eq(removed.user_id))
+        .filter(api_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
+    audit::record(
+        db,
+        Some(principal),
+        audit::Event {
+            action: "service_account.tokens_revoked",
+            target_type: "ServiceAccount",
+            target_id: Some(removed.user_id),
+            customer_id: None,
+            before: None,
+            after: Some(json!({ "revokedTokens": revoked.rows_affected, "reason": "removed from its organisation" })),
+        },
+        now,
+    )
+    .await
 }

@@ -9,6 +9,7 @@ use super::{Ctx, audit, field, notifications};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::validate,
     error::{AppError, AppResult},
     ids::{self, NodeType},
@@ -121,7 +122,8 @@ pub async fn review(
         "storyId": ids::encode(NodeType::SuccessStory, updated.id), "title": updated.title,
         "status": status, "reason": reason,
     });
-    notifications::enqueue(&txn, "SUCCESS_STORY_REVIEWED", updated.partner_id, None, payload, now).await?;
+    notifications::enqueue(&txn, NotificationKind::SuccessStoryReviewed, updated.partner_id, None, payload, now)
+        .await?;
     txn.commit().await?;
     Ok(updated)
 }

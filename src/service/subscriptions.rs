@@ -12,13 +12,15 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, catalog, grants, idempotency};
+use super::{Ctx, audit, catalog, grants, idempotency, notifications};
 use crate::{
     auth::Principal,
     db,
+    domain::notifications::NotificationKind,
     domain::{OrganizationKind, Rights, billing},
     error::{AppError, AppResult},
-    policy::{self, Action},
+    ids::{self, NodeType},
+    policy::{self, Action, BillEffect, SubscriptionTarget},
 };
 
 pub const MAX_SEATS: i32 = 100_000;
@@ -77,7 +79,9 @@ async fn record_change(
         "CANCEL_UNDONE" => "subscription.cancel_undone",
         "AUTO_RENEW_SET" => "subscription.auto_renew_set",
         "RENEWED" => "subscription.renewed",
-        _ => "subscription.ended",
+        "BILLING_HANDED_OVER" => "subscription.billing_handed_over",
+        "ENDED" => "subscription.ended",
+        other => return Err(AppError::internal(format!("no audit action for subscription change {other}"))),
     };
     let event = audit::Event {
         action,
@@ -195,7 +199,13 @@ async fn create_once(
     let (rights, whole_account) = partner_standing(&txn, principal, customer.id, now).await?;
     policy::can(
         principal,
-        Action::ManageSubscription { customer_id: customer.id, rights, whole_account, managed_by: None },
+        Action::ManageSubscription {
+            customer_id: customer.id,
+            rights,
+            whole_account,
+            target: SubscriptionTarget::New,
+            effect: BillEffect::Raise,
+        },
     )?;
     let partner_id = (acting.organization_kind == OrganizationKind::Partner).then(|| acting.organization_id());
     if billed_to == "PARTNER" && partner_id.is_none() {
@@ -236,8 +246,9 @@ async fn create_once(
     Ok(created)
 }
 
-/// Loads a subscription the principal sees and may change, inside the write transaction.
-async fn changeable(
+/// Loads a subscription the principal sees and that can still change, inside the write
+/// transaction; `authorize` then asks whether this principal may make this change to it.
+pub(crate) async fn changeable(
     txn: &impl ConnectionTrait,
     principal: &Principal,
     id: Uuid,
@@ -248,16 +259,6 @@ async fn changeable(
         .one(txn)
         .await?
         .ok_or(AppError::NotFound("ProductSubscription"))?;
-    let (rights, whole_account) = partner_standing(txn, principal, sub.customer_id, now).await?;
-    policy::can(
-        principal,
-        Action::ManageSubscription {
-            customer_id: sub.customer_id,
-            rights,
-            whole_account,
-            managed_by: Some(sub.partner_id),
-        },
-    )?;
     if sub.status != "ACTIVE" {
         return Err(AppError::Conflict("the subscription has ended".into()));
     }
@@ -265,6 +266,35 @@ async fn changeable(
         return Err(AppError::Conflict("the subscription predates plans; ask staff to move it to a plan".into()));
     }
     Ok(sub)
+}
+
+pub(crate) fn billed_to_partner(sub: &subscription::Model) -> bool {
+    sub.billed_to == "PARTNER" && sub.partner_id.is_some()
+}
+
+/// Whether the principal may make a change with this effect on the bill (the policy decides:
+/// whoever pays decides what costs more).
+pub(crate) async fn authorize(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    sub: &subscription::Model,
+    effect: BillEffect,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let (rights, whole_account) = partner_standing(txn, principal, sub.customer_id, now).await?;
+    policy::can(
+        principal,
+        Action::ManageSubscription {
+            customer_id: sub.customer_id,
+            rights,
+            whole_account,
+            target: SubscriptionTarget::Existing {
+                managed_by: sub.partner_id,
+                billed_to_partner: billed_to_partner(sub),
+            },
+            effect,
+        },
+    )
 }
 
 /// Marks the subscription changed only if nobody changed it since it was read.
@@ -298,21 +328,35 @@ pub async fn change_seats(
     new_seats: i32,
 ) -> AppResult<subscription::Model> {
     let principal = policy::signed_in(principal)?;
-    let new_seats = seats(new_seats)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let sub = changeable(&txn, principal, id, now).await?;
+    let updated = apply_seats(&txn, principal, &sub, new_seats, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// The seat change on a subscription already loaded in `txn`, authorized, charged and kept.
+pub(crate) async fn apply_seats(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    sub: &subscription::Model,
+    new_seats: i32,
+    now: DateTime<Utc>,
+) -> AppResult<subscription::Model> {
+    let new_seats = seats(new_seats)?;
+    let effect = if new_seats > sub.seats { BillEffect::Raise } else { BillEffect::Lower };
+    authorize(txn, principal, sub, effect, now).await?;
     if sub.seats == new_seats {
         return Err(AppError::Conflict("the subscription already has this many seats".into()));
     }
     let plan = sub.plan_id.ok_or_else(|| AppError::internal("checked above"))?;
     let mut changed = touched(now);
     changed.seats = Set(new_seats);
-    let updated = save(&txn, &sub, changed).await?;
-    charge(&txn, &updated, "PRORATION", plan, new_seats, Some((plan, sub.seats)), now, now).await?;
+    let updated = save(txn, sub, changed).await?;
+    charge(txn, &updated, "PRORATION", plan, new_seats, Some((plan, sub.seats)), now, now).await?;
     let (before, after) = (json!({ "seats": sub.seats }), json!({ "seats": new_seats }));
-    record_change(&txn, Some(principal), &updated, "SEATS_CHANGED", Some(before), Some(after), now).await?;
-    txn.commit().await?;
+    record_change(txn, Some(principal), &updated, "SEATS_CHANGED", Some(before), Some(after), now).await?;
     Ok(updated)
 }
 
@@ -328,12 +372,24 @@ pub async fn change_plan(
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let sub = changeable(&txn, principal, id, now).await?;
+    let updated = apply_plan(&txn, principal, &sub, plan_id, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// A plan of the same product, billing period and currency that is on sale, and whether moving
+/// to it is an upgrade (a higher rank).
+pub(crate) async fn check_plan_move(
+    db: &impl ConnectionTrait,
+    sub: &subscription::Model,
+    plan_id: Uuid,
+) -> AppResult<(catalog::Priced, catalog::Priced, bool)> {
     let current_id = sub.plan_id.ok_or_else(|| AppError::internal("checked above"))?;
     if current_id == plan_id {
         return Err(AppError::Conflict("the subscription is already on this plan".into()));
     }
-    let plans = catalog::priced(&txn, &[current_id, plan_id]).await?;
-    let (Some(current), Some(target)) = (plans.get(&current_id), plans.get(&plan_id)) else {
+    let mut plans = catalog::priced(db, &[current_id, plan_id]).await?;
+    let (Some(current), Some(target)) = (plans.remove(&current_id), plans.remove(&plan_id)) else {
         return Err(AppError::bad_input("planId", "no such plan"));
     };
     if target.plan.product_id != current.plan.product_id
@@ -345,24 +401,36 @@ pub async fn change_plan(
     if !target.plan.active {
         return Err(AppError::bad_input("planId", "is not on sale"));
     }
+    let upgrade = target.plan.rank > current.plan.rank;
+    Ok((current, target, upgrade))
+}
+
+/// The plan change on a subscription already loaded in `txn`, authorized, charged and kept.
+pub(crate) async fn apply_plan(
+    txn: &impl ConnectionTrait,
+    principal: &Principal,
+    sub: &subscription::Model,
+    plan_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<subscription::Model> {
+    let (current, target, upgrade) = check_plan_move(txn, sub, plan_id).await?;
+    authorize(txn, principal, sub, if upgrade { BillEffect::Raise } else { BillEffect::Lower }, now).await?;
     let before = json!({ "plan": current.plan.code });
-    if target.plan.rank > current.plan.rank {
+    if upgrade {
         let mut changed = touched(now);
         changed.plan_id = Set(Some(plan_id));
         changed.pending_plan_id = Set(None);
-        let updated = save(&txn, &sub, changed).await?;
-        charge(&txn, &updated, "PRORATION", plan_id, sub.seats, Some((current_id, sub.seats)), now, now).await?;
+        let updated = save(txn, sub, changed).await?;
+        charge(txn, &updated, "PRORATION", plan_id, sub.seats, Some((current.plan.id, sub.seats)), now, now).await?;
         let after = json!({ "plan": target.plan.code });
-        record_change(&txn, Some(principal), &updated, "UPGRADED", Some(before), Some(after), now).await?;
-        txn.commit().await?;
+        record_change(txn, Some(principal), &updated, "UPGRADED", Some(before), Some(after), now).await?;
         return Ok(updated);
     }
     let mut changed = touched(now);
     changed.pending_plan_id = Set(Some(plan_id));
-    let updated = save(&txn, &sub, changed).await?;
+    let updated = save(txn, sub, changed).await?;
     let after = json!({ "plan": target.plan.code, "from": updated.current_period_end });
-    record_change(&txn, Some(principal), &updated, "DOWNGRADE_SCHEDULED", Some(before), Some(after), now).await?;
-    txn.commit().await?;
+    record_change(txn, Some(principal), &updated, "DOWNGRADE_SCHEDULED", Some(before), Some(after), now).await?;
     Ok(updated)
 }
 
@@ -378,6 +446,7 @@ pub async fn set_cancel(
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let sub = changeable(&txn, principal, id, now).await?;
+    authorize(&txn, principal, &sub, if cancel { BillEffect::Stop } else { BillEffect::Raise }, now).await?;
     if sub.cancel_at_period_end == cancel {
         let state = if cancel { "already ends" } else { "is not cancelled" };
         return Err(AppError::Conflict(format!("the subscription {state} at the period's end")));
@@ -403,6 +472,7 @@ pub async fn set_auto_renew(
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let sub = changeable(&txn, principal, id, now).await?;
+    authorize(&txn, principal, &sub, if auto_renew { BillEffect::Raise } else { BillEffect::Stop }, now).await?;
     if sub.auto_renew == auto_renew {
         return Err(AppError::Conflict(format!("auto-renew is already {}", if auto_renew { "on" } else { "off" })));
     }
@@ -413,6 +483,135 @@ pub async fn set_auto_renew(
     record_change(&txn, Some(principal), &updated, "AUTO_RENEW_SET", Some(before), Some(after), now).await?;
     txn.commit().await?;
     Ok(updated)
+}
+
+/// From now on the customer pays for the subscription, not the partner: the partner that pays
+/// (its ADMIN or BILLING, also after its grant ended) stops paying, or the customer's ADMIN takes
+/// it over. Auto-renew stays as it is, so nobody pays for a period they did not choose: after a
+/// grant ended it is off, and the customer turns it on if it wants to keep the subscription.
+#[tracing::instrument(skip_all, fields(subscription_id = %id))]
+pub async fn hand_over_billing(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<subscription::Model> {
+    let principal = policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let sub = changeable(&txn, principal, id, now).await?;
+    authorize(&txn, principal, &sub, BillEffect::HandOver, now).await?;
+    let Some(partner_id) = sub.partner_id.filter(|_| billed_to_partner(&sub)) else {
+        return Err(AppError::Conflict("the customer already pays for this subscription".into()));
+    };
+    let mut changed = touched(now);
+    changed.billed_to = Set("CUSTOMER".into());
+    let updated = save(&txn, &sub, changed).await?;
+    let (before, after) =
+        (json!({ "billedTo": "PARTNER" }), json!({ "billedTo": "CUSTOMER", "autoRenew": updated.auto_renew }));
+    record_change(&txn, Some(principal), &updated, "BILLING_HANDED_OVER", Some(before), Some(after), now).await?;
+    let payload = subscription_payload(&updated);
+    for organization_id in [updated.customer_id, partner_id] {
+        notifications::enqueue(
+            &txn,
+            NotificationKind::SubscriptionBillingHandedOver,
+            organization_id,
+            None,
+            payload.clone(),
+            now,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+fn subscription_payload(sub: &subscription::Model) -> serde_json::Value {
+    json!({
+        "subscriptionId": ids::encode(NodeType::ProductSubscription, sub.id),
+        "customerId": ids::encode(NodeType::Organization, sub.customer_id),
+        "billedTo": sub.billed_to,
+        "autoRenew": sub.auto_renew,
+        "renewsAt": sub.current_period_end,
+    })
+}
+
+/// When a partner's access to a customer ends (revoked, ended, expired) or narrows to fewer
+/// subscriptions, the subscriptions it pays for there that no live grant covers any more stop
+/// renewing: the partner is not charged on for what it can no longer manage. They stay visible
+/// to the partner (read-only, to cancel or hand over their billing); the partner, the customer and
+/// the vendor's staff are told. Returns them.
+pub(crate) async fn stop_partner_billed(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    g: &entity::grant::Model,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<Uuid>> {
+    let candidates = subscription::Entity::find()
+        .filter(subscription::Column::PartnerId.eq(g.partner_id))
+        .filter(subscription::Column::CustomerId.eq(g.customer_id))
+        .filter(subscription::Column::BilledTo.eq("PARTNER"))
+        .filter(subscription::Column::Status.eq("ACTIVE"))
+        .filter(subscription::Column::AutoRenew.eq(true))
+        .all(db)
+        .await?;
+    let mut stopped = Vec::new();
+    for sub in candidates {
+        if covered_by_live_grant(db, &sub, now).await? {
+            continue;
+        }
+        let mut changed = touched(now);
+        changed.auto_renew = Set(false);
+        let updated = save(db, &sub, changed).await?;
+        let after =
+            json!({ "autoRenew": false, "reason": "no grant of the partner that pays for it covers it any more" });
+        record_change(db, principal, &updated, "AUTO_RENEW_SET", Some(json!({ "autoRenew": true })), Some(after), now)
+            .await?;
+        stopped.push(updated.id);
+    }
+    if stopped.is_empty() {
+        return Ok(stopped);
+    }
+    let payload = json!({
+        "partnerId": ids::encode(NodeType::Organization, g.partner_id),
+        "customerId": ids::encode(NodeType::Organization, g.customer_id),
+        "grantId": ids::encode(NodeType::Grant, g.id),
+        "subscriptionIds": stopped.iter().map(|id| ids::encode(NodeType::ProductSubscription, *id)).collect::<Vec<_>>(),
+        "rule": "billed to the partner: they stop renewing at the period's end unless their billing is handed over to the customer",
+    });
+    let vendor = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
+        .one(db)
+        .await?;
+    for organization_id in [Some(g.partner_id), Some(g.customer_id), vendor.map(|v| v.id)].into_iter().flatten() {
+        notifications::enqueue(
+            db,
+            NotificationKind::PartnerBilledSubscriptionsStopping,
+            organization_id,
+            None,
+            payload.clone(),
+            now,
+        )
+        .await?;
+    }
+    Ok(stopped)
+}
+
+/// Whether a live grant of the partner that pays for `sub` still covers it.
+async fn covered_by_live_grant(
+    db: &impl ConnectionTrait,
+    sub: &subscription::Model,
+    now: DateTime<Utc>,
+) -> AppResult<bool> {
+    let Some(partner_id) = sub.partner_id else { return Ok(false) };
+    let grants = entity::grant::Entity::find()
+        .filter(entity::grant::Column::PartnerId.eq(partner_id))
+        .filter(entity::grant::Column::CustomerId.eq(sub.customer_id))
+        .filter(entity::grant::Column::Status.eq("ACTIVE"))
+        .filter(entity::grant::Column::EndsAt.gt(now))
+        .all(db)
+        .await?;
+    for g in grants {
+        if grants::scope_of(db, &g).await?.covers(sub.id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// Subscriptions the principal sees that renew (or end) within `days`.
@@ -445,7 +644,10 @@ pub async fn run_renewals(ctx: &Ctx) -> AppResult<usize> {
         for sub in due {
             let txn = db::begin_write(&ctx.db).await?;
             let Some(old_end) = sub.current_period_end else { continue };
-            let ends = sub.cancel_at_period_end || !sub.auto_renew;
+            // A partner pays on only while its grant covers the subscription (also when the
+            // grant lapsed and the expiry job has not run yet).
+            let orphaned = billed_to_partner(&sub) && !covered_by_live_grant(&txn, &sub, now).await?;
+            let ends = sub.cancel_at_period_end || !sub.auto_renew || orphaned;
             let mut update = subscription::Entity::update_many()
                 .col_expr(subscription::Column::UpdatedAt, Expr::val(now))
                 .filter(subscription::Column::Id.eq(sub.id))

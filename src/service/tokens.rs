@@ -58,6 +58,10 @@ pub async fn create(
     if expires_at.is_some_and(|at| at <= now) {
         return Err(AppError::bad_input("expiresAt", "must be in the future"));
     }
+    let longest = ctx.limits.token_max_lifetime;
+    if expires_at.is_some_and(|at| at > now + longest) {
+        return Err(AppError::bad_input("expiresAt", format!("a token lives at most {} days", longest.num_days())));
+    }
     let txn = db::begin_write(&ctx.db).await?;
     let (row, secret) = issue(&txn, principal.user_id(), name, expires_at, now).await?;
     audit::record(

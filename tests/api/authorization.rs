@@ -229,6 +229,8 @@ fn every_mutation_has_rows() {
                 .chain(crate::delegation::OPERATIONS.iter())
                 .chain(crate::onboarding::OPERATIONS.iter())
                 .chain(crate::billing::OPERATIONS.iter())
+                .chain(crate::who_pays::OPERATIONS.iter())
+                .chain(crate::cross_party::OPERATIONS.iter())
                 .any(|op| op.starts_with(name)),
             "mutation {name} has no rows in the authorization table"
         );

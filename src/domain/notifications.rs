@@ -1,0 +1,78 @@
+//! What the outbox tells, and to whom within an organisation: a notification is read with the
+//! same rights as the object it describes (an invoice's totals only by those who read invoices).
+
+use super::{Role, kinds::string_enum};
+
+string_enum!(
+    NotificationKind {
+        GrantRequested = "GRANT_REQUESTED",
+        GrantOffered = "GRANT_OFFERED",
+        GrantApproved = "GRANT_APPROVED",
+        GrantAccepted = "GRANT_ACCEPTED",
+        GrantDeclined = "GRANT_DECLINED",
+        GrantChanged = "GRANT_CHANGED",
+        GrantRevoked = "GRANT_REVOKED",
+        GrantEnded = "GRANT_ENDED",
+        GrantExpired = "GRANT_EXPIRED",
+        GrantExtended = "GRANT_EXTENDED",
+        ApplicationApproved = "APPLICATION_APPROVED",
+        ApplicationRejected = "APPLICATION_REJECTED",
+        TierChanged = "TIER_CHANGED",
+        SuccessStoryReviewed = "SUCCESS_STORY_REVIEWED",
+        WelcomeGiftShipped = "WELCOME_GIFT_SHIPPED",
+        InvoiceIssued = "INVOICE_ISSUED",
+        SubscriptionBillingHandedOver = "SUBSCRIPTION_BILLING_HANDED_OVER",
+        PartnerBilledSubscriptionsStopping = "PARTNER_BILLED_SUBSCRIPTIONS_STOPPING",
+        SubscriptionChangeRequested = "SUBSCRIPTION_CHANGE_REQUESTED",
+        SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
+    }
+);
+
+/// Who in the addressed organisation reads a notification of a kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Audience {
+    /// Every member (grants, programme decisions: every member sees those objects).
+    Everyone,
+    /// Those who read the organisation's bills: ADMIN, BILLING, and the vendor's FINANCE.
+    Billing,
+}
+
+pub const BILLING_READERS: [Role; 3] = [Role::Admin, Role::Billing, Role::Finance];
+
+impl NotificationKind {
+    pub fn audience(self) -> Audience {
+        use NotificationKind::*;
+        match self {
+            InvoiceIssued | SubscriptionBillingHandedOver | PartnerBilledSubscriptionsStopping => Audience::Billing,
+            _ => Audience::Everyone,
+        }
+    }
+
+    /// Whether a member with `role` reads notifications of this kind addressed to its organisation.
+    pub fn read_by(self, role: Role) -> bool {
+        match self.audience() {
+            Audience::Everyone => true,
+            Audience::Billing => BILLING_READERS.contains(&role),
+        }
+    }
+
+    /// The kinds a member with `role` reads.
+    pub fn read_by_role(role: Role) -> Vec<NotificationKind> {
+        NotificationKind::ALL.iter().copied().filter(|k| k.read_by(role)).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invoice_totals_reach_those_who_read_invoices() {
+        assert!(NotificationKind::InvoiceIssued.read_by(Role::Billing));
+        assert!(NotificationKind::InvoiceIssued.read_by(Role::Admin));
+        assert!(!NotificationKind::InvoiceIssued.read_by(Role::Sales));
+        assert!(!NotificationKind::InvoiceIssued.read_by(Role::Member));
+        assert!(NotificationKind::GrantRevoked.read_by(Role::Technical));
+        assert!(!NotificationKind::read_by_role(Role::Sales).contains(&NotificationKind::InvoiceIssued));
+    }
+}

@@ -1,0 +1,245 @@
+//! What a customer asks of the partner that pays for its subscription, and the partner's answer;
+//! handing a subscription's billing over to the customer.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::subscription_change_request as request;
+use sea_orm::{ColumnTrait, QueryFilter};
+use uuid::Uuid;
+
+use super::{
+    billing::{Plan, SubscriptionPayload},
+    connection::{Page, PageArgs, paginate},
+    context::ContextExt,
+    customers::ProductSubscription,
+    loaders::{Names, load, load_with},
+};
+use crate::{
+    error::AppError,
+    ids::{self, NodeType},
+    policy,
+    service::{
+        change_requests::{self, Decision},
+        subscriptions,
+    },
+};
+
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+pub enum SubscriptionChangeRequestStatus {
+    Pending,
+    Approved,
+    Declined,
+    Withdrawn,
+}
+
+impl SubscriptionChangeRequestStatus {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Pending => change_requests::PENDING,
+            Self::Approved => change_requests::APPROVED,
+            Self::Declined => change_requests::DECLINED,
+            Self::Withdrawn => change_requests::WITHDRAWN,
+        }
+    }
+
+    fn parse(text: &str) -> Option<Self> {
+        [Self::Pending, Self::Approved, Self::Declined, Self::Withdrawn].into_iter().find(|s| s.as_str() == text)
+    }
+}
+
+pub struct SubscriptionChangeRequest(pub request::Model);
+
+/// A customer asking the partner that pays for one of its subscriptions for more seats or a
+/// higher plan. The partner approves (the change is made, and the partner pays) or declines.
+#[Object]
+impl SubscriptionChangeRequest {
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::SubscriptionChangeRequest, self.0.id))
+    }
+    async fn status(&self) -> async_graphql::Result<SubscriptionChangeRequestStatus> {
+        SubscriptionChangeRequestStatus::parse(&self.0.status)
+            .ok_or_else(|| AppError::internal(format!("stored request status {:?}", self.0.status)).into())
+    }
+    async fn subscription(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProductSubscription>> {
+        Ok(load::<entity::subscription::Entity>(ctx, self.0.subscription_id).await?.map(ProductSubscription))
+    }
+    /// The seats asked for, if more seats were asked.
+    async fn seats(&self) -> Option<i32> {
+        self.0.seats
+    }
+    /// The plan asked for, if a higher plan was asked.
+    async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Plan>> {
+        let Some(id) = self.0.plan_id else { return Ok(None) };
+        Ok(load::<entity::plan::Entity>(ctx, id).await?.map(Plan))
+    }
+    async fn message(&self) -> Option<&str> {
+        self.0.message.as_deref()
+    }
+    async fn requested_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<Names>(ctx, self.0.requested_by_user_id).await
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn decided_at(&self) -> Option<DateTime<Utc>> {
+        self.0.decided_at
+    }
+    async fn decision_note(&self) -> Option<&str> {
+        self.0.decision_note.as_deref()
+    }
+}
+
+/// Requests on one subscription, oldest first.
+pub async fn of_subscription(
+    ctx: &Context<'_>,
+    subscription_id: Uuid,
+    args: PageArgs,
+) -> async_graphql::Result<Page<SubscriptionChangeRequest>> {
+    let select = change_requests::visible(ctx.principal(), ctx.service().now())
+        .filter(request::Column::SubscriptionId.eq(subscription_id));
+    Ok(paginate(&ctx.service().db, select, request::Column::Id, |m| m.id, SubscriptionChangeRequest, args).await?)
+}
+
+#[derive(Default)]
+pub struct ChangeRequestQuery;
+
+#[Object]
+impl ChangeRequestQuery {
+    /// Requests on subscriptions you see, oldest first: a partner's queue of what its customers
+    /// ask of it, and a customer's own requests.
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    async fn subscription_change_requests(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<SubscriptionChangeRequestStatus>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<SubscriptionChangeRequest>> {
+        policy::signed_in(ctx.principal())?;
+        let mut select = change_requests::visible(ctx.principal(), ctx.service().now());
+        if let Some(status) = status {
+            select = select.filter(request::Column::Status.eq(status.as_str()));
+        }
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            request::Column::Id,
+            |m| m.id,
+            SubscriptionChangeRequest,
+            PageArgs { first, after, last, before },
+        )
+        .await?)
+    }
+}
+
+#[derive(InputObject)]
+pub struct RequestSubscriptionChangeInput {
+    pub subscription_id: ID,
+    /// More seats than the subscription has.
+    pub seats: Option<i32>,
+    /// A plan of higher rank of the same product.
+    pub plan_id: Option<ID>,
+    pub message: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct DecideSubscriptionChangeInput {
+    pub id: ID,
+    /// Told to the customer with the decision.
+    pub note: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct SubscriptionChangeRequestPayload {
+    pub request: SubscriptionChangeRequest,
+}
+
+#[derive(Default)]
+pub struct ChangeRequestMutation;
+
+fn request_id(id: &ID) -> Result<Uuid, AppError> {
+    ids::decode_as(NodeType::SubscriptionChangeRequest, id).ok_or(AppError::NotFound("SubscriptionChangeRequest"))
+}
+
+async fn decide(
+    ctx: &Context<'_>,
+    input: DecideSubscriptionChangeInput,
+    decision: Decision,
+) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
+    policy::signed_in(ctx.principal())?;
+    let id = request_id(&input.id)?;
+    let decided = change_requests::decide(ctx.service(), ctx.principal(), id, decision, input.note).await?;
+    Ok(SubscriptionChangeRequestPayload { request: SubscriptionChangeRequest(decided) })
+}
+
+#[Object]
+impl ChangeRequestMutation {
+    /// Asks the partner that pays for a subscription for more seats or a higher plan (the
+    /// customer's ADMIN): whoever pays decides what costs more.
+    async fn request_subscription_change(
+        &self,
+        ctx: &Context<'_>,
+        input: RequestSubscriptionChangeInput,
+    ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
+        policy::signed_in(ctx.principal())?;
+        let ask = change_requests::Ask {
+            subscription_id: ids::decode_as(NodeType::ProductSubscription, &input.subscription_id)
+                .ok_or(AppError::NotFound("ProductSubscription"))?,
+            seats: input.seats,
+            plan_id: match input.plan_id {
+                Some(id) => Some(
+                    ids::decode_as(NodeType::Plan, &id).ok_or_else(|| AppError::bad_input("planId", "no such plan"))?,
+                ),
+                None => None,
+            },
+            message: input.message,
+        };
+        let created = change_requests::request(ctx.service(), ctx.principal(), ask).await?;
+        Ok(SubscriptionChangeRequestPayload { request: SubscriptionChangeRequest(created) })
+    }
+
+    /// Makes the change the customer asked for, at the partner's cost (a partner user with
+    /// MANAGE_PRODUCTS on the customer).
+    async fn approve_subscription_change(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideSubscriptionChangeInput,
+    ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
+        decide(ctx, input, Decision::Approve).await
+    }
+
+    /// Says no to what the customer asked for.
+    async fn decline_subscription_change(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideSubscriptionChangeInput,
+    ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
+        decide(ctx, input, Decision::Decline).await
+    }
+
+    /// Takes back a request that waits for the partner (the customer's ADMIN).
+    async fn withdraw_subscription_change(
+        &self,
+        ctx: &Context<'_>,
+        input: DecideSubscriptionChangeInput,
+    ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
+        decide(ctx, input, Decision::Withdraw).await
+    }
+
+    /// Bills the subscription to the customer from now on instead of the partner: the partner
+    /// that pays (its ADMIN or BILLING, also after its grant ended) or the customer's ADMIN
+    /// taking it over. Auto-renew stays as it is.
+    async fn hand_over_subscription_billing(
+        &self,
+        ctx: &Context<'_>,
+        input: super::billing::SubscriptionIdInput,
+    ) -> async_graphql::Result<SubscriptionPayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = ids::decode_as(NodeType::ProductSubscription, &input.id)
+            .ok_or(AppError::NotFound("ProductSubscription"))?;
+        let changed = subscriptions::hand_over_billing(ctx.service(), ctx.principal(), id).await?;
+        Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
+    }
+}
