@@ -54,6 +54,13 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     migration::Migrator::up(db, None).await
 }
 
+/// `CAST(SUM(column) AS BIGINT)`: the exact sum of a `Fixed` column, read back as an i64 on both
+/// backends (PostgreSQL sums BIGINT into NUMERIC; the cast fails on overflow, as SQLite's sum does).
+pub fn sum_fixed(column: impl sea_orm::sea_query::IntoColumnRef) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::{Alias, Expr, Func};
+    Expr::expr(Func::cast_as(Func::sum(Expr::col(column)), Alias::new("BIGINT")))
+}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock at BEGIN (IMMEDIATE),
 /// so a read-then-write transaction cannot fail half-way when another writer commits first.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {

@@ -13,7 +13,8 @@ use uuid::Uuid;
 use crate::{
     auth,
     domain::{
-        OrganizationKind, Rights, Role, UserKind,
+        BilledTo, BillingPeriod, CourseKind, GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind, Rights,
+        Role, UserKind,
         tiers::{Benefits, CertificationRequirement, Requirements},
     },
     error::AppResult,
@@ -84,7 +85,7 @@ async fn grant(
     ctx: &Ctx,
     partner: &organization::Model,
     customer: &organization::Model,
-    status: &str,
+    status: GrantStatus,
     rights: Rights,
 ) -> AppResult<grant::Model> {
     let now = ctx.now();
@@ -92,10 +93,10 @@ async fn grant(
         id: Set(Uuid::now_v7()),
         partner_id: Set(partner.id),
         customer_id: Set(customer.id),
-        status: Set(status.into()),
+        status: Set(status),
         rights: Set(rights.bits()),
-        scope: Set("ACCOUNT".into()),
-        requested_by: Set("PARTNER".into()),
+        scope: Set(GrantScope::Account),
+        requested_by: Set(GrantSide::Partner),
         starts_at: Set(now),
         ends_at: Set(now + TimeDelta::days(365)),
         auto_extend: Set(false),
@@ -119,7 +120,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         display_name: boot.admin.display_name.clone(),
         email: "vera.admin@northwind.example".into(),
         organization: boot.organization.name.clone(),
-        role: "ADMIN".into(),
+        role: Role::Admin.as_str().into(),
         token: boot.token.clone(),
     });
     let vendor = boot.organization;
@@ -143,7 +144,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         Some(&staff),
         programs::NewProgram {
             name: "Northwind Reseller Programme".into(),
-            kind: "RESELLER".into(),
+            kind: ProgramKind::Reseller,
             currency: "EUR".into(),
             terms: "Northwind reseller terms, 2026 edition: resell Northwind products under your own contracts.".into(),
             exclusivity_group: Some("northwind-partners".into()),
@@ -166,7 +167,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         Some(&staff),
         programs::NewProgram {
             name: "Northwind Referral Programme".into(),
-            kind: "REFERRAL".into(),
+            kind: ProgramKind::Referral,
             currency: "EUR".into(),
             terms: "Northwind referral terms: recommend Northwind and earn a commission on each closed deal.".into(),
             exclusivity_group: Some("northwind-partners".into()),
@@ -218,7 +219,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
                 product_id: product.id,
                 code: code.into(),
                 name: plan_name.into(),
-                billing_period: "MONTHLY".into(),
+                billing_period: BillingPeriod::Monthly,
                 unit_price: price,
                 currency: "EUR".into(),
                 rank,
@@ -298,16 +299,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         tiers.push(programs::create_tier(ctx, Some(&staff), program.id, fields).await?);
     }
     for (code, title, kind, fee) in [
-        ("BASIC", "Northwind basics (online)", "ONLINE", Decimal::ZERO),
-        ("NW-CERT", "Northwind Certified Engineer", "CERTIFYING", Decimal::new(299, 0)),
+        ("BASIC", "Northwind basics (online)", CourseKind::Online, Decimal::ZERO),
+        ("NW-CERT", "Northwind Certified Engineer", CourseKind::Certifying, Decimal::new(299, 0)),
     ] {
-        let course = courses::NewCourse {
-            code: code.into(),
-            title: title.into(),
-            kind: kind.into(),
-            fee,
-            currency: "EUR".into(),
-        };
+        let course = courses::NewCourse { code: code.into(), title: title.into(), kind, fee, currency: "EUR".into() };
         courses::create(ctx, Some(&staff), course).await?;
     }
 
@@ -376,12 +371,12 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
 
     let plan = [
-        (alpine, 0, "ACTIVE", Rights::ALL),
-        (alpine, 1, "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
-        (alpine, 2, "PENDING", Rights::MANAGE_PRODUCTS),
-        (baltic, 2, "ACTIVE", Rights::VIEW_BILLING),
-        (baltic, 3, "ACTIVE", Rights::ALL),
-        (celtic, 4, "ACTIVE", Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
+        (alpine, 0, GrantStatus::Active, Rights::ALL),
+        (alpine, 1, GrantStatus::Active, Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
+        (alpine, 2, GrantStatus::Pending, Rights::MANAGE_PRODUCTS),
+        (baltic, 2, GrantStatus::Active, Rights::VIEW_BILLING),
+        (baltic, 3, GrantStatus::Active, Rights::ALL),
+        (celtic, 4, GrantStatus::Active, Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING)),
     ];
     let mut grants = Vec::new();
     let mut made = Vec::new();
@@ -391,7 +386,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         grants.push((
             partner.name.clone(),
             customer.name.clone(),
-            status.to_string(),
+            status.as_str().to_string(),
             rights.names(),
             "whole account".into(),
         ));
@@ -404,11 +399,11 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     let mut pbx_of_garda = None;
     for (i, customer) in customers.iter().enumerate() {
         let (buyer, billed_to) = match i {
-            0 => ("anna@alpinevoice.example", "PARTNER"),
-            1 => ("anna@alpinevoice.example", "CUSTOMER"),
-            2 => ("giulia@gardahotels.example", "CUSTOMER"),
-            3 => ("bruno@balticcloud.example", "PARTNER"),
-            _ => ("cara@celticcomms.example", "CUSTOMER"),
+            0 => ("anna@alpinevoice.example", BilledTo::Partner),
+            1 => ("anna@alpinevoice.example", BilledTo::Customer),
+            2 => ("giulia@gardahotels.example", BilledTo::Customer),
+            3 => ("bruno@balticcloud.example", BilledTo::Partner),
+            _ => ("cara@celticcomms.example", BilledTo::Customer),
         };
         let token = seeder.users.iter().find(|u| u.email == buyer).map(|u| u.token.clone()).unwrap_or_default();
         let buyer = auth::authenticate_token(&ctx.db, &token, None, now).await?;
@@ -417,7 +412,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
                 customer_id: customer.id,
                 plan_id: plans[product][0].id,
                 seats,
-                billed_to: billed_to.into(),
+                billed_to,
                 idempotency_key: &format!("demo-{i}-{product}"),
             };
             let row = subscriptions::create(ctx, Some(&buyer), new).await?;
@@ -428,7 +423,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
     // Baltic may only look at the bills of Garda's Cloud PBX: a subscription-scoped grant.
     if let (Some(scoped), Some(subscription_id)) = (made.get(3), pbx_of_garda) {
-        grant::ActiveModel { id: Set(scoped.id), scope: Set("SUBSCRIPTIONS".into()), ..Default::default() }
+        grant::ActiveModel { id: Set(scoped.id), scope: Set(GrantScope::Subscriptions), ..Default::default() }
             .update(&ctx.db)
             .await?;
         grant_scope_item::ActiveModel {
@@ -565,7 +560,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true).await?;
     if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
     {
-        let total = programs::stored_decimal(&fjord.total)?;
+        let total = fjord.total.to_decimal();
         let reference = Some("SEPA 2026-FJ-001".to_string());
         let payment = billing::NewPayment {
             invoice_id: fjord.id,
@@ -611,7 +606,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
     let partner_billed = entity::subscription::Entity::find()
         .filter(entity::subscription::Column::CustomerId.eq(edelweiss.customer_id))
-        .filter(entity::subscription::Column::BilledTo.eq("PARTNER"))
+        .filter(entity::subscription::Column::BilledTo.eq(BilledTo::Partner))
         .one(&ctx.db)
         .await?;
     if let Some(phones) = partner_billed {

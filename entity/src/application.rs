@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ApplicationStatus;
+
 /// An application to join a programme, reviewed by staff.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "applications")]
@@ -21,7 +23,7 @@ pub struct Model {
     pub plan: String,
     pub accepted_terms_version: i32,
     /// SUBMITTED, APPROVED or REJECTED.
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reason: Option<String>,
     pub submitted_at: DateTimeUtc,
     pub due_at: DateTimeUtc,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ChargeKind;
+
 /// Something owed and not yet invoiced: a period in advance (PERIOD) or a prorated change
 /// (PRORATION, from `from_plan_id`/`from_seats` to `plan_id`/`seats` for the rest of the period).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -9,7 +11,7 @@ pub struct Model {
     pub id: Uuid,
     pub subscription_id: Uuid,
     pub bill_to_organization_id: Uuid,
-    pub kind: String,
+    pub kind: ChargeKind,
     pub plan_id: Uuid,
     pub seats: i32,
     pub from_plan_id: Option<Uuid>,

@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::CourseKind;
+use crate::fixed::Fixed;
+
 /// A training course: ONLINE (e.g. the basic training) or CERTIFYING (an exam with a certificate).
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "courses")]
@@ -8,9 +11,9 @@ pub struct Model {
     pub id: Uuid,
     pub code: String,
     pub title: String,
-    pub kind: String,
-    /// Decimal text, e.g. "299.00".
-    pub fee_amount: String,
+    pub kind: CourseKind,
+    /// Exact decimal, e.g. "299.00".
+    pub fee_amount: Fixed,
     pub fee_currency: String,
     pub created_at: DateTimeUtc,
 }

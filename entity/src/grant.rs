@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{GrantScope, GrantSide, GrantStatus};
+
 /// A partner–customer relationship: what the partner may do on the customer's account, until when.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "grants")]
@@ -9,13 +11,13 @@ pub struct Model {
     pub partner_id: Uuid,
     pub customer_id: Uuid,
     /// PENDING, ACTIVE, EXPIRED, REVOKED, ENDED or DECLINED.
-    pub status: String,
+    pub status: GrantStatus,
     /// Bit set of rights (see `policy::Rights`), so that intersections can be computed in SQL.
     pub rights: i32,
     /// ACCOUNT (everything) or SUBSCRIPTIONS (a list kept beside the grant).
-    pub scope: String,
+    pub scope: GrantScope,
     /// Which side asked: PARTNER or CUSTOMER.
-    pub requested_by: String,
+    pub requested_by: GrantSide,
     pub starts_at: DateTimeUtc,
     pub ends_at: DateTimeUtc,
     pub auto_extend: bool,

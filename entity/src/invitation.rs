@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Role;
+
 /// An invitation to join an organisation with a role, accepted once by the invited e-mail.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invitations")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub organization_id: Uuid,
     pub email: String,
-    pub role: String,
+    pub role: Role,
     /// SHA-256 (hex) of the single-use token sent to the invitee.
     pub token_hash: String,
     pub invited_by_user_id: Option<Uuid>,

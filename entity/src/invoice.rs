@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::InvoiceStatus;
+use crate::fixed::Fixed;
+
 /// An invoice to one organisation for one period; numbered without gaps per year, never deleted.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invoices")]
@@ -16,14 +19,14 @@ pub struct Model {
     pub country: Option<String>,
     pub vat_number: Option<String>,
     /// Percent, decimal text.
-    pub tax_rate: String,
+    pub tax_rate: Fixed,
     pub reverse_charge: bool,
     /// DRAFT, ISSUED, PAID or VOID.
-    pub status: String,
-    pub subtotal: String,
-    pub discount_total: String,
-    pub tax_total: String,
-    pub total: String,
+    pub status: InvoiceStatus,
+    pub subtotal: Fixed,
+    pub discount_total: Fixed,
+    pub tax_total: Fixed,
+    pub total: Fixed,
     pub created_at: DateTimeUtc,
     pub issued_at: Option<DateTimeUtc>,
     pub paid_at: Option<DateTimeUtc>,

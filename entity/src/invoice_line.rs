@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ChargeKind;
+use crate::fixed::Fixed;
+
 /// One line of an invoice; every amount is decimal text rounded to the currency's minor unit.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "invoice_lines")]
@@ -9,21 +12,21 @@ pub struct Model {
     pub invoice_id: Uuid,
     pub position: i32,
     /// PERIOD or PRORATION.
-    pub kind: String,
+    pub kind: ChargeKind,
     pub subscription_id: Option<Uuid>,
     /// The customer the line is for (on a partner's invoice, whom the partner re-bills).
     pub customer_id: Option<Uuid>,
     pub description: String,
-    pub quantity: String,
-    pub unit_price: String,
-    pub gross: String,
-    pub discount_percent: String,
-    pub discount: String,
-    pub net: String,
-    pub tax: String,
-    pub total: String,
+    pub quantity: Fixed,
+    pub unit_price: Fixed,
+    pub gross: Fixed,
+    pub discount_percent: Fixed,
+    pub discount: Fixed,
+    pub net: Fixed,
+    pub tax: Fixed,
+    pub total: Fixed,
     /// What the line would be at list price: the retail amount a partner's margin is measured on.
-    pub retail_net: String,
+    pub retail_net: Fixed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

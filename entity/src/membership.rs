@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::Role;
+
 /// A user's role in one organisation; a user may have several memberships.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "memberships")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     pub organization_id: Uuid,
-    pub role: String,
+    pub role: Role,
     pub created_at: DateTimeUtc,
     /// The partner that brought this user in on the customer's behalf, if one did.
     pub invited_by_organization_id: Option<Uuid>,

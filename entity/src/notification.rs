@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::NotificationKind;
+
 /// An outbox row: a decision to tell an organisation (or one of its users) about, written in
 /// the same transaction as the decision; delivery by e-mail and webhook marks it delivered.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -7,7 +9,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: NotificationKind,
     /// None for a person who belongs to no organisation yet (then `user_id` is set).
     pub organization_id: Option<Uuid>,
     /// One user of that organisation, or everyone in it when `None`.

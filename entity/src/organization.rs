@@ -1,12 +1,14 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::OrganizationKind;
+
 /// An organisation of one kind: VENDOR, PARTNER, CUSTOMER or DISTRIBUTOR.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "organizations")]
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub kind: String,
+    pub kind: OrganizationKind,
     pub name: String,
     /// ISO 3166-1 alpha-2; optional only for the vendor created by `bootstrap`.
     pub country: Option<String>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::fixed::Fixed;
+
 /// An organisation's place in a programme: its tier, when it joined, and what it committed.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "partnerships")]
@@ -11,7 +13,7 @@ pub struct Model {
     pub tier_id: Uuid,
     pub joined_at: DateTimeUtc,
     /// Committed yearly purchase volume, decimal text in the programme's currency.
-    pub committed_yearly_volume: Option<String>,
+    pub committed_yearly_volume: Option<Fixed>,
     pub yearly_fee_paid_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::BillingPeriod;
+use crate::fixed::Fixed;
+
 /// A way to buy a product: billing period, unit price per seat, and a rank for up/downgrades.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "plans")]
@@ -11,9 +14,9 @@ pub struct Model {
     pub code: String,
     pub name: String,
     /// MONTHLY or YEARLY.
-    pub billing_period: String,
-    /// Decimal text: the list price per seat and period.
-    pub unit_price: String,
+    pub billing_period: BillingPeriod,
+    /// Exact decimal: the list price per seat and period.
+    pub unit_price: Fixed,
     pub currency: String,
     /// Higher is an upgrade.
     pub rank: i32,

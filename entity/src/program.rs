@@ -1,5 +1,8 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ProgramKind;
+use crate::fixed::Fixed;
+
 /// A partner programme (reseller, referral) run by the vendor.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "programs")]
@@ -7,13 +10,13 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub name: String,
-    pub kind: String,
+    pub kind: ProgramKind,
     /// ISO 4217 code.
     pub currency: String,
     /// Programmes of one group exclude each other: an organisation is in at most one of them.
     pub exclusivity_group: Option<String>,
     /// Minimum yearly amount of managed products, decimal text in `currency`.
-    pub min_yearly_amount: Option<String>,
+    pub min_yearly_amount: Option<Fixed>,
     pub requires_registration_number: bool,
     pub requires_website: bool,
     pub created_at: DateTimeUtc,

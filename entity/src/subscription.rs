@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::{BilledTo, SubscriptionStatus};
+
 /// A customer's subscription to a plan of a product, with its current period.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscriptions")]
@@ -10,14 +12,14 @@ pub struct Model {
     pub product_id: Uuid,
     pub seats: i32,
     /// ACTIVE or CANCELLED (ended).
-    pub status: String,
+    pub status: SubscriptionStatus,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
     pub plan_id: Option<Uuid>,
     /// The partner that manages it; None when the customer bought it directly.
     pub partner_id: Option<Uuid>,
     /// PARTNER (the partner buys at its price and re-bills) or CUSTOMER (billed at list price).
-    pub billed_to: String,
+    pub billed_to: BilledTo,
     pub started_at: Option<DateTimeUtc>,
     pub current_period_start: Option<DateTimeUtc>,
     /// The renewal date.

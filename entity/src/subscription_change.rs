@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::SubscriptionChangeKind;
+
 /// One change of a subscription, for its history.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscription_changes")]
@@ -7,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub subscription_id: Uuid,
-    pub kind: String,
+    pub kind: SubscriptionChangeKind,
     pub before: Option<Json>,
     pub after: Option<Json>,
     pub actor_user_id: Option<Uuid>,

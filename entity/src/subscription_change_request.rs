@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ChangeRequestStatus;
+
 /// A customer asking the partner who pays for a subscription for more seats or a higher plan.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "subscription_change_requests")]
@@ -14,7 +16,7 @@ pub struct Model {
     pub plan_id: Option<Uuid>,
     pub message: Option<String>,
     /// PENDING, APPROVED, DECLINED or WITHDRAWN.
-    pub status: String,
+    pub status: ChangeRequestStatus,
     pub requested_by_user_id: Uuid,
     pub created_at: DateTimeUtc,
     pub decided_at: Option<DateTimeUtc>,

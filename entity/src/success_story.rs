@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::ReviewStatus;
+
 /// A customer reference a partner submits; staff accept or reject it; accepted ones count for
 /// tiers and may appear in the directory when publishable.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -15,7 +17,7 @@ pub struct Model {
     pub products: Json,
     pub publishable: bool,
     /// SUBMITTED, ACCEPTED or REJECTED.
-    pub status: String,
+    pub status: ReviewStatus,
     pub review_reason: Option<String>,
     pub submitted_by_user_id: Option<Uuid>,
     pub reviewed_by_user_id: Option<Uuid>,

@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::enums::UserKind;
+
 /// A person (identified by OIDC issuer + subject once they have signed in) or a service account.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "users")]
@@ -7,7 +9,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// PERSON or SERVICE_ACCOUNT.
-    pub kind: String,
+    pub kind: UserKind,
     pub oidc_issuer: Option<String>,
     pub oidc_subject: Option<String>,
     pub email: Option<String>,

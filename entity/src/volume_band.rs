@@ -1,5 +1,7 @@
 use sea_orm::entity::prelude::*;
 
+use crate::fixed::Fixed;
+
 /// From `min_seats` seats up, every seat of the plan costs `unit_price`.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "volume_bands")]
@@ -8,7 +10,7 @@ pub struct Model {
     pub id: Uuid,
     pub plan_id: Uuid,
     pub min_seats: i32,
-    pub unit_price: String,
+    pub unit_price: Fixed,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -14,6 +14,7 @@ mod m20261123_000009_onboarding;
 mod m20261123_000010_billing;
 mod m20261123_000011_personal_notifications;
 mod m20261130_000012_cross_party_rules;
+pub mod m20261130_000013_exact_money_and_enums;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_billing::Migration),
             Box::new(m20261123_000011_personal_notifications::Migration),
             Box::new(m20261130_000012_cross_party_rules::Migration),
+            Box::new(m20261130_000013_exact_money_and_enums::Migration),
         ]
     }
 }

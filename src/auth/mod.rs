@@ -9,8 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{api_token, membership, organization, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QuerySelect, RelationTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
 };
 use uuid::Uuid;
 
@@ -57,23 +56,11 @@ impl Principal {
     }
 
     pub fn user_kind(&self) -> UserKind {
-        UserKind::parse(&self.user.kind).unwrap_or(UserKind::Person)
+        self.user.kind
     }
 }
 
 pub type SharedPrincipal = Option<Arc<Principal>>;
-
-#[derive(FromQueryResult)]
-struct MembershipRow {
-    id: Uuid,
-    user_id: Uuid,
-    organization_id: Uuid,
-    role: String,
-    created_at: DateTime<Utc>,
-    invited_by_organization_id: Option<Uuid>,
-    invited_by_user_id: Option<Uuid>,
-    organization_kind: String,
-}
 
 /// How often `last_used_at` is written: often enough to tell a live token from a dead one,
 /// rarely enough that reads do not turn into writes.
@@ -134,7 +121,7 @@ async fn principal_for(
 ) -> AppResult<Principal> {
     let memberships = load_memberships(db, user.id).await?;
     // A service account exists for one organisation; outside it, it is nobody.
-    if memberships.is_empty() && UserKind::parse(&user.kind) == Some(UserKind::ServiceAccount) {
+    if memberships.is_empty() && user.kind == UserKind::ServiceAccount {
         return Err(AppError::Unauthenticated("the API token is invalid, expired or revoked".into()));
     }
     let acting = choose_acting(&memberships, organization_header)?;
@@ -144,31 +131,16 @@ async fn principal_for(
 async fn load_memberships(db: &DatabaseConnection, user_id: Uuid) -> AppResult<Vec<MembershipContext>> {
     let rows = membership::Entity::find()
         .filter(membership::Column::UserId.eq(user_id))
-        .join(JoinType::InnerJoin, membership::Relation::Organization.def())
-        .column_as(organization::Column::Kind, "organization_kind")
+        .find_also_related(organization::Entity)
         .order_by_asc(membership::Column::Id)
-        .into_model::<MembershipRow>()
         .all(db)
         .await?;
     rows.into_iter()
-        .map(|row| {
-            let organization_kind = OrganizationKind::parse(&row.organization_kind)
-                .ok_or_else(|| AppError::internal(format!("unknown organisation kind {}", row.organization_kind)))?;
-            let role =
-                Role::parse(&row.role).ok_or_else(|| AppError::internal(format!("unknown role {}", row.role)))?;
-            Ok(MembershipContext {
-                membership: membership::Model {
-                    id: row.id,
-                    user_id: row.user_id,
-                    organization_id: row.organization_id,
-                    role: row.role,
-                    created_at: row.created_at,
-                    invited_by_organization_id: row.invited_by_organization_id,
-                    invited_by_user_id: row.invited_by_user_id,
-                },
-                organization_kind,
-                role,
-            })
+        .map(|(membership, organization)| {
+            let organization = organization
+                .ok_or_else(|| AppError::internal(format!("membership {} without its organisation", membership.id)))?;
+            let role = membership.role;
+            Ok(MembershipContext { membership, organization_kind: organization.kind, role })
         })
         .collect()
 }

@@ -10,6 +10,11 @@ pub fn minor_digits(currency: &str) -> u32 {
     super::currency::minor_digits(currency)
 }
 
+/// What is still to pay on an invoice: its total less what was paid, nothing on a voided one.
+pub fn amount_due(total: Decimal, paid: Decimal, voided: bool, currency: &str) -> Decimal {
+    if voided { round(Decimal::ZERO, currency) } else { round(total - paid, currency) }
+}
+
 /// Half-up (away from zero at the midpoint) to the currency's minor unit.
 /// The result always has exactly the minor unit's digits (89.00, not 89.0).
 pub fn round(amount: Decimal, currency: &str) -> Decimal {

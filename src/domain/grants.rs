@@ -2,23 +2,31 @@
 
 use chrono::{DateTime, Months, TimeDelta, Utc};
 
-use super::{Rights, Role, kinds::string_enum};
+use super::{Rights, Role};
 
-string_enum!(
-    GrantStatus {
-        Pending = "PENDING",
-        Active = "ACTIVE",
-        Expired = "EXPIRED",
-        Revoked = "REVOKED",
-        Ended = "ENDED",
-        Declined = "DECLINED",
+pub use entity::enums::{GrantScope, GrantSide, GrantStatus};
+
+/// Whether a grant gives access at `now`: ACTIVE and not past its end, whether or not the
+/// expiry job has marked it yet. The same rule in SQL is `policy::live_grant`.
+pub fn is_live(status: GrantStatus, ends_at: DateTime<Utc>, now: DateTime<Utc>) -> bool {
+    status == GrantStatus::Active && ends_at > now
+}
+
+/// A grant's status as of `now`: an ACTIVE grant or a PENDING request past its end reads
+/// EXPIRED, whether or not the expiry job has marked it yet. `policy::open_grant` is the SQL for
+/// "PENDING or ACTIVE as of now".
+pub fn status_at(status: GrantStatus, ends_at: DateTime<Utc>, now: DateTime<Utc>) -> GrantStatus {
+    match status {
+        GrantStatus::Active | GrantStatus::Pending if ends_at <= now => GrantStatus::Expired,
+        other => other,
     }
-);
+}
 
-string_enum!(
-    /// Which side asked for the grant; the other side answers.
-    GrantSide { Partner = "PARTNER", Customer = "CUSTOMER" }
-);
+/// A partner's ADMIN acts for every granted customer; anyone else needs an assignment under
+/// the grant. The SQL form is `policy::rights_expr`.
+pub fn needs_assignment(role: Role) -> bool {
+    role != Role::Admin
+}
 
 /// A grant runs at most two years.
 pub const MAX_DURATION_DAYS: i32 = 730;
@@ -40,7 +48,7 @@ pub fn role_mask(role: Role) -> Rights {
 
 /// Effective rights = grant ∩ assignment ∩ role; a partner admin needs no assignment.
 pub fn effective(grant: Rights, assignment: Option<Rights>, role: Role) -> Rights {
-    let assigned = if role == Role::Admin { Rights::ALL } else { assignment.unwrap_or(Rights::NONE) };
+    let assigned = if needs_assignment(role) { assignment.unwrap_or(Rights::NONE) } else { Rights::ALL };
     grant.intersect(assigned).intersect(role_mask(role))
 }
 

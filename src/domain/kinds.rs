@@ -26,29 +26,17 @@ macro_rules! string_enum {
 }
 pub(crate) use string_enum;
 
-string_enum!(
-    /// One deployment has one VENDOR; every other organisation has one of the other kinds.
-    OrganizationKind { Vendor = "VENDOR", Partner = "PARTNER", Customer = "CUSTOMER", Distributor = "DISTRIBUTOR" }
-);
+pub use entity::enums::{OrganizationKind, Role, UserKind};
 
-string_enum!(
-    /// A membership's role. Which roles exist depends on the organisation's kind.
-    Role {
-        Admin = "ADMIN",
-        ChannelManager = "CHANNEL_MANAGER",
-        Finance = "FINANCE",
-        Sales = "SALES",
-        Technical = "TECHNICAL",
-        Billing = "BILLING",
-        Member = "MEMBER",
-    }
-);
+/// Which roles each kind of organisation hands out (SPEC §1).
+pub trait RolesOfKind: Sized {
+    /// The roles an organisation of `kind` hands out.
+    fn allowed_for(kind: OrganizationKind) -> &'static [Self];
+    fn is_allowed_for(&self, kind: OrganizationKind) -> bool;
+}
 
-string_enum!(UserKind { Person = "PERSON", ServiceAccount = "SERVICE_ACCOUNT" });
-
-impl Role {
-    /// The roles an organisation of `kind` hands out (SPEC §1).
-    pub fn allowed_for(kind: OrganizationKind) -> &'static [Role] {
+impl RolesOfKind for Role {
+    fn allowed_for(kind: OrganizationKind) -> &'static [Role] {
         match kind {
             OrganizationKind::Vendor => &[Role::Admin, Role::ChannelManager, Role::Finance],
             OrganizationKind::Partner => &[Role::Admin, Role::Sales, Role::Technical, Role::Billing],
@@ -57,8 +45,8 @@ impl Role {
         }
     }
 
-    pub fn is_allowed_for(self, kind: OrganizationKind) -> bool {
-        Role::allowed_for(kind).contains(&self)
+    fn is_allowed_for(&self, kind: OrganizationKind) -> bool {
+        Role::allowed_for(kind).contains(self)
     }
 }
 

@@ -10,5 +10,7 @@ pub mod rights;
 pub mod tiers;
 pub mod validate;
 
-pub use kinds::{OrganizationKind, Role, UserKind};
+pub use entity::enums::*;
+pub use kinds::RolesOfKind;
+pub use notifications::Audiences;
 pub use rights::Rights;

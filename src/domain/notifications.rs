@@ -1,32 +1,9 @@
 //! What the outbox tells, and to whom within an organisation: a notification is read with the
 //! same rights as the object it describes (an invoice's totals only by those who read invoices).
 
-use super::{Role, kinds::string_enum};
+use super::Role;
 
-string_enum!(
-    NotificationKind {
-        GrantRequested = "GRANT_REQUESTED",
-        GrantOffered = "GRANT_OFFERED",
-        GrantApproved = "GRANT_APPROVED",
-        GrantAccepted = "GRANT_ACCEPTED",
-        GrantDeclined = "GRANT_DECLINED",
-        GrantChanged = "GRANT_CHANGED",
-        GrantRevoked = "GRANT_REVOKED",
-        GrantEnded = "GRANT_ENDED",
-        GrantExpired = "GRANT_EXPIRED",
-        GrantExtended = "GRANT_EXTENDED",
-        ApplicationApproved = "APPLICATION_APPROVED",
-        ApplicationRejected = "APPLICATION_REJECTED",
-        TierChanged = "TIER_CHANGED",
-        SuccessStoryReviewed = "SUCCESS_STORY_REVIEWED",
-        WelcomeGiftShipped = "WELCOME_GIFT_SHIPPED",
-        InvoiceIssued = "INVOICE_ISSUED",
-        SubscriptionBillingHandedOver = "SUBSCRIPTION_BILLING_HANDED_OVER",
-        PartnerBilledSubscriptionsStopping = "PARTNER_BILLED_SUBSCRIPTIONS_STOPPING",
-        SubscriptionChangeRequested = "SUBSCRIPTION_CHANGE_REQUESTED",
-        SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
-    }
-);
+pub use entity::enums::NotificationKind;
 
 /// Who in the addressed organisation reads a notification of a kind.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -39,8 +16,17 @@ pub enum Audience {
 
 pub const BILLING_READERS: [Role; 3] = [Role::Admin, Role::Billing, Role::Finance];
 
-impl NotificationKind {
-    pub fn audience(self) -> Audience {
+/// Who reads each kind of notification.
+pub trait Audiences: Sized {
+    fn audience(self) -> Audience;
+    /// Whether a member with `role` reads notifications of this kind addressed to its organisation.
+    fn read_by(self, role: Role) -> bool;
+    /// The kinds a member with `role` reads.
+    fn read_by_role(role: Role) -> Vec<Self>;
+}
+
+impl Audiences for NotificationKind {
+    fn audience(self) -> Audience {
         use NotificationKind::*;
         match self {
             InvoiceIssued | SubscriptionBillingHandedOver | PartnerBilledSubscriptionsStopping => Audience::Billing,
@@ -48,16 +34,14 @@ impl NotificationKind {
         }
     }
 
-    /// Whether a member with `role` reads notifications of this kind addressed to its organisation.
-    pub fn read_by(self, role: Role) -> bool {
+    fn read_by(self, role: Role) -> bool {
         match self.audience() {
             Audience::Everyone => true,
             Audience::Billing => BILLING_READERS.contains(&role),
         }
     }
 
-    /// The kinds a member with `role` reads.
-    pub fn read_by_role(role: Role) -> Vec<NotificationKind> {
+    fn read_by_role(role: Role) -> Vec<NotificationKind> {
         NotificationKind::ALL.iter().copied().filter(|k| k.read_by(role)).collect()
     }
 }

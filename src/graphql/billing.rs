@@ -1,12 +1,13 @@
 //! The catalog (products, plans, volume bands), managed subscriptions and billing.
 
-use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invoice, invoice_line, payment, plan, subscription, subscription_change, volume_band};
 use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::enums::{BilledTo, BillingPeriod, InvoiceLineKind, InvoiceStatus, SubscriptionChangeKind};
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
@@ -19,22 +20,17 @@ use crate::{
     error::AppError,
     ids::{self, NodeType},
     policy,
-    service::{billing, catalog, programs::stored_decimal, subscriptions},
+    service::{billing, catalog, subscriptions},
 };
+use entity::fixed::Fixed;
 
 fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError> {
     ids::decode_as(kind, id).ok_or(AppError::NotFound(what))
 }
 
-fn money(text: &str, currency: &str) -> async_graphql::Result<Money> {
-    let amount = crate::domain::billing::display(stored_decimal(text)?, currency);
+fn money(stored: &Fixed, currency: &str) -> async_graphql::Result<Money> {
+    let amount = crate::domain::billing::display(stored.to_decimal(), currency);
     Ok(Money { amount, currency: currency.to_string() })
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum BillingPeriod {
-    Monthly,
-    Yearly,
 }
 
 pub struct Plan(pub plan::Model);
@@ -53,7 +49,7 @@ impl Plan {
         &self.0.name
     }
     async fn billing_period(&self) -> BillingPeriod {
-        if self.0.billing_period == "YEARLY" { BillingPeriod::Yearly } else { BillingPeriod::Monthly }
+        self.0.billing_period.into()
     }
     /// The list price per seat and period, below every volume band.
     async fn unit_price(&self) -> async_graphql::Result<Money> {
@@ -98,36 +94,13 @@ pub async fn product_plans(ctx: &Context<'_>, product_id: Uuid) -> async_graphql
     Ok(children::<plan::Entity>(ctx, product_id).await?.into_iter().map(Plan).collect())
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum BilledTo {
-    /// The partner buys at its price and re-bills its customer.
-    Partner,
-    /// The customer is billed at list price.
-    Customer,
-}
-
-impl BilledTo {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            BilledTo::Partner => "PARTNER",
-            BilledTo::Customer => "CUSTOMER",
-        }
-    }
-}
-
-pub fn billed_to(s: &subscription::Model) -> BilledTo {
-    if s.billed_to == "PARTNER" { BilledTo::Partner } else { BilledTo::Customer }
-}
-
 pub struct SubscriptionChange(pub subscription_change::Model);
 
 /// One change of a subscription.
 #[Object]
 impl SubscriptionChange {
-    /// CREATED, SEATS_CHANGED, UPGRADED, DOWNGRADE_SCHEDULED, CANCEL_SCHEDULED, CANCEL_UNDONE,
-    /// AUTO_RENEW_SET, RENEWED or ENDED.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> SubscriptionChangeKind {
+        self.0.kind.into()
     }
     async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
         self.0.before.clone().map(async_graphql::Json)
@@ -154,25 +127,6 @@ pub async fn subscription_history(
     Ok(paginate(&ctx.service().db, select, subscription_change::Column::Id, |m| m.id, SubscriptionChange, args).await?)
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum InvoiceStatus {
-    Draft,
-    Issued,
-    Paid,
-    Void,
-}
-
-impl InvoiceStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            InvoiceStatus::Draft => "DRAFT",
-            InvoiceStatus::Issued => "ISSUED",
-            InvoiceStatus::Paid => "PAID",
-            InvoiceStatus::Void => "VOID",
-        }
-    }
-}
-
 pub struct Invoice(pub invoice::Model);
 
 /// An invoice: numbered INV-<year>-<6 digits> without gaps, never deleted.
@@ -184,11 +138,8 @@ impl Invoice {
     async fn number(&self) -> &str {
         &self.0.number
     }
-    async fn status(&self) -> async_graphql::Result<InvoiceStatus> {
-        [InvoiceStatus::Draft, InvoiceStatus::Issued, InvoiceStatus::Paid, InvoiceStatus::Void]
-            .into_iter()
-            .find(|st| st.as_str() == self.0.status)
-            .ok_or_else(|| AppError::internal(format!("stored invoice status {:?}", self.0.status)).into())
+    async fn status(&self) -> InvoiceStatus {
+        self.0.status.into()
     }
     /// YYYY-MM.
     async fn period(&self) -> &str {
@@ -211,7 +162,7 @@ impl Invoice {
     }
     /// Percent; 0 under a reverse charge.
     async fn tax_rate(&self) -> async_graphql::Result<Decimal> {
-        Ok(stored_decimal(&self.0.tax_rate)?)
+        Ok(self.0.tax_rate.to_decimal())
     }
     /// The buyer accounts for VAT (B2B across an EU border).
     async fn reverse_charge(&self) -> bool {
@@ -232,16 +183,8 @@ impl Invoice {
     }
     /// What is still to be paid.
     async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
-        let paid: Decimal = children::<payment::Entity>(ctx, self.0.id)
-            .await?
-            .iter()
-            .map(|p| stored_decimal(&p.amount))
-            .collect::<Result<Vec<_>, _>>()?
-            .into_iter()
-            .sum();
-        let due = if self.0.status == "VOID" { Decimal::ZERO } else { stored_decimal(&self.0.total)? - paid };
-        let due = crate::domain::billing::round(due, &self.0.currency);
-        Ok(Money { amount: due, currency: self.0.currency.clone() })
+        let paid = load_with::<super::loaders::Paid>(ctx, self.0.id).await?.unwrap_or_default();
+        Ok(Money { amount: billing::amount_due(&self.0, paid), currency: self.0.currency.clone() })
     }
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
         let currency = self.0.currency.clone();
@@ -283,15 +226,14 @@ impl InvoiceLine {
     async fn position(&self) -> i32 {
         self.line.position
     }
-    /// PERIOD or PRORATION.
-    async fn kind(&self) -> &str {
-        &self.line.kind
+    async fn kind(&self) -> InvoiceLineKind {
+        self.line.kind.into()
     }
     async fn description(&self) -> &str {
         &self.line.description
     }
     async fn quantity(&self) -> async_graphql::Result<Decimal> {
-        Ok(stored_decimal(&self.line.quantity)?)
+        Ok(self.line.quantity.to_decimal())
     }
     async fn unit_price(&self) -> async_graphql::Result<Money> {
         money(&self.line.unit_price, &self.currency)
@@ -300,7 +242,7 @@ impl InvoiceLine {
         money(&self.line.gross, &self.currency)
     }
     async fn discount_percent(&self) -> async_graphql::Result<Decimal> {
-        Ok(stored_decimal(&self.line.discount_percent)?)
+        Ok(self.line.discount_percent.to_decimal())
     }
     async fn discount(&self) -> async_graphql::Result<Money> {
         money(&self.line.discount, &self.currency)
@@ -349,7 +291,7 @@ pub async fn organization_invoices(
     let mut select = billing::visible(ctx.principal(), ctx.service().now())
         .filter(invoice::Column::BillToOrganizationId.eq(organization_id));
     if let Some(status) = status {
-        select = select.filter(invoice::Column::Status.eq(status.as_str()));
+        select = select.filter(invoice::Column::Status.eq(crate::domain::InvoiceStatus::from(status)));
     }
     Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
 }
@@ -391,7 +333,7 @@ pub async fn program_minimum(
     }
     let Some(program) = load::<entity::program::Entity>(ctx, p.program_id).await? else { return Ok(None) };
     let Some(minimum) = &program.min_yearly_amount else { return Ok(None) };
-    let minimum = stored_decimal(minimum)?;
+    let minimum = minimum.to_decimal();
     let managed = billing::managed_yearly_amount(&ctx.service().db, p.organization_id, &program.currency).await?;
     Ok(Some(ProgramMinimum {
         minimum: Money { amount: minimum, currency: program.currency.clone() },
@@ -436,7 +378,7 @@ impl BillingQuery {
         policy::signed_in(ctx.principal())?;
         let mut select = billing::visible(ctx.principal(), ctx.service().now());
         if let Some(status) = status {
-            select = select.filter(invoice::Column::Status.eq(status.as_str()));
+            select = select.filter(invoice::Column::Status.eq(crate::domain::InvoiceStatus::from(status)));
         }
         if let Some(period) = period {
             select = select.filter(invoice::Column::Period.eq(billing::Period::parse(&period)?.to_string()));
@@ -680,10 +622,7 @@ impl BillingMutation {
             product_id,
             code: input.code,
             name: input.name,
-            billing_period: match input.billing_period {
-                BillingPeriod::Monthly => "MONTHLY".into(),
-                BillingPeriod::Yearly => "YEARLY".into(),
-            },
+            billing_period: input.billing_period.into(),
             unit_price: input.unit_price.amount,
             currency: input.unit_price.currency,
             rank: input.rank,
@@ -717,7 +656,7 @@ impl BillingMutation {
             plan_id: ids::decode_as(NodeType::Plan, &input.plan_id)
                 .ok_or_else(|| AppError::bad_input("planId", "no such plan"))?,
             seats: input.seats,
-            billed_to: input.billed_to.as_str().into(),
+            billed_to: input.billed_to.into(),
             idempotency_key: &input.idempotency_key,
         };
         let created = subscriptions::create(ctx.service(), ctx.principal(), new).await?;

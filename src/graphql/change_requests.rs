@@ -24,27 +24,18 @@ use crate::{
     },
 };
 
+/// Where a customer's request for more stands.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::domain::ChangeRequestStatus")]
 pub enum SubscriptionChangeRequestStatus {
+    /// Waiting for the partner.
     Pending,
+    /// The partner made the change.
     Approved,
+    /// The partner said no.
     Declined,
+    /// The customer took it back.
     Withdrawn,
-}
-
-impl SubscriptionChangeRequestStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => change_requests::PENDING,
-            Self::Approved => change_requests::APPROVED,
-            Self::Declined => change_requests::DECLINED,
-            Self::Withdrawn => change_requests::WITHDRAWN,
-        }
-    }
-
-    fn parse(text: &str) -> Option<Self> {
-        [Self::Pending, Self::Approved, Self::Declined, Self::Withdrawn].into_iter().find(|s| s.as_str() == text)
-    }
 }
 
 pub struct SubscriptionChangeRequest(pub request::Model);
@@ -56,9 +47,8 @@ impl SubscriptionChangeRequest {
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::SubscriptionChangeRequest, self.0.id))
     }
-    async fn status(&self) -> async_graphql::Result<SubscriptionChangeRequestStatus> {
-        SubscriptionChangeRequestStatus::parse(&self.0.status)
-            .ok_or_else(|| AppError::internal(format!("stored request status {:?}", self.0.status)).into())
+    async fn status(&self) -> SubscriptionChangeRequestStatus {
+        self.0.status.into()
     }
     async fn subscription(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProductSubscription>> {
         Ok(load::<entity::subscription::Entity>(ctx, self.0.subscription_id).await?.map(ProductSubscription))
@@ -120,7 +110,7 @@ impl ChangeRequestQuery {
         policy::signed_in(ctx.principal())?;
         let mut select = change_requests::visible(ctx.principal(), ctx.service().now());
         if let Some(status) = status {
-            select = select.filter(request::Column::Status.eq(status.as_str()));
+            select = select.filter(request::Column::Status.eq(crate::domain::ChangeRequestStatus::from(status)));
         }
         Ok(paginate(
             &ctx.service().db,

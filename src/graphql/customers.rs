@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{audit_event, domain as domain_row, grant, grant_assignment, organization};
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
+use super::enums::{GrantScopeKind, GrantSide, GrantStatus, SubscriptionStatus};
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
@@ -14,11 +15,7 @@ use super::{
     types::{Organization, User},
 };
 use crate::{
-    domain::{
-        Rights,
-        grants::{GrantSide, GrantStatus},
-        validate,
-    },
+    domain::{Rights, validate},
     error::AppError,
     ids::{self, NodeType},
     policy,
@@ -58,31 +55,6 @@ pub fn from_list(list: &[GrantRight]) -> Rights {
     list.iter().fold(Rights::NONE, |acc, r| acc.union(r.bit()))
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::grants::GrantStatus")]
-pub enum GrantStatusGql {
-    Pending,
-    Active,
-    Expired,
-    Revoked,
-    Ended,
-    Declined,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::grants::GrantSide")]
-pub enum GrantSideGql {
-    Partner,
-    Customer,
-}
-
-/// What a grant covers: the whole account, or only the subscriptions it lists.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum GrantScopeKind {
-    Account,
-    Subscriptions,
-}
-
 /// `{kind: SUBSCRIPTIONS, subscriptionIds: [...]}` limits a grant to those subscriptions.
 #[derive(InputObject)]
 pub struct GrantScopeInput {
@@ -118,18 +90,14 @@ impl Grant {
         gid(NodeType::Grant, self.0.id)
     }
     /// As of now: a grant past its end is EXPIRED even before the job has marked it.
-    async fn status(&self, ctx: &Context<'_>) -> async_graphql::Result<GrantStatusGql> {
-        let stored = GrantStatus::parse(&self.0.status)
-            .ok_or_else(|| AppError::internal(format!("stored grant status {:?}", self.0.status)))?;
-        let now = ctx.service().now();
-        let lapsed = matches!(stored, GrantStatus::Active | GrantStatus::Pending) && self.0.ends_at <= now;
-        Ok(if lapsed { GrantStatus::Expired } else { stored }.into())
+    async fn status(&self, ctx: &Context<'_>) -> GrantStatus {
+        crate::domain::grants::status_at(self.0.status, self.0.ends_at, ctx.service().now()).into()
     }
     async fn rights(&self) -> Vec<GrantRight> {
         to_list(Rights::from_bits(self.0.rights))
     }
     async fn scope(&self) -> GrantScopeKind {
-        if self.0.scope == "SUBSCRIPTIONS" { GrantScopeKind::Subscriptions } else { GrantScopeKind::Account }
+        self.0.scope.into()
     }
     /// For a SUBSCRIPTIONS-scoped grant, the subscriptions it covers that you may see.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -160,8 +128,8 @@ impl Grant {
         )
         .await?)
     }
-    async fn requested_by(&self) -> GrantSideGql {
-        GrantSide::parse(&self.0.requested_by).unwrap_or(GrantSide::Partner).into()
+    async fn requested_by(&self) -> GrantSide {
+        self.0.requested_by.into()
     }
     async fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
@@ -299,12 +267,11 @@ impl ProductSubscription {
     async fn seats(&self) -> i32 {
         self.0.seats
     }
-    /// ACTIVE or CANCELLED (ended).
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> SubscriptionStatus {
+        self.0.status.into()
     }
-    async fn billed_to(&self) -> super::billing::BilledTo {
-        super::billing::billed_to(&self.0)
+    async fn billed_to(&self) -> super::enums::BilledTo {
+        self.0.billed_to.into()
     }
     /// The partner that manages it; null when the customer bought it directly.
     async fn managing_partner_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
@@ -471,7 +438,7 @@ pub struct AuditEventFilter {
 
 #[derive(InputObject, Default)]
 pub struct GrantFilter {
-    pub status: Option<GrantStatusGql>,
+    pub status: Option<GrantStatus>,
 }
 
 pub async fn organization_grants(
@@ -480,10 +447,14 @@ pub async fn organization_grants(
     filter: Option<GrantFilter>,
     args: PageArgs,
 ) -> async_graphql::Result<Page<Grant>> {
-    let column = if org.kind == "PARTNER" { grant::Column::PartnerId } else { grant::Column::CustomerId };
+    let column = if org.kind == crate::domain::OrganizationKind::Partner {
+        grant::Column::PartnerId
+    } else {
+        grant::Column::CustomerId
+    };
     let mut select = grants::visible(ctx.principal()).filter(column.eq(org.id));
     if let Some(status) = filter.and_then(|f| f.status) {
-        select = select.filter(grant::Column::Status.eq(GrantStatus::from(status).as_str()));
+        select = select.filter(grant::Column::Status.eq(crate::domain::GrantStatus::from(status)));
     }
     Ok(paginate(&ctx.service().db, select, grant::Column::Id, |m| m.id, Grant, args).await?)
 }
@@ -523,7 +494,7 @@ impl CustomerQuery {
         policy::signed_in(ctx.principal())?;
         let Some(id) = ids::decode_as(NodeType::Organization, &id) else { return Ok(None) };
         let found = load::<organization::Entity>(ctx, id).await?;
-        Ok(found.filter(|o| o.kind == "CUSTOMER").map(Organization))
+        Ok(found.filter(|o| o.kind == crate::domain::OrganizationKind::Customer).map(Organization))
     }
 
     /// The audit trail of an organisation: for a customer, what was done on its account; for a

@@ -283,6 +283,7 @@ pub fn register_relations(
         .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(CustomerSubscriptions { ctx: ctx.clone(), principal: principal.clone() }))
         .data(cached(SuperAdmin { ctx: ctx.clone() }))
+        .data(cached(Paid { ctx: ctx.clone() }))
         .data(by_id::<partnership::Entity>(ctx, principal))
         .data(by_id::<entity::grant::Entity>(ctx, principal))
         .data(by_id::<product::Entity>(ctx, principal))
@@ -323,7 +324,7 @@ impl Loader<Uuid> for CustomerSubscriptions {
         let now = self.ctx.now();
         let subs = subscription::Entity::find()
             .filter(subscription::Column::CustomerId.is_in(keys.iter().copied()))
-            .filter(subscription::Column::Status.eq("ACTIVE"))
+            .filter(subscription::Column::Status.eq(crate::domain::SubscriptionStatus::Active))
             .filter(policy::subscriptions_scope(self.principal.as_deref(), now))
             .all(&self.ctx.db)
             .await?;
@@ -370,18 +371,33 @@ impl Loader<Uuid> for SuperAdmin {
         use sea_orm::QueryOrder;
         let rows = membership::Entity::find()
             .filter(membership::Column::OrganizationId.is_in(keys.iter().copied()))
-            .filter(membership::Column::Role.eq(crate::domain::Role::Admin.as_str()))
+            .filter(membership::Column::Role.eq(crate::domain::Role::Admin))
             .order_by_asc(membership::Column::Id)
             .find_also_related(user::Entity)
             .all(&self.ctx.db)
             .await?;
         let mut out = HashMap::new();
         for (m, u) in rows {
-            if let Some(u) = u.filter(|u| u.kind == crate::domain::UserKind::Person.as_str()) {
+            if let Some(u) = u.filter(|u| u.kind == crate::domain::UserKind::Person) {
                 out.entry(m.organization_id).or_insert(u);
             }
         }
         Ok(out)
+    }
+}
+
+/// What has been paid on each invoice (one summing query per batch; the invoice itself was
+/// already read through the policy's scope).
+pub struct Paid {
+    ctx: service::Ctx,
+}
+
+impl Loader<Uuid> for Paid {
+    type Value = rust_decimal::Decimal;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::billing::paid(&self.ctx.db, keys).await
     }
 }
 

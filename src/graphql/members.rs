@@ -12,7 +12,6 @@ use super::{
     types::{Membership, Organization, Role},
 };
 use crate::{
-    domain,
     error::AppError,
     ids::{self, NodeType},
     policy,
@@ -38,10 +37,8 @@ impl Invitation {
     async fn email(&self) -> &str {
         &self.0.email
     }
-    async fn role(&self) -> async_graphql::Result<Role> {
-        domain::Role::parse(&self.0.role)
-            .map(Into::into)
-            .ok_or_else(|| AppError::internal(format!("stored role {:?} is unknown", self.0.role)).into())
+    async fn role(&self) -> Role {
+        self.0.role.into()
     }
     async fn status(&self, ctx: &Context<'_>) -> InvitationStatus {
         if self.0.accepted_at.is_some() {

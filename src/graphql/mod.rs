@@ -6,6 +6,7 @@ pub mod change_requests;
 pub mod connection;
 pub mod context;
 pub mod customers;
+pub mod enums;
 pub mod loaders;
 pub mod members;
 pub mod node;

@@ -8,6 +8,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
+use super::enums::ApplicationStatus;
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
@@ -53,10 +54,7 @@ pub struct EntryConditions {
 }
 
 pub fn entry_conditions(p: &program::Model) -> async_graphql::Result<EntryConditions> {
-    let minimum = match &p.min_yearly_amount {
-        Some(text) => Some(Money { amount: programs::stored_decimal(text)?, currency: p.currency.clone() }),
-        None => None,
-    };
+    let minimum = p.min_yearly_amount.map(|stored| Money { amount: stored.to_decimal(), currency: p.currency.clone() });
     Ok(EntryConditions {
         registration_number_required: p.requires_registration_number,
         website_required: p.requires_website,
@@ -300,7 +298,7 @@ impl Partnership {
         }
         let Some(text) = &self.0.committed_yearly_volume else { return Ok(None) };
         let currency = load::<program::Entity>(ctx, self.0.program_id).await?.map(|p| p.currency).unwrap_or_default();
-        Ok(Some(Money { amount: programs::stored_decimal(text)?, currency }))
+        Ok(Some(Money { amount: text.to_decimal(), currency }))
     }
     /// Until when the programme's yearly fee is paid (staff and the partner's members).
     async fn yearly_fee_paid_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
@@ -366,23 +364,6 @@ pub async fn program_terms_versions(
     .await?)
 }
 
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-pub enum ApplicationStatus {
-    Submitted,
-    Approved,
-    Rejected,
-}
-
-impl ApplicationStatus {
-    fn as_str(self) -> &'static str {
-        match self {
-            ApplicationStatus::Submitted => "SUBMITTED",
-            ApplicationStatus::Approved => "APPROVED",
-            ApplicationStatus::Rejected => "REJECTED",
-        }
-    }
-}
-
 pub struct Application(pub application::Model);
 
 /// An application to join a programme.
@@ -427,13 +408,8 @@ impl Application {
     async fn accepted_terms_version(&self) -> i32 {
         self.0.accepted_terms_version
     }
-    async fn status(&self) -> async_graphql::Result<ApplicationStatus> {
-        match self.0.status.as_str() {
-            "SUBMITTED" => Ok(ApplicationStatus::Submitted),
-            "APPROVED" => Ok(ApplicationStatus::Approved),
-            "REJECTED" => Ok(ApplicationStatus::Rejected),
-            other => Err(AppError::internal(format!("stored application status {other:?}")).into()),
-        }
+    async fn status(&self) -> ApplicationStatus {
+        self.0.status.into()
     }
     /// Why it was rejected.
     async fn reason(&self) -> Option<&str> {
@@ -448,7 +424,7 @@ impl Application {
     }
     /// Still waiting after its due date.
     async fn overdue(&self, ctx: &Context<'_>) -> bool {
-        self.0.status == "SUBMITTED" && ctx.service().now() > self.0.due_at
+        self.0.status == crate::domain::ApplicationStatus::Submitted && ctx.service().now() > self.0.due_at
     }
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.0.reviewed_at
@@ -525,7 +501,7 @@ impl OnboardingQuery {
         policy::signed_in(ctx.principal())?;
         let mut select = applications::visible(ctx.principal());
         if let Some(status) = status {
-            select = select.filter(application::Column::Status.eq(status.as_str()));
+            select = select.filter(application::Column::Status.eq(crate::domain::ApplicationStatus::from(status)));
         }
         let args = PageArgs { first, after, last, before };
         Ok(paginate(&ctx.service().db, select, application::Column::Id, |m| m.id, Application, args).await?)
@@ -582,8 +558,7 @@ impl OnboardingQuery {
 #[derive(InputObject)]
 pub struct CreateProgramInput {
     pub name: String,
-    /// RESELLER or REFERRAL.
-    pub kind: String,
+    pub kind: super::enums::ProgramKind,
     pub currency: String,
     /// The text of the terms and conditions, version 1.
     pub terms: String,
@@ -752,7 +727,7 @@ impl OnboardingMutation {
     ) -> async_graphql::Result<ProgramPayload> {
         let new = programs::NewProgram {
             name: input.name,
-            kind: input.kind.to_uppercase(),
+            kind: input.kind.into(),
             currency: input.currency,
             terms: input.terms,
             exclusivity_group: input.exclusivity_group,

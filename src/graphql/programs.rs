@@ -153,9 +153,8 @@ impl SuccessStory {
     async fn publishable(&self) -> bool {
         self.0.publishable
     }
-    /// SUBMITTED, ACCEPTED or REJECTED.
-    async fn status(&self) -> &str {
-        &self.0.status
+    async fn status(&self) -> super::enums::SuccessStoryStatus {
+        self.0.status.into()
     }
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
@@ -181,7 +180,7 @@ impl StoryQuery {
     async fn success_stories(
         &self,
         ctx: &Context<'_>,
-        status: Option<String>,
+        status: Option<super::enums::SuccessStoryStatus>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -190,7 +189,7 @@ impl StoryQuery {
         policy::signed_in(ctx.principal())?;
         let mut select = crate::service::stories::visible(ctx.principal());
         if let Some(status) = status {
-            select = select.filter(entity::success_story::Column::Status.eq(status.to_uppercase()));
+            select = select.filter(entity::success_story::Column::Status.eq(crate::domain::ReviewStatus::from(status)));
         }
         Ok(paginate(
             &ctx.service().db,
@@ -289,13 +288,12 @@ impl Course {
     async fn title(&self) -> &str {
         &self.0.title
     }
-    /// ONLINE or CERTIFYING.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> super::enums::CourseKind {
+        self.0.kind.into()
     }
     /// The fee per person.
     async fn fee(&self) -> async_graphql::Result<Money> {
-        Ok(Money { amount: crate::service::courses::fee(&self.0)?, currency: self.0.fee_currency.clone() })
+        Ok(Money { amount: crate::service::courses::fee(&self.0), currency: self.0.fee_currency.clone() })
     }
 }
 
@@ -362,8 +360,7 @@ impl CourseQuery {
 pub struct CreateCourseInput {
     pub code: String,
     pub title: String,
-    /// ONLINE or CERTIFYING.
-    pub kind: String,
+    pub kind: super::enums::CourseKind,
     pub fee: MoneyInput,
 }
 
@@ -403,7 +400,7 @@ impl CourseMutation {
             crate::service::courses::NewCourse {
                 code: input.code,
                 title: input.title,
-                kind: input.kind.to_uppercase(),
+                kind: input.kind.into(),
                 fee: input.fee.amount,
                 currency: input.fee.currency,
             },

@@ -4,57 +4,22 @@ use async_graphql::{Context, Enum, ID, Object};
 use chrono::{DateTime, Utc};
 use entity::{api_token, membership, organization, program, tier, user};
 
+pub use super::enums::{OrganizationKind, Role, UserKind};
 use super::{
     connection::{Page, PageArgs},
     context::ContextExt,
     loaders::{first_child, load, load_with},
 };
 use crate::{
-    domain,
     error::AppError,
     ids::{self, NodeType},
 };
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::OrganizationKind")]
-pub enum OrganizationKind {
-    Vendor,
-    Partner,
-    Customer,
-    Distributor,
-}
-
-/// Roles per organisation kind: vendor ADMIN, CHANNEL_MANAGER, FINANCE; partner ADMIN, SALES,
-/// TECHNICAL, BILLING; customer ADMIN, BILLING, MEMBER; distributor ADMIN, MEMBER.
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::Role")]
-pub enum Role {
-    Admin,
-    ChannelManager,
-    Finance,
-    Sales,
-    Technical,
-    Billing,
-    Member,
-}
-
-#[derive(Enum, Clone, Copy, PartialEq, Eq)]
-#[graphql(remote = "crate::domain::UserKind")]
-pub enum UserKind {
-    Person,
-    ServiceAccount,
-}
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ApiTokenStatus {
     Active,
     Expired,
     Revoked,
-}
-
-/// Stored text that does not parse is a bug in our data, not the client's: INTERNAL.
-fn stored<T>(parsed: Option<T>, what: &str, text: &str) -> async_graphql::Result<T> {
-    parsed.ok_or_else(|| AppError::internal(format!("stored {what} {text:?} is unknown")).into())
 }
 
 pub struct Organization(pub organization::Model);
@@ -66,7 +31,7 @@ impl Organization {
         ID(ids::encode(NodeType::Organization, self.0.id))
     }
     async fn kind(&self) -> async_graphql::Result<OrganizationKind> {
-        stored(domain::OrganizationKind::parse(&self.0.kind), "organisation kind", &self.0.kind).map(Into::into)
+        Ok(self.0.kind.into())
     }
     async fn name(&self) -> &str {
         &self.0.name
@@ -229,7 +194,7 @@ impl Organization {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<super::billing::InvoiceStatus>,
+        status: Option<super::enums::InvoiceStatus>,
         first: Option<i32>,
         after: Option<String>,
         last: Option<i32>,
@@ -276,7 +241,7 @@ impl User {
         ID(ids::encode(NodeType::User, self.0.id))
     }
     async fn kind(&self) -> async_graphql::Result<UserKind> {
-        stored(domain::UserKind::parse(&self.0.kind), "user kind", &self.0.kind).map(Into::into)
+        Ok(self.0.kind.into())
     }
     async fn display_name(&self) -> &str {
         &self.0.display_name
@@ -298,7 +263,7 @@ impl Membership {
         ID(ids::encode(NodeType::Membership, self.0.id))
     }
     async fn role(&self) -> async_graphql::Result<Role> {
-        stored(domain::Role::parse(&self.0.role), "role", &self.0.role).map(Into::into)
+        Ok(self.0.role.into())
     }
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         load::<organization::Entity>(ctx, self.0.organization_id)
@@ -383,7 +348,7 @@ impl ServiceAccount {
         &self.0.display_name
     }
     async fn role(&self) -> async_graphql::Result<Role> {
-        stored(domain::Role::parse(&self.1.role), "role", &self.1.role).map(Into::into)
+        Ok(self.1.role.into())
     }
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         load::<organization::Entity>(ctx, self.1.organization_id)
@@ -407,9 +372,8 @@ impl Program {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// RESELLER or REFERRAL.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> super::enums::ProgramKind {
+        self.0.kind.into()
     }
     /// ISO 4217 code of the programme's currency.
     async fn currency(&self) -> &str {

@@ -122,8 +122,8 @@ impl Notification {
         ID(ids::encode(NodeType::Notification, self.0.id))
     }
     /// E.g. GRANT_REQUESTED, GRANT_REVOKED.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> super::enums::NotificationKind {
+        self.0.kind.into()
     }
     async fn payload(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(self.0.payload.clone())

@@ -16,10 +16,10 @@ use super::{
 };
 use crate::{
     AppState,
+    domain::billing::display,
     error::AppError,
     ids::{self, NodeType},
     service::billing::{self, Period},
-    service::programs::stored_decimal,
 };
 
 fn failure(err: AppError) -> Response {
@@ -119,29 +119,29 @@ async fn invoices_csv(
     };
     let mut out = CsvWriter::new(&HEADER)?;
     for (inv, line) in rows {
+        let money = |amount: entity::fixed::Fixed| Cell::Decimal(display(amount.to_decimal(), &inv.currency));
         let customer = line.customer_id.and_then(|id| names.get(&id)).cloned().unwrap_or_default();
         let issued = inv.issued_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
-        let number = |text: &str| stored_decimal(text).map(Cell::Decimal);
         out.row(&[
             Cell::Text(&inv.number),
-            Cell::Text(&inv.status),
+            Cell::Text(inv.status.as_str()),
             Cell::Text(&inv.period),
             Cell::Text(&issued),
             Cell::Text(&org.name),
             Cell::Text(&inv.currency),
-            number(&inv.tax_rate)?,
+            Cell::Decimal(inv.tax_rate.to_decimal()),
             Cell::Bool(inv.reverse_charge),
             Cell::Int(line.position.into()),
-            Cell::Text(&line.kind),
+            Cell::Text(line.kind.as_str()),
             Cell::Text(&customer),
             Cell::Text(&line.description),
-            number(&line.quantity)?,
-            number(&line.unit_price)?,
-            number(&line.gross)?,
-            number(&line.discount)?,
-            number(&line.net)?,
-            number(&line.tax)?,
-            number(&line.total)?,
+            Cell::Decimal(line.quantity.to_decimal()),
+            money(line.unit_price),
+            money(line.gross),
+            money(line.discount),
+            money(line.net),
+            money(line.tax),
+            money(line.total),
         ])?;
     }
     out.finish()

@@ -392,6 +392,9 @@ fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             extensions.set("code", code::BAD_USER_INPUT);
+            if let Some(field) = invalid_argument(&error.message) {
+                extensions.set("field", field);
+            }
             error.message = short(&error.message);
         }
     }
@@ -406,6 +409,15 @@ fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
         response.errors.push(summary);
     }
     response
+}
+
+/// The input field an argument-coercion error names (`Invalid value for argument "input.kind"`
+/// names `kind`), so that a bad enum value or scalar names its field like the services do.
+fn invalid_argument(message: &str) -> Option<String> {
+    let rest = message.strip_prefix("Invalid value for argument \"")?;
+    let path = rest.split('"').next()?;
+    let field = path.strip_prefix("input.").unwrap_or(path);
+    (!field.is_empty()).then(|| field.to_string())
 }
 
 /// The first line of a message, at most `MAX_ENGINE_MESSAGE` characters.
@@ -460,6 +472,14 @@ fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coercion_errors_name_their_field() {
+        let message = "Invalid value for argument \"input.kind\", enumeration type \"ProgramKind\" does not contain the value \"X\"";
+        assert_eq!(invalid_argument(message).as_deref(), Some("kind"));
+        assert_eq!(invalid_argument("Invalid value for argument \"status\", ...").as_deref(), Some("status"));
+        assert_eq!(invalid_argument("Unknown field \"x\""), None);
+    }
 
     #[test]
     fn tells_mutations_from_queries() {

@@ -27,7 +27,7 @@ pub struct Outcome {
 pub async fn run_expiry(ctx: &Ctx) -> AppResult<Outcome> {
     let now = ctx.now();
     let due = grant::Entity::find()
-        .filter(grant::Column::Status.is_in([GrantStatus::Active.as_str(), GrantStatus::Pending.as_str()]))
+        .filter(grant::Column::Status.is_in([GrantStatus::Active, GrantStatus::Pending]))
         .filter(grant::Column::EndsAt.lte(now))
         .order_by_asc(grant::Column::EndsAt)
         .limit(BATCH)
@@ -35,7 +35,7 @@ pub async fn run_expiry(ctx: &Ctx) -> AppResult<Outcome> {
         .await?;
     let mut outcome = Outcome::default();
     for g in due {
-        let decision = if g.status == GrantStatus::Pending.as_str() {
+        let decision = if g.status == GrantStatus::Pending {
             AtEnd::Expire
         } else {
             at_end(g.ends_at, g.auto_extend, g.auto_extended_at.is_some(), Rights::from_bits(g.rights))
@@ -55,7 +55,7 @@ async fn apply(ctx: &Ctx, g: &grant::Model, decision: &AtEnd, now: DateTime<Utc>
     let txn = db::begin_write(&ctx.db).await?;
     let update = grant::Entity::update_many()
         .filter(grant::Column::Id.eq(g.id))
-        .filter(grant::Column::Status.eq(g.status.clone()))
+        .filter(grant::Column::Status.eq(g.status))
         .filter(grant::Column::EndsAt.eq(g.ends_at))
         .col_expr(grant::Column::UpdatedAt, Expr::value(now));
     let update = match decision {
@@ -83,7 +83,7 @@ async fn apply(ctx: &Ctx, g: &grant::Model, decision: &AtEnd, now: DateTime<Utc>
     audit::record(&txn, None, event, now).await?;
     if let Some(changed) = grant::Entity::find_by_id(g.id).one(&txn).await? {
         crate::service::grants::notify(&txn, action, &changed, now).await?;
-        if *decision == AtEnd::Expire && g.status == GrantStatus::Active.as_str() {
+        if *decision == AtEnd::Expire && g.status == GrantStatus::Active {
             crate::service::grants::after_access_narrowed(&txn, None, &changed, now).await?;
         }
     }

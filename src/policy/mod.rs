@@ -12,7 +12,10 @@ use uuid::Uuid;
 
 use crate::{
     auth::{MembershipContext, Principal},
-    domain::{OrganizationKind, Rights, Role, UserKind, notifications::NotificationKind},
+    domain::{
+        Audiences, BilledTo, GrantScope, GrantStatus, OrganizationKind, Rights, Role, UserKind,
+        grants::needs_assignment, notifications::NotificationKind,
+    },
     error::{AppError, AppResult},
 };
 
@@ -317,6 +320,25 @@ fn manage_subscription(
     }
 }
 
+/// A grant that gives access now: `domain::grants::is_live` in SQL (a property test holds the two
+/// together). Qualified by table, so it reads the same inside joins.
+pub fn live_grant(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(Expr::col((grant::Entity, grant::Column::Status)).eq(GrantStatus::Active.as_str()))
+        .add(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
+}
+
+/// A grant PENDING or ACTIVE as of now (`domain::grants::status_at`): a request past its lapse
+/// date counts no more than a grant past its end.
+pub fn open_grant(now: DateTime<Utc>) -> Condition {
+    Condition::all()
+        .add(
+            Expr::col((grant::Entity, grant::Column::Status))
+                .is_in([GrantStatus::Pending.as_str(), GrantStatus::Active.as_str()]),
+        )
+        .add(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
+}
+
 /// Organisations a principal sees: staff see all; others see the organisations they belong to,
 /// and through grants the other side of an active relationship (a partner its granted customers,
 /// a customer the partners holding or asking for access).
@@ -336,11 +358,7 @@ pub fn organizations_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
                     .column(grant::Column::PartnerId)
                     .from(grant::Entity)
                     .and_where(grant::Column::CustomerId.eq(m.organization_id()))
-                    .and_where(
-                        Expr::col(grant::Column::Status)
-                            .eq("PENDING")
-                            .or(Expr::col(grant::Column::Status).eq("ACTIVE").and(grant::Column::EndsAt.gt(now))),
-                    )
+                    .cond_where(open_grant(now))
                     .to_owned();
                 visible = visible.add(organization::Column::Id.in_subquery(partners));
             }
@@ -366,10 +384,9 @@ fn granted_customers(m: &MembershipContext, user_id: Uuid, now: DateTime<Utc>) -
         .column(grant::Column::CustomerId)
         .from(grant::Entity)
         .and_where(grant::Column::PartnerId.eq(m.organization_id()))
-        .and_where(grant::Column::Status.eq("ACTIVE"))
-        .and_where(grant::Column::EndsAt.gt(now))
+        .cond_where(live_grant(now))
         .to_owned();
-    if m.role != Role::Admin {
+    if needs_assignment(m.role) {
         q.and_where(Expr::exists(
             Query::select()
                 .expr(Expr::val(1))
@@ -459,7 +476,7 @@ fn service_accounts_of(organization_id: Uuid) -> SelectStatement {
             Expr::col((user::Entity, user::Column::Id)).equals((membership::Entity, membership::Column::UserId)),
         )
         .and_where(Expr::col((membership::Entity, membership::Column::OrganizationId)).eq(organization_id))
-        .and_where(Expr::col((user::Entity, user::Column::Kind)).eq(UserKind::ServiceAccount.as_str()))
+        .and_where(Expr::col((user::Entity, user::Column::Kind)).eq(UserKind::ServiceAccount))
         .to_owned()
 }
 
@@ -542,12 +559,12 @@ pub fn partner_rights_query(actor: &PartnerActor, customer_ids: &[Uuid], now: Da
 fn rights_expr(role: Role) -> Expr {
     let mask = crate::domain::grants::role_mask(role).bits();
     let granted = Expr::col((grant::Entity, grant::Column::Rights));
-    if role == Role::Admin {
-        granted.bit_and(mask)
-    } else {
+    if needs_assignment(role) {
         let assigned =
             Func::coalesce([Expr::col((grant_assignment::Entity, grant_assignment::Column::Rights)), Expr::val(0)]);
         granted.bit_and(Expr::expr(assigned)).bit_and(mask)
+    } else {
+        granted.bit_and(mask)
     }
 }
 
@@ -565,8 +582,7 @@ fn rights_base(actor: &PartnerActor, now: DateTime<Utc>) -> SelectStatement {
                 .add(Expr::col((grant_assignment::Entity, grant_assignment::Column::UserId)).eq(actor.user_id)),
         )
         .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(actor.partner_id))
-        .and_where(Expr::col((grant::Entity, grant::Column::Status)).eq("ACTIVE"))
-        .and_where(Expr::col((grant::Entity, grant::Column::EndsAt)).gt(now))
+        .cond_where(live_grant(now))
         .to_owned()
 }
 
@@ -663,20 +679,21 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
         OrganizationKind::Customer => Condition::all().add(subscription::Column::CustomerId.eq(m.organization_id())),
         OrganizationKind::Distributor => none,
         OrganizationKind::Partner => {
-            let in_scope = Expr::col((grant::Entity, grant::Column::Scope)).eq("ACCOUNT").or(Expr::exists(
-                Query::select()
-                    .expr(Expr::val(1))
-                    .from(grant_scope_item::Entity)
-                    .and_where(
-                        Expr::col((grant_scope_item::Entity, grant_scope_item::Column::GrantId))
-                            .equals((grant::Entity, grant::Column::Id)),
-                    )
-                    .and_where(
-                        Expr::col((grant_scope_item::Entity, grant_scope_item::Column::SubscriptionId))
-                            .equals((subscription::Entity, subscription::Column::Id)),
-                    )
-                    .to_owned(),
-            ));
+            let in_scope =
+                Expr::col((grant::Entity, grant::Column::Scope)).eq(GrantScope::Account.as_str()).or(Expr::exists(
+                    Query::select()
+                        .expr(Expr::val(1))
+                        .from(grant_scope_item::Entity)
+                        .and_where(
+                            Expr::col((grant_scope_item::Entity, grant_scope_item::Column::GrantId))
+                                .equals((grant::Entity, grant::Column::Id)),
+                        )
+                        .and_where(
+                            Expr::col((grant_scope_item::Entity, grant_scope_item::Column::SubscriptionId))
+                                .equals((subscription::Entity, subscription::Column::Id)),
+                        )
+                        .to_owned(),
+                ));
             let mut grants = granted_customers(m, p.user_id(), now);
             grants
                 .and_where(
@@ -691,7 +708,7 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
                 visible = visible.add(
                     Condition::all()
                         .add(subscription::Column::PartnerId.eq(m.organization_id()))
-                        .add(subscription::Column::BilledTo.eq("PARTNER")),
+                        .add(subscription::Column::BilledTo.eq(BilledTo::Partner)),
                 );
             }
             visible
@@ -726,7 +743,7 @@ pub fn invoices_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Cond
     }
     if let Some(mut customers) = customers_with_right(p, Rights::VIEW_BILLING, now) {
         // A grant limited to some subscriptions does not open the customer's whole bill.
-        customers.and_where(Expr::col((grant::Entity, grant::Column::Scope)).eq("ACCOUNT"));
+        customers.and_where(Expr::col((grant::Entity, grant::Column::Scope)).eq(GrantScope::Account.as_str()));
         visible = visible.add(invoice::Column::BillToOrganizationId.in_subquery(customers));
     }
     if visible.is_empty() { none } else { visible }
@@ -833,7 +850,7 @@ mod tests {
         let now = Utc::now();
         let user = entity::user::Model {
             id: Uuid::now_v7(),
-            kind: "PERSON".into(),
+            kind: UserKind::Person,
             oidc_issuer: None,
             oidc_subject: None,
             email: None,
@@ -846,7 +863,7 @@ mod tests {
                 id: Uuid::now_v7(),
                 user_id: user.id,
                 organization_id: Uuid::now_v7(),
-                role: role.as_str().into(),
+                role,
                 created_at: now,
                 invited_by_organization_id: None,
                 invited_by_user_id: None,

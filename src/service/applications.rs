@@ -13,6 +13,7 @@ use super::{Ctx, audit, field, notifications, optional_field, people, programs};
 use crate::{
     auth::Principal,
     db,
+    domain::ApplicationStatus,
     domain::notifications::NotificationKind,
     domain::{OrganizationKind, Role, validate},
     error::{AppError, AppResult},
@@ -118,7 +119,7 @@ pub async fn apply(ctx: &Ctx, principal: Option<&Principal>, input: NewApplicati
     let pending = application::Entity::find()
         .filter(application::Column::ApplicantUserId.eq(principal.user_id()))
         .filter(application::Column::ProgramId.eq(program.id))
-        .filter(application::Column::Status.eq("SUBMITTED"))
+        .filter(application::Column::Status.eq(ApplicationStatus::Submitted))
         .one(&txn)
         .await?;
     if pending.is_some() {
@@ -139,7 +140,7 @@ pub async fn apply(ctx: &Ctx, principal: Option<&Principal>, input: NewApplicati
         experience: Set(experience),
         plan: Set(plan),
         accepted_terms_version: Set(input.accepted_terms_version),
-        status: Set("SUBMITTED".into()),
+        status: Set(ApplicationStatus::Submitted),
         reason: Set(None),
         submitted_at: Set(now),
         due_at: Set(now + REVIEW_WITHIN),
@@ -183,7 +184,7 @@ async fn same_company(
         return Ok(vec![]);
     }
     Ok(organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Partner.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Partner))
         .filter(same)
         .all(db)
         .await?
@@ -202,14 +203,14 @@ fn programs_of(organizations: &[Uuid], program_id: Uuid) -> Select<partnership::
 async fn decide(
     db: &impl sea_orm::ConnectionTrait,
     id: Uuid,
-    status: &str,
+    status: ApplicationStatus,
     reason: Option<String>,
     organization_id: Option<Uuid>,
     by: Uuid,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<()> {
     let mut update = application::Entity::update_many()
-        .col_expr(application::Column::Status, Expr::val(status))
+        .col_expr(application::Column::Status, Expr::val(status.as_str()))
         .col_expr(application::Column::Reason, Expr::val(reason))
         .col_expr(application::Column::ReviewedAt, Expr::val(now))
         .col_expr(application::Column::ReviewedByUserId, Expr::val(by));
@@ -218,7 +219,7 @@ async fn decide(
     }
     let result = update
         .filter(application::Column::Id.eq(id))
-        .filter(application::Column::Status.eq("SUBMITTED"))
+        .filter(application::Column::Status.eq(ApplicationStatus::Submitted))
         .exec(db)
         .await?;
     if result.rows_affected == 0 {
@@ -229,7 +230,7 @@ async fn decide(
 
 async fn submitted(db: &impl sea_orm::ConnectionTrait, id: Uuid) -> AppResult<application::Model> {
     let found = application::Entity::find_by_id(id).one(db).await?.ok_or(AppError::NotFound("Application"))?;
-    if found.status != "SUBMITTED" {
+    if found.status != ApplicationStatus::Submitted {
         return Err(AppError::Conflict("the application was already decided".into()));
     }
     Ok(found)
@@ -291,7 +292,7 @@ pub async fn approve(
             .await?;
     }
     programs::insert_partnership(&txn, org.id, &tier, Some(principal.user_id()), "application approved", now).await?;
-    decide(&txn, app.id, "APPROVED", None, Some(org.id), principal.user_id(), now).await?;
+    decide(&txn, app.id, ApplicationStatus::Approved, None, Some(org.id), principal.user_id(), now).await?;
     let payload = json!({
         "applicationId": ids::encode(NodeType::Application, app.id),
         "program": program.name,
@@ -304,8 +305,8 @@ pub async fn approve(
         target_type: "Application",
         target_id: Some(app.id),
         customer_id: None,
-        before: Some(json!({ "status": "SUBMITTED" })),
-        after: Some(json!({ "status": "APPROVED", "organizationId": org.id, "tier": tier.name })),
+        before: Some(json!({ "status": ApplicationStatus::Submitted })),
+        after: Some(json!({ "status": ApplicationStatus::Approved, "organizationId": org.id, "tier": tier.name })),
     };
     audit::record(&txn, Some(principal), event, now).await?;
     let decided = application::Entity::find_by_id(app.id).one(&txn).await?.ok_or(AppError::NotFound("Application"))?;
@@ -321,7 +322,7 @@ pub async fn reject(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: 
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let app = submitted(&txn, id).await?;
-    decide(&txn, app.id, "REJECTED", Some(reason.clone()), None, principal.user_id(), now).await?;
+    decide(&txn, app.id, ApplicationStatus::Rejected, Some(reason.clone()), None, principal.user_id(), now).await?;
     let payload = json!({ "applicationId": ids::encode(NodeType::Application, app.id), "reason": reason });
     match app.organization_id {
         Some(org) => {
@@ -351,8 +352,8 @@ pub async fn reject(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: 
         target_type: "Application",
         target_id: Some(app.id),
         customer_id: None,
-        before: Some(json!({ "status": "SUBMITTED" })),
-        after: Some(json!({ "status": "REJECTED", "reason": reason })),
+        before: Some(json!({ "status": ApplicationStatus::Submitted })),
+        after: Some(json!({ "status": ApplicationStatus::Rejected, "reason": reason })),
     };
     audit::record(&txn, Some(principal), event, now).await?;
     let decided = application::Entity::find_by_id(app.id).one(&txn).await?.ok_or(AppError::NotFound("Application"))?;

@@ -17,12 +17,12 @@ use sea_orm::{
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, catalog, idempotency, notifications, programs};
+use super::{Ctx, audit, catalog, exact, fixed, idempotency, notifications, programs};
 use crate::{
     auth::Principal,
     db,
     domain::notifications::NotificationKind,
-    domain::{OrganizationKind, billing},
+    domain::{ChargeKind, InvoiceStatus, OrganizationKind, SubscriptionStatus, billing},
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
@@ -72,7 +72,7 @@ impl std::fmt::Display for Period {
 /// The vendor's country: the seller of every invoice, for the reverse charge.
 async fn seller_country(db: &impl ConnectionTrait) -> AppResult<Option<String>> {
     Ok(organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor))
         .one(db)
         .await?
         .and_then(|v| v.country))
@@ -80,7 +80,7 @@ async fn seller_country(db: &impl ConnectionTrait) -> AppResult<Option<String>> 
 
 /// A partner's discount in percent: the best of its reseller tiers' (0 for anyone else).
 async fn discount_of(db: &impl ConnectionTrait, org: &organization::Model) -> AppResult<Decimal> {
-    if org.kind != OrganizationKind::Partner.as_str() {
+    if org.kind != OrganizationKind::Partner {
         return Ok(Decimal::ZERO);
     }
     let placed: Vec<(partnership::Model, Option<tier::Model>)> = partnership::Entity::find()
@@ -116,7 +116,7 @@ async fn next_number(db: &impl ConnectionTrait, year: i32) -> AppResult<String> 
 }
 
 struct Line {
-    kind: &'static str,
+    kind: ChargeKind,
     subscription_id: Uuid,
     customer_id: Uuid,
     description: String,
@@ -141,13 +141,13 @@ fn price_charge(
     let plan = plans.get(&c.plan_id).ok_or_else(|| AppError::internal(format!("plan {} of a charge", c.plan_id)))?;
     let currency = plan.plan.currency.as_str();
     let period = format!("{} to {}", date(c.period_start), date(c.period_end));
-    if c.kind == "PERIOD" {
+    if c.kind == ChargeKind::Period {
         let quantity = Decimal::from(c.seats);
         let unit = plan.seat_price(c.seats);
         let amounts = billing::line(quantity, unit, discount, currency);
         let retail_net = billing::line(quantity, unit, Decimal::ZERO, currency).net;
         return Ok(Line {
-            kind: "PERIOD",
+            kind: ChargeKind::Period,
             subscription_id: c.subscription_id,
             customer_id,
             description: format!("{} ({}), {} seats, {period}", plan.plan.name, plan.plan.code, c.seats),
@@ -169,7 +169,7 @@ fn price_charge(
         format!("{from_seats} to {} seats of {}", c.seats, plan.plan.code)
     };
     Ok(Line {
-        kind: "PRORATION",
+        kind: ChargeKind::Proration,
         subscription_id: c.subscription_id,
         customer_id,
         description: format!("Change from {what} on {}, {left}/{total} days of {period}", date(c.service_start)),
@@ -266,7 +266,7 @@ async fn bill_one(
         Decimal::ZERO
     } else {
         match tax_rate::Entity::find_by_id(country.clone()).one(&txn).await? {
-            Some(r) => programs::stored_decimal(&r.rate)?,
+            Some(r) => r.rate.to_decimal(),
             None => Decimal::ZERO,
         }
     };
@@ -278,7 +278,7 @@ async fn bill_one(
     let gross_total: Decimal = lines.iter().map(|l| l.amounts.gross).sum();
     let discount_total: Decimal = lines.iter().map(|l| l.amounts.discount).sum();
     let number = next_number(&txn, period.year).await?;
-    let status = if issue { "ISSUED" } else { "DRAFT" };
+    let status = if issue { InvoiceStatus::Issued } else { InvoiceStatus::Draft };
     let inserted = invoice::ActiveModel {
         id: Set(Uuid::now_v7()),
         number: Set(number),
@@ -288,13 +288,13 @@ async fn bill_one(
         currency: Set(currency.into()),
         country: Set(org.country.clone()),
         vat_number: Set(org.vat_number.clone()),
-        tax_rate: Set(rate.normalize().to_string()),
+        tax_rate: Set(exact(rate)?),
         reverse_charge: Set(reverse_charge),
-        status: Set(status.into()),
-        subtotal: Set(gross_total.to_string()),
-        discount_total: Set(discount_total.to_string()),
-        tax_total: Set(tax_total.to_string()),
-        total: Set((subtotal + tax_total).to_string()),
+        status: Set(status),
+        subtotal: Set(exact(gross_total)?),
+        discount_total: Set(exact(discount_total)?),
+        tax_total: Set(exact(tax_total)?),
+        total: Set(exact(subtotal + tax_total)?),
         created_at: Set(now),
         issued_at: Set(issue.then_some(now)),
         paid_at: Set(None),
@@ -314,19 +314,19 @@ async fn bill_one(
             id: Set(Uuid::now_v7()),
             invoice_id: Set(created.id),
             position: Set(position as i32 + 1),
-            kind: Set(l.kind.into()),
+            kind: Set(l.kind),
             subscription_id: Set(Some(l.subscription_id)),
             customer_id: Set(Some(l.customer_id)),
             description: Set(l.description.clone()),
-            quantity: Set(l.quantity.normalize().to_string()),
-            unit_price: Set(billing::display(l.unit_price, currency).to_string()),
-            gross: Set(l.amounts.gross.to_string()),
-            discount_percent: Set(l.discount_percent.normalize().to_string()),
-            discount: Set(l.amounts.discount.to_string()),
-            net: Set(l.amounts.net.to_string()),
-            tax: Set(tax.to_string()),
-            total: Set((l.amounts.net + tax).to_string()),
-            retail_net: Set(l.retail_net.to_string()),
+            quantity: Set(exact(l.quantity)?),
+            unit_price: Set(exact(l.unit_price)?),
+            gross: Set(exact(l.amounts.gross)?),
+            discount_percent: Set(exact(l.discount_percent)?),
+            discount: Set(exact(l.amounts.discount)?),
+            net: Set(exact(l.amounts.net)?),
+            tax: Set(exact(tax)?),
+            total: Set(exact(l.amounts.net + tax)?),
+            retail_net: Set(exact(l.retail_net)?),
         }
         .insert(&txn)
         .await?;
@@ -370,26 +370,26 @@ fn staff_billing(principal: Option<&Principal>) -> AppResult<()> {
     policy::can(policy::signed_in(principal)?, Action::ManageBilling)
 }
 
-#[tracing::instrument(skip_all, fields(invoice_id = %id, to = to))]
+#[tracing::instrument(skip_all, fields(invoice_id = %id, to = %to))]
 async fn transition(
     ctx: &Ctx,
     principal: Option<&Principal>,
     id: Uuid,
-    from: &[&str],
-    to: &str,
+    from: &[InvoiceStatus],
+    to: InvoiceStatus,
     reason: Option<String>,
 ) -> AppResult<invoice::Model> {
     staff_billing(principal)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
-    if !from.contains(&inv.status.as_str()) {
+    if !from.contains(&inv.status) {
         return Err(AppError::Conflict(format!("the invoice is {}", inv.status)));
     }
     let mut active: invoice::ActiveModel = inv.clone().into();
-    active.status = Set(to.into());
+    active.status = Set(to);
     match to {
-        "ISSUED" => active.issued_at = Set(Some(now)),
+        InvoiceStatus::Issued => active.issued_at = Set(Some(now)),
         _ => {
             active.voided_at = Set(Some(now));
             active.void_reason = Set(reason.clone());
@@ -397,7 +397,7 @@ async fn transition(
     }
     let updated = active.update(&txn).await?;
     let event = audit::Event {
-        action: if to == "ISSUED" { "invoice.issued" } else { "invoice.voided" },
+        action: if to == InvoiceStatus::Issued { "invoice.issued" } else { "invoice.voided" },
         target_type: "Invoice",
         target_id: Some(id),
         customer_id: None,
@@ -405,7 +405,7 @@ async fn transition(
         after: Some(json!({ "status": to, "reason": reason })),
     };
     audit::record(&txn, principal, event, now).await?;
-    if to == "ISSUED" {
+    if to == InvoiceStatus::Issued {
         notify_issued(&txn, &updated, now).await?;
     }
     txn.commit().await?;
@@ -413,7 +413,7 @@ async fn transition(
 }
 
 pub async fn issue(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<invoice::Model> {
-    transition(ctx, principal, id, &["DRAFT"], "ISSUED", None).await
+    transition(ctx, principal, id, &[InvoiceStatus::Draft], InvoiceStatus::Issued, None).await
 }
 
 /// Voids a draft or issued invoice (never a paid one); it keeps its number and stays listed.
@@ -422,7 +422,15 @@ pub async fn void(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: &s
     if reason.is_empty() || reason.chars().count() > 2000 {
         return Err(AppError::bad_input("reason", "must be 1 to 2000 characters"));
     }
-    transition(ctx, principal, id, &["DRAFT", "ISSUED"], "VOID", Some(reason.into())).await
+    transition(
+        ctx,
+        principal,
+        id,
+        &[InvoiceStatus::Draft, InvoiceStatus::Issued],
+        InvoiceStatus::Void,
+        Some(reason.into()),
+    )
+    .await
 }
 
 pub struct NewPayment {
@@ -489,7 +497,7 @@ async fn record_once(
         return replay(&txn, previous).await;
     }
     let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
-    if inv.status != "ISSUED" {
+    if inv.status != InvoiceStatus::Issued {
         return Err(AppError::Conflict(format!(
             "payments are recorded on issued invoices; this one is {}",
             inv.status
@@ -501,23 +509,15 @@ async fn record_once(
     if amount <= Decimal::ZERO || amount != billing::round(amount, &inv.currency) {
         return Err(AppError::bad_input("amount", "must be positive, in the currency's minor unit"));
     }
-    let paid: Decimal = payment::Entity::find()
-        .filter(payment::Column::InvoiceId.eq(inv.id))
-        .all(&txn)
-        .await?
-        .iter()
-        .map(|p| programs::stored_decimal(&p.amount))
-        .collect::<AppResult<Vec<_>>>()?
-        .into_iter()
-        .sum();
-    let total = programs::stored_decimal(&inv.total)?;
+    let paid = paid(&txn, &[inv.id]).await?.remove(&inv.id).unwrap_or_default();
+    let total = inv.total.to_decimal();
     if paid + amount > total {
         return Err(AppError::bad_input("amount", format!("exceeds the {} still due", total - paid)));
     }
     let recorded = payment::ActiveModel {
         id: Set(Uuid::now_v7()),
         invoice_id: Set(inv.id),
-        amount: Set(amount.to_string()),
+        amount: Set(fixed("amount", amount)?),
         currency: Set(inv.currency.clone()),
         received_at: Set(received_at),
         reference: Set(reference.map(|r| r.trim().chars().take(200).collect())),
@@ -532,7 +532,7 @@ async fn record_once(
     let mut updated = inv.clone();
     if paid + amount == total {
         let mut active: invoice::ActiveModel = inv.clone().into();
-        active.status = Set("PAID".into());
+        active.status = Set(InvoiceStatus::Paid);
         active.paid_at = Set(Some(received_at));
         updated = active.update(&txn).await?;
     }
@@ -578,7 +578,7 @@ pub fn report_customers(
         .cond_where(policy::invoices_scope(principal, now))
         .and_where(invoice::Column::BillToOrganizationId.eq(partner_id))
         .and_where(invoice::Column::Period.eq(period.to_string()))
-        .and_where(invoice::Column::Status.ne("VOID"))
+        .and_where(invoice::Column::Status.ne(InvoiceStatus::Void))
         .to_owned();
     Query::select()
         .column(invoice_line::Column::CustomerId)
@@ -587,41 +587,84 @@ pub fn report_customers(
         .to_owned()
 }
 
-/// The report's amounts for these customers, per currency (one query each for invoices and
-/// lines).
+/// The report's amounts for these customers, per currency: summed in SQL, in one statement.
 pub async fn partner_report(
     ctx: &Ctx,
     principal: Option<&Principal>,
     period: Period,
     customer_ids: &[Uuid],
 ) -> AppResult<Vec<ReportRow>> {
+    use sea_orm::sea_query::{Alias, Expr, Query};
+    #[derive(sea_orm::FromQueryResult)]
+    struct Sums {
+        customer_id: Uuid,
+        currency: String,
+        retail: i64,
+        cost: i64,
+    }
     let p = policy::signed_in(principal)?;
     policy::can(p, Action::ReadBillingReport)?;
     let partner_id = policy::acting(p)?.organization_id();
-    let invoices = visible(principal, ctx.now())
-        .filter(invoice::Column::BillToOrganizationId.eq(partner_id))
-        .filter(invoice::Column::Period.eq(period.to_string()))
-        .filter(invoice::Column::Status.ne("VOID"))
+    let query = Query::select()
+        .column((invoice_line::Entity, invoice_line::Column::CustomerId))
+        .column((invoice::Entity, invoice::Column::Currency))
+        .expr_as(crate::db::sum_fixed((invoice_line::Entity, invoice_line::Column::RetailNet)), Alias::new("retail"))
+        .expr_as(crate::db::sum_fixed((invoice_line::Entity, invoice_line::Column::Net)), Alias::new("cost"))
+        .from(invoice_line::Entity)
+        .inner_join(
+            invoice::Entity,
+            Expr::col((invoice::Entity, invoice::Column::Id))
+                .equals((invoice_line::Entity, invoice_line::Column::InvoiceId)),
+        )
+        .cond_where(policy::invoices_scope(principal, ctx.now()))
+        .and_where(Expr::col((invoice::Entity, invoice::Column::BillToOrganizationId)).eq(partner_id))
+        .and_where(Expr::col((invoice::Entity, invoice::Column::Period)).eq(period.to_string()))
+        .and_where(Expr::col((invoice::Entity, invoice::Column::Status)).ne(InvoiceStatus::Void.as_str()))
+        .and_where(
+            Expr::col((invoice_line::Entity, invoice_line::Column::CustomerId)).is_in(customer_ids.iter().copied()),
+        )
+        .group_by_col((invoice_line::Entity, invoice_line::Column::CustomerId))
+        .group_by_col((invoice::Entity, invoice::Column::Currency))
+        .order_by((invoice_line::Entity, invoice_line::Column::CustomerId), sea_orm::Order::Asc)
+        .order_by((invoice::Entity, invoice::Column::Currency), sea_orm::Order::Asc)
+        .to_owned();
+    let sums = <Sums as sea_orm::FromQueryResult>::find_by_statement(ctx.db.get_database_backend().build(&query))
         .all(&ctx.db)
         .await?;
-    let currency: HashMap<Uuid, String> = invoices.iter().map(|i| (i.id, i.currency.clone())).collect();
-    let lines = invoice_line::Entity::find()
-        .filter(invoice_line::Column::InvoiceId.is_in(invoices.iter().map(|i| i.id)))
-        .filter(invoice_line::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .all(&ctx.db)
-        .await?;
-    let mut rows: BTreeMap<(Uuid, String), (Decimal, Decimal)> = BTreeMap::new();
-    for l in lines {
-        let Some(customer) = l.customer_id else { continue };
-        let cur = currency.get(&l.invoice_id).cloned().unwrap_or_default();
-        let entry = rows.entry((customer, cur)).or_default();
-        entry.0 += programs::stored_decimal(&l.retail_net)?;
-        entry.1 += programs::stored_decimal(&l.net)?;
-    }
-    Ok(rows
+    Ok(sums
         .into_iter()
-        .map(|((customer_id, currency), (retail, cost))| ReportRow { customer_id, currency, retail, cost })
+        .map(|s| ReportRow {
+            retail: billing::round(entity::fixed::Fixed(s.retail).to_decimal(), &s.currency),
+            cost: billing::round(entity::fixed::Fixed(s.cost).to_decimal(), &s.currency),
+            customer_id: s.customer_id,
+            currency: s.currency,
+        })
         .collect())
+}
+
+/// What has been paid on each invoice, summed in SQL: exact, as amounts are integers of
+/// ten-thousandths, and an overflow is an error on both databases rather than a wrong sum.
+pub async fn paid(db: &impl ConnectionTrait, invoice_ids: &[Uuid]) -> AppResult<HashMap<Uuid, Decimal>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Paid {
+        invoice_id: Uuid,
+        paid: i64,
+    }
+    let query = sea_orm::sea_query::Query::select()
+        .column(payment::Column::InvoiceId)
+        .expr_as(crate::db::sum_fixed(payment::Column::Amount), sea_orm::sea_query::Alias::new("paid"))
+        .from(payment::Entity)
+        .and_where(payment::Column::InvoiceId.is_in(invoice_ids.iter().copied()))
+        .group_by_col(payment::Column::InvoiceId)
+        .to_owned();
+    let rows =
+        <Paid as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    Ok(rows.into_iter().map(|r| (r.invoice_id, entity::fixed::Fixed(r.paid).to_decimal())).collect())
+}
+
+/// What is still to pay on an invoice, given what was paid.
+pub fn amount_due(inv: &invoice::Model, paid: Decimal) -> Decimal {
+    billing::amount_due(inv.total.to_decimal(), paid, inv.status == InvoiceStatus::Void, &inv.currency)
 }
 
 /// What a partner manages per year at list price in `currency`: its active subscriptions, a
@@ -629,7 +672,7 @@ pub async fn partner_report(
 pub async fn managed_yearly_amount(db: &impl ConnectionTrait, partner_id: Uuid, currency: &str) -> AppResult<Decimal> {
     let subs = entity::subscription::Entity::find()
         .filter(entity::subscription::Column::PartnerId.eq(partner_id))
-        .filter(entity::subscription::Column::Status.eq("ACTIVE"))
+        .filter(entity::subscription::Column::Status.eq(SubscriptionStatus::Active))
         .all(db)
         .await?;
     let plan_ids: Vec<Uuid> = subs.iter().filter_map(|s| s.plan_id).collect();

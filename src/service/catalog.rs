@@ -9,16 +9,14 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, 
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, field, programs};
+use super::{Ctx, audit, field, fixed, programs};
 use crate::{
     auth::Principal,
     db,
-    domain::validate,
+    domain::{BillingPeriod, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
 };
-
-pub const PERIODS: [&str; 2] = ["MONTHLY", "YEARLY"];
 
 fn price(name: &str, amount: Decimal) -> AppResult<Decimal> {
     if amount.is_sign_negative() || amount.scale() > 4 {
@@ -102,7 +100,7 @@ pub struct NewPlan {
     pub product_id: Uuid,
     pub code: String,
     pub name: String,
-    pub billing_period: String,
+    pub billing_period: BillingPeriod,
     pub unit_price: Decimal,
     pub currency: String,
     pub rank: i32,
@@ -130,7 +128,7 @@ async fn insert_bands(db: &impl ConnectionTrait, plan_id: Uuid, bands: &[(i32, D
             id: Set(Uuid::now_v7()),
             plan_id: Set(plan_id),
             min_seats: Set(*min),
-            unit_price: Set(p.to_string()),
+            unit_price: Set(fixed("volumeBands", *p)?),
         }
         .insert(db)
         .await?;
@@ -144,10 +142,7 @@ pub async fn create_plan(ctx: &Ctx, principal: Option<&Principal>, input: NewPla
     policy::can(principal, Action::ManageCatalog)?;
     let code = field("code", validate::name(&input.code, 32))?.to_uppercase();
     let name = field("name", validate::name(&input.name, 200))?;
-    let period = input.billing_period.to_uppercase();
-    if !PERIODS.contains(&period.as_str()) {
-        return Err(AppError::bad_input("billingPeriod", "is MONTHLY or YEARLY"));
-    }
+    let period = input.billing_period;
     let unit_price = price("unitPrice", input.unit_price)?;
     let currency = programs::currency("unitPrice", &input.currency)?;
     if !(0..=1000).contains(&input.rank) {
@@ -178,7 +173,7 @@ pub async fn create_plan(ctx: &Ctx, principal: Option<&Principal>, input: NewPla
         code: Set(code),
         name: Set(name),
         billing_period: Set(period),
-        unit_price: Set(unit_price.to_string()),
+        unit_price: Set(fixed("unitPrice", unit_price)?),
         currency: Set(currency),
         rank: Set(input.rank),
         active: Set(true),
@@ -245,7 +240,7 @@ pub struct Priced {
 
 impl Priced {
     pub fn yearly(&self) -> bool {
-        self.plan.billing_period == "YEARLY"
+        self.plan.billing_period == BillingPeriod::Yearly
     }
 
     /// The list price of `seats` seats for one period, unrounded.
@@ -267,9 +262,9 @@ pub async fn priced(db: &impl ConnectionTrait, plan_ids: &[Uuid]) -> AppResult<H
     for plan in plans {
         let mut own = Vec::new();
         for b in bands.iter().filter(|b| b.plan_id == plan.id) {
-            own.push((b.min_seats, programs::stored_decimal(&b.unit_price)?));
+            own.push((b.min_seats, b.unit_price.to_decimal()));
         }
-        let unit_price = programs::stored_decimal(&plan.unit_price)?;
+        let unit_price = plan.unit_price.to_decimal();
         out.insert(plan.id, Priced { plan, unit_price, bands: own });
     }
     Ok(out)

@@ -14,16 +14,12 @@ use super::{Ctx, audit, notifications, subscriptions};
 use crate::{
     auth::Principal,
     db,
+    domain::ChangeRequestStatus,
     domain::notifications::NotificationKind,
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action, BillEffect},
 };
-
-pub const PENDING: &str = "PENDING";
-pub const APPROVED: &str = "APPROVED";
-pub const DECLINED: &str = "DECLINED";
-pub const WITHDRAWN: &str = "WITHDRAWN";
 
 /// Requests on subscriptions the principal sees.
 pub fn visible(principal: Option<&Principal>, now: DateTime<Utc>) -> Select<request::Entity> {
@@ -110,7 +106,7 @@ pub async fn request(ctx: &Ctx, principal: Option<&Principal>, ask: Ask) -> AppR
     }
     let waiting = request::Entity::find()
         .filter(request::Column::SubscriptionId.eq(sub.id))
-        .filter(request::Column::Status.eq(PENDING))
+        .filter(request::Column::Status.eq(ChangeRequestStatus::Pending))
         .count(&txn)
         .await?;
     if waiting > 0 {
@@ -124,7 +120,7 @@ pub async fn request(ctx: &Ctx, principal: Option<&Principal>, ask: Ask) -> AppR
         seats: Set(ask.seats),
         plan_id: Set(ask.plan_id),
         message: Set(message),
-        status: Set(PENDING.into()),
+        status: Set(ChangeRequestStatus::Pending),
         requested_by_user_id: Set(principal.user_id()),
         created_at: Set(now),
         decided_at: Set(None),
@@ -189,8 +185,8 @@ pub async fn decide(
             subscriptions::authorize(&txn, principal, &sub, BillEffect::Raise, now).await?
         }
     }
-    if found.status != PENDING {
-        return Err(AppError::Conflict(format!("this request was already {}", found.status.to_lowercase())));
+    if found.status != ChangeRequestStatus::Pending {
+        return Err(AppError::Conflict(format!("this request was already {}", found.status.as_str().to_lowercase())));
     }
     if decision == Decision::Approve {
         let mut current = sub;
@@ -207,11 +203,11 @@ pub async fn decide(
     }
     let mut active: request::ActiveModel = found.clone().into();
     let (status, action) = match decision {
-        Decision::Approve => (APPROVED, "subscription.change_approved"),
-        Decision::Decline => (DECLINED, "subscription.change_declined"),
-        Decision::Withdraw => (WITHDRAWN, "subscription.change_withdrawn"),
+        Decision::Approve => (ChangeRequestStatus::Approved, "subscription.change_approved"),
+        Decision::Decline => (ChangeRequestStatus::Declined, "subscription.change_declined"),
+        Decision::Withdraw => (ChangeRequestStatus::Withdrawn, "subscription.change_withdrawn"),
     };
-    active.status = Set(status.into());
+    active.status = Set(status);
     active.decided_at = Set(Some(now));
     active.decided_by_user_id = Set(Some(principal.user_id()));
     active.decision_note = Set(note);

@@ -1,7 +1,5 @@
 //! Courses and exam results: the trainings and certificates that tier requirements count.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use entity::{course, exam_result, membership, organization};
 use rust_decimal::Decimal;
@@ -16,24 +14,22 @@ use super::{Ctx, audit, field};
 use crate::{
     auth::Principal,
     db,
+    domain::CourseKind,
     domain::{OrganizationKind, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
 };
 
-pub const KINDS: [&str; 2] = ["ONLINE", "CERTIFYING"];
-
 pub struct NewCourse {
     pub code: String,
     pub title: String,
-    pub kind: String,
+    pub kind: CourseKind,
     pub fee: Decimal,
     pub currency: String,
 }
 
-pub fn fee(c: &course::Model) -> AppResult<Decimal> {
-    Decimal::from_str(&c.fee_amount)
-        .map_err(|_| AppError::internal(format!("stored fee {:?} is not a decimal", c.fee_amount)))
+pub fn fee(c: &course::Model) -> Decimal {
+    c.fee_amount.to_decimal()
 }
 
 pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCourse) -> AppResult<course::Model> {
@@ -41,9 +37,6 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCourse) 
     policy::can(principal, Action::ManageCatalog)?;
     let code = field("code", validate::name(&input.code, 32))?.to_uppercase();
     let title = field("title", validate::name(&input.title, 200))?;
-    if !KINDS.contains(&input.kind.as_str()) {
-        return Err(AppError::bad_input("kind", "is ONLINE or CERTIFYING"));
-    }
     if input.fee.is_sign_negative() || input.fee.scale() > 4 {
         return Err(AppError::bad_input("fee", "must be zero or more, with at most 4 decimals"));
     }
@@ -58,7 +51,7 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCourse) 
         code: Set(code),
         title: Set(title),
         kind: Set(input.kind),
-        fee_amount: Set(input.fee.normalize().to_string()),
+        fee_amount: Set(super::fixed("fee", input.fee)?),
         fee_currency: Set(currency),
         created_at: Set(now),
     }
@@ -254,7 +247,7 @@ fn partner_ids() -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .column(organization::Column::Id)
         .from(organization::Entity)
-        .and_where(organization::Column::Kind.eq(OrganizationKind::Partner.as_str()))
+        .and_where(organization::Column::Kind.eq(OrganizationKind::Partner))
         .to_owned()
 }
 

@@ -60,7 +60,7 @@ async fn duplicate_guard(db: &impl sea_orm::ConnectionTrait, domain: Option<&str
         return Ok(());
     }
     let found = organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer))
         .filter(same)
         .one(db)
         .await?;
@@ -139,7 +139,7 @@ pub struct Filter {
 pub fn visible(ctx: &Ctx, principal: Option<&Principal>, filter: &Filter) -> AppResult<Select<organization::Entity>> {
     let principal = policy::signed_in(principal)?;
     let mut query = organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer))
         .filter(policy::organizations_scope(Some(principal), ctx.now()));
     if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
         let pattern =

@@ -65,7 +65,7 @@ pub async fn add(
         action: "domain.added",
         target_type: "Domain",
         target_id: Some(created.id),
-        customer_id: (org.kind == OrganizationKind::Customer.as_str()).then_some(org.id),
+        customer_id: (org.kind == OrganizationKind::Customer).then_some(org.id),
         before: None,
         after: Some(json!({ "name": created.name })),
     };
@@ -107,7 +107,7 @@ pub async fn verify(
         action: "domain.verified",
         target_type: "Domain",
         target_id: Some(verified.id),
-        customer_id: (org.kind == OrganizationKind::Customer.as_str()).then_some(org.id),
+        customer_id: (org.kind == OrganizationKind::Customer).then_some(org.id),
         before: None,
         after: Some(json!({ "name": verified.name })),
     };

@@ -19,7 +19,7 @@ use crate::{
     domain::notifications::NotificationKind,
     domain::{
         OrganizationKind, Rights,
-        grants::{self as rules, GrantSide, GrantStatus},
+        grants::{self as rules, GrantScope, GrantSide, GrantStatus},
     },
     error::{AppError, AppResult},
     policy::{self, Action},
@@ -36,13 +36,9 @@ fn snapshot(g: &grant::Model) -> serde_json::Value {
     })
 }
 
-fn status(g: &grant::Model) -> AppResult<GrantStatus> {
-    GrantStatus::parse(&g.status).ok_or_else(|| AppError::internal(format!("stored grant status {:?}", g.status)))
-}
-
-/// Whether the grant is live right now: ACTIVE and not past its end, whatever the job did.
+/// Whether the grant is live right now (`domain::grants::is_live`).
 pub fn is_live(g: &grant::Model, now: DateTime<Utc>) -> bool {
-    g.status == GrantStatus::Active.as_str() && g.ends_at > now
+    rules::is_live(g.status, g.ends_at, now)
 }
 
 /// Records the change in the audit trail, with the customer it concerns.
@@ -73,7 +69,7 @@ pub(crate) async fn notify(
     g: &grant::Model,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    let asked_by_partner = g.requested_by == GrantSide::Partner.as_str();
+    let asked_by_partner = g.requested_by == GrantSide::Partner;
     let requester = if asked_by_partner { g.partner_id } else { g.customer_id };
     use NotificationKind as K;
     let recipients: &[(NotificationKind, Uuid)] = match action {
@@ -114,10 +110,10 @@ pub enum Scope {
 }
 
 impl Scope {
-    fn kind(&self) -> &'static str {
+    fn kind(&self) -> GrantScope {
         match self {
-            Scope::Account => "ACCOUNT",
-            Scope::Subscriptions(_) => "SUBSCRIPTIONS",
+            Scope::Account => GrantScope::Account,
+            Scope::Subscriptions(_) => GrantScope::Subscriptions,
         }
     }
 
@@ -149,7 +145,7 @@ pub struct Request {
 
 /// The scope a grant has now (one query for SUBSCRIPTIONS scopes).
 pub async fn scope_of(db: &impl ConnectionTrait, g: &grant::Model) -> AppResult<Scope> {
-    if g.scope == "ACCOUNT" {
+    if g.scope == GrantScope::Account {
         return Ok(Scope::Account);
     }
     let items = grant_scope_item::Entity::find().filter(grant_scope_item::Column::GrantId.eq(g.id)).all(db).await?;
@@ -208,14 +204,12 @@ async fn ensure_no_open_grant(
     let open = grant::Entity::find()
         .filter(grant::Column::PartnerId.eq(partner_id))
         .filter(grant::Column::CustomerId.eq(customer_id))
-        .filter(grant::Column::Status.is_in([GrantStatus::Pending.as_str(), GrantStatus::Active.as_str()]))
+        .filter(grant::Column::Status.is_in([GrantStatus::Pending, GrantStatus::Active]))
         .filter(grant::Column::EndsAt.gt(now))
         .one(db)
         .await?;
     match open {
-        Some(g) if g.status == GrantStatus::Active.as_str() => {
-            Err(AppError::Conflict("this partner already has access".into()))
-        }
+        Some(g) if g.status == GrantStatus::Active => Err(AppError::Conflict("this partner already has access".into())),
         Some(_) => Err(AppError::Conflict("a request between these two is already waiting for an answer".into())),
         None => Ok(()),
     }
@@ -249,10 +243,10 @@ pub(crate) async fn insert(
         id: Set(Uuid::now_v7()),
         partner_id: Set(partner_id),
         customer_id: Set(customer_id),
-        status: Set(status.as_str().into()),
+        status: Set(status),
         rights: Set(r.rights.bits()),
-        scope: Set(r.scope.kind().into()),
-        requested_by: Set(side.as_str().into()),
+        scope: Set(r.scope.kind()),
+        requested_by: Set(side),
         starts_at: Set(now),
         ends_at: Set(ends_at),
         auto_extend: Set(r.auto_extend),
@@ -311,8 +305,7 @@ pub async fn request_access(
 /// The customer with this VAT number, or that proved this domain (NOT_FOUND otherwise: then
 /// there is nobody to ask, and the partner may create the customer).
 async fn find_by_identifier(db: &impl ConnectionTrait, customer: &CustomerRef) -> AppResult<Uuid> {
-    let mut query =
-        organization::Entity::find().filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()));
+    let mut query = organization::Entity::find().filter(organization::Column::Kind.eq(OrganizationKind::Customer));
     query = match customer {
         CustomerRef::Id(id) => query.filter(organization::Column::Id.eq(*id)),
         CustomerRef::VatNumber(vat) => query.filter(organization::Column::VatNumber.eq(vat.as_str())),
@@ -428,16 +421,12 @@ pub async fn transition(
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Grant"))?;
-    let current = status(&existing)?;
-    let side = GrantSide::parse(&existing.requested_by).unwrap_or(GrantSide::Partner);
-    let pending_open = current == GrantStatus::Pending && existing.ends_at > now;
-    let live = is_live(&existing, now);
+    let current = existing.status;
+    let side = existing.requested_by;
     // Said as the grant is now: one past its end is expired, whether or not the job ran.
-    let shown = if matches!(current, GrantStatus::Active | GrantStatus::Pending) && existing.ends_at <= now {
-        GrantStatus::Expired
-    } else {
-        current
-    };
+    let shown = rules::status_at(current, existing.ends_at, now);
+    let pending_open = shown == GrantStatus::Pending;
+    let live = is_live(&existing, now);
     let wrong_state = |what: &str| {
         let state = shown.as_str().to_lowercase();
         let article = if state.starts_with(['a', 'e', 'i', 'o', 'u']) { "an" } else { "a" };
@@ -479,9 +468,9 @@ pub async fn transition(
                 if !scope_of(&txn, &existing).await?.contains(scope) {
                     return Err(AppError::bad_input("scope", "may narrow the requested scope, not widen it"));
                 }
-                next.scope = Set(scope.kind().into());
+                next.scope = Set(scope.kind());
             }
-            next.status = Set(GrantStatus::Active.as_str().into());
+            next.status = Set(GrantStatus::Active);
             next.rights = Set(rights.bits());
             next.starts_at = Set(now);
             next.ends_at = Set(ends_at);
@@ -497,7 +486,7 @@ pub async fn transition(
             if !pending_open {
                 return Err(wrong_state("declined"));
             }
-            next.status = Set(GrantStatus::Declined.as_str().into());
+            next.status = Set(GrantStatus::Declined);
         }
         Transition::Update => {
             policy::can(principal, Action::ManageGrantAsCustomer { grant: &existing })?;
@@ -522,7 +511,7 @@ pub async fn transition(
             next.rights = Set(rights.bits());
             next.auto_extend = Set(auto_extend);
             if let Some(scope) = &change.scope {
-                next.scope = Set(scope.kind().into());
+                next.scope = Set(scope.kind());
             }
         }
         Transition::Revoke => {
@@ -530,7 +519,7 @@ pub async fn transition(
             if !(live || (pending_open && side == GrantSide::Customer)) {
                 return Err(wrong_state("revoked"));
             }
-            next.status = Set(GrantStatus::Revoked.as_str().into());
+            next.status = Set(GrantStatus::Revoked);
             next.ends_at = Set(now.min(existing.ends_at));
         }
         Transition::End => {
@@ -538,7 +527,7 @@ pub async fn transition(
             if !(live || (pending_open && side == GrantSide::Partner)) {
                 return Err(wrong_state("ended"));
             }
-            next.status = Set(GrantStatus::Ended.as_str().into());
+            next.status = Set(GrantStatus::Ended);
             next.ends_at = Set(now.min(existing.ends_at));
         }
     }
@@ -708,7 +697,7 @@ pub async fn live_for_viewer(
     Ok(grant::Entity::find()
         .filter(grant::Column::PartnerId.eq(m.organization_id()))
         .filter(grant::Column::CustomerId.is_in(customer_ids.iter().copied()))
-        .filter(grant::Column::Status.eq(GrantStatus::Active.as_str()))
+        .filter(grant::Column::Status.eq(GrantStatus::Active))
         .filter(grant::Column::EndsAt.gt(now))
         .all(db)
         .await?)

@@ -14,7 +14,7 @@ use super::{Ctx, audit, field, organizations, people};
 use crate::{
     auth::{Principal, token},
     db,
-    domain::{OrganizationKind, Role, validate},
+    domain::{OrganizationKind, Role, RolesOfKind, validate},
     error::{AppError, AppResult},
     policy::{self, MemberAuthority},
 };
@@ -28,7 +28,7 @@ fn audit_json(i: &invitation::Model) -> serde_json::Value {
 }
 
 fn customer_of(org: &organization::Model) -> Option<Uuid> {
-    (org.kind == OrganizationKind::Customer.as_str()).then_some(org.id)
+    (org.kind == OrganizationKind::Customer).then_some(org.id)
 }
 
 /// In whose name the principal may touch `org`'s members of `roles` (see
@@ -39,7 +39,7 @@ pub async fn member_authority(
     org: &organization::Model,
     roles: &[Role],
 ) -> AppResult<MemberAuthority> {
-    let kind = OrganizationKind::parse(&org.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
+    let kind = org.kind;
     let delegated = if kind == OrganizationKind::Customer && policy::PartnerActor::of(principal).is_some() {
         super::grants::viewer_rights(&ctx.db, Some(principal), &[org.id], ctx.now()).await?.get(&org.id).copied()
     } else {
@@ -63,7 +63,7 @@ pub async fn invite(
     let principal = policy::signed_in(principal)?;
     let org = organizations::find_visible(ctx, Some(principal), organization_id).await?;
     let authority = member_authority(ctx, principal, &org, &[role]).await?;
-    let kind = OrganizationKind::parse(&org.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
+    let kind = org.kind;
     if !role.is_allowed_for(kind) {
         return Err(AppError::bad_input("role", format!("a {kind} organisation does not have the role {role}")));
     }
@@ -112,7 +112,7 @@ pub(crate) async fn insert(
         id: Set(Uuid::now_v7()),
         organization_id: Set(org.id),
         email: Set(email.to_string()),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         token_hash: Set(secret.hash),
         invited_by_user_id: Set(principal.map(Principal::user_id)),
         created_at: Set(now),
@@ -167,7 +167,7 @@ async fn change_open(
         .await?
         .ok_or(AppError::NotFound("Invitation"))?;
     let org = organizations::find_visible(ctx, Some(principal), existing.organization_id).await?;
-    let role = Role::parse(&existing.role).ok_or_else(|| AppError::internal("bad role in invitation"))?;
+    let role = existing.role;
     if let MemberAuthority::Partner(partner) = member_authority(ctx, principal, &org, &[role]).await?
         && existing.invited_by_organization_id != Some(partner)
     {
@@ -228,7 +228,7 @@ pub async fn accept(ctx: &Ctx, principal: Option<&Principal>, secret: &str) -> A
             "this invitation is for another e-mail address, or your provider has not verified yours".into(),
         ));
     }
-    let role = Role::parse(&found.role).ok_or_else(|| AppError::internal("bad role in invitation"))?;
+    let role = found.role;
     if let Some(partner_id) = found.invited_by_organization_id
         && !partner_invitation_stands(&txn, &found, partner_id, role, now).await?
     {
@@ -275,7 +275,7 @@ async fn partner_invitation_stands(
         .filter(membership::Column::OrganizationId.eq(partner_id))
         .one(db)
         .await?;
-    let Some(sender_role) = membership.and_then(|m| Role::parse(&m.role)) else { return Ok(false) };
+    let Some(sender_role) = membership.map(|m| m.role) else { return Ok(false) };
     let actor = policy::PartnerActor { partner_id, user_id: sender, role: sender_role };
     let rights = super::grants::rights_of(db, &actor, found.organization_id, now).await?;
     Ok(policy::partner_invitation_stands(rights, role))
@@ -336,7 +336,7 @@ pub async fn remove_member(ctx: &Ctx, principal: Option<&Principal>, membership_
         .await?
         .ok_or(AppError::NotFound("Membership"))?;
     let org = organizations::find_visible(ctx, Some(principal), found.organization_id).await?;
-    let role = Role::parse(&found.role).ok_or_else(|| AppError::internal("bad role in membership"))?;
+    let role = found.role;
     member_authority(ctx, principal, &org, &[role]).await?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
@@ -351,7 +351,7 @@ pub async fn remove_member(ctx: &Ctx, principal: Option<&Principal>, membership_
 async fn ensure_another_admin(db: &impl ConnectionTrait, organization_id: Uuid) -> AppResult<()> {
     let admins = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(membership::Column::Role.eq(Role::Admin.as_str()))
+        .filter(membership::Column::Role.eq(Role::Admin))
         .count(db)
         .await?;
     if admins <= 1 {
@@ -400,9 +400,9 @@ pub async fn change_role(
         .await?
         .ok_or(AppError::NotFound("Membership"))?;
     let org = organizations::find_visible(ctx, Some(principal), found.organization_id).await?;
-    let current = Role::parse(&found.role).ok_or_else(|| AppError::internal("bad role in membership"))?;
+    let current = found.role;
     member_authority(ctx, principal, &org, &[current, role]).await?;
-    let kind = OrganizationKind::parse(&org.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
+    let kind = org.kind;
     if !role.is_allowed_for(kind) {
         return Err(AppError::bad_input("role", format!("a {kind} organisation does not have the role {role}")));
     }
@@ -415,7 +415,7 @@ pub async fn change_role(
         ensure_another_admin(&txn, org.id).await?;
     }
     let mut active: membership::ActiveModel = found.clone().into();
-    active.role = Set(role.as_str().into());
+    active.role = Set(role);
     let updated = active.update(&txn).await?;
     let event = audit::Event {
         action: "membership.role_changed",
@@ -448,7 +448,7 @@ pub async fn remove_partner_members(
     let brought = membership::Entity::find()
         .filter(membership::Column::OrganizationId.eq(org.id))
         .filter(membership::Column::InvitedByOrganizationId.eq(partner_id))
-        .filter(membership::Column::Role.ne(Role::Admin.as_str()))
+        .filter(membership::Column::Role.ne(Role::Admin))
         .all(&txn)
         .await?;
     for m in &brought {

@@ -57,6 +57,18 @@ impl Ctx {
     }
 }
 
+/// A decimal from the caller, stored exactly (`entity::fixed::Fixed`): BAD_USER_INPUT naming
+/// the field when it has more than four places or is out of range.
+pub(crate) fn fixed(name: &str, value: rust_decimal::Decimal) -> crate::error::AppResult<entity::fixed::Fixed> {
+    entity::fixed::Fixed::from_decimal(value).map_err(|e| crate::error::AppError::bad_input(name, e.to_string()))
+}
+
+/// A decimal we computed, stored exactly; one that does not fit is our bug.
+pub(crate) fn exact(value: rust_decimal::Decimal) -> crate::error::AppResult<entity::fixed::Fixed> {
+    entity::fixed::Fixed::from_decimal(value)
+        .map_err(|e| crate::error::AppError::internal(format!("computed amount {value} {e}")))
+}
+
 /// Turns a validation message into a field error.
 pub(crate) fn field<T>(name: &str, result: Result<T, String>) -> crate::error::AppResult<T> {
     result.map_err(|message| crate::error::AppError::bad_input(name, message))

@@ -18,7 +18,7 @@ pub async fn enqueue(
 ) -> AppResult<()> {
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         organization_id: Set(Some(organization_id)),
         user_id: Set(user_id),
         payload: Set(payload),
@@ -40,7 +40,7 @@ pub async fn enqueue_personal(
 ) -> AppResult<()> {
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         organization_id: Set(None),
         user_id: Set(Some(user_id)),
         payload: Set(payload),

@@ -140,7 +140,7 @@ pub async fn find_visible(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) ->
 /// Whether a vendor exists yet (bootstrap refuses once one does).
 pub async fn vendor_exists(db: &impl sea_orm::ConnectionTrait) -> AppResult<bool> {
     Ok(organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor))
         .one(db)
         .await?
         .is_some())

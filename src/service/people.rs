@@ -21,7 +21,7 @@ pub struct NewUser<'a> {
 pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateTime<Utc>) -> AppResult<user::Model> {
     Ok(user::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(new.kind.as_str().into()),
+        kind: Set(new.kind),
         oidc_issuer: Set(None),
         oidc_subject: Set(None),
         email: Set(new.email.map(Into::into)),
@@ -53,7 +53,7 @@ pub async fn insert_membership(
         id: Set(Uuid::now_v7()),
         user_id: Set(user_id),
         organization_id: Set(organization_id),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         created_at: Set(now),
         invited_by_organization_id: Set(invited.by_organization),
         invited_by_user_id: Set(invited.by_user),
@@ -81,7 +81,7 @@ pub async fn insert_organization(
 ) -> AppResult<organization::Model> {
     Ok(organization::ActiveModel {
         id: Set(Uuid::now_v7()),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         name: Set(fields.name),
         country: Set(fields.country),
         domain: Set(fields.domain),

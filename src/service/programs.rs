@@ -3,8 +3,6 @@
 //! every downgrade, a history entry and a notification; evaluation compares each partnership
 //! with every tier's requirements.
 
-use std::str::FromStr;
-
 use chrono::{DateTime, Utc};
 use entity::{
     course, exam_result, membership, organization, partnership, program, program_terms, success_story, tier,
@@ -23,6 +21,7 @@ use crate::{
     auth::Principal,
     db,
     domain::notifications::NotificationKind,
+    domain::{CourseKind, ProgramKind},
     domain::{
         OrganizationKind,
         tiers::{self, Benefits, Evaluation, ExamPass, PartnerFacts, Requirements, TierDefinition},
@@ -32,13 +31,6 @@ use crate::{
     ids::{self, NodeType},
     policy::{self, Action},
 };
-
-pub const KINDS: [&str; 2] = ["RESELLER", "REFERRAL"];
-
-/// Exact decimal text as stored; a bad value is our bug, not the caller's.
-pub fn stored_decimal(text: &str) -> AppResult<Decimal> {
-    Decimal::from_str(text).map_err(|_| AppError::internal(format!("stored amount {text:?} is not a decimal")))
-}
 
 /// An amount a caller gives in a programme's currency.
 pub fn amount_in(name: &str, amount: Decimal, currency: &str, expected: &str) -> AppResult<Decimal> {
@@ -83,7 +75,7 @@ pub fn benefits_of(t: &tier::Model) -> AppResult<Benefits> {
 
 pub struct NewProgram {
     pub name: String,
-    pub kind: String,
+    pub kind: ProgramKind,
     pub currency: String,
     pub terms: String,
     pub exclusivity_group: Option<String>,
@@ -109,15 +101,14 @@ pub async fn create_program(
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::ManageProgram)?;
     let name = field("name", validate::name(&input.name, 200))?;
-    if !KINDS.contains(&input.kind.as_str()) {
-        return Err(AppError::bad_input("kind", "is RESELLER or REFERRAL"));
-    }
     let currency = currency("currency", &input.currency)?;
     let body = terms_body("terms", &input.terms)?;
     let group = optional_field("exclusivityGroup", input.exclusivity_group.as_deref(), |g| validate::name(g, 64))?
         .map(|g| g.to_lowercase());
     let minimum = match input.min_yearly_amount {
-        Some(a) => Some(amount_in("minimumYearlyAmount", a, &currency, &currency)?.to_string()),
+        Some(a) => {
+            Some(super::fixed("minimumYearlyAmount", amount_in("minimumYearlyAmount", a, &currency, &currency)?)?)
+        }
         None => None,
     };
     let now = ctx.now();
@@ -432,7 +423,7 @@ pub async fn change_partner_tier(
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let partner = organization::Entity::find_by_id(partner_id)
-        .filter(organization::Column::Kind.eq(OrganizationKind::Partner.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Partner))
         .one(&txn)
         .await?
         .ok_or(AppError::NotFound("Organization"))?;
@@ -571,7 +562,7 @@ pub async fn update_partnership(
     let mut active: partnership::ActiveModel = current.clone().into();
     if let Some((amount, cur)) = committed {
         let amount = amount_in("committedYearlyVolume", amount, &cur, &program.currency)?;
-        active.committed_yearly_volume = Set(Some(amount.to_string()));
+        active.committed_yearly_volume = Set(Some(super::fixed("committedYearlyVolume", amount)?));
     }
     if let Some(until) = fee_paid_until {
         active.yearly_fee_paid_until = Set(Some(until));
@@ -614,19 +605,19 @@ pub async fn evaluate(db: &impl ConnectionTrait, p: &partnership::Model, now: Da
         .join(JoinType::LeftJoin, exam_course())
         .all(db)
         .await?;
-    let basic_training_passed = exams.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == "ONLINE"));
+    let basic_training_passed = exams.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == CourseKind::Online));
     let exams = exams
         .into_iter()
         .map(|(e, c)| ExamPass {
             person: e.user_id,
             passed_at: e.passed_at,
             expires_at: e.expires_at,
-            certifying: c.is_some_and(|c| c.kind == "CERTIFYING"),
+            certifying: c.is_some_and(|c| c.kind == CourseKind::Certifying),
         })
         .collect();
     let accepted_stories = success_story::Entity::find()
         .filter(success_story::Column::PartnerId.eq(p.organization_id))
-        .filter(success_story::Column::Status.eq("ACCEPTED"))
+        .filter(success_story::Column::Status.eq(crate::domain::ReviewStatus::Accepted))
         .all(db)
         .await?
         .into_iter()
@@ -636,12 +627,7 @@ pub async fn evaluate(db: &impl ConnectionTrait, p: &partnership::Model, now: Da
         joined_at: p.joined_at,
         basic_training_passed,
         exams,
-        committed_yearly_volume: p
-            .committed_yearly_volume
-            .as_deref()
-            .map(stored_decimal)
-            .transpose()?
-            .unwrap_or_default(),
+        committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
         accepted_stories,
         yearly_fee_paid_until: p.yearly_fee_paid_until,
     };

@@ -9,7 +9,7 @@ use super::{Ctx, audit, field, organizations, people, tokens};
 use crate::{
     auth::Principal,
     db,
-    domain::{OrganizationKind, Role, UserKind, validate},
+    domain::{OrganizationKind, Role, RolesOfKind, UserKind, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
 };
@@ -31,8 +31,7 @@ pub async fn create(
     let principal = policy::signed_in(principal)?;
     let organization = organizations::find_visible(ctx, Some(principal), organization_id).await?;
     policy::can(principal, Action::CreateServiceAccount { organization_id })?;
-    let kind =
-        OrganizationKind::parse(&organization.kind).ok_or_else(|| AppError::internal("bad organisation kind"))?;
+    let kind = organization.kind;
     if !role.is_allowed_for(kind) {
         let allowed: Vec<_> = Role::allowed_for(kind).iter().map(|r| r.as_str()).collect();
         return Err(AppError::bad_input("role", format!("a {kind} organisation has the roles {}", allowed.join(", "))));
@@ -75,7 +74,7 @@ pub async fn find_visible(
 ) -> AppResult<Option<(user::Model, membership::Model)>> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     let found = user::Entity::find_by_id(id)
-        .filter(user::Column::Kind.eq(UserKind::ServiceAccount.as_str()))
+        .filter(user::Column::Kind.eq(UserKind::ServiceAccount))
         .filter(policy::users_scope(principal, ctx.now()))
         .find_also_related(membership::Entity)
         .one(&ctx.db)
@@ -94,7 +93,7 @@ pub(crate) async fn revoke_tokens_of_removed(
     use entity::api_token;
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     let account = user::Entity::find_by_id(removed.user_id)
-        .filter(user::Column::Kind.eq(UserKind::ServiceAccount.as_str()))
+        .filter(user::Column::Kind.eq(UserKind::ServiceAccount))
         .one(db)
         .await?;
     if account.is_none() {

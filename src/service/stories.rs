@@ -9,6 +9,7 @@ use super::{Ctx, audit, field, notifications};
 use crate::{
     auth::Principal,
     db,
+    domain::ReviewStatus,
     domain::notifications::NotificationKind,
     domain::validate,
     error::{AppError, AppResult},
@@ -55,7 +56,7 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, story: NewStory) -
         summary: Set(summary),
         products: Set(json!(products)),
         publishable: Set(story.publishable),
-        status: Set("SUBMITTED".into()),
+        status: Set(ReviewStatus::Submitted),
         review_reason: Set(None),
         submitted_by_user_id: Set(Some(principal.user_id())),
         reviewed_by_user_id: Set(None),
@@ -96,15 +97,15 @@ pub async fn review(
         .await?
         .ok_or(AppError::NotFound("SuccessStory"))?;
     policy::can(principal, Action::ReviewSuccessStory)?;
-    if story.status != "SUBMITTED" {
-        return Err(AppError::Conflict(format!("this story was already {}", story.status.to_lowercase())));
+    if story.status != ReviewStatus::Submitted {
+        return Err(AppError::Conflict(format!("this story was already {}", story.status.as_str().to_lowercase())));
     }
     if !accept && reason.is_none() {
         return Err(AppError::bad_input("reason", "a rejection needs a reason"));
     }
-    let status = if accept { "ACCEPTED" } else { "REJECTED" };
+    let status = if accept { ReviewStatus::Accepted } else { ReviewStatus::Rejected };
     let mut active: success_story::ActiveModel = story.clone().into();
-    active.status = Set(status.into());
+    active.status = Set(status);
     active.review_reason = Set(reason.clone());
     active.reviewed_by_user_id = Set(Some(principal.user_id()));
     active.reviewed_at = Set(Some(now));

@@ -17,7 +17,10 @@ use crate::{
     auth::Principal,
     db,
     domain::notifications::NotificationKind,
-    domain::{OrganizationKind, Rights, billing},
+    domain::{
+        BilledTo, ChargeKind, GrantScope, GrantStatus, OrganizationKind, Rights, SubscriptionChangeKind,
+        SubscriptionStatus, billing,
+    },
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action, BillEffect, SubscriptionTarget},
@@ -46,14 +49,14 @@ async fn partner_standing(
 ) -> AppResult<(Rights, bool)> {
     let rights = grants::viewer_rights(db, Some(principal), &[customer_id], now).await?;
     let live = grants::live_for_viewer(db, Some(principal), &[customer_id], now).await?;
-    Ok((rights.get(&customer_id).copied().unwrap_or_default(), live.iter().any(|g| g.scope == "ACCOUNT")))
+    Ok((rights.get(&customer_id).copied().unwrap_or_default(), live.iter().any(|g| g.scope == GrantScope::Account)))
 }
 
 async fn record_change(
     db: &impl ConnectionTrait,
     principal: Option<&Principal>,
     sub: &subscription::Model,
-    kind: &str,
+    kind: SubscriptionChangeKind,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
     now: DateTime<Utc>,
@@ -61,7 +64,7 @@ async fn record_change(
     subscription_change::ActiveModel {
         id: Set(Uuid::now_v7()),
         subscription_id: Set(sub.id),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         before: Set(before.clone()),
         after: Set(after.clone()),
         actor_user_id: Set(principal.map(Principal::user_id)),
@@ -70,18 +73,18 @@ async fn record_change(
     }
     .insert(db)
     .await?;
+    use SubscriptionChangeKind as K;
     let action = match kind {
-        "CREATED" => "subscription.created",
-        "SEATS_CHANGED" => "subscription.seats_changed",
-        "UPGRADED" => "subscription.upgraded",
-        "DOWNGRADE_SCHEDULED" => "subscription.downgrade_scheduled",
-        "CANCEL_SCHEDULED" => "subscription.cancel_scheduled",
-        "CANCEL_UNDONE" => "subscription.cancel_undone",
-        "AUTO_RENEW_SET" => "subscription.auto_renew_set",
-        "RENEWED" => "subscription.renewed",
-        "BILLING_HANDED_OVER" => "subscription.billing_handed_over",
-        "ENDED" => "subscription.ended",
-        other => return Err(AppError::internal(format!("no audit action for subscription change {other}"))),
+        K::Created => "subscription.created",
+        K::SeatsChanged => "subscription.seats_changed",
+        K::Upgraded => "subscription.upgraded",
+        K::DowngradeScheduled => "subscription.downgrade_scheduled",
+        K::CancelScheduled => "subscription.cancel_scheduled",
+        K::CancelUndone => "subscription.cancel_undone",
+        K::AutoRenewSet => "subscription.auto_renew_set",
+        K::Renewed => "subscription.renewed",
+        K::BillingHandedOver => "subscription.billing_handed_over",
+        K::Ended => "subscription.ended",
     };
     let event = audit::Event {
         action,
@@ -96,8 +99,8 @@ async fn record_change(
 
 /// Who is billed for a subscription's charges.
 fn bill_to(sub: &subscription::Model) -> Uuid {
-    match (sub.billed_to.as_str(), sub.partner_id) {
-        ("PARTNER", Some(partner)) => partner,
+    match (sub.billed_to, sub.partner_id) {
+        (BilledTo::Partner, Some(partner)) => partner,
         _ => sub.customer_id,
     }
 }
@@ -106,7 +109,7 @@ fn bill_to(sub: &subscription::Model) -> Uuid {
 async fn charge(
     db: &impl ConnectionTrait,
     sub: &subscription::Model,
-    kind: &str,
+    kind: ChargeKind,
     plan_id: Uuid,
     seats: i32,
     from: Option<(Uuid, i32)>,
@@ -117,14 +120,14 @@ async fn charge(
         return Err(AppError::internal(format!("subscription {} has no period", sub.id)));
     };
     // A change on the period's last day (before the renewal runs) owes nothing for it.
-    if kind == "PRORATION" && billing::remaining_days(start, end, service_start).0 == 0 {
+    if kind == ChargeKind::Proration && billing::remaining_days(start, end, service_start).0 == 0 {
         return Ok(());
     }
     charge::ActiveModel {
         id: Set(Uuid::now_v7()),
         subscription_id: Set(sub.id),
         bill_to_organization_id: Set(bill_to(sub)),
-        kind: Set(kind.into()),
+        kind: Set(kind),
         plan_id: Set(plan_id),
         seats: Set(seats),
         from_plan_id: Set(from.map(|f| f.0)),
@@ -144,7 +147,7 @@ pub struct NewSubscription<'a> {
     pub customer_id: Uuid,
     pub plan_id: Uuid,
     pub seats: i32,
-    pub billed_to: String,
+    pub billed_to: BilledTo,
     pub idempotency_key: &'a str,
 }
 
@@ -158,10 +161,7 @@ pub async fn create(
     let acting = policy::acting(principal)?.clone();
     let now = ctx.now();
     let seats = seats(input.seats)?;
-    let billed_to = input.billed_to.to_uppercase();
-    if !["PARTNER", "CUSTOMER"].contains(&billed_to.as_str()) {
-        return Err(AppError::bad_input("billedTo", "is PARTNER or CUSTOMER"));
-    }
+    let billed_to = input.billed_to;
     let canonical =
         json!({ "customer": input.customer_id, "plan": input.plan_id, "seats": seats, "billedTo": billed_to });
     let key = idempotency::Key::new(principal.user_id(), "createSubscription", input.idempotency_key, &canonical)?;
@@ -182,7 +182,7 @@ async fn create_once(
     acting: &crate::auth::MembershipContext,
     input: &NewSubscription<'_>,
     seats: i32,
-    billed_to: String,
+    billed_to: BilledTo,
     key: &idempotency::Key<'_>,
     now: DateTime<Utc>,
 ) -> AppResult<subscription::Model> {
@@ -191,7 +191,7 @@ async fn create_once(
         return subscription::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("ProductSubscription"));
     }
     let customer = organization::Entity::find_by_id(input.customer_id)
-        .filter(organization::Column::Kind.eq(OrganizationKind::Customer.as_str()))
+        .filter(organization::Column::Kind.eq(OrganizationKind::Customer))
         .filter(policy::organizations_scope(Some(principal), now))
         .one(&txn)
         .await?
@@ -208,7 +208,7 @@ async fn create_once(
         },
     )?;
     let partner_id = (acting.organization_kind == OrganizationKind::Partner).then(|| acting.organization_id());
-    if billed_to == "PARTNER" && partner_id.is_none() {
+    if billed_to == BilledTo::Partner && partner_id.is_none() {
         return Err(AppError::bad_input("billedTo", "only a partner can be billed; a customer pays its own"));
     }
     let plans = catalog::priced(&txn, &[input.plan_id]).await?;
@@ -223,12 +223,12 @@ async fn create_once(
         customer_id: Set(customer.id),
         product_id: Set(plan.plan.product_id),
         seats: Set(seats),
-        status: Set("ACTIVE".into()),
+        status: Set(SubscriptionStatus::Active),
         created_at: Set(now),
         updated_at: Set(now),
         plan_id: Set(Some(plan.plan.id)),
         partner_id: Set(partner_id),
-        billed_to: Set(billed_to.clone()),
+        billed_to: Set(billed_to),
         started_at: Set(Some(now)),
         current_period_start: Set(Some(now)),
         current_period_end: Set(Some(end)),
@@ -238,9 +238,9 @@ async fn create_once(
     }
     .insert(&txn)
     .await?;
-    charge(&txn, &created, "PERIOD", plan.plan.id, seats, None, now, now).await?;
+    charge(&txn, &created, ChargeKind::Period, plan.plan.id, seats, None, now, now).await?;
     let after = json!({ "plan": plan.plan.code, "seats": seats, "billedTo": billed_to, "renewsAt": end });
-    record_change(&txn, Some(principal), &created, "CREATED", None, Some(after), now).await?;
+    record_change(&txn, Some(principal), &created, SubscriptionChangeKind::Created, None, Some(after), now).await?;
     idempotency::remember(&txn, key, created.id, now).await?;
     txn.commit().await?;
     Ok(created)
@@ -259,7 +259,7 @@ pub(crate) async fn changeable(
         .one(txn)
         .await?
         .ok_or(AppError::NotFound("ProductSubscription"))?;
-    if sub.status != "ACTIVE" {
+    if sub.status != SubscriptionStatus::Active {
         return Err(AppError::Conflict("the subscription has ended".into()));
     }
     if sub.plan_id.is_none() || sub.current_period_end.is_none() {
@@ -269,7 +269,7 @@ pub(crate) async fn changeable(
 }
 
 pub(crate) fn billed_to_partner(sub: &subscription::Model) -> bool {
-    sub.billed_to == "PARTNER" && sub.partner_id.is_some()
+    sub.billed_to == BilledTo::Partner && sub.partner_id.is_some()
 }
 
 /// Whether the principal may make a change with this effect on the bill (the policy decides:
@@ -354,9 +354,10 @@ pub(crate) async fn apply_seats(
     let mut changed = touched(now);
     changed.seats = Set(new_seats);
     let updated = save(txn, sub, changed).await?;
-    charge(txn, &updated, "PRORATION", plan, new_seats, Some((plan, sub.seats)), now, now).await?;
+    charge(txn, &updated, ChargeKind::Proration, plan, new_seats, Some((plan, sub.seats)), now, now).await?;
     let (before, after) = (json!({ "seats": sub.seats }), json!({ "seats": new_seats }));
-    record_change(txn, Some(principal), &updated, "SEATS_CHANGED", Some(before), Some(after), now).await?;
+    record_change(txn, Some(principal), &updated, SubscriptionChangeKind::SeatsChanged, Some(before), Some(after), now)
+        .await?;
     Ok(updated)
 }
 
@@ -421,16 +422,27 @@ pub(crate) async fn apply_plan(
         changed.plan_id = Set(Some(plan_id));
         changed.pending_plan_id = Set(None);
         let updated = save(txn, sub, changed).await?;
-        charge(txn, &updated, "PRORATION", plan_id, sub.seats, Some((current.plan.id, sub.seats)), now, now).await?;
+        charge(txn, &updated, ChargeKind::Proration, plan_id, sub.seats, Some((current.plan.id, sub.seats)), now, now)
+            .await?;
         let after = json!({ "plan": target.plan.code });
-        record_change(txn, Some(principal), &updated, "UPGRADED", Some(before), Some(after), now).await?;
+        record_change(txn, Some(principal), &updated, SubscriptionChangeKind::Upgraded, Some(before), Some(after), now)
+            .await?;
         return Ok(updated);
     }
     let mut changed = touched(now);
     changed.pending_plan_id = Set(Some(plan_id));
     let updated = save(txn, sub, changed).await?;
     let after = json!({ "plan": target.plan.code, "from": updated.current_period_end });
-    record_change(txn, Some(principal), &updated, "DOWNGRADE_SCHEDULED", Some(before), Some(after), now).await?;
+    record_change(
+        txn,
+        Some(principal),
+        &updated,
+        SubscriptionChangeKind::DowngradeScheduled,
+        Some(before),
+        Some(after),
+        now,
+    )
+    .await?;
     Ok(updated)
 }
 
@@ -454,7 +466,7 @@ pub async fn set_cancel(
     let mut changed = touched(now);
     changed.cancel_at_period_end = Set(cancel);
     let updated = save(&txn, &sub, changed).await?;
-    let kind = if cancel { "CANCEL_SCHEDULED" } else { "CANCEL_UNDONE" };
+    let kind = if cancel { SubscriptionChangeKind::CancelScheduled } else { SubscriptionChangeKind::CancelUndone };
     let after = json!({ "endsAt": cancel.then_some(updated.current_period_end).flatten() });
     record_change(&txn, Some(principal), &updated, kind, None, Some(after), now).await?;
     txn.commit().await?;
@@ -480,7 +492,16 @@ pub async fn set_auto_renew(
     changed.auto_renew = Set(auto_renew);
     let updated = save(&txn, &sub, changed).await?;
     let (before, after) = (json!({ "autoRenew": sub.auto_renew }), json!({ "autoRenew": auto_renew }));
-    record_change(&txn, Some(principal), &updated, "AUTO_RENEW_SET", Some(before), Some(after), now).await?;
+    record_change(
+        &txn,
+        Some(principal),
+        &updated,
+        SubscriptionChangeKind::AutoRenewSet,
+        Some(before),
+        Some(after),
+        now,
+    )
+    .await?;
     txn.commit().await?;
     Ok(updated)
 }
@@ -500,11 +521,22 @@ pub async fn hand_over_billing(ctx: &Ctx, principal: Option<&Principal>, id: Uui
         return Err(AppError::Conflict("the customer already pays for this subscription".into()));
     };
     let mut changed = touched(now);
-    changed.billed_to = Set("CUSTOMER".into());
+    changed.billed_to = Set(BilledTo::Customer);
     let updated = save(&txn, &sub, changed).await?;
-    let (before, after) =
-        (json!({ "billedTo": "PARTNER" }), json!({ "billedTo": "CUSTOMER", "autoRenew": updated.auto_renew }));
-    record_change(&txn, Some(principal), &updated, "BILLING_HANDED_OVER", Some(before), Some(after), now).await?;
+    let (before, after) = (
+        json!({ "billedTo": BilledTo::Partner }),
+        json!({ "billedTo": BilledTo::Customer, "autoRenew": updated.auto_renew }),
+    );
+    record_change(
+        &txn,
+        Some(principal),
+        &updated,
+        SubscriptionChangeKind::BillingHandedOver,
+        Some(before),
+        Some(after),
+        now,
+    )
+    .await?;
     let payload = subscription_payload(&updated);
     for organization_id in [updated.customer_id, partner_id] {
         notifications::enqueue(
@@ -545,8 +577,8 @@ pub(crate) async fn stop_partner_billed(
     let candidates = subscription::Entity::find()
         .filter(subscription::Column::PartnerId.eq(g.partner_id))
         .filter(subscription::Column::CustomerId.eq(g.customer_id))
-        .filter(subscription::Column::BilledTo.eq("PARTNER"))
-        .filter(subscription::Column::Status.eq("ACTIVE"))
+        .filter(subscription::Column::BilledTo.eq(BilledTo::Partner))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
         .filter(subscription::Column::AutoRenew.eq(true))
         .all(db)
         .await?;
@@ -560,8 +592,16 @@ pub(crate) async fn stop_partner_billed(
         let updated = save(db, &sub, changed).await?;
         let after =
             json!({ "autoRenew": false, "reason": "no grant of the partner that pays for it covers it any more" });
-        record_change(db, principal, &updated, "AUTO_RENEW_SET", Some(json!({ "autoRenew": true })), Some(after), now)
-            .await?;
+        record_change(
+            db,
+            principal,
+            &updated,
+            SubscriptionChangeKind::AutoRenewSet,
+            Some(json!({ "autoRenew": true })),
+            Some(after),
+            now,
+        )
+        .await?;
         stopped.push(updated.id);
     }
     if stopped.is_empty() {
@@ -574,10 +614,8 @@ pub(crate) async fn stop_partner_billed(
         "subscriptionIds": stopped.iter().map(|id| ids::encode(NodeType::ProductSubscription, *id)).collect::<Vec<_>>(),
         "rule": "billed to the partner: they stop renewing at the period's end unless their billing is handed over to the customer",
     });
-    let vendor = organization::Entity::find()
-        .filter(organization::Column::Kind.eq(OrganizationKind::Vendor.as_str()))
-        .one(db)
-        .await?;
+    let vendor =
+        organization::Entity::find().filter(organization::Column::Kind.eq(OrganizationKind::Vendor)).one(db).await?;
     for organization_id in [Some(g.partner_id), Some(g.customer_id), vendor.map(|v| v.id)].into_iter().flatten() {
         notifications::enqueue(
             db,
@@ -602,7 +640,7 @@ async fn covered_by_live_grant(
     let grants = entity::grant::Entity::find()
         .filter(entity::grant::Column::PartnerId.eq(partner_id))
         .filter(entity::grant::Column::CustomerId.eq(sub.customer_id))
-        .filter(entity::grant::Column::Status.eq("ACTIVE"))
+        .filter(entity::grant::Column::Status.eq(GrantStatus::Active))
         .filter(entity::grant::Column::EndsAt.gt(now))
         .all(db)
         .await?;
@@ -617,7 +655,7 @@ async fn covered_by_live_grant(
 /// Subscriptions the principal sees that renew (or end) within `days`.
 pub fn renewals_due(principal: Option<&Principal>, now: DateTime<Utc>, days: i64) -> Select<subscription::Entity> {
     visible(principal, now)
-        .filter(subscription::Column::Status.eq("ACTIVE"))
+        .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
         .filter(subscription::Column::CurrentPeriodEnd.gte(now))
         .filter(subscription::Column::CurrentPeriodEnd.lte(now + TimeDelta::days(days)))
 }
@@ -632,7 +670,7 @@ pub async fn run_renewals(ctx: &Ctx) -> AppResult<usize> {
     // A subscription several periods behind (a node was down) catches up one period per pass.
     loop {
         let due = subscription::Entity::find()
-            .filter(subscription::Column::Status.eq("ACTIVE"))
+            .filter(subscription::Column::Status.eq(SubscriptionStatus::Active))
             .filter(subscription::Column::CurrentPeriodEnd.lte(now))
             .order_by_asc(subscription::Column::Id)
             .all(&ctx.db)
@@ -652,13 +690,14 @@ pub async fn run_renewals(ctx: &Ctx) -> AppResult<usize> {
                 .col_expr(subscription::Column::UpdatedAt, Expr::val(now))
                 .filter(subscription::Column::Id.eq(sub.id))
                 .filter(subscription::Column::CurrentPeriodEnd.eq(old_end))
-                .filter(subscription::Column::Status.eq("ACTIVE"));
+                .filter(subscription::Column::Status.eq(SubscriptionStatus::Active));
             let plan_id = sub.pending_plan_id.or(sub.plan_id);
             let plans = catalog::priced(&txn, &plan_id.into_iter().collect::<Vec<_>>()).await?;
             let Some(plan) = plan_id.and_then(|p| plans.get(&p)) else { continue };
             let new_end = billing::period_end(old_end, plan.yearly());
             if ends {
-                update = update.col_expr(subscription::Column::Status, Expr::val("CANCELLED"));
+                update =
+                    update.col_expr(subscription::Column::Status, Expr::val(SubscriptionStatus::Cancelled.as_str()));
             } else {
                 update = update
                     .col_expr(subscription::Column::PlanId, Expr::val(plan.plan.id))
@@ -674,11 +713,20 @@ pub async fn run_renewals(ctx: &Ctx) -> AppResult<usize> {
                 .await?
                 .ok_or(AppError::NotFound("ProductSubscription"))?;
             if ends {
-                record_change(&txn, None, &updated, "ENDED", None, Some(json!({ "endedAt": old_end })), now).await?;
+                record_change(
+                    &txn,
+                    None,
+                    &updated,
+                    SubscriptionChangeKind::Ended,
+                    None,
+                    Some(json!({ "endedAt": old_end })),
+                    now,
+                )
+                .await?;
             } else {
-                charge(&txn, &updated, "PERIOD", plan.plan.id, updated.seats, None, old_end, now).await?;
+                charge(&txn, &updated, ChargeKind::Period, plan.plan.id, updated.seats, None, old_end, now).await?;
                 let after = json!({ "plan": plan.plan.code, "renewsAt": new_end });
-                record_change(&txn, None, &updated, "RENEWED", None, Some(after), now).await?;
+                record_change(&txn, None, &updated, SubscriptionChangeKind::Renewed, None, Some(after), now).await?;
             }
             txn.commit().await?;
             done += 1;

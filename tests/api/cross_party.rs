@@ -319,7 +319,7 @@ async fn cross_party_actors_by_operations() {
         .await
         .unwrap();
     let reader_membership = members.iter().find(|m| m.user_id == reader_user).unwrap().id;
-    let erika_membership = members.iter().find(|m| m.role == "ADMIN").unwrap().id;
+    let erika_membership = members.iter().find(|m| m.role == partnerhub::domain::Role::Admin).unwrap().id;
     let phones = subscription::Entity::find()
         .filter(subscription::Column::CustomerId.eq(customer))
         .filter(subscription::Column::BilledTo.eq("PARTNER"))

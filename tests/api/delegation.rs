@@ -4,7 +4,10 @@
 
 use chrono::{TimeDelta, Utc};
 use entity::{grant, grant_assignment, subscription};
-use partnerhub::ids::{self, NodeType};
+use partnerhub::{
+    domain::GrantStatus,
+    ids::{self, NodeType},
+};
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -327,10 +330,10 @@ async fn prepare(w: &World, state: State, op: &str) -> Option<Uuid> {
         id: Set(id),
         partner_id: Set(w.alpine),
         customer_id: Set(w.hanse),
-        status: Set(status.into()),
+        status: Set(GrantStatus::parse(status).unwrap()),
         rights: Set(rights),
-        scope: Set("ACCOUNT".into()),
-        requested_by: Set(side.into()),
+        scope: Set(partnerhub::domain::GrantScope::Account),
+        requested_by: Set(partnerhub::domain::GrantSide::parse(side).unwrap()),
         starts_at: Set(now - TimeDelta::days(1)),
         ends_at: Set(ends_at),
         auto_extend: Set(false),

@@ -493,7 +493,7 @@ async fn staff_administer_programmes_terms_and_tiers() {
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     let create = "mutation($i: CreateProgramInput!) { createProgram(input: $i) { program { id name kind currency exclusivityGroup currentTerms { version text } entryConditions { minimumYearlyAmount { amount currency } websiteRequired } } } }";
-    let input = json!({ "name": "Northwind Swiss Resellers", "kind": "reseller", "currency": "chf", "terms": "Version one.", "minimumYearlyAmount": "2000", "websiteRequired": true });
+    let input = json!({ "name": "Northwind Swiss Resellers", "kind": "RESELLER", "currency": "chf", "terms": "Version one.", "minimumYearlyAmount": "2000", "websiteRequired": true });
     let carl = app.gql(Some(&world.token("carl.channel@")), create, json!({ "i": input.clone() })).await;
     assert_eq!(error_code(&carl), "FORBIDDEN");
     for (path, bad, field) in [

@@ -124,7 +124,7 @@ async fn partners_submit_success_stories_and_staff_review_them() {
     let queue = app
         .gql(
             Some(&carl),
-            "{ successStories(status: \"submitted\") { totalCount nodes { title partner { name } } } }",
+            "{ successStories(status: SUBMITTED) { totalCount nodes { title partner { name } } } }",
             json!({}),
         )
         .await;
@@ -185,7 +185,7 @@ async fn staff_keep_courses_and_record_exams_of_partner_people() {
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     let created = app
-        .gql(Some(&vera), COURSE, json!({ "i": { "code": "cert-d7", "title": "D7xx Certified Engineer", "kind": "certifying", "fee": { "amount": "299.00", "currency": "eur" } } }))
+        .gql(Some(&vera), COURSE, json!({ "i": { "code": "cert-d7", "title": "D7xx Certified Engineer", "kind": "CERTIFYING", "fee": { "amount": "299.00", "currency": "eur" } } }))
         .await;
     assert_no_errors(&created);
     assert_eq!(created["data"]["createCourse"]["course"]["fee"], json!({ "amount": "299", "currency": "EUR" }));

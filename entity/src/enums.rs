@@ -1,0 +1,186 @@
+//! Every status, kind and role column, as an enum stored by its text. The text is what the
+//! database holds (a CHECK constraint on PostgreSQL, a trigger on SQLite, refuses any other) and
+//! what the API shows; the Rust code names variants only.
+
+use sea_orm::entity::prelude::*;
+
+macro_rules! db_enum {
+    ($(#[$meta:meta])* $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, EnumIter, DeriveActiveEnum,
+            serde::Serialize, serde::Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(48))")]
+        pub enum $name {
+            $($(#[$vmeta])* #[sea_orm(string_value = $text)] #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The text stored in the database and shown in the API.
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            pub fn parse(text: &str) -> Option<Self> {
+                match text { $($text => Some($name::$variant),)+ _ => None }
+            }
+        }
+
+        impl ::std::fmt::Display for $name {
+            fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+/// Every enum column: (table, column, the texts it may hold). Migrations build the database's
+/// constraints from this list, and a test checks that it names every enum column.
+pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
+    fn texts<E: Copy + 'static>(all: &'static [E], text: fn(E) -> &'static str) -> Vec<&'static str> {
+        all.iter().map(|e| text(*e)).collect()
+    }
+    vec![
+        ("organizations", "kind", texts(OrganizationKind::ALL, OrganizationKind::as_str)),
+        ("users", "kind", texts(UserKind::ALL, UserKind::as_str)),
+        ("memberships", "role", texts(Role::ALL, Role::as_str)),
+        ("invitations", "role", texts(Role::ALL, Role::as_str)),
+        ("grants", "status", texts(GrantStatus::ALL, GrantStatus::as_str)),
+        ("grants", "scope", texts(GrantScope::ALL, GrantScope::as_str)),
+        ("grants", "requested_by", texts(GrantSide::ALL, GrantSide::as_str)),
+        ("subscriptions", "status", texts(SubscriptionStatus::ALL, SubscriptionStatus::as_str)),
+        ("subscriptions", "billed_to", texts(BilledTo::ALL, BilledTo::as_str)),
+        ("subscription_changes", "kind", texts(SubscriptionChangeKind::ALL, SubscriptionChangeKind::as_str)),
+        ("subscription_change_requests", "status", texts(ChangeRequestStatus::ALL, ChangeRequestStatus::as_str)),
+        ("charges", "kind", texts(ChargeKind::ALL, ChargeKind::as_str)),
+        ("invoices", "status", texts(InvoiceStatus::ALL, InvoiceStatus::as_str)),
+        ("invoice_lines", "kind", texts(ChargeKind::ALL, ChargeKind::as_str)),
+        ("plans", "billing_period", texts(BillingPeriod::ALL, BillingPeriod::as_str)),
+        ("success_stories", "status", texts(ReviewStatus::ALL, ReviewStatus::as_str)),
+        ("applications", "status", texts(ApplicationStatus::ALL, ApplicationStatus::as_str)),
+        ("programs", "kind", texts(ProgramKind::ALL, ProgramKind::as_str)),
+        ("courses", "kind", texts(CourseKind::ALL, CourseKind::as_str)),
+        ("notifications", "kind", texts(NotificationKind::ALL, NotificationKind::as_str)),
+    ]
+}
+
+db_enum!(
+    /// One deployment has one VENDOR; every other organisation has one of the other kinds.
+    OrganizationKind { Vendor = "VENDOR", Partner = "PARTNER", Customer = "CUSTOMER", Distributor = "DISTRIBUTOR" }
+);
+
+db_enum!(
+    /// A membership's role. Which roles exist depends on the organisation's kind.
+    Role {
+        Admin = "ADMIN",
+        ChannelManager = "CHANNEL_MANAGER",
+        Finance = "FINANCE",
+        Sales = "SALES",
+        Technical = "TECHNICAL",
+        Billing = "BILLING",
+        Member = "MEMBER",
+    }
+);
+
+db_enum!(UserKind { Person = "PERSON", ServiceAccount = "SERVICE_ACCOUNT" });
+
+db_enum!(
+    GrantStatus {
+        Pending = "PENDING",
+        Active = "ACTIVE",
+        Expired = "EXPIRED",
+        Revoked = "REVOKED",
+        Ended = "ENDED",
+        Declined = "DECLINED",
+    }
+);
+
+db_enum!(
+    /// Which side asked for the grant; the other side answers.
+    GrantSide { Partner = "PARTNER", Customer = "CUSTOMER" }
+);
+
+db_enum!(
+    /// What a grant covers: the whole account, or only the subscriptions listed beside it.
+    GrantScope { Account = "ACCOUNT", Subscriptions = "SUBSCRIPTIONS" }
+);
+
+db_enum!(
+    /// ACTIVE, or CANCELLED once it has ended.
+    SubscriptionStatus { Active = "ACTIVE", Cancelled = "CANCELLED" }
+);
+
+db_enum!(
+    /// Who pays: the partner (it buys at its price and re-bills) or the customer (list price).
+    BilledTo { Partner = "PARTNER", Customer = "CUSTOMER" }
+);
+
+db_enum!(
+    SubscriptionChangeKind {
+        Created = "CREATED",
+        SeatsChanged = "SEATS_CHANGED",
+        Upgraded = "UPGRADED",
+        DowngradeScheduled = "DOWNGRADE_SCHEDULED",
+        CancelScheduled = "CANCEL_SCHEDULED",
+        CancelUndone = "CANCEL_UNDONE",
+        AutoRenewSet = "AUTO_RENEW_SET",
+        Renewed = "RENEWED",
+        Ended = "ENDED",
+        BillingHandedOver = "BILLING_HANDED_OVER",
+    }
+);
+
+db_enum!(
+    ChangeRequestStatus { Pending = "PENDING", Approved = "APPROVED", Declined = "DECLINED", Withdrawn = "WITHDRAWN" }
+);
+
+db_enum!(
+    /// A period in advance, or a prorated change for the rest of a period.
+    ChargeKind { Period = "PERIOD", Proration = "PRORATION" }
+);
+
+db_enum!(InvoiceStatus { Draft = "DRAFT", Issued = "ISSUED", Paid = "PAID", Void = "VOID" });
+
+db_enum!(BillingPeriod { Monthly = "MONTHLY", Yearly = "YEARLY" });
+
+db_enum!(
+    /// A success story's review.
+    ReviewStatus { Submitted = "SUBMITTED", Accepted = "ACCEPTED", Rejected = "REJECTED" }
+);
+
+db_enum!(ApplicationStatus { Submitted = "SUBMITTED", Approved = "APPROVED", Rejected = "REJECTED" });
+
+db_enum!(ProgramKind { Reseller = "RESELLER", Referral = "REFERRAL" });
+
+db_enum!(
+    /// ONLINE (e.g. the basic training) or CERTIFYING (an exam with a certificate).
+    CourseKind { Online = "ONLINE", Certifying = "CERTIFYING" }
+);
+
+db_enum!(
+    NotificationKind {
+        GrantRequested = "GRANT_REQUESTED",
+        GrantOffered = "GRANT_OFFERED",
+        GrantApproved = "GRANT_APPROVED",
+        GrantAccepted = "GRANT_ACCEPTED",
+        GrantDeclined = "GRANT_DECLINED",
+        GrantChanged = "GRANT_CHANGED",
+        GrantRevoked = "GRANT_REVOKED",
+        GrantEnded = "GRANT_ENDED",
+        GrantExpired = "GRANT_EXPIRED",
+        GrantExtended = "GRANT_EXTENDED",
+        ApplicationApproved = "APPLICATION_APPROVED",
+        ApplicationRejected = "APPLICATION_REJECTED",
+        TierChanged = "TIER_CHANGED",
+        SuccessStoryReviewed = "SUCCESS_STORY_REVIEWED",
+        WelcomeGiftShipped = "WELCOME_GIFT_SHIPPED",
+        InvoiceIssued = "INVOICE_ISSUED",
+        SubscriptionBillingHandedOver = "SUBSCRIPTION_BILLING_HANDED_OVER",
+        PartnerBilledSubscriptionsStopping = "PARTNER_BILLED_SUBSCRIPTIONS_STOPPING",
+        SubscriptionChangeRequested = "SUBSCRIPTION_CHANGE_REQUESTED",
+        SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
+    }
+);
