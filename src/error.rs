@@ -1,7 +1,8 @@
 //! The one error type. Every failure is classified once, here, into the closed set of codes of
-//! the API; internal details are logged with the request id and never sent to clients.
+//! the API; internal details (with their source and where they were raised) are logged with the
+//! request id and never sent to clients.
 
-use std::sync::Arc;
+use std::{panic::Location, sync::Arc};
 
 use sea_orm::{DbErr, SqlErr};
 
@@ -36,9 +37,30 @@ pub enum AppError {
     /// Too many attempts; the client may retry after that many seconds.
     #[error("too many attempts; retry in {retry_after} seconds")]
     RateLimited { retry_after: u64 },
-    /// The text is for the log only.
+    /// Our fault. Shown to clients as "internal error" with the request id; the detail is for
+    /// the log only.
     #[error("internal error")]
-    Internal(Arc<str>),
+    Internal(Arc<Internal>),
+}
+
+/// What went wrong inside, where it was raised, and what caused it.
+#[derive(Debug)]
+pub struct Internal {
+    pub message: String,
+    pub location: &'static Location<'static>,
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl std::fmt::Display for Internal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} (at {}:{})", self.message, self.location.file(), self.location.line())?;
+        let mut cause = self.source.as_deref().map(|e| e as &(dyn std::error::Error + 'static));
+        while let Some(err) = cause {
+            write!(f, ": {err}")?;
+            cause = err.source();
+        }
+        Ok(())
+    }
 }
 
 pub type AppResult<T> = Result<T, AppError>;
@@ -48,8 +70,27 @@ impl AppError {
         AppError::BadInput { field: Some(field.into()), message: message.into() }
     }
 
+    /// An internal error raised here, described by `message`.
+    #[track_caller]
     pub fn internal(message: impl std::fmt::Display) -> Self {
-        AppError::Internal(message.to_string().into())
+        AppError::Internal(Arc::new(Internal {
+            message: message.to_string(),
+            location: Location::caller(),
+            source: None,
+        }))
+    }
+
+    /// An internal error caused by `source`.
+    #[track_caller]
+    pub fn internal_from(
+        message: impl std::fmt::Display,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        AppError::Internal(Arc::new(Internal {
+            message: message.to_string(),
+            location: Location::caller(),
+            source: Some(Box::new(source)),
+        }))
     }
 
     pub fn code(&self) -> &'static str {
@@ -67,44 +108,119 @@ impl AppError {
     /// The message a client may read. Internal errors are logged here, once, with the request id.
     pub fn public_message(&self) -> String {
         match self {
-            AppError::Internal(detail) => {
-                let request_id = crate::telemetry::current_request_id();
-                tracing::error!(%request_id, detail = %detail, "internal error");
-                format!("internal error; request id {request_id}")
+            AppError::Internal(_) => {
+                self.report("internal error");
+                format!("internal error; request id {}", crate::telemetry::current_request_id())
             }
             other => other.to_string(),
         }
     }
-}
 
-/// Unique violations become conflicts named in product terms (by constraint name); anything else
-/// from the database is internal.
-impl From<DbErr> for AppError {
-    fn from(err: DbErr) -> Self {
-        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err() {
-            return AppError::Conflict(conflict_message(&detail).into());
+    /// Logs the error with the request id (and, for an internal one, its detail, location and
+    /// source): for work outside a request too, such as the jobs.
+    pub fn report(&self, what: &str) {
+        let request_id = crate::telemetry::current_request_id();
+        match self {
+            AppError::Internal(detail) => tracing::error!(%request_id, detail = %detail, "{what}"),
+            other => tracing::warn!(%request_id, error = %other, code = other.code(), "{what}"),
         }
-        AppError::internal(err)
     }
 }
 
-fn conflict_message(detail: &str) -> &'static str {
-    const KNOWN: &[(&[&str], &str)] = &[
-        (
-            &["ux_memberships_user_organization", "memberships.user_id"],
-            "this user is already a member of that organisation",
-        ),
-        (&["ux_users_oidc_identity", "users.oidc_issuer"], "this identity is already linked to a user"),
-        (
-            &["ux_idempotency_keys_user_operation_key", "idempotency_keys.user_id"],
-            "this idempotency key is being used by another request",
-        ),
-    ];
-    KNOWN
+/// Unique constraints and what a violation means in product terms, with the input field it
+/// names. Keyed by the constraint's name (PostgreSQL reports it) and by its table and columns
+/// (SQLite reports those). A violation of a constraint not listed here is a bug: INTERNAL.
+const UNIQUE: &[(&str, &str, &str, Option<&str>)] = &[
+    (
+        "ux_memberships_user_organization",
+        "memberships.user_id, memberships.organization_id",
+        "this user is already a member of that organisation",
+        None,
+    ),
+    (
+        "ux_users_oidc_identity",
+        "users.oidc_issuer, users.oidc_subject",
+        "this identity is already linked to a user",
+        None,
+    ),
+    (
+        "ux_idempotency_keys_user_operation_key",
+        "idempotency_keys.user_id, idempotency_keys.operation, idempotency_keys.key",
+        "this idempotency key is being used by another request",
+        Some("idempotencyKey"),
+    ),
+    (
+        "ux_tiers_program_rank",
+        "tiers.program_id, tiers.rank",
+        "the programme already has a tier of this rank",
+        Some("rank"),
+    ),
+    (
+        "ux_partnerships_org_program",
+        "partnerships.organization_id, partnerships.program_id",
+        "the organisation is already in this programme",
+        Some("programId"),
+    ),
+    ("products_sku_key", "products.sku", "a product with this SKU exists", Some("sku")),
+    ("plans_code_key", "plans.code", "a plan with this code exists", Some("code")),
+    (
+        "ux_plans_product_rank",
+        "plans.product_id, plans.rank",
+        "another plan of this product has this rank",
+        Some("rank"),
+    ),
+    ("courses_code_key", "courses.code", "a course with this code exists", Some("code")),
+    (
+        "ux_exam_results_certificate",
+        "exam_results.course_id, exam_results.certificate_number",
+        "this certificate number is already recorded for the course",
+        Some("certificateNumber"),
+    ),
+    ("welcome_gifts_partnership_id_key", "welcome_gifts.partnership_id", "the welcome gift was already claimed", None),
+    ("ux_domains_verified_name", "domains.name", "another organisation has already proven this domain", Some("domain")),
+    (
+        "ux_domains_organization_name",
+        "domains.organization_id, domains.name",
+        "the organisation already claims this domain",
+        Some("domain"),
+    ),
+    ("ux_organizations_single_vendor", "organizations.kind", "the deployment already has its vendor", None),
+    (
+        "ux_invoices_bill_to_period",
+        "invoices.bill_to_organization_id, invoices.period, invoices.currency",
+        "this organisation already has an invoice for the period",
+        None,
+    ),
+    (
+        "ux_grant_assignments_grant_user",
+        "grant_assignments.grant_id, grant_assignments.user_id",
+        "this employee is already assigned",
+        Some("userId"),
+    ),
+];
+
+/// The unique constraint a database error names, if it is one of ours.
+fn unique_violation(detail: &str) -> Option<(&'static str, Option<&'static str>)> {
+    UNIQUE
         .iter()
-        .find(|(needles, _)| needles.iter().any(|n| detail.contains(n)))
-        .map(|(_, message)| *message)
-        .unwrap_or("this conflicts with an existing record")
+        .find(|(name, columns, _, _)| {
+            detail.contains(&format!("\"{name}\"")) || detail.contains(&format!("UNIQUE constraint failed: {columns}"))
+        })
+        .map(|(_, _, message, field)| (*message, *field))
+}
+
+/// Unique violations of a known constraint become conflicts in product terms; anything else from
+/// the database is internal, with its source and the caller's location.
+impl From<DbErr> for AppError {
+    #[track_caller]
+    fn from(err: DbErr) -> Self {
+        if let Some(SqlErr::UniqueConstraintViolation(detail)) = err.sql_err()
+            && let Some((message, _field)) = unique_violation(&detail)
+        {
+            return AppError::Conflict(message.into());
+        }
+        AppError::internal_from("database error", err)
+    }
 }
 
 impl From<AppError> for async_graphql::Error {
@@ -152,21 +268,27 @@ mod tests {
     }
 
     #[test]
-    fn internal_text_never_reaches_the_client() {
-        let err: async_graphql::Error = AppError::internal("relation \"users\" does not exist").into();
-        assert!(!err.message.contains("users"));
-        assert!(err.message.starts_with("internal error"));
+    fn internal_text_never_reaches_the_client_but_the_log_has_its_source_and_place() {
+        let err = AppError::internal_from("reading users", DbErr::Custom("relation \"users\" does not exist".into()));
+        let AppError::Internal(detail) = &err else { panic!() };
+        let logged = detail.to_string();
+        assert!(logged.contains("relation \"users\" does not exist") && logged.contains("src/error.rs:"), "{logged}");
+        let client: async_graphql::Error = err.into();
+        assert!(!client.message.contains("users"));
+        assert!(client.message.starts_with("internal error"));
     }
 
     #[test]
-    fn unique_violations_are_named_by_constraint() {
+    fn unique_violations_are_named_by_constraint_and_unknown_ones_are_internal() {
         assert_eq!(
-            conflict_message("duplicate key value violates unique constraint \"ux_memberships_user_organization\""),
-            "this user is already a member of that organisation"
+            unique_violation("duplicate key value violates unique constraint \"ux_memberships_user_organization\""),
+            Some(("this user is already a member of that organisation", None))
         );
         assert_eq!(
-            conflict_message("UNIQUE constraint failed: memberships.user_id, memberships.organization_id"),
-            "this user is already a member of that organisation"
+            unique_violation("UNIQUE constraint failed: memberships.user_id, memberships.organization_id"),
+            Some(("this user is already a member of that organisation", None))
         );
+        assert_eq!(unique_violation("UNIQUE constraint failed: plans.code").map(|u| u.1), Some(Some("code")));
+        assert_eq!(unique_violation("duplicate key value violates unique constraint \"ux_something_new\""), None);
     }
 }

@@ -14,6 +14,8 @@ pub mod http;
 pub mod ids;
 pub mod jobs;
 pub mod policy;
+pub mod principal;
+pub mod secrets;
 pub mod service;
 pub mod telemetry;
 

@@ -1,4 +1,6 @@
 //! Forward-only schema migrations, applied on start and by `partnerhub migrate`.
+// Migrations work on whole tables, below any tenant.
+#![allow(clippy::disallowed_methods)]
 
 pub use sea_orm_migration::prelude::*;
 

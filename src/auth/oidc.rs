@@ -6,20 +6,17 @@
 use std::{collections::BTreeMap, sync::Arc, time::Duration};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use entity::{login_state, user};
+use entity::user;
 use openidconnect::{
     AccessToken, AuthorizationCode, ClientId, ClientSecret, CsrfToken, EndpointMaybeSet, EndpointNotSet, EndpointSet,
     IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, RequestTokenError, Scope,
     TokenResponse,
     core::{CoreAuthenticationFlow, CoreClient, CoreProviderMetadata, CoreUserInfoClaims},
 };
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, TransactionTrait,
-};
+use sea_orm::DatabaseConnection;
 use tokio::sync::RwLock;
 
-use super::token;
-use crate::{config::OidcProviderSettings, db, domain::UserKind, service::people};
+use crate::{config::OidcProviderSettings, service::identity};
 
 const LOGIN_VALIDITY: TimeDelta = TimeDelta::minutes(10);
 
@@ -55,7 +52,11 @@ impl From<sea_orm::DbErr> for LoginError {
 
 impl From<crate::error::AppError> for LoginError {
     fn from(err: crate::error::AppError) -> Self {
-        LoginError::Internal(err.to_string())
+        match err {
+            // The detail, its place and source, for the log (the page says "internal error").
+            crate::error::AppError::Internal(detail) => LoginError::Internal(detail.to_string()),
+            other => LoginError::Internal(other.to_string()),
+        }
     }
 }
 
@@ -165,17 +166,14 @@ impl Providers {
             request = request.add_scope(Scope::new(scope));
         }
         let (url, state, nonce) = request.set_pkce_challenge(challenge).url();
-        login_state::ActiveModel {
-            id: Set(token::hash(state.secret())),
-            provider: Set(provider.settings.key.clone()),
-            pkce_verifier: Set(verifier.secret().clone()),
-            nonce: Set(nonce.secret().clone()),
-            return_to: Set(return_to),
-            created_at: Set(now),
-            expires_at: Set(now + LOGIN_VALIDITY),
-        }
-        .insert(db)
-        .await?;
+        let pending = identity::LoginStart {
+            state: state.secret(),
+            provider: &provider.settings.key,
+            pkce_verifier: verifier.secret(),
+            nonce: nonce.secret(),
+            return_to,
+        };
+        identity::remember_login(db, pending, now + LOGIN_VALIDITY, now).await?;
         Ok(url.to_string())
     }
 
@@ -189,7 +187,7 @@ impl Providers {
         iss: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<LoggedIn, LoginError> {
-        let pending = take_state(db, state, now).await?;
+        let pending = identity::take_login(db, state, now).await?.ok_or(LoginError::BadState)?;
         let provider = self.provider(&pending.provider)?;
         if iss.is_some_and(|iss| iss != provider.settings.issuer) {
             return Err(LoginError::WrongIssuer);
@@ -237,8 +235,12 @@ impl Providers {
                 name = name.or_else(|| info.name().and_then(|n| n.get(None)).map(|n| n.to_string()));
             }
         }
-        let user =
-            find_or_create_user(db, &provider.settings.issuer, &subject, email, email_verified, name, now).await?;
+        let user = identity::upsert_user(
+            db,
+            identity::SignedIn { issuer: &provider.settings.issuer, subject: &subject, email, email_verified, name },
+            now,
+        )
+        .await?;
         Ok(LoggedIn { user, provider: provider.settings.key.clone(), return_to: pending.return_to })
     }
 
@@ -260,72 +262,4 @@ impl Providers {
             }
         }
     }
-}
-
-/// Deletes the login state and returns it; a second use finds nothing.
-async fn take_state(
-    db: &DatabaseConnection,
-    state: &str,
-    now: DateTime<Utc>,
-) -> Result<login_state::Model, LoginError> {
-    let id = token::hash(state);
-    let txn = db::begin_write(db).await?;
-    let found = login_state::Entity::find_by_id(id.clone()).one(&txn).await?;
-    let deleted = login_state::Entity::delete_many().filter(login_state::Column::Id.eq(id)).exec(&txn).await?;
-    // Expired rows of other logins go too, so the table does not grow.
-    login_state::Entity::delete_many().filter(login_state::Column::ExpiresAt.lte(now)).exec(&txn).await?;
-    txn.commit().await?;
-    match found {
-        Some(row) if deleted.rows_affected == 1 && row.expires_at > now => Ok(row),
-        _ => Err(LoginError::BadState),
-    }
-}
-
-async fn find_or_create_user(
-    db: &DatabaseConnection,
-    issuer: &str,
-    subject: &str,
-    email: Option<String>,
-    email_verified: bool,
-    name: Option<String>,
-    now: DateTime<Utc>,
-) -> Result<user::Model, LoginError> {
-    let txn = db.begin().await?;
-    let existing = user::Entity::find()
-        .filter(user::Column::OidcIssuer.eq(issuer))
-        .filter(user::Column::OidcSubject.eq(subject))
-        .one(&txn)
-        .await?;
-    let user = match existing {
-        Some(found) => {
-            // The provider is the source of truth for the address and whether it is verified.
-            let mut active: user::ActiveModel = found.clone().into();
-            active.email = Set(email.clone().or(found.email.clone()));
-            active.email_verified = Set(email.is_some() && email_verified || email.is_none() && found.email_verified);
-            if let Some(name) = &name {
-                active.display_name = Set(name.clone());
-            }
-            active.update(&txn).await?
-        }
-        None => {
-            let display_name = name.or_else(|| email.clone()).unwrap_or_else(|| subject.to_string());
-            let created = people::insert_user(
-                &txn,
-                people::NewUser {
-                    kind: UserKind::Person,
-                    display_name: &display_name,
-                    email: email.as_deref(),
-                    email_verified,
-                },
-                now,
-            )
-            .await?;
-            let mut active: user::ActiveModel = created.into();
-            active.oidc_issuer = Set(Some(issuer.to_string()));
-            active.oidc_subject = Set(Some(subject.to_string()));
-            active.update(&txn).await?
-        }
-    };
-    txn.commit().await?;
-    Ok(user)
 }

@@ -1,13 +1,7 @@
-//! Browser sessions: created after an SSO login, kept in the database (any node serves the next
-//! request), ended by logout or by their absolute lifetime.
+//! The browser session cookie. Sessions themselves are rows (`service::identity`): any node
+//! serves the next request, and logout or the absolute lifetime ends them.
 
-use chrono::{DateTime, TimeDelta, Utc};
-use entity::session;
-use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
-use uuid::Uuid;
-
-use super::token;
-use crate::error::AppResult;
+use chrono::TimeDelta;
 
 /// `__Host-` binds the cookie to this host over HTTPS with `Path=/`; plain HTTP development
 /// uses an unprefixed name, since browsers refuse `__Host-` cookies without `Secure`.
@@ -42,34 +36,6 @@ pub fn secret_from_cookies(header: &str) -> Option<&str> {
         let (name, value) = pair.split_once('=')?;
         (name == SECURE_COOKIE || name == PLAIN_COOKIE).then_some(value).filter(|v| !v.is_empty())
     })
-}
-
-/// Creates a session and returns the cookie secret (stored only as its hash).
-pub async fn create(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-    provider: &str,
-    lifetime: TimeDelta,
-    now: DateTime<Utc>,
-) -> AppResult<String> {
-    // Ended sessions are useless rows; logins are rare enough to sweep them here.
-    session::Entity::delete_many().filter(session::Column::ExpiresAt.lte(now)).exec(db).await?;
-    let secret = token::generate();
-    session::ActiveModel {
-        id: Set(secret.hash),
-        user_id: Set(user_id),
-        provider: Set(provider.into()),
-        created_at: Set(now),
-        expires_at: Set(now + lifetime),
-    }
-    .insert(db)
-    .await?;
-    Ok(secret.secret)
-}
-
-pub async fn delete(db: &impl ConnectionTrait, secret: &str) -> AppResult<bool> {
-    let result = session::Entity::delete_many().filter(session::Column::Id.eq(token::hash(secret))).exec(db).await?;
-    Ok(result.rows_affected > 0)
 }
 
 #[cfg(test)]

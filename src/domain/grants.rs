@@ -28,6 +28,9 @@ pub fn needs_assignment(role: Role) -> bool {
     role != Role::Admin
 }
 
+/// How long a grant runs when the request does not say.
+pub const DEFAULT_DURATION_DAYS: i32 = 365;
+
 /// A grant runs at most two years.
 pub const MAX_DURATION_DAYS: i32 = 730;
 /// A request nobody answers lapses after 90 days.

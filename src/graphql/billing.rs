@@ -4,7 +4,7 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invoice, invoice_line, payment, plan, subscription, subscription_change, volume_band};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::enums::{BilledTo, BillingPeriod, InvoiceLineKind, InvoiceStatus, SubscriptionChangeKind};
@@ -334,7 +334,10 @@ pub async fn program_minimum(
     let Some(program) = load::<entity::program::Entity>(ctx, p.program_id).await? else { return Ok(None) };
     let Some(minimum) = &program.min_yearly_amount else { return Ok(None) };
     let minimum = minimum.to_decimal();
-    let managed = billing::managed_yearly_amount(&ctx.service().db, p.organization_id, &program.currency).await?;
+    let managed = load_with::<super::loaders::ManagedAmounts>(ctx, p.organization_id)
+        .await?
+        .and_then(|by_currency| by_currency.get(&program.currency).copied())
+        .unwrap_or_else(|| crate::domain::billing::round(Decimal::ZERO, &program.currency));
     Ok(Some(ProgramMinimum {
         minimum: Money { amount: minimum, currency: program.currency.clone() },
         managed_yearly_amount: Money { amount: managed, currency: program.currency.clone() },
@@ -358,7 +361,7 @@ impl BillingQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<Product>> {
         policy::signed_in(ctx.principal())?;
-        let select = entity::product::Entity::find().filter(policy::programs_scope(ctx.principal()));
+        let select = catalog::products(ctx.principal());
         let args = PageArgs { first, after, last, before };
         Ok(paginate(&ctx.service().db, select, entity::product::Column::Id, |m| m.id, Product, args).await?)
     }
@@ -425,9 +428,7 @@ impl BillingQuery {
         let partner = policy::acting(principal)?.organization_id();
         let period = billing::Period::parse(&period)?;
         let service = ctx.service();
-        let customers = billing::report_customers(ctx.principal(), partner, period, service.now());
-        let select =
-            entity::organization::Entity::find().filter(entity::organization::Column::Id.in_subquery(customers));
+        let select = billing::report_customers(ctx.principal(), partner, period, service.now());
         let args = PageArgs { first, after, last, before };
         let page =
             paginate(&service.db, select, entity::organization::Column::Id, |o| o.id, Organization, args).await?;

@@ -72,6 +72,8 @@ impl ConnectionTotals {
             .from_subquery(self.all.clone(), Alias::new("t"))
             .to_owned();
 
+        // Counts the rows of the Select a service built, under its scope.
+        #[allow(clippy::disallowed_methods)]
         let row = self.db.query_one(&count).await.map_err(AppError::from)?;
         let n = row.map(|r| r.try_get::<i64>("", "n")).transpose().map_err(AppError::from)?;
         Ok(n.unwrap_or(0))

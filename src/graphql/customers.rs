@@ -4,7 +4,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{audit_event, domain as domain_row, grant, grant_assignment, organization};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::enums::{GrantScopeKind, GrantSide, GrantStatus, SubscriptionStatus};
 use super::{
@@ -109,15 +109,8 @@ impl Grant {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<ProductSubscription>> {
-        use entity::{grant_scope_item, subscription};
-        let listed = sea_orm::sea_query::Query::select()
-            .column(grant_scope_item::Column::SubscriptionId)
-            .from(grant_scope_item::Entity)
-            .and_where(grant_scope_item::Column::GrantId.eq(self.0.id))
-            .to_owned();
-        let select = subscription::Entity::find()
-            .filter(subscription::Column::Id.in_subquery(listed))
-            .filter(policy::subscriptions_scope(ctx.principal(), ctx.service().now()));
+        use entity::subscription;
+        let select = grants::listed_subscriptions(ctx.principal(), self.0.id, ctx.service().now());
         Ok(paginate(
             &ctx.service().db,
             select,
@@ -178,9 +171,7 @@ impl Grant {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditEvent>> {
-        let select = audit_event::Entity::find()
-            .filter(audit_event::Column::TargetType.eq("Grant"))
-            .filter(audit_event::Column::TargetId.eq(self.0.id));
+        let select = grants::history(ctx.principal(), &self.0);
         Ok(paginate(
             &ctx.service().db,
             select,
@@ -201,10 +192,7 @@ impl Grant {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<GrantAssignment>> {
-        // Staffing is the partner's internal matter: staff and the partner's members see it.
-        let select = grant_assignment::Entity::find()
-            .filter(grant_assignment::Column::GrantId.eq(self.0.id))
-            .filter(policy::partner_internals_scope(ctx.principal(), self.0.partner_id));
+        let select = grants::assignments(ctx.principal(), &self.0);
         Ok(paginate(
             &ctx.service().db,
             select,
@@ -334,9 +322,7 @@ pub async fn organization_subscriptions(
     args: PageArgs,
 ) -> async_graphql::Result<Page<ProductSubscription>> {
     use entity::subscription;
-    let select = subscription::Entity::find()
-        .filter(subscription::Column::CustomerId.eq(org.id))
-        .filter(policy::subscriptions_scope(ctx.principal(), ctx.service().now()));
+    let select = crate::service::subscriptions::of_customer(ctx.principal(), org.id, ctx.service().now());
     Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
 }
 
@@ -511,8 +497,7 @@ impl CustomerQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditEvent>> {
         let org = ids::decode_as(NodeType::Organization, &organization_id).ok_or(AppError::NotFound("Organization"))?;
-        let mut select =
-            audit_event::Entity::find().filter(policy::audit_scope(ctx.principal(), org, ctx.service().now())?);
+        let mut select = crate::service::audit::trail(ctx.principal(), org, ctx.service().now())?;
         if let Some(filter) = filter {
             if let Some(action) = filter.action {
                 select = select.filter(audit_event::Column::Action.eq(action));
@@ -550,13 +535,14 @@ fn request(
     auto_extend: Option<bool>,
     scope: Option<GrantScopeInput>,
 ) -> Result<Request, AppError> {
-    Ok(Request {
-        rights: rights.map(|r| from_list(&r)).unwrap_or(Rights::ALL),
-        duration_days: duration_days.unwrap_or(365),
+    Ok(grants::Asked {
+        rights: rights.map(|r| from_list(&r)),
+        duration_days,
         message,
-        auto_extend: auto_extend.unwrap_or(false),
-        scope: scope_from(scope)?.unwrap_or_default(),
-    })
+        auto_extend,
+        scope: scope_from(scope)?,
+    }
+    .into())
 }
 
 #[derive(InputObject)]

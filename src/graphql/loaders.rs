@@ -1,12 +1,15 @@
 //! DataLoaders, one per relation, created per request and scoped by the policy, so a relation
 //! costs one `IN (...)` query per request level and never shows what the caller may not see.
+// Each loader reads under the policy's scope of its entity (`Scoped`, `Child`).
+#![allow(clippy::disallowed_methods)]
 
 use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, course, domain, grant, invitation, invoice, invoice_line, membership, organization, partnership,
-    payment, plan, product, program, program_terms, subscription, subscription_change_request, tier, user, volume_band,
+    api_token, application, audit_event, course, domain, grant, invitation, invoice, invoice_line, membership,
+    notification, organization, partnership, payment, plan, product, program, program_terms, subscription,
+    subscription_change_request, success_story, tier, user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -52,6 +55,13 @@ scoped!(plan, |p, _| policy::catalog_scope(p));
 scoped!(invoice, |p, c: &service::Ctx| policy::invoices_scope(p, c.now()));
 scoped!(partnership, |p, _| policy::programs_scope(p));
 scoped!(subscription_change_request, |p, c: &service::Ctx| policy::subscription_change_requests_scope(p, c.now()));
+scoped!(notification, |p: Option<&Principal>, _| p
+    .map_or_else(|| Condition::all().add(sea_orm::sea_query::Expr::val(false)), policy::notifications_scope));
+scoped!(success_story, |p, _| policy::success_stories_scope(p));
+scoped!(application, |p, _| policy::applications_scope(p));
+scoped!(welcome_gift, |p, _| policy::welcome_gifts_scope(p));
+scoped!(domain, |p, c: &service::Ctx| policy::domains_scope(p, c.now()));
+scoped!(audit_event, |p, c: &service::Ctx| policy::audit_events_scope(p, c.now()));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -83,43 +93,126 @@ const BATCH_DELAY: Duration = Duration::from_micros(200);
 
 /// Cached for the request only: an object met twice in one answer is read once, and the next
 /// request reads it again (a revoked grant or changed role applies at once).
-pub fn by_id<E>(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> DataLoader<ById<E>, HashMapCache>
-where
-    E: Scoped,
-    E::Model: Clone + Send + Sync + 'static,
-{
-    DataLoader::with_cache(
-        ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData },
-        tokio::spawn,
-        HashMapCache::default(),
-    )
-    .delay(BATCH_DELAY)
+fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
 }
 
-/// Registers every loader on a request.
-pub fn register(
-    request: async_graphql::Request,
-    ctx: &service::Ctx,
-    principal: &Option<Arc<Principal>>,
-) -> async_graphql::Request {
-    register_relations(request, ctx, principal)
-        .data(by_id::<organization::Entity>(ctx, principal))
-        .data(by_id::<user::Entity>(ctx, principal))
-        .data(by_id::<membership::Entity>(ctx, principal))
-        .data(by_id::<api_token::Entity>(ctx, principal))
-        .data(by_id::<program::Entity>(ctx, principal))
-        .data(by_id::<tier::Entity>(ctx, principal))
-        .data(by_id::<invitation::Entity>(ctx, principal))
+macro_rules! loaders {
+    (
+        by_id { $($id_field:ident: $id_entity:ident),* $(,)? }
+        children { $($child_field:ident: $child_entity:ident),* $(,)? }
+        others { $($other_field:ident: $other:ident),* $(,)? }
+    ) => {
+        /// Every DataLoader of a request, by name: a relation without its loader does not compile.
+        pub struct Loaders {
+            $(pub $id_field: DataLoader<ById<$id_entity::Entity>, HashMapCache>,)*
+            $(pub $child_field: DataLoader<Children<$child_entity::Entity>, HashMapCache>,)*
+            $(pub $other_field: DataLoader<$other, HashMapCache>,)*
+        }
+
+        impl Loaders {
+            pub fn new(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> Loaders {
+                Loaders {
+                    $($id_field: cached(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }),)*
+                    $($child_field: cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }),)*
+                    $($other_field: cached($other { ctx: ctx.clone(), principal: principal.clone() }),)*
+                }
+            }
+        }
+
+        $(impl ByIdIn for $id_entity::Entity {
+            fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>, HashMapCache> {
+                &loaders.$id_field
+            }
+        })*
+
+        $(impl ChildrenIn for $child_entity::Entity {
+            fn loader(loaders: &Loaders) -> &DataLoader<Children<Self>, HashMapCache> {
+                &loaders.$child_field
+            }
+        })*
+
+        $(impl In for $other {
+            fn loader(loaders: &Loaders) -> &DataLoader<Self, HashMapCache> {
+                &loaders.$other_field
+            }
+        })*
+    };
+}
+
+loaders! {
+    by_id {
+        organizations: organization,
+        users: user,
+        memberships: membership,
+        api_tokens: api_token,
+        programs: program,
+        tiers: tier,
+        invitations: invitation,
+        grants: grant,
+        products: product,
+        courses: course,
+        subscriptions: subscription,
+        plans: plan,
+        invoices: invoice,
+        partnerships: partnership,
+        change_requests: subscription_change_request,
+        notifications: notification,
+        stories: success_story,
+        applications: application,
+        gifts: welcome_gift,
+        domains_by_id: domain,
+        audit_events: audit_event,
+    }
+    children {
+        domains: domain,
+        partnerships_of: partnership,
+        terms: program_terms,
+        plans_of: plan,
+        bands: volume_band,
+        lines: invoice_line,
+        payments: payment,
+        gift_of: welcome_gift,
+    }
+    others {
+        viewer_rights: ViewerRights,
+        names: Names,
+        viewer_grant: ViewerGrant,
+        customer_subscriptions: CustomerSubscriptions,
+        super_admin: SuperAdmin,
+        paid: Paid,
+        evaluations: Evaluations,
+        managed_amounts: ManagedAmounts,
+    }
+}
+
+/// The loader of `E` by id in a request's `Loaders`.
+pub trait ByIdIn: Scoped + Sized {
+    fn loader(loaders: &Loaders) -> &DataLoader<ById<Self>, HashMapCache>;
+}
+
+/// The loader of `E` under its parent in a request's `Loaders`.
+pub trait ChildrenIn: Child + Sized {
+    fn loader(loaders: &Loaders) -> &DataLoader<Children<Self>, HashMapCache>;
+}
+
+/// A loader of its own kind in a request's `Loaders`.
+pub trait In: Loader<Uuid> + Sized {
+    fn loader(loaders: &Loaders) -> &DataLoader<Self, HashMapCache>;
+}
+
+/// The request's loaders (the HTTP layer always puts them in).
+pub fn of<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a Loaders> {
+    ctx.data::<Loaders>().map_err(|_| AppError::internal("a request without its loaders").into())
 }
 
 /// Loads one row through the request's loader for `E`.
 pub async fn load<E>(ctx: &async_graphql::Context<'_>, id: Uuid) -> async_graphql::Result<Option<E::Model>>
 where
-    E: Scoped,
+    E: ByIdIn,
     E::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data_unchecked::<DataLoader<ById<E>, HashMapCache>>();
-    Ok(loader.load_one(id).await?)
+    Ok(E::loader(of(ctx)?).load_one(id).await?)
 }
 
 /// Per customer, what the requesting partner user may do there now (one query per batch).
@@ -183,6 +276,8 @@ child!(volume_band, PlanId.plan_id, MinSeats, Order::Asc);
 // An invoice's lines and payments: the invoice was already scoped by the policy.
 child!(invoice_line, InvoiceId.invoice_id, Position, Order::Asc);
 child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
+// A partnership's welcome gift (one at most), for staff and the partner's members.
+child!(welcome_gift, PartnershipId.partnership_id, Id, Order::Asc, policy::welcome_gifts_scope);
 
 pub struct Children<E> {
     ctx: service::Ctx,
@@ -214,28 +309,19 @@ where
     }
 }
 
-fn children_loader<E>(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> DataLoader<Children<E>, HashMapCache>
-where
-    E: Child,
-    E::Model: Clone + Send + Sync + 'static,
-{
-    cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData })
-}
-
 /// The children of one parent, in their order, through the request's loader.
 pub async fn children<E>(ctx: &async_graphql::Context<'_>, parent: Uuid) -> async_graphql::Result<Vec<E::Model>>
 where
-    E: Child,
+    E: ChildrenIn,
     E::Model: Clone + Send + Sync + 'static,
 {
-    let loader = ctx.data_unchecked::<DataLoader<Children<E>, HashMapCache>>();
-    Ok(loader.load_one(parent).await?.unwrap_or_default())
+    Ok(E::loader(of(ctx)?).load_one(parent).await?.unwrap_or_default())
 }
 
 /// The first child of one parent (a primary domain, a current terms version).
 pub async fn first_child<E>(ctx: &async_graphql::Context<'_>, parent: Uuid) -> async_graphql::Result<Option<E::Model>>
 where
-    E: Child,
+    E: ChildrenIn,
     E::Model: Clone + Send + Sync + 'static,
 {
     Ok(children::<E>(ctx, parent).await?.into_iter().next())
@@ -245,6 +331,8 @@ where
 /// is named to you even when you cannot otherwise see their user or organisation.
 pub struct Names {
     ctx: service::Ctx,
+    #[allow(dead_code)]
+    principal: Option<Arc<Principal>>,
 }
 
 impl Loader<Uuid> for Names {
@@ -261,45 +349,12 @@ impl Loader<Uuid> for Names {
     }
 }
 
-pub fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
-}
-
-pub fn register_relations(
-    request: async_graphql::Request,
-    ctx: &service::Ctx,
-    principal: &Option<Arc<Principal>>,
-) -> async_graphql::Request {
-    request
-        .data(cached(ViewerRights { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(children_loader::<domain::Entity>(ctx, principal))
-        .data(children_loader::<partnership::Entity>(ctx, principal))
-        .data(children_loader::<program_terms::Entity>(ctx, principal))
-        .data(children_loader::<plan::Entity>(ctx, principal))
-        .data(children_loader::<volume_band::Entity>(ctx, principal))
-        .data(children_loader::<invoice_line::Entity>(ctx, principal))
-        .data(children_loader::<payment::Entity>(ctx, principal))
-        .data(cached(Names { ctx: ctx.clone() }))
-        .data(cached(ViewerGrant { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(cached(CustomerSubscriptions { ctx: ctx.clone(), principal: principal.clone() }))
-        .data(cached(SuperAdmin { ctx: ctx.clone() }))
-        .data(cached(Paid { ctx: ctx.clone() }))
-        .data(by_id::<partnership::Entity>(ctx, principal))
-        .data(by_id::<entity::grant::Entity>(ctx, principal))
-        .data(by_id::<product::Entity>(ctx, principal))
-        .data(by_id::<course::Entity>(ctx, principal))
-        .data(by_id::<subscription::Entity>(ctx, principal))
-        .data(by_id::<plan::Entity>(ctx, principal))
-        .data(by_id::<invoice::Entity>(ctx, principal))
-        .data(by_id::<subscription_change_request::Entity>(ctx, principal))
-}
-
 /// Loads one value through the request's loader `L`.
-pub async fn load_with<L: Loader<Uuid, Error = AppError>>(
+pub async fn load_with<L: In + Loader<Uuid, Error = AppError>>(
     ctx: &async_graphql::Context<'_>,
     key: Uuid,
 ) -> async_graphql::Result<Option<L::Value>> {
-    Ok(ctx.data_unchecked::<DataLoader<L, HashMapCache>>().load_one(key).await?)
+    Ok(L::loader(of(ctx)?).load_one(key).await?)
 }
 
 /// What a customer list shows of a customer's subscriptions: plans, licences and the next
@@ -361,6 +416,8 @@ impl Loader<Uuid> for CustomerSubscriptions {
 /// already sees the organisation through the policy's scope.
 pub struct SuperAdmin {
     ctx: service::Ctx,
+    #[allow(dead_code)]
+    principal: Option<Arc<Principal>>,
 }
 
 impl Loader<Uuid> for SuperAdmin {
@@ -390,6 +447,8 @@ impl Loader<Uuid> for SuperAdmin {
 /// already read through the policy's scope).
 pub struct Paid {
     ctx: service::Ctx,
+    #[allow(dead_code)]
+    principal: Option<Arc<Principal>>,
 }
 
 impl Loader<Uuid> for Paid {
@@ -398,6 +457,45 @@ impl Loader<Uuid> for Paid {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         service::billing::paid(&self.ctx.db, keys).await
+    }
+}
+
+/// Each partnership's tier evaluation, for staff and the partner's members (five queries per
+/// batch, whatever the number of partnerships: `service::programs::evaluate_many`).
+pub struct Evaluations {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for Evaluations {
+    type Value = crate::domain::tiers::Evaluation;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let partnerships: Vec<partnership::Model> = partnership::Entity::find()
+            .filter(partnership::Column::Id.is_in(keys.iter().copied()))
+            .all(&self.ctx.db)
+            .await?
+            .into_iter()
+            .filter(|p| policy::sees_partner_internals(self.principal.as_deref(), p.organization_id))
+            .collect();
+        service::programs::evaluate_many(&self.ctx.db, &partnerships, self.ctx.now()).await
+    }
+}
+
+/// What each partner manages per year at list price, per currency (three queries per batch).
+pub struct ManagedAmounts {
+    ctx: service::Ctx,
+    #[allow(dead_code)]
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for ManagedAmounts {
+    type Value = HashMap<String, rust_decimal::Decimal>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::billing::managed_yearly_amounts(&self.ctx.db, keys).await
     }
 }
 

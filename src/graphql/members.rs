@@ -3,7 +3,7 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invitation, membership, organization};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::{
     connection::{Page, PageArgs, paginate},
@@ -79,9 +79,7 @@ pub async fn members(
     organization_id: uuid::Uuid,
     args: PageArgs,
 ) -> async_graphql::Result<Page<Membership>> {
-    let select = membership::Entity::find()
-        .filter(membership::Column::OrganizationId.eq(organization_id))
-        .filter(policy::memberships_scope(ctx.principal(), ctx.service().now()));
+    let select = crate::service::people::members_of(ctx.principal(), organization_id, ctx.service().now());
     Ok(paginate(&ctx.service().db, select, membership::Column::Id, |m| m.id, Membership, args).await?)
 }
 

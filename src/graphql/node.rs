@@ -2,8 +2,7 @@
 //! caller may not see resolves exactly like an id that does not exist: `null`, no error.
 
 use async_graphql::{Context, ID, Interface, Object};
-use entity::{api_token, audit_event, domain, grant, invitation, membership, organization, program, tier, user};
-use sea_orm::EntityTrait;
+use entity::{api_token, grant, invitation, membership, organization, program, tier, user};
 
 use super::{
     billing::{Invoice, Plan},
@@ -20,7 +19,6 @@ use super::{
 use crate::{
     error::AppError,
     ids::{self, NodeType},
-    policy,
     service::service_accounts,
 };
 
@@ -89,42 +87,16 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             .await?
             .map(|m| Node::ProductSubscription(ProductSubscription(m))),
         NodeType::Notification => {
-            use sea_orm::{ColumnTrait, QueryFilter};
-            let Some(principal) = ctx.principal() else { return Ok(None) };
-            let select = crate::service::notifications::for_viewer(principal);
-            let found = select
-                .filter(entity::notification::Column::Id.eq(id))
-                .one(&ctx.service().db)
-                .await
-                .map_err(AppError::from)?;
-            found.map(|n| Node::Notification(Notification(n)))
+            load::<entity::notification::Entity>(ctx, id).await?.map(|n| Node::Notification(Notification(n)))
         }
         NodeType::SuccessStory => {
-            use sea_orm::{ColumnTrait, QueryFilter};
-            let found = crate::service::stories::visible(ctx.principal())
-                .filter(entity::success_story::Column::Id.eq(id))
-                .one(&ctx.service().db)
-                .await
-                .map_err(AppError::from)?;
-            found.map(|s| Node::SuccessStory(SuccessStory(s)))
+            load::<entity::success_story::Entity>(ctx, id).await?.map(|s| Node::SuccessStory(SuccessStory(s)))
         }
         NodeType::Application => {
-            use sea_orm::{ColumnTrait, QueryFilter};
-            let found = crate::service::applications::visible(ctx.principal())
-                .filter(entity::application::Column::Id.eq(id))
-                .one(&ctx.service().db)
-                .await
-                .map_err(AppError::from)?;
-            found.map(|a| Node::Application(Application(a)))
+            load::<entity::application::Entity>(ctx, id).await?.map(|a| Node::Application(Application(a)))
         }
         NodeType::WelcomeGift => {
-            use sea_orm::{ColumnTrait, QueryFilter};
-            let found = crate::service::gifts::visible(ctx.principal())
-                .filter(entity::welcome_gift::Column::Id.eq(id))
-                .one(&ctx.service().db)
-                .await
-                .map_err(AppError::from)?;
-            found.map(|g| Node::WelcomeGift(WelcomeGift(g)))
+            load::<entity::welcome_gift::Entity>(ctx, id).await?.map(|g| Node::WelcomeGift(WelcomeGift(g)))
         }
         // A partnership is visible with its organisation.
         NodeType::Partnership => match load::<entity::partnership::Entity>(ctx, id).await? {
@@ -139,24 +111,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::SubscriptionChangeRequest => load::<entity::subscription_change_request::Entity>(ctx, id)
             .await?
             .map(|m| Node::SubscriptionChangeRequest(SubscriptionChangeRequest(m))),
-        NodeType::Domain => {
-            // A domain is visible with its organisation.
-            let found = domain::Entity::find_by_id(id).one(&ctx.service().db).await.map_err(AppError::from)?;
-            match found {
-                Some(d) if load::<organization::Entity>(ctx, d.organization_id).await?.is_some() => {
-                    Some(Node::Domain(Domain(d)))
-                }
-                _ => None,
-            }
-        }
+        NodeType::Domain => load::<entity::domain::Entity>(ctx, id).await?.map(|d| Node::Domain(Domain(d))),
         NodeType::AuditEvent => {
-            use sea_orm::QueryFilter;
-            let found = audit_event::Entity::find_by_id(id)
-                .filter(policy::audit_events_scope(ctx.principal(), ctx.service().now()))
-                .one(&ctx.service().db)
-                .await
-                .map_err(AppError::from)?;
-            found.map(|e| Node::AuditEvent(AuditEvent(e)))
+            load::<entity::audit_event::Entity>(ctx, id).await?.map(|e| Node::AuditEvent(AuditEvent(e)))
         }
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?

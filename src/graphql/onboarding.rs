@@ -320,22 +320,13 @@ impl Partnership {
     }
     /// The welcome gift claimed in this programme, if any (staff and the partner's members).
     async fn welcome_gift(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WelcomeGift>> {
-        let found = gifts::visible(ctx.principal())
-            .filter(welcome_gift::Column::PartnershipId.eq(self.0.id))
-            .one(&ctx.service().db)
-            .await
-            .map_err(AppError::from)?;
-        Ok(found.map(WelcomeGift))
+        Ok(super::loaders::first_child::<welcome_gift::Entity>(ctx, self.0.id).await?.map(WelcomeGift))
     }
 }
 
 pub async fn evaluation(ctx: &Context<'_>, p: &partnership::Model) -> async_graphql::Result<Option<TierEvaluation>> {
-    if !policy::sees_partner_internals(ctx.principal(), p.organization_id) {
-        return Ok(None);
-    }
-    let service = ctx.service();
-    let evaluation = programs::evaluate(&service.db, p, service.now()).await?;
-    Ok(Some(TierEvaluation { current: p.tier_id, evaluation }))
+    let evaluation = load_with::<super::loaders::Evaluations>(ctx, p.id).await?;
+    Ok(evaluation.map(|evaluation| TierEvaluation { current: p.tier_id, evaluation }))
 }
 
 pub async fn organization_partnerships(
@@ -352,7 +343,7 @@ pub async fn program_terms_versions(
     program_id: Uuid,
     args: PageArgs,
 ) -> async_graphql::Result<Page<ProgramTerms>> {
-    let select = sea_orm::EntityTrait::find().filter(program_terms::Column::ProgramId.eq(program_id));
+    let select = programs::terms_of(ctx.principal(), program_id);
     Ok(paginate::<program_terms::Entity, _>(
         &ctx.service().db,
         select,
@@ -541,7 +532,7 @@ impl OnboardingQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<TierReview>> {
         policy::signed_in(ctx.principal())?;
-        let select = sea_orm::EntityTrait::find().filter(policy::tier_reviews_scope(ctx.principal()));
+        let select = programs::tier_reviews(ctx.principal());
         let args = PageArgs { first, after, last, before };
         Ok(paginate::<tier_review::Entity, _>(
             &ctx.service().db,

@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{program, tier, tier_change};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::{
     connection::{Page, PageArgs, paginate},
@@ -48,7 +48,7 @@ pub async fn program_tiers(
     program_id: uuid::Uuid,
     args: PageArgs,
 ) -> async_graphql::Result<Page<Tier>> {
-    let select = tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id));
+    let select = programs::tiers_of(ctx.principal(), program_id);
     Ok(paginate(&ctx.service().db, select, tier::Column::Id, |m| m.id, Tier, args).await?)
 }
 
@@ -76,7 +76,7 @@ impl ProgramQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<Program>> {
-        let select = program::Entity::find().filter(policy::programs_scope(ctx.principal()));
+        let select = programs::visible(ctx.principal());
         Ok(paginate(
             &ctx.service().db,
             select,
@@ -343,7 +343,7 @@ impl CourseQuery {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<Course>> {
-        let select = entity::course::Entity::find();
+        let select = crate::service::courses::visible(ctx.principal());
         Ok(paginate(
             &ctx.service().db,
             select,

@@ -85,13 +85,11 @@ impl Organization {
         let partnership = match program_id {
             None => first_child::<entity::partnership::Entity>(ctx, self.0.id).await?,
             Some(id) => {
-                use sea_orm::{ColumnTrait, QueryFilter};
                 let Some(program) = ids::decode_as(NodeType::Program, &id) else { return Ok(None) };
-                crate::service::programs::partnerships_of(self.0.id)
-                    .filter(entity::partnership::Column::ProgramId.eq(program))
-                    .one(&ctx.service().db)
-                    .await
-                    .map_err(AppError::from)?
+                super::loaders::children::<entity::partnership::Entity>(ctx, self.0.id)
+                    .await?
+                    .into_iter()
+                    .find(|p| p.program_id == program)
             }
         };
         let Some(p) = partnership else { return Ok(None) };

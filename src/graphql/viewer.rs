@@ -3,7 +3,6 @@ use std::sync::Arc;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{api_token, membership};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 
 use super::{
     connection::{Page, PageArgs, paginate},
@@ -57,7 +56,7 @@ impl Viewer {
         last: Option<i32>,
         before: Option<String>,
     ) -> async_graphql::Result<Page<Membership>> {
-        let select = membership::Entity::find().filter(membership::Column::UserId.eq(self.0.user_id()));
+        let select = crate::service::people::memberships_of(&self.0);
         Ok(paginate(
             &ctx.service().db,
             select,

@@ -16,6 +16,7 @@ use crate::{
     AppState,
     auth::{oidc::LoginError, session},
     error::AppError,
+    service::identity,
     telemetry,
 };
 
@@ -115,10 +116,11 @@ pub async fn callback(
         Err(err) => return login_error(err),
     };
     let lifetime = state.settings.session_lifetime;
-    let secret = match session::create(&state.ctx.db, logged_in.user.id, &logged_in.provider, lifetime, now).await {
-        Ok(s) => s,
-        Err(err) => return login_error(LoginError::Internal(err.to_string())),
-    };
+    let secret =
+        match identity::create_session(&state.ctx.db, logged_in.user.id, &logged_in.provider, lifetime, now).await {
+            Ok(s) => s,
+            Err(err) => return login_error(LoginError::Internal(err.to_string())),
+        };
     tracing::info!(user_id = %logged_in.user.id, provider = %logged_in.provider, "signed in");
     let mut response = Redirect::to(&logged_in.return_to).into_response();
     if let Ok(cookie) = HeaderValue::from_str(&state.cookie.set(&secret, lifetime)) {
@@ -134,7 +136,7 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     }
     let secret = headers.get(header::COOKIE).and_then(|v| v.to_str().ok()).and_then(session::secret_from_cookies);
     if let Some(secret) = secret
-        && let Err(err) = session::delete(&state.ctx.db, secret).await
+        && let Err(err) = identity::end_session(&state.ctx.db, secret).await
     {
         return super::error_response(err);
     }

@@ -29,8 +29,9 @@ pub struct CsvWriter {
     out: csv::Writer<Vec<u8>>,
 }
 
+#[track_caller]
 fn failed(err: csv::Error) -> AppError {
-    AppError::internal(format!("csv: {err}"))
+    AppError::internal_from("writing CSV", err)
 }
 
 impl CsvWriter {
@@ -54,7 +55,7 @@ impl CsvWriter {
     }
 
     pub fn finish(self) -> AppResult<Vec<u8>> {
-        self.out.into_inner().map_err(|e| AppError::internal(format!("csv: {e}")))
+        self.out.into_inner().map_err(|e| AppError::internal_from("writing CSV", e.into_error()))
     }
 }
 

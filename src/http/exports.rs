@@ -95,32 +95,12 @@ async fn invoices_csv(
     if to.start() < from.start() {
         return Err(AppError::bad_input("to", "comes before from"));
     }
-    let ctx = &state.ctx;
-    // The organisation must be visible at all; its invoices are then those the policy allows.
-    let visible = {
-        use sea_orm::{EntityTrait, QueryFilter};
-        entity::organization::Entity::find_by_id(organization)
-            .filter(crate::policy::organizations_scope(Some(principal), ctx.now()))
-            .one(&ctx.db)
-            .await?
-    };
-    let Some(org) = visible else { return Err(AppError::NotFound("Organization")) };
-    let rows = billing::export_lines(ctx, Some(principal), org.id, from, to).await?;
-    let customer_ids: Vec<uuid::Uuid> = rows.iter().filter_map(|(_, l)| l.customer_id).collect();
-    let names: HashMap<uuid::Uuid, String> = {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
-        entity::organization::Entity::find()
-            .filter(entity::organization::Column::Id.is_in(customer_ids))
-            .all(&ctx.db)
-            .await?
-            .into_iter()
-            .map(|o| (o.id, o.name))
-            .collect()
-    };
+    let export = billing::export(&state.ctx, Some(principal), organization, from, to).await?;
+    let org = export.organization;
     let mut out = CsvWriter::new(&HEADER)?;
-    for (inv, line) in rows {
+    for (inv, line, customer) in export.lines {
         let money = |amount: entity::fixed::Fixed| Cell::Decimal(display(amount.to_decimal(), &inv.currency));
-        let customer = line.customer_id.and_then(|id| names.get(&id)).cloned().unwrap_or_default();
+        let customer = customer.unwrap_or_default();
         let issued = inv.issued_at.map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)).unwrap_or_default();
         out.row(&[
             Cell::Text(&inv.number),

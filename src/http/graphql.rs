@@ -24,9 +24,10 @@ use super::{
 };
 use crate::{
     AppState,
-    auth::{self, Principal, session},
+    auth::{Principal, session},
     error::{AppError, code},
     graphql::{context::RequestState, loaders},
+    service::identity,
 };
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
@@ -106,11 +107,11 @@ pub(super) async fn principal(
     }
     let outcome = match credentials {
         Credentials::Cookie(secret) => match super::auth::same_origin(state, headers) {
-            Ok(()) => auth::authenticate_session(&state.ctx.db, secret, organization, state.ctx.now()).await,
+            Ok(()) => identity::authenticate_session(&state.ctx.db, secret, organization, state.ctx.now()).await,
             Err(err) => Err(err),
         },
         Credentials::Bearer(Ok(secret)) => {
-            auth::authenticate_token(&state.ctx.db, secret, organization, state.ctx.now()).await
+            identity::authenticate_token(&state.ctx.db, secret, organization, state.ctx.now()).await
         }
         Credentials::Bearer(Err(err)) => Err(err),
     };
@@ -361,7 +362,7 @@ async fn execute(
         Err(err) => return app_error(err, media),
     };
     let prepare = |request: GqlRequest| {
-        loaders::register(request, &state.ctx, &principal).data(RequestState {
+        request.data(loaders::Loaders::new(&state.ctx, &principal)).data(RequestState {
             ctx: state.ctx.clone(),
             principal: principal.clone(),
             dns_resolver: state.settings.dns_resolver,
@@ -465,7 +466,7 @@ fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response
     };
     match body {
         Ok(body) => (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response(),
-        Err(err) => app_error(AppError::internal(err), media),
+        Err(err) => app_error(AppError::internal_from("encoding the response", err), media),
     }
 }
 

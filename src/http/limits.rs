@@ -52,7 +52,7 @@ impl AuthLimits {
         if let Some(ip) = client {
             keys.push(Key::Client(ip));
         }
-        if let Some(prefix) = token.map(crate::auth::token::visible_prefix).filter(|p| !p.is_empty()) {
+        if let Some(prefix) = token.map(crate::secrets::visible_prefix).filter(|p| !p.is_empty()) {
             keys.push(Key::TokenPrefix(prefix));
         }
         keys

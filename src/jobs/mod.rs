@@ -1,6 +1,8 @@
 //! Background work shared by all nodes. Each change is a conditional UPDATE on the row it
 //! changes, so when several nodes run the same job at once, each change happens (and is
 //! audited) exactly once: the node whose UPDATE matched does it; the others see 0 rows.
+// Jobs work for the whole deployment, not for a principal.
+#![allow(clippy::disallowed_methods)]
 
 pub mod grants;
 pub mod tiers;
@@ -22,10 +24,10 @@ pub fn spawn(ctx: Ctx) {
         loop {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
-                tracing::warn!(error = %err, "grant expiry run failed; retrying next minute");
+                err.report("grant expiry run failed; retrying next minute");
             }
             if let Err(err) = crate::service::subscriptions::run_renewals(&ctx).await {
-                tracing::warn!(error = %err, "subscription renewals failed; retrying next minute");
+                err.report("subscription renewals failed; retrying next minute");
             }
             let period = crate::service::billing::Period::of(ctx.now());
             if billed != Some(period) {
@@ -34,14 +36,14 @@ pub fn spawn(ctx: Ctx) {
                         tracing::info!(period = %period, invoices = made.len(), "billing run done");
                         billed = Some(period);
                     }
-                    Err(err) => tracing::warn!(error = %err, "billing run failed; retrying next minute"),
+                    Err(err) => err.report("billing run failed; retrying next minute"),
                 }
             }
             let today = ctx.now().date_naive();
             if reviewed_on != Some(today) {
                 match tiers::run_review(&ctx).await {
                     Ok(_) => reviewed_on = Some(today),
-                    Err(err) => tracing::warn!(error = %err, "tier review failed; retrying next minute"),
+                    Err(err) => err.report("tier review failed; retrying next minute"),
                 }
             }
         }

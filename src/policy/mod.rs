@@ -11,12 +11,12 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::{
-    auth::{MembershipContext, Principal},
     domain::{
         Audiences, BilledTo, GrantScope, GrantStatus, OrganizationKind, Rights, Role, UserKind,
         grants::needs_assignment, notifications::NotificationKind,
     },
     error::{AppError, AppResult},
+    principal::{MembershipContext, Principal},
 };
 
 /// Something a principal asks to do, with what the decision depends on.
@@ -790,6 +790,16 @@ pub fn applications_scope(principal: Option<&Principal>) -> Condition {
     }
 }
 
+/// Domains: seen with their organisation.
+pub fn domains_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    let organizations = Query::select()
+        .column(organization::Column::Id)
+        .from(organization::Entity)
+        .cond_where(organizations_scope(principal, now))
+        .to_owned();
+    Condition::all().add(entity::domain::Column::OrganizationId.in_subquery(organizations))
+}
+
 /// Welcome gifts: staff see all; a partner's members those of their own partnerships.
 pub fn welcome_gifts_scope(principal: Option<&Principal>) -> Condition {
     use entity::{partnership, welcome_gift};
@@ -844,7 +854,7 @@ mod tests {
     use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
 
     use super::*;
-    use crate::auth::AuthMethod;
+    use crate::principal::AuthMethod;
 
     fn principal(role: Role) -> Principal {
         let now = Utc::now();

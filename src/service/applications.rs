@@ -11,7 +11,6 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, notifications, optional_field, people, programs};
 use crate::{
-    auth::Principal,
     db,
     domain::ApplicationStatus,
     domain::notifications::NotificationKind,
@@ -19,6 +18,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
+    principal::Principal,
 };
 
 /// A review is due this long after submission.

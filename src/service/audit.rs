@@ -5,7 +5,7 @@ use entity::audit_event;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait};
 use uuid::Uuid;
 
-use crate::{auth::Principal, error::AppResult, telemetry::current_request_id};
+use crate::{error::AppResult, principal::Principal, telemetry::current_request_id};
 
 pub struct Event {
     pub action: &'static str,
@@ -39,4 +39,14 @@ pub async fn record(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// The audit trail of `organization_id` that the principal reads (`policy::audit_scope`).
+pub fn trail(
+    principal: Option<&Principal>,
+    organization_id: Uuid,
+    now: DateTime<Utc>,
+) -> AppResult<sea_orm::Select<audit_event::Entity>> {
+    use sea_orm::{EntityTrait, QueryFilter};
+    Ok(audit_event::Entity::find().filter(crate::policy::audit_scope(principal, organization_id, now)?))
 }

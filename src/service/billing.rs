@@ -19,13 +19,13 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, catalog, exact, fixed, idempotency, notifications, programs};
 use crate::{
-    auth::Principal,
     db,
     domain::notifications::NotificationKind,
     domain::{ChargeKind, InvoiceStatus, OrganizationKind, SubscriptionStatus, billing},
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
+    principal::Principal,
 };
 
 /// A billing period: a calendar month, "YYYY-MM".
@@ -570,7 +570,7 @@ pub fn report_customers(
     partner_id: Uuid,
     period: Period,
     now: DateTime<Utc>,
-) -> sea_orm::sea_query::SelectStatement {
+) -> sea_orm::Select<entity::organization::Entity> {
     use sea_orm::sea_query::Query;
     let invoices = Query::select()
         .column(invoice::Column::Id)
@@ -580,11 +580,12 @@ pub fn report_customers(
         .and_where(invoice::Column::Period.eq(period.to_string()))
         .and_where(invoice::Column::Status.ne(InvoiceStatus::Void))
         .to_owned();
-    Query::select()
+    let customers = Query::select()
         .column(invoice_line::Column::CustomerId)
         .from(invoice_line::Entity)
         .and_where(invoice_line::Column::InvoiceId.in_subquery(invoices))
-        .to_owned()
+        .to_owned();
+    entity::organization::Entity::find().filter(entity::organization::Column::Id.in_subquery(customers))
 }
 
 /// The report's amounts for these customers, per currency: summed in SQL, in one statement.
@@ -670,37 +671,57 @@ pub fn amount_due(inv: &invoice::Model, paid: Decimal) -> Decimal {
 /// What a partner manages per year at list price in `currency`: its active subscriptions, a
 /// monthly plan counted twelve times.
 pub async fn managed_yearly_amount(db: &impl ConnectionTrait, partner_id: Uuid, currency: &str) -> AppResult<Decimal> {
+    let amounts = managed_yearly_amounts(db, &[partner_id]).await?;
+    let amount = amounts.get(&partner_id).and_then(|by| by.get(currency)).copied().unwrap_or_default();
+    Ok(billing::round(amount, currency))
+}
+
+/// The same for many partners, per currency, rounded: three queries whatever their number.
+pub async fn managed_yearly_amounts(
+    db: &impl ConnectionTrait,
+    partner_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, HashMap<String, Decimal>>> {
     let subs = entity::subscription::Entity::find()
-        .filter(entity::subscription::Column::PartnerId.eq(partner_id))
+        .filter(entity::subscription::Column::PartnerId.is_in(partner_ids.iter().copied()))
         .filter(entity::subscription::Column::Status.eq(SubscriptionStatus::Active))
         .all(db)
         .await?;
     let plan_ids: Vec<Uuid> = subs.iter().filter_map(|s| s.plan_id).collect();
     let plans = catalog::priced(db, &plan_ids).await?;
-    let mut total = Decimal::ZERO;
+    let mut out: HashMap<Uuid, HashMap<String, Decimal>> = HashMap::new();
     for s in subs {
-        let Some(p) = s.plan_id.and_then(|id| plans.get(&id)) else { continue };
-        if p.plan.currency != currency {
-            continue;
-        }
+        let (Some(partner), Some(p)) = (s.partner_id, s.plan_id.and_then(|id| plans.get(&id))) else { continue };
         let times = if p.yearly() { Decimal::ONE } else { Decimal::from(12) };
-        total += p.period_price(s.seats) * times;
+        *out.entry(partner).or_default().entry(p.plan.currency.clone()).or_default() += p.period_price(s.seats) * times;
     }
-    Ok(billing::round(total, currency))
+    for by_currency in out.values_mut() {
+        for (currency, amount) in by_currency.iter_mut() {
+            *amount = billing::round(*amount, currency);
+        }
+    }
+    Ok(out)
 }
 
-/// Invoice lines of the visible invoices of `organization_id` with a period in [from, to], for
-/// the CSV export, in invoice then line order.
-pub async fn export_lines(
+/// What the invoice export writes: the organisation, and each line of its invoices that the
+/// principal may read with a period in [from, to], in invoice then line order, with the
+/// customer's name.
+pub struct Export {
+    pub organization: entity::organization::Model,
+    pub lines: Vec<(invoice::Model, invoice_line::Model, Option<String>)>,
+}
+
+pub async fn export(
     ctx: &Ctx,
     principal: Option<&Principal>,
     organization_id: Uuid,
     from: Period,
     to: Period,
-) -> AppResult<Vec<(invoice::Model, invoice_line::Model)>> {
-    policy::signed_in(principal)?;
+) -> AppResult<Export> {
+    // The organisation must be visible at all; its invoices are then those the policy allows.
+    let organization =
+        super::organizations::find_visible(ctx, Some(policy::signed_in(principal)?), organization_id).await?;
     let invoices = visible(principal, ctx.now())
-        .filter(invoice::Column::BillToOrganizationId.eq(organization_id))
+        .filter(invoice::Column::BillToOrganizationId.eq(organization.id))
         .filter(invoice::Column::Period.gte(from.to_string()))
         .filter(invoice::Column::Period.lte(to.to_string()))
         .order_by_asc(invoice::Column::Number)
@@ -711,11 +732,21 @@ pub async fn export_lines(
         .order_by_asc(invoice_line::Column::Position)
         .all(&ctx.db)
         .await?;
+    // Customers are named on the lines of bills one may read, also where the customer itself is
+    // no longer visible (a grant that ended after the invoice).
+    let names: HashMap<Uuid, String> = entity::organization::Entity::find()
+        .filter(entity::organization::Column::Id.is_in(lines.iter().filter_map(|l| l.customer_id)))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect();
     let mut out = Vec::with_capacity(lines.len());
     for inv in &invoices {
         for l in lines.iter().filter(|l| l.invoice_id == inv.id) {
-            out.push((inv.clone(), l.clone()));
+            let name = l.customer_id.and_then(|id| names.get(&id)).cloned();
+            out.push((inv.clone(), l.clone(), name));
         }
     }
-    Ok(out)
+    Ok(Export { organization, lines: out })
 }

@@ -11,11 +11,11 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, fixed, programs};
 use crate::{
-    auth::Principal,
     db,
     domain::{BillingPeriod, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 fn price(name: &str, amount: Decimal) -> AppResult<Decimal> {
@@ -49,11 +49,7 @@ pub async fn create_product(ctx: &Ctx, principal: Option<&Principal>, input: New
         created_at: Set(now),
     }
     .insert(&txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("a product with this SKU exists".into()),
-        other => other,
-    })?;
+    .await?;
     let event = audit::Event {
         action: "product.created",
         target_type: "Product",
@@ -180,11 +176,7 @@ pub async fn create_plan(ctx: &Ctx, principal: Option<&Principal>, input: NewPla
         created_at: Set(now),
     }
     .insert(&txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("a plan with this code exists".into()),
-        other => other,
-    })?;
+    .await?;
     insert_bands(&txn, created.id, &bands).await?;
     let event = audit::Event {
         action: "plan.created",
@@ -268,4 +260,9 @@ pub async fn priced(db: &impl ConnectionTrait, plan_ids: &[Uuid]) -> AppResult<H
         out.insert(plan.id, Priced { plan, unit_price, bands: own });
     }
     Ok(out)
+}
+
+/// The products anyone may list (the catalog is public).
+pub fn products(principal: Option<&Principal>) -> sea_orm::Select<product::Entity> {
+    product::Entity::find().filter(policy::programs_scope(principal))
 }

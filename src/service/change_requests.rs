@@ -12,13 +12,13 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, notifications, subscriptions};
 use crate::{
-    auth::Principal,
     db,
     domain::ChangeRequestStatus,
     domain::notifications::NotificationKind,
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action, BillEffect},
+    principal::Principal,
 };
 
 /// Requests on subscriptions the principal sees.

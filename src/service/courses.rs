@@ -12,12 +12,12 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field};
 use crate::{
-    auth::Principal,
     db,
     domain::CourseKind,
     domain::{OrganizationKind, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub struct NewCourse {
@@ -56,11 +56,7 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCourse) 
         created_at: Set(now),
     }
     .insert(&txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("a course with this code exists".into()),
-        other => other,
-    })?;
+    .await?;
     let event = audit::Event {
         action: "course.created",
         target_type: "Course",
@@ -130,13 +126,7 @@ async fn insert_result(
         created_at: Set(now),
     }
     .insert(txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => {
-            AppError::Conflict("this certificate number is already recorded for the course".into())
-        }
-        other => other,
-    })?;
+    .await?;
     let event = audit::Event {
         action: "exam_result.recorded",
         target_type: "ExamResult",
@@ -261,4 +251,10 @@ pub fn of_partner(principal: Option<&Principal>, partner_id: Uuid) -> Select<exa
     exam_result::Entity::find()
         .filter(exam_result::Column::UserId.in_subquery(people))
         .filter(policy::partner_internals_scope(principal, partner_id))
+}
+
+/// The courses (public: partners pick what to train for).
+pub fn visible(principal: Option<&Principal>) -> sea_orm::Select<course::Entity> {
+    use sea_orm::{EntityTrait, QueryFilter};
+    course::Entity::find().filter(policy::programs_scope(principal))
 }

@@ -9,7 +9,6 @@ use sea_orm::{
 
 use super::{Ctx, field, grants, invitations, optional_field, people};
 use crate::{
-    auth::Principal,
     db,
     domain::{
         OrganizationKind, Role,
@@ -18,6 +17,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub struct NewCustomer {

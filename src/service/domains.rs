@@ -17,11 +17,12 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, organizations};
 use crate::{
-    auth::{Principal, token},
     db,
     domain::{OrganizationKind, validate},
     error::{AppError, AppResult},
     policy,
+    principal::Principal,
+    secrets as token,
 };
 
 pub const TXT_PREFIX: &str = "partnerhub-verification=";
@@ -99,10 +100,7 @@ pub async fn verify(
     let txn = db::begin_write(&ctx.db).await?;
     let mut active: domain::ActiveModel = found.clone().into();
     active.verified_at = Set(Some(now));
-    let verified = active.update(&txn).await.map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("another organisation has already proven this domain".into()),
-        other => other,
-    })?;
+    let verified = active.update(&txn).await?;
     let event = audit::Event {
         action: "domain.verified",
         target_type: "Domain",

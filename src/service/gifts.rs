@@ -8,12 +8,12 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, notifications, programs};
 use crate::{
-    auth::Principal,
     db,
     domain::notifications::NotificationKind,
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub fn visible(principal: Option<&Principal>) -> Select<welcome_gift::Entity> {
@@ -67,11 +67,7 @@ pub async fn claim(
         shipped_by_user_id: Set(None),
     }
     .insert(&txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("the welcome gift was already claimed".into()),
-        other => other,
-    })?;
+    .await?;
     let event = audit::Event {
         action: "welcome_gift.claimed",
         target_type: "WelcomeGift",

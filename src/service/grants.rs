@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field};
 use crate::{
-    auth::Principal,
     db,
     domain::notifications::NotificationKind,
     domain::{
@@ -23,6 +22,7 @@ use crate::{
     },
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub fn visible(principal: Option<&Principal>) -> Select<grant::Entity> {
@@ -141,6 +141,29 @@ pub struct Request {
     pub message: Option<String>,
     pub auto_extend: bool,
     pub scope: Scope,
+}
+
+/// What a request asks for, with what is left out defaulted: every right, for a year, the
+/// whole account, no automatic extension.
+#[derive(Default)]
+pub struct Asked {
+    pub rights: Option<Rights>,
+    pub duration_days: Option<i32>,
+    pub message: Option<String>,
+    pub auto_extend: Option<bool>,
+    pub scope: Option<Scope>,
+}
+
+impl From<Asked> for Request {
+    fn from(a: Asked) -> Request {
+        Request {
+            rights: a.rights.unwrap_or(Rights::ALL),
+            duration_days: a.duration_days.unwrap_or(rules::DEFAULT_DURATION_DAYS),
+            message: a.message,
+            auto_extend: a.auto_extend.unwrap_or(false),
+            scope: a.scope.unwrap_or_default(),
+        }
+    }
 }
 
 /// The scope a grant has now (one query for SUBSCRIPTIONS scopes).
@@ -736,4 +759,42 @@ pub async fn viewer_rights(
         *entry = entry.union(Rights::from_bits(row.rights));
     }
     Ok(out)
+}
+
+/// The subscriptions a SUBSCRIPTIONS-scoped grant lists, as far as the principal sees them.
+pub fn listed_subscriptions(
+    principal: Option<&Principal>,
+    grant_id: Uuid,
+    now: DateTime<Utc>,
+) -> Select<subscription::Entity> {
+    let listed = sea_orm::sea_query::Query::select()
+        .column(grant_scope_item::Column::SubscriptionId)
+        .from(grant_scope_item::Entity)
+        .and_where(grant_scope_item::Column::GrantId.eq(grant_id))
+        .to_owned();
+    subscription::Entity::find()
+        .filter(subscription::Column::Id.in_subquery(listed))
+        .filter(policy::subscriptions_scope(principal, now))
+}
+
+/// A visible grant's history: every audit event about it.
+pub fn history(principal: Option<&Principal>, g: &grant::Model) -> Select<entity::audit_event::Entity> {
+    use entity::audit_event;
+    let visible = sea_orm::sea_query::Query::select()
+        .column(grant::Column::Id)
+        .from(grant::Entity)
+        .cond_where(policy::grants_scope(principal))
+        .and_where(grant::Column::Id.eq(g.id))
+        .to_owned();
+    audit_event::Entity::find()
+        .filter(audit_event::Column::TargetType.eq("Grant"))
+        .filter(audit_event::Column::TargetId.in_subquery(visible))
+}
+
+/// The partner employees acting under a grant: the partner's internal matter, for staff and the
+/// partner's members.
+pub fn assignments(principal: Option<&Principal>, g: &grant::Model) -> Select<grant_assignment::Entity> {
+    grant_assignment::Entity::find()
+        .filter(grant_assignment::Column::GrantId.eq(g.id))
+        .filter(policy::partner_internals_scope(principal, g.partner_id))
 }

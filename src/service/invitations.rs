@@ -12,11 +12,12 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, organizations, people};
 use crate::{
-    auth::{Principal, token},
     db,
     domain::{OrganizationKind, Role, RolesOfKind, validate},
     error::{AppError, AppResult},
     policy::{self, MemberAuthority},
+    principal::Principal,
+    secrets as token,
 };
 
 pub const VALIDITY: TimeDelta = TimeDelta::days(7);

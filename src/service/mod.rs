@@ -1,5 +1,7 @@
 //! Use cases, one module per capability. Each takes the service context and the principal,
 //! asks the policy, and writes its audit (and later outbox) rows in the same transaction.
+// Services are where tenant data is read, each read under the policy's scope.
+#![allow(clippy::disallowed_methods)]
 
 pub mod applications;
 pub mod audit;
@@ -13,6 +15,7 @@ pub mod domains;
 pub mod gifts;
 pub mod grants;
 pub mod idempotency;
+pub mod identity;
 pub mod invitations;
 pub mod notifications;
 pub mod organizations;

@@ -6,7 +6,7 @@ use entity::notification;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ConnectionTrait, EntityTrait, QueryFilter, Select};
 use uuid::Uuid;
 
-use crate::{auth::Principal, domain::notifications::NotificationKind, error::AppResult, policy};
+use crate::{domain::notifications::NotificationKind, error::AppResult, policy, principal::Principal};
 
 pub async fn enqueue(
     db: &impl ConnectionTrait,

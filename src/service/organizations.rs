@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, idempotency, optional_field, people};
 use crate::{
-    auth::Principal,
     db,
     domain::{OrganizationKind, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 #[derive(Debug, Clone, Default)]

@@ -94,3 +94,21 @@ pub async fn insert_organization(
     .insert(db)
     .await?)
 }
+
+/// The members of an organisation that the principal sees (`policy::memberships_scope`).
+pub fn members_of(
+    principal: Option<&crate::principal::Principal>,
+    organization_id: Uuid,
+    now: DateTime<Utc>,
+) -> sea_orm::Select<membership::Entity> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    membership::Entity::find()
+        .filter(membership::Column::OrganizationId.eq(organization_id))
+        .filter(crate::policy::memberships_scope(principal, now))
+}
+
+/// The principal's own memberships.
+pub fn memberships_of(principal: &crate::principal::Principal) -> sea_orm::Select<membership::Entity> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    membership::Entity::find().filter(membership::Column::UserId.eq(principal.user_id()))
+}

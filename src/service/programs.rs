@@ -3,6 +3,8 @@
 //! every downgrade, a history entry and a notification; evaluation compares each partnership
 //! with every tier's requirements.
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use entity::{
     course, exam_result, membership, organization, partnership, program, program_terms, success_story, tier,
@@ -18,7 +20,6 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, notifications, optional_field};
 use crate::{
-    auth::Principal,
     db,
     domain::notifications::NotificationKind,
     domain::{CourseKind, ProgramKind},
@@ -30,6 +31,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
+    principal::Principal,
 };
 
 /// An amount a caller gives in a programme's currency.
@@ -268,11 +270,7 @@ pub async fn create_tier(
         created_at: Set(now),
     }
     .insert(&txn)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("the programme already has a tier of this rank".into()),
-        other => other,
-    })?;
+    .await?;
     let event = audit::Event {
         action: "tier.created",
         target_type: "Tier",
@@ -387,11 +385,7 @@ pub async fn insert_partnership(
         updated_at: Set(now),
     }
     .insert(db)
-    .await
-    .map_err(|e| match AppError::from(e) {
-        AppError::Conflict(_) => AppError::Conflict("the organisation is already in this programme".into()),
-        other => other,
-    })?;
+    .await?;
     tier_change::ActiveModel {
         id: Set(Uuid::now_v7()),
         organization_id: Set(organization_id),
@@ -587,53 +581,103 @@ pub async fn update_partnership(
 }
 
 /// Gathers what the evaluation counts for one partnership and evaluates it against every tier
-/// of its programme: three queries whatever the partner's size.
+/// of its programme.
 pub async fn evaluate(db: &impl ConnectionTrait, p: &partnership::Model, now: DateTime<Utc>) -> AppResult<Evaluation> {
-    let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(p.program_id)).all(db).await?;
-    let definitions = tiers
-        .iter()
-        .map(|t| Ok(TierDefinition { id: t.id, name: t.name.clone(), rank: t.rank, requirements: requirements_of(t)? }))
-        .collect::<AppResult<Vec<_>>>()?;
-    let people = Query::select()
+    let mut all = evaluate_many(db, std::slice::from_ref(p), now).await?;
+    all.remove(&p.id).ok_or_else(|| AppError::internal("the evaluation of a partnership went missing"))
+}
+
+/// The evaluation of each partnership, by id: four queries whatever the number of partnerships
+/// and the size of the partners (tiers, people, their exams, accepted stories).
+pub async fn evaluate_many(
+    db: &impl ConnectionTrait,
+    partnerships: &[partnership::Model],
+    now: DateTime<Utc>,
+) -> AppResult<HashMap<Uuid, Evaluation>> {
+    if partnerships.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let program_ids: Vec<Uuid> = partnerships.iter().map(|p| p.program_id).collect();
+    let organization_ids: Vec<Uuid> = partnerships.iter().map(|p| p.organization_id).collect();
+    let tiers = tier::Entity::find().filter(tier::Column::ProgramId.is_in(program_ids)).all(db).await?;
+    let people: Vec<(Uuid, Uuid)> = membership::Entity::find()
+        .select_only()
+        .column(membership::Column::OrganizationId)
         .column(membership::Column::UserId)
-        .from(membership::Entity)
-        .and_where(membership::Column::OrganizationId.eq(p.organization_id))
-        .to_owned();
+        .filter(membership::Column::OrganizationId.is_in(organization_ids.clone()))
+        .into_tuple()
+        .all(db)
+        .await?;
     let exams: Vec<(exam_result::Model, Option<course::Model>)> = exam_result::Entity::find()
-        .filter(exam_result::Column::UserId.in_subquery(people))
+        .filter(exam_result::Column::UserId.is_in(people.iter().map(|(_, u)| *u)))
         .select_also(course::Entity)
         .join(JoinType::LeftJoin, exam_course())
         .all(db)
         .await?;
-    let basic_training_passed = exams.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == CourseKind::Online));
-    let exams = exams
-        .into_iter()
-        .map(|(e, c)| ExamPass {
-            person: e.user_id,
-            passed_at: e.passed_at,
-            expires_at: e.expires_at,
-            certifying: c.is_some_and(|c| c.kind == CourseKind::Certifying),
-        })
-        .collect();
-    let accepted_stories = success_story::Entity::find()
-        .filter(success_story::Column::PartnerId.eq(p.organization_id))
+    let stories = success_story::Entity::find()
+        .filter(success_story::Column::PartnerId.is_in(organization_ids))
         .filter(success_story::Column::Status.eq(crate::domain::ReviewStatus::Accepted))
         .all(db)
-        .await?
-        .into_iter()
-        .filter_map(|s| s.reviewed_at)
-        .collect();
-    let facts = PartnerFacts {
-        joined_at: p.joined_at,
-        basic_training_passed,
-        exams,
-        committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
-        accepted_stories,
-        yearly_fee_paid_until: p.yearly_fee_paid_until,
-    };
-    Ok(tiers::evaluate(&definitions, &facts, now))
+        .await?;
+    let mut out = HashMap::new();
+    for p in partnerships {
+        let definitions = tiers
+            .iter()
+            .filter(|t| t.program_id == p.program_id)
+            .map(|t| {
+                Ok(TierDefinition { id: t.id, name: t.name.clone(), rank: t.rank, requirements: requirements_of(t)? })
+            })
+            .collect::<AppResult<Vec<_>>>()?;
+        let members: Vec<Uuid> = people.iter().filter(|(o, _)| *o == p.organization_id).map(|(_, u)| *u).collect();
+        let own: Vec<&(exam_result::Model, Option<course::Model>)> =
+            exams.iter().filter(|(e, _)| members.contains(&e.user_id)).collect();
+        let basic_training_passed = own.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == CourseKind::Online));
+        let passes = own
+            .iter()
+            .map(|(e, c)| ExamPass {
+                person: e.user_id,
+                passed_at: e.passed_at,
+                expires_at: e.expires_at,
+                certifying: c.as_ref().is_some_and(|c| c.kind == CourseKind::Certifying),
+            })
+            .collect();
+        let accepted_stories =
+            stories.iter().filter(|s| s.partner_id == p.organization_id).filter_map(|s| s.reviewed_at).collect();
+        let facts = PartnerFacts {
+            joined_at: p.joined_at,
+            basic_training_passed,
+            exams: passes,
+            committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
+            accepted_stories,
+            yearly_fee_paid_until: p.yearly_fee_paid_until,
+        };
+        out.insert(p.id, tiers::evaluate(&definitions, &facts, now));
+    }
+    Ok(out)
 }
 
 fn exam_course() -> RelationDef {
     exam_result::Entity::belongs_to(course::Entity).from(exam_result::Column::CourseId).to(course::Column::Id).into()
+}
+
+/// The programmes (public).
+pub fn visible(principal: Option<&Principal>) -> Select<program::Entity> {
+    program::Entity::find().filter(policy::programs_scope(principal))
+}
+
+/// A programme's tiers (public, like the programme).
+pub fn tiers_of(principal: Option<&Principal>, program_id: Uuid) -> Select<tier::Entity> {
+    tier::Entity::find().filter(tier::Column::ProgramId.eq(program_id)).filter(policy::programs_scope(principal))
+}
+
+/// Every published version of a programme's terms (public).
+pub fn terms_of(principal: Option<&Principal>, program_id: Uuid) -> Select<program_terms::Entity> {
+    program_terms::Entity::find()
+        .filter(program_terms::Column::ProgramId.eq(program_id))
+        .filter(policy::programs_scope(principal))
+}
+
+/// The tier review queue (staff who confirm tier changes).
+pub fn tier_reviews(principal: Option<&Principal>) -> Select<entity::tier_review::Entity> {
+    entity::tier_review::Entity::find().filter(policy::tier_reviews_scope(principal))
 }

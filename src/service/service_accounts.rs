@@ -7,11 +7,11 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, organizations, people, tokens};
 use crate::{
-    auth::Principal,
     db,
     domain::{OrganizationKind, Role, RolesOfKind, UserKind, validate},
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub struct Created {

@@ -7,7 +7,6 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field, notifications};
 use crate::{
-    auth::Principal,
     db,
     domain::ReviewStatus,
     domain::notifications::NotificationKind,
@@ -15,6 +14,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action},
+    principal::Principal,
 };
 
 pub struct NewStory {

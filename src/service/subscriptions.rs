@@ -14,7 +14,6 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, catalog, grants, idempotency, notifications};
 use crate::{
-    auth::Principal,
     db,
     domain::notifications::NotificationKind,
     domain::{
@@ -24,6 +23,7 @@ use crate::{
     error::{AppError, AppResult},
     ids::{self, NodeType},
     policy::{self, Action, BillEffect, SubscriptionTarget},
+    principal::Principal,
 };
 
 pub const MAX_SEATS: i32 = 100_000;
@@ -179,7 +179,7 @@ pub async fn create(
 async fn create_once(
     ctx: &Ctx,
     principal: &Principal,
-    acting: &crate::auth::MembershipContext,
+    acting: &crate::principal::MembershipContext,
     input: &NewSubscription<'_>,
     seats: i32,
     billed_to: BilledTo,
@@ -750,4 +750,13 @@ pub fn history(principal: Option<&Principal>, id: Uuid, now: DateTime<Utc>) -> S
     subscription_change::Entity::find()
         .filter(subscription_change::Column::SubscriptionId.eq(id))
         .filter(subscription_change::Column::SubscriptionId.in_subquery(visible_ids))
+}
+
+/// A customer's subscriptions that the principal sees.
+pub fn of_customer(
+    principal: Option<&Principal>,
+    customer_id: Uuid,
+    now: DateTime<Utc>,
+) -> Select<subscription::Entity> {
+    visible(principal, now).filter(subscription::Column::CustomerId.eq(customer_id))
 }

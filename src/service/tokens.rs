@@ -8,11 +8,12 @@ use uuid::Uuid;
 
 use super::{Ctx, audit, field};
 use crate::{
-    auth::{Principal, token},
     db,
     domain::validate,
     error::{AppError, AppResult},
     policy::{self, Action},
+    principal::Principal,
+    secrets as token,
 };
 
 /// Inserts a token for `user_id` and returns its row and the secret (the only time it exists).

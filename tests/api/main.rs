@@ -1,6 +1,8 @@
 //! One integration-test binary: each test starts the real application on port 0 with a fresh
 //! database (SQLite, or PostgreSQL when PARTNERHUB_TEST_DATABASE_URL is set) and talks GraphQL
 //! over HTTP, as a client would.
+// Tests arrange and inspect the database directly.
+#![allow(clippy::disallowed_methods)]
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod browser;
@@ -14,6 +16,7 @@ mod cross_party;
 mod customers;
 mod delegation;
 mod domains;
+mod footing;
 mod hardening;
 mod http;
 mod invitations;

@@ -595,7 +595,8 @@ async fn the_application_queue_costs_the_same_for_5_and_100() {
         .unwrap();
         let (_, token) =
             partnerhub::service::tokens::issue(&app.ctx.db, person.id, "t".into(), None, now).await.unwrap();
-        let principal = partnerhub::auth::authenticate_token(&app.ctx.db, &token, None, now).await.unwrap();
+        let principal =
+            partnerhub::service::identity::authenticate_token(&app.ctx.db, &token, None, now).await.unwrap();
         let new = applications::NewApplication {
             program_id: program,
             company: applications::Company {
