@@ -97,6 +97,10 @@ pub struct GraphqlSettings {
     pub max_variables: usize,
     /// Most errors one response lists; the rest are summed up in a last one.
     pub max_errors: usize,
+    /// How long a DataLoader waits for sibling resolvers to add their keys before it runs its
+    /// batch: long enough that a list's items share one statement, short enough not to slow a
+    /// request by much per nesting level.
+    pub dataloader_delay: std::time::Duration,
 }
 
 /// The TOML file's shape: every key optional, named like the variable without `PARTNERHUB_`.
@@ -122,6 +126,7 @@ struct FileSettings {
     sign_ins_per_minute: Option<u32>,
     graphql_max_variables: Option<usize>,
     graphql_max_errors: Option<usize>,
+    dataloader_delay_us: Option<usize>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -155,6 +160,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ("PARTNERHUB_GRAPHQL_MAX_BATCH", "largest batch of operations in one request; 0 refuses batches (default 0)"),
     ("PARTNERHUB_GRAPHQL_MAX_VARIABLES", "most variables one operation may send (default 256)"),
     ("PARTNERHUB_GRAPHQL_MAX_ERRORS", "most errors listed in one response (default 20)"),
+    (
+        "PARTNERHUB_DATALOADER_DELAY_US",
+        "microseconds a DataLoader waits to gather the keys of a list's items into one statement (default 200)",
+    ),
     (
         "PARTNERHUB_TOKEN_MAX_LIFETIME",
         "the longest an API token may be created for: 730d, 12h or seconds (default 730d)",
@@ -238,6 +247,11 @@ impl Settings {
             max_body_bytes: 1024 * 1024,
             max_variables: number("PARTNERHUB_GRAPHQL_MAX_VARIABLES", file.graphql_max_variables, 256)?,
             max_errors: number("PARTNERHUB_GRAPHQL_MAX_ERRORS", file.graphql_max_errors, 20)?,
+            dataloader_delay: std::time::Duration::from_micros(number(
+                "PARTNERHUB_DATALOADER_DELAY_US",
+                file.dataloader_delay_us,
+                200,
+            )? as u64),
         };
         if graphql.max_depth == 0 || graphql.max_complexity == 0 || graphql.max_errors == 0 {
             return Err(ConfigError::Invalid {

@@ -44,8 +44,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(DatabaseConnect
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();
     let inner = counter.0.clone();
-    db.set_metric_callback(move |_| {
+    // PARTNERHUB_TRACE_SQL=1 logs every statement (at debug level, target partnerhub::sql): the
+    // first thing to look at when a statement count in a test changes.
+    let trace = std::env::var_os("PARTNERHUB_TRACE_SQL").is_some();
+    db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::SeqCst);
+        if trace {
+            tracing::debug!(target: "partnerhub::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
+        }
     });
     Ok((db, counter))
 }

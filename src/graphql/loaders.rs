@@ -87,14 +87,11 @@ where
     }
 }
 
-/// Long enough for sibling resolvers to queue their keys, short enough that a request is not
-/// slowed by a millisecond per nesting level (the library default).
-const BATCH_DELAY: Duration = Duration::from_micros(200);
-
 /// Cached for the request only: an object met twice in one answer is read once, and the next
-/// request reads it again (a revoked grant or changed role applies at once).
-fn cached<L: Loader<Uuid>>(loader: L) -> DataLoader<L, HashMapCache> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(BATCH_DELAY)
+/// request reads it again (a revoked grant or changed role applies at once). `delay` is the
+/// setting `PARTNERHUB_DATALOADER_DELAY_US`.
+fn cached<L: Loader<Uuid>>(loader: L, delay: Duration) -> DataLoader<L, HashMapCache> {
+    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay)
 }
 
 macro_rules! loaders {
@@ -111,11 +108,11 @@ macro_rules! loaders {
         }
 
         impl Loaders {
-            pub fn new(ctx: &service::Ctx, principal: &Option<Arc<Principal>>) -> Loaders {
+            pub fn new(ctx: &service::Ctx, principal: &Option<Arc<Principal>>, delay: Duration) -> Loaders {
                 Loaders {
-                    $($id_field: cached(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }),)*
-                    $($child_field: cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }),)*
-                    $($other_field: cached($other { ctx: ctx.clone(), principal: principal.clone() }),)*
+                    $($id_field: cached(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
+                    $($child_field: cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
+                    $($other_field: cached($other { ctx: ctx.clone(), principal: principal.clone() }, delay),)*
                 }
             }
         }
@@ -307,6 +304,16 @@ where
         }
         Ok(out)
     }
+}
+
+/// Several rows through the request's loader for `E`, in the order asked (one batch).
+pub async fn load_many<E>(ctx: &async_graphql::Context<'_>, ids: &[Uuid]) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: ByIdIn,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    let mut found = E::loader(of(ctx)?).load_many(ids.iter().copied()).await?;
+    Ok(ids.iter().filter_map(|id| found.remove(id)).collect())
 }
 
 /// The children of one parent, in their order, through the request's loader.

@@ -184,12 +184,11 @@ pub async fn tier_requirements(ctx: &Context<'_>, t: &tier::Model) -> async_grap
 
 pub async fn tier_benefits(ctx: &Context<'_>, t: &tier::Model) -> async_graphql::Result<TierBenefits> {
     let b = programs::benefits_of(t)?;
-    let mut products = Vec::with_capacity(b.welcome_gift_products.len());
-    for id in &b.welcome_gift_products {
-        if let Some(p) = load::<entity::product::Entity>(ctx, *id).await? {
-            products.push(super::customers::Product(p));
-        }
-    }
+    let products = super::loaders::load_many::<entity::product::Entity>(ctx, &b.welcome_gift_products)
+        .await?
+        .into_iter()
+        .map(super::customers::Product)
+        .collect();
     Ok(TierBenefits {
         discount_percent: b.discount_percent,
         rebate_eligible: b.rebate_eligible,

@@ -362,11 +362,13 @@ async fn execute(
         Err(err) => return app_error(err, media),
     };
     let prepare = |request: GqlRequest| {
-        request.data(loaders::Loaders::new(&state.ctx, &principal)).data(RequestState {
-            ctx: state.ctx.clone(),
-            principal: principal.clone(),
-            dns_resolver: state.settings.dns_resolver,
-        })
+        request.data(loaders::Loaders::new(&state.ctx, &principal, state.settings.graphql.dataloader_delay)).data(
+            RequestState {
+                ctx: state.ctx.clone(),
+                principal: principal.clone(),
+                dns_resolver: state.settings.dns_resolver,
+            },
+        )
     };
     let response = match batch {
         BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(prepare(request)).await),

@@ -20,7 +20,32 @@ pub struct TestApp {
     pub ctx: Ctx,
     /// Where the app's database is, for a second process (the CLI) to open.
     pub database_url: String,
+    /// Whether this app made its database (a second node shares the first node's).
+    owns_database: bool,
     _dir: tempfile::TempDir,
+}
+
+/// A PostgreSQL test database goes with its test: dropped (its connections closed by force) on
+/// a thread of its own, as `Drop` cannot wait on the test's runtime.
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if !self.owns_database || !self.database_url.starts_with("postgres") {
+            return;
+        }
+        let Ok(admin_url) = std::env::var("PARTNERHUB_TEST_DATABASE_URL") else { return };
+        let Some((_, name)) = self.database_url.rsplit_once('/') else { return };
+        let name = name.to_string();
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread().enable_all().build() else { return };
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let _ = admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    admin.close().await.ok();
+                }
+            });
+        })
+        .join();
+    }
 }
 
 /// A fresh database URL: a SQLite file in `dir`, or a new database on the PostgreSQL server
@@ -44,6 +69,9 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.database_url = database_url;
     settings.listen = "127.0.0.1:0".parse().unwrap();
     settings.database_max_connections = 5;
+    // Tests run many apps at once on a debug build: a longer wait keeps a list's keys in one
+    // batch however busy the machine is, so statement counts are exact.
+    settings.graphql.dataloader_delay = Duration::from_millis(2);
     // No test looks anything up in the real DNS (tests that need records start dnsmasq).
     settings.dns_resolver = Some(refusing_dns_server());
     settings
@@ -71,6 +99,21 @@ fn refusing_dns_server() -> std::net::SocketAddr {
     })
 }
 
+/// `TEST_LOG=1` shows the server's logs with the test's output (captured per test, so only a
+/// failing test shows them); `TEST_LOG=<filter>` chooses what (e.g. `partnerhub::sql=debug` with
+/// `PARTNERHUB_TRACE_SQL=1` for every statement).
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let Ok(wanted) = std::env::var("TEST_LOG") else { return };
+        let filter = if wanted == "1" || wanted.is_empty() { "info".to_string() } else { wanted };
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    });
+}
+
 impl TestApp {
     pub async fn spawn() -> TestApp {
         Self::spawn_with(|_| {}).await
@@ -80,10 +123,11 @@ impl TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(fresh_database(&dir).await);
         adjust(&mut settings);
-        Self::start(settings, dir).await
+        Self::start(settings, dir, true).await
     }
 
-    async fn start(settings: Settings, dir: tempfile::TempDir) -> TestApp {
+    async fn start(settings: Settings, dir: tempfile::TempDir, owns_database: bool) -> TestApp {
+        init_test_log();
         let clock = ShiftedClock::default();
         let database_url = settings.database_url.clone();
         let app = Application::build(settings, Arc::new(clock.clone())).await.expect("build app");
@@ -93,13 +137,22 @@ impl TestApp {
         let ctx = app.state.ctx.clone();
         tokio::spawn(app.serve_forever(listener));
         let client = reqwest::Client::builder().timeout(Duration::from_secs(30)).build().unwrap();
-        TestApp { base: format!("http://{addr}"), client, statements, clock, ctx, database_url, _dir: dir }
+        TestApp {
+            base: format!("http://{addr}"),
+            client,
+            statements,
+            clock,
+            ctx,
+            database_url,
+            owns_database,
+            _dir: dir,
+        }
     }
 
     /// Another node on the same database, as in a multi-node deployment.
     pub async fn second_node(&self) -> TestApp {
         let settings = test_settings(self.database_url.clone());
-        Self::start(settings, tempfile::tempdir().unwrap()).await
+        Self::start(settings, tempfile::tempdir().unwrap(), false).await
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -26,6 +26,7 @@ mod pagination;
 mod programs;
 mod service_accounts;
 mod sso;
+mod statements;
 mod tokens;
 mod viewer;
 mod who_pays;
