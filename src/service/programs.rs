@@ -65,13 +65,13 @@ pub async fn programme_currency(db: &impl ConnectionTrait, name: &str, value: &s
 
 pub fn requirements_of(t: &tier::Model) -> AppResult<Requirements> {
     t.requirements.clone().map_or(Ok(Requirements::default()), |j| {
-        serde_json::from_value(j).map_err(|e| AppError::internal(format!("tier {} requirements: {e}", t.id)))
+        serde_json::from_value(j).map_err(|e| AppError::internal_from(format!("tier {} requirements", t.id), e))
     })
 }
 
 pub fn benefits_of(t: &tier::Model) -> AppResult<Benefits> {
     t.benefits.clone().map_or(Ok(Benefits::default()), |j| {
-        serde_json::from_value(j).map_err(|e| AppError::internal(format!("tier {} benefits: {e}", t.id)))
+        serde_json::from_value(j).map_err(|e| AppError::internal_from(format!("tier {} benefits", t.id), e))
     })
 }
 
