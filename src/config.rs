@@ -1,5 +1,10 @@
 //! Typed settings: defaults, then an optional TOML file, then `PARTNERHUB_*` variables.
 //! Validated once at start; secrets are never printed.
+//!
+//! Every setting is declared once, in `settings!` below: its variable, its file key (the name
+//! without the prefix, lower-case) and its help text all come from that one line, and the
+//! readers take a [`Setting`], not a string, so a setting cannot be read without being listed in
+//! `--help` and checked against the README.
 
 use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
 
@@ -19,6 +24,73 @@ pub enum LogFormat {
     Json,
 }
 
+/// One setting: the environment variable, and what `--help` says of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Setting {
+    pub name: &'static str,
+    pub help: &'static str,
+}
+
+impl Setting {
+    /// The key in the TOML file: the variable without `PARTNERHUB_`, lower-case.
+    pub fn file_key(&self) -> String {
+        self.name.trim_start_matches("PARTNERHUB_").to_ascii_lowercase()
+    }
+
+    /// The value in the process environment; for the few settings read outside [`Settings`]
+    /// (SQL tracing, which the test harness sets too).
+    pub fn from_process(&self) -> Option<String> {
+        std::env::var(self.name).ok().filter(|v| !v.is_empty())
+    }
+}
+
+macro_rules! settings {
+    ($($id:ident = $name:literal : $help:expr;)*) => {
+        $(pub const $id: Setting = Setting { name: $name, help: $help };)*
+        /// Every setting, in the order `--help` and the README list them.
+        pub const ALL: &[Setting] = &[$($id),*];
+    };
+}
+
+/// The settings, one line each.
+pub mod vars {
+    use super::Setting;
+
+    settings! {
+        CONFIG = "PARTNERHUB_CONFIG": "optional TOML file with the settings below (keys without the prefix, lower-case)";
+        ENV = "PARTNERHUB_ENV": "`development` or `production` (default): production turns off field suggestions";
+        LISTEN = "PARTNERHUB_LISTEN": "address to listen on (default 127.0.0.1:8080)";
+        DATABASE_URL = "PARTNERHUB_DATABASE_URL": "sqlite://path?mode=rwc or postgres://user:pass@host/db (default sqlite://./partnerhub.db?mode=rwc)";
+        DATABASE_MAX_CONNECTIONS = "PARTNERHUB_DATABASE_MAX_CONNECTIONS": "connection pool size (default 10)";
+        LOG_FORMAT = "PARTNERHUB_LOG_FORMAT": "`text` (default) or `json`";
+        LOG = "PARTNERHUB_LOG": "log filter, tracing-subscriber syntax (default info)";
+        TRACE_SQL = "PARTNERHUB_TRACE_SQL": "any value logs every SQL statement at debug level, target partnerhub::sql (default off)";
+        PUBLIC_URL = "PARTNERHUB_PUBLIC_URL": "the server's external origin, e.g. https://partners.example.com (default http://<listen>)";
+        CORS_ORIGINS = "PARTNERHUB_CORS_ORIGINS": "origins of browser dashboards allowed to call the API, comma-separated, e.g. http://localhost:3000; no wildcard (default none)";
+        GRAPHQL_MAX_DEPTH = "PARTNERHUB_GRAPHQL_MAX_DEPTH": "deepest query accepted (default 15)";
+        GRAPHQL_MAX_COMPLEXITY = "PARTNERHUB_GRAPHQL_MAX_COMPLEXITY": "most complex query accepted; a list field costs its page size times what is selected of each item (default 10000)";
+        GRAPHQL_MAX_BATCH = "PARTNERHUB_GRAPHQL_MAX_BATCH": "largest batch of operations in one request; 0 refuses batches (default 0)";
+        GRAPHQL_MAX_VARIABLES = "PARTNERHUB_GRAPHQL_MAX_VARIABLES": "most variables one operation may send (default 256)";
+        GRAPHQL_MAX_ERRORS = "PARTNERHUB_GRAPHQL_MAX_ERRORS": "most errors listed in one response (default 20)";
+        INTROSPECTION = "PARTNERHUB_INTROSPECTION": "`on` (default) or `off`: when off, __schema and __type are refused with GRAPHQL_VALIDATION_FAILED and GraphiQL is not served";
+        PERSISTED_QUERIES = "PARTNERHUB_PERSISTED_QUERIES": "how many automatic persisted queries the server remembers; 0 turns them off (default 1000)";
+        TRUSTED_DOCUMENTS = "PARTNERHUB_TRUSTED_DOCUMENTS": "a JSON manifest {\"<id>\": \"<document>\"} (Relay's persisted output): only those operations run (default off)";
+        DATALOADER_DELAY_US = "PARTNERHUB_DATALOADER_DELAY_US": "microseconds a DataLoader waits to gather the keys of a list's items into one statement (default 200)";
+        TOKEN_MAX_LIFETIME = "PARTNERHUB_TOKEN_MAX_LIFETIME": "the longest an API token may be created for: 730d, 12h or seconds (default 730d)";
+        AUTH_FAILURES_PER_MINUTE = "PARTNERHUB_AUTH_FAILURES_PER_MINUTE": "failed authentications per client address and per token prefix before RATE_LIMITED (default 10)";
+        SIGN_INS_PER_MINUTE = "PARTNERHUB_SIGN_INS_PER_MINUTE": "SSO sign-in attempts per client address before RATE_LIMITED (default 20)";
+        SESSION_LIFETIME = "PARTNERHUB_SESSION_LIFETIME": "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)";
+        DNS_RESOLVER = "PARTNERHUB_DNS_RESOLVER": "DNS server (ip:port) asked for domain-verification TXT records (default the system's resolver)";
+        OIDC_ISSUER = "PARTNERHUB_OIDC_<NAME>_ISSUER": "issuer URL of OpenID provider <NAME> (its key in /auth/login?provider=, lower-cased)";
+        OIDC_CLIENT_ID = "PARTNERHUB_OIDC_<NAME>_CLIENT_ID": "client id registered at that provider";
+        OIDC_CLIENT_SECRET = "PARTNERHUB_OIDC_<NAME>_CLIENT_SECRET": "client secret registered at that provider";
+        OIDC_SCOPES = "PARTNERHUB_OIDC_<NAME>_SCOPES": "scopes to ask for besides openid (default \"email profile\")";
+        OIDC_DISPLAY_NAME = "PARTNERHUB_OIDC_<NAME>_DISPLAY_NAME": "name shown on the sign-in choice (default <name>)";
+    }
+}
+
+pub use vars::ALL as VARIABLES;
+
 #[derive(Clone, Debug)]
 pub struct Settings {
     pub environment: Environment,
@@ -31,6 +103,9 @@ pub struct Settings {
     /// The server's external address (scheme, host, port; no trailing slash). OIDC redirects
     /// come back to `<public_url>/auth/callback`; cookie requests must come from this origin.
     pub public_url: String,
+    /// Origins (scheme://host[:port]) whose pages may call the API from a browser, with a token
+    /// or with the session cookie.
+    pub cors_origins: Vec<String>,
     pub session_lifetime: chrono::TimeDelta,
     pub oidc_providers: Vec<OidcProviderSettings>,
     /// DNS server for domain verification (`ip:port`); the system's resolver when absent.
@@ -101,32 +176,14 @@ pub struct GraphqlSettings {
     /// batch: long enough that a list's items share one statement, short enough not to slow a
     /// request by much per nesting level.
     pub dataloader_delay: std::time::Duration,
-}
-
-/// The TOML file's shape: every key optional, named like the variable without `PARTNERHUB_`.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileSettings {
-    env: Option<Environment>,
-    listen: Option<String>,
-    database_url: Option<String>,
-    database_max_connections: Option<u32>,
-    log_format: Option<LogFormat>,
-    log: Option<String>,
-    graphql_max_depth: Option<usize>,
-    graphql_max_complexity: Option<usize>,
-    graphql_max_batch: Option<usize>,
-    public_url: Option<String>,
-    session_lifetime: Option<String>,
-    #[serde(default)]
-    oidc: HashMap<String, OidcProviderSettings>,
-    dns_resolver: Option<String>,
-    token_max_lifetime: Option<String>,
-    auth_failures_per_minute: Option<u32>,
-    sign_ins_per_minute: Option<u32>,
-    graphql_max_variables: Option<usize>,
-    graphql_max_errors: Option<usize>,
-    dataloader_delay_us: Option<usize>,
+    /// Whether `__schema` and `__type` are answered. The schema is public (it is committed), so
+    /// the default is on.
+    pub introspection: bool,
+    /// How many automatic persisted queries are remembered (least recently used go first);
+    /// 0 turns the protocol off.
+    pub persisted_queries: usize,
+    /// The trusted documents manifest, when only its operations may run.
+    pub trusted_documents: Option<PathBuf>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -137,53 +194,59 @@ pub enum ConfigError {
     Invalid { name: &'static str, message: String },
 }
 
-/// Every variable the application reads, with its meaning; the README lists the same.
-pub const VARIABLES: &[(&str, &str)] = &[
-    ("PARTNERHUB_CONFIG", "optional TOML file with the settings below (keys without the prefix, lower-case)"),
-    (
-        "PARTNERHUB_ENV",
-        "`development` or `production` (default): production turns off GraphiQL, introspection and field suggestions",
-    ),
-    ("PARTNERHUB_LISTEN", "address to listen on (default 127.0.0.1:8080)"),
-    (
-        "PARTNERHUB_DATABASE_URL",
-        "sqlite://path?mode=rwc or postgres://user:pass@host/db (default sqlite://./partnerhub.db?mode=rwc)",
-    ),
-    ("PARTNERHUB_DATABASE_MAX_CONNECTIONS", "connection pool size (default 10)"),
-    ("PARTNERHUB_LOG_FORMAT", "`text` (default) or `json`"),
-    ("PARTNERHUB_LOG", "log filter, tracing-subscriber syntax (default info)"),
-    ("PARTNERHUB_GRAPHQL_MAX_DEPTH", "deepest query accepted (default 15)"),
-    (
-        "PARTNERHUB_GRAPHQL_MAX_COMPLEXITY",
-        "most complex query accepted; a list field costs its page size times what is selected of each item (default 10000)",
-    ),
-    ("PARTNERHUB_GRAPHQL_MAX_BATCH", "largest batch of operations in one request; 0 refuses batches (default 0)"),
-    ("PARTNERHUB_GRAPHQL_MAX_VARIABLES", "most variables one operation may send (default 256)"),
-    ("PARTNERHUB_GRAPHQL_MAX_ERRORS", "most errors listed in one response (default 20)"),
-    (
-        "PARTNERHUB_DATALOADER_DELAY_US",
-        "microseconds a DataLoader waits to gather the keys of a list's items into one statement (default 200)",
-    ),
-    (
-        "PARTNERHUB_TOKEN_MAX_LIFETIME",
-        "the longest an API token may be created for: 730d, 12h or seconds (default 730d)",
-    ),
-    (
-        "PARTNERHUB_AUTH_FAILURES_PER_MINUTE",
-        "failed authentications per client address and per token prefix before RATE_LIMITED (default 10)",
-    ),
-    ("PARTNERHUB_SIGN_INS_PER_MINUTE", "SSO sign-in attempts per client address before RATE_LIMITED (default 20)"),
-    ("PARTNERHUB_PUBLIC_URL", "the server's external URL, e.g. https://partners.example.com (default http://<listen>)"),
-    ("PARTNERHUB_SESSION_LIFETIME", "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)"),
-    (
-        "PARTNERHUB_OIDC_<NAME>_ISSUER",
-        "issuer URL of OpenID provider <NAME> (its key in /auth/login?provider=, lower-cased)",
-    ),
-    ("PARTNERHUB_OIDC_<NAME>_CLIENT_ID", "client id registered at that provider"),
-    ("PARTNERHUB_OIDC_<NAME>_CLIENT_SECRET", "client secret registered at that provider"),
-    ("PARTNERHUB_OIDC_<NAME>_SCOPES", "scopes to ask for besides openid (default \"email profile\")"),
-    ("PARTNERHUB_OIDC_<NAME>_DISPLAY_NAME", "name shown on the sign-in choice (default <name>)"),
-];
+/// Where values come from: a variable wins over the file's key of the same setting.
+struct Source<'a> {
+    vars: &'a HashMap<String, String>,
+    file: toml::Table,
+}
+
+impl Source<'_> {
+    fn get(&self, setting: Setting) -> Option<String> {
+        if let Some(value) = self.vars.get(setting.name).filter(|v| !v.is_empty()) {
+            return Some(value.clone());
+        }
+        match self.file.get(&setting.file_key())? {
+            toml::Value::String(s) => Some(s.clone()),
+            other => Some(other.to_string()),
+        }
+    }
+
+    fn parsed<T>(
+        &self,
+        setting: Setting,
+        default: T,
+        what: &str,
+        parse: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ConfigError> {
+        match self.get(setting) {
+            Some(text) => parse(text.trim())
+                .ok_or_else(|| ConfigError::Invalid { name: setting.name, message: format!("{text:?} is not {what}") }),
+            None => Ok(default),
+        }
+    }
+
+    fn number(&self, setting: Setting, default: usize) -> Result<usize, ConfigError> {
+        self.parsed(setting, default, "a whole number", |t| t.parse().ok())
+    }
+
+    fn duration(&self, setting: Setting, default: chrono::TimeDelta) -> Result<chrono::TimeDelta, ConfigError> {
+        self.parsed(setting, default, "a duration such as 730d, 12h, 90m or 3600", parse_duration)
+    }
+
+    fn choice<T: for<'de> Deserialize<'de>>(&self, setting: Setting, default: T) -> Result<T, ConfigError> {
+        match self.get(setting) {
+            Some(v) => parse_enum(setting.name, &v),
+            None => Ok(default),
+        }
+    }
+
+    fn per_minute(&self, setting: Setting, default: usize) -> Result<u32, ConfigError> {
+        u32::try_from(self.number(setting, default)?)
+            .ok()
+            .filter(|n| *n > 0)
+            .ok_or_else(|| ConfigError::Invalid { name: setting.name, message: "must be 1 or more".into() })
+    }
+}
 
 impl Settings {
     /// Reads the process environment (and the file it names).
@@ -192,118 +255,81 @@ impl Settings {
     }
 
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let file = match vars.get("PARTNERHUB_CONFIG") {
+        use vars::*;
+        let (file, oidc_file) = match vars.get(CONFIG.name).filter(|v| !v.is_empty()) {
             Some(path) => read_file(PathBuf::from(path))?,
-            None => FileSettings::default(),
+            None => Default::default(),
         };
-        let var = |name: &str| vars.get(name).filter(|v| !v.is_empty()).cloned();
+        let source = Source { vars, file };
 
-        let environment = match var("PARTNERHUB_ENV") {
-            Some(v) => parse_enum("PARTNERHUB_ENV", &v)?,
-            None => file.env.unwrap_or(Environment::Production),
-        };
-        let listen_text = var("PARTNERHUB_LISTEN").or(file.listen).unwrap_or_else(|| "127.0.0.1:8080".into());
-        let listen = listen_text.parse().map_err(|_| ConfigError::Invalid {
-            name: "PARTNERHUB_LISTEN",
-            message: format!("{listen_text:?} is not an address such as 127.0.0.1:8080"),
-        })?;
-        let database_url = var("PARTNERHUB_DATABASE_URL")
-            .or(file.database_url)
-            .unwrap_or_else(|| "sqlite://./partnerhub.db?mode=rwc".into());
+        let environment = source.choice(ENV, Environment::Production)?;
+        let listen = source.parsed(
+            LISTEN,
+            SocketAddr::from(([127, 0, 0, 1], 8080)),
+            "an address such as 127.0.0.1:8080",
+            |t| t.parse().ok(),
+        )?;
+        let database_url = source.get(DATABASE_URL).unwrap_or_else(|| "sqlite://./partnerhub.db?mode=rwc".into());
         if !(database_url.starts_with("sqlite:")
             || database_url.starts_with("postgres://")
             || database_url.starts_with("postgresql://"))
         {
             return Err(ConfigError::Invalid {
-                name: "PARTNERHUB_DATABASE_URL",
+                name: DATABASE_URL.name,
                 message: "must start with sqlite: or postgres://".into(),
             });
         }
-        let log_format = match var("PARTNERHUB_LOG_FORMAT") {
-            Some(v) => parse_enum("PARTNERHUB_LOG_FORMAT", &v)?,
-            None => file.log_format.unwrap_or(LogFormat::Text),
-        };
-        let log_filter = var("PARTNERHUB_LOG").or(file.log).unwrap_or_else(|| "info".into());
-        let number = |name: &'static str, from_file: Option<usize>, default: usize| -> Result<usize, ConfigError> {
-            match var(name) {
-                Some(v) => v
-                    .parse()
-                    .map_err(|_| ConfigError::Invalid { name, message: format!("{v:?} is not a whole number") }),
-                None => Ok(from_file.unwrap_or(default)),
-            }
-        };
-        let database_max_connections =
-            number("PARTNERHUB_DATABASE_MAX_CONNECTIONS", file.database_max_connections.map(|n| n as usize), 10)?;
+        let log_format = source.choice(LOG_FORMAT, LogFormat::Text)?;
+        let log_filter = source.get(LOG).unwrap_or_else(|| "info".into());
+        let database_max_connections = source.number(DATABASE_MAX_CONNECTIONS, 10)?;
         if database_max_connections == 0 || database_max_connections > 1000 {
             return Err(ConfigError::Invalid {
-                name: "PARTNERHUB_DATABASE_MAX_CONNECTIONS",
+                name: DATABASE_MAX_CONNECTIONS.name,
                 message: "must be 1 to 1000".into(),
             });
         }
+        let trusted_documents = source.get(TRUSTED_DOCUMENTS).map(PathBuf::from);
         let graphql = GraphqlSettings {
-            max_depth: number("PARTNERHUB_GRAPHQL_MAX_DEPTH", file.graphql_max_depth, 15)?,
-            max_complexity: number("PARTNERHUB_GRAPHQL_MAX_COMPLEXITY", file.graphql_max_complexity, 10_000)?,
-            max_batch: number("PARTNERHUB_GRAPHQL_MAX_BATCH", file.graphql_max_batch, 0)?,
+            max_depth: source.number(GRAPHQL_MAX_DEPTH, 15)?,
+            max_complexity: source.number(GRAPHQL_MAX_COMPLEXITY, 10_000)?,
+            max_batch: source.number(GRAPHQL_MAX_BATCH, 0)?,
             max_body_bytes: 1024 * 1024,
-            max_variables: number("PARTNERHUB_GRAPHQL_MAX_VARIABLES", file.graphql_max_variables, 256)?,
-            max_errors: number("PARTNERHUB_GRAPHQL_MAX_ERRORS", file.graphql_max_errors, 20)?,
-            dataloader_delay: std::time::Duration::from_micros(number(
-                "PARTNERHUB_DATALOADER_DELAY_US",
-                file.dataloader_delay_us,
-                200,
-            )? as u64),
+            max_variables: source.number(GRAPHQL_MAX_VARIABLES, 256)?,
+            max_errors: source.number(GRAPHQL_MAX_ERRORS, 20)?,
+            dataloader_delay: std::time::Duration::from_micros(source.number(DATALOADER_DELAY_US, 200)? as u64),
+            introspection: source.parsed(INTROSPECTION, true, "on or off", parse_switch)?,
+            persisted_queries: source.number(PERSISTED_QUERIES, 1000)?,
+            trusted_documents,
         };
-        if graphql.max_depth == 0 || graphql.max_complexity == 0 || graphql.max_errors == 0 {
-            return Err(ConfigError::Invalid {
-                name: "PARTNERHUB_GRAPHQL_MAX_DEPTH",
-                message: "limits must be positive".into(),
-            });
+        for (setting, value) in [
+            (GRAPHQL_MAX_DEPTH, graphql.max_depth),
+            (GRAPHQL_MAX_COMPLEXITY, graphql.max_complexity),
+            (GRAPHQL_MAX_ERRORS, graphql.max_errors),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid { name: setting.name, message: "limits must be positive".into() });
+            }
         }
-        let public_url = var("PARTNERHUB_PUBLIC_URL").or(file.public_url).unwrap_or_else(|| format!("http://{listen}"));
+        let public_url = source.get(PUBLIC_URL).unwrap_or_else(|| format!("http://{listen}"));
         let public_url = public_url.trim_end_matches('/').to_string();
-        let host = public_url.strip_prefix("https://").or_else(|| public_url.strip_prefix("http://"));
-        if host.is_none_or(|h| h.is_empty() || h.contains('/')) {
+        if origin_of(&public_url).is_none() {
             return Err(ConfigError::Invalid {
-                name: "PARTNERHUB_PUBLIC_URL",
+                name: PUBLIC_URL.name,
                 message: "must be an origin such as https://partners.example.com, without a path".into(),
             });
         }
-        let session_lifetime = match var("PARTNERHUB_SESSION_LIFETIME").or(file.session_lifetime) {
-            Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Invalid {
-                name: "PARTNERHUB_SESSION_LIFETIME",
-                message: format!("{text:?} is not a duration such as 12h, 90m or 3600"),
-            })?,
-            None => chrono::TimeDelta::hours(12),
+        let cors_origins = match source.get(CORS_ORIGINS) {
+            Some(list) => cors_origins(&list)?,
+            None => Vec::new(),
         };
-        let oidc_providers = oidc_providers(vars, file.oidc)?;
-        let dns_resolver = match var("PARTNERHUB_DNS_RESOLVER").or(file.dns_resolver) {
-            Some(text) => Some(text.parse().map_err(|_| ConfigError::Invalid {
-                name: "PARTNERHUB_DNS_RESOLVER",
-                message: format!("{text:?} is not an address such as 127.0.0.1:53"),
-            })?),
-            None => None,
-        };
-        let token_max_lifetime = match var("PARTNERHUB_TOKEN_MAX_LIFETIME").or(file.token_max_lifetime) {
-            Some(text) => parse_duration(&text).ok_or_else(|| ConfigError::Invalid {
-                name: "PARTNERHUB_TOKEN_MAX_LIFETIME",
-                message: format!("{text:?} is not a duration such as 730d, 12h or 3600"),
-            })?,
-            None => chrono::TimeDelta::days(730),
-        };
-        let per_minute = |name: &'static str, from_file: Option<u32>, default: usize| -> Result<u32, ConfigError> {
-            let n = number(name, from_file.map(|n| n as usize), default)?;
-            u32::try_from(n)
-                .ok()
-                .filter(|n| *n > 0)
-                .ok_or_else(|| ConfigError::Invalid { name, message: "must be 1 or more".into() })
-        };
+        let session_lifetime = source.duration(SESSION_LIFETIME, chrono::TimeDelta::hours(12))?;
+        let oidc_providers = oidc_providers(vars, oidc_file)?;
+        let dns_resolver =
+            source.parsed(DNS_RESOLVER, None, "an address such as 127.0.0.1:53", |t| t.parse().ok().map(Some))?;
+        let token_max_lifetime = source.duration(TOKEN_MAX_LIFETIME, chrono::TimeDelta::days(730))?;
         let rate_limits = RateLimitSettings {
-            auth_failures_per_minute: per_minute(
-                "PARTNERHUB_AUTH_FAILURES_PER_MINUTE",
-                file.auth_failures_per_minute,
-                10,
-            )?,
-            sign_ins_per_minute: per_minute("PARTNERHUB_SIGN_INS_PER_MINUTE", file.sign_ins_per_minute, 20)?,
+            auth_failures_per_minute: source.per_minute(AUTH_FAILURES_PER_MINUTE, 10)?,
+            sign_ins_per_minute: source.per_minute(SIGN_INS_PER_MINUTE, 20)?,
         };
         Ok(Settings {
             environment,
@@ -314,6 +340,7 @@ impl Settings {
             log_filter,
             graphql,
             public_url,
+            cors_origins,
             session_lifetime,
             oidc_providers,
             dns_resolver,
@@ -325,6 +352,37 @@ impl Settings {
     pub fn is_development(&self) -> bool {
         self.environment == Environment::Development
     }
+}
+
+/// `on`/`off` and their usual spellings.
+fn parse_switch(text: &str) -> Option<bool> {
+    match text.to_ascii_lowercase().as_str() {
+        "on" | "true" | "1" | "yes" => Some(true),
+        "off" | "false" | "0" | "no" => Some(false),
+        _ => None,
+    }
+}
+
+/// `scheme://host[:port]` when `url` is exactly an http(s) origin, lower-cased.
+pub fn origin_of(url: &str) -> Option<String> {
+    let host = url.strip_prefix("https://").or_else(|| url.strip_prefix("http://"))?;
+    (!host.is_empty() && !host.contains(['/', '?', '#', ' ', '*'])).then(|| url.to_ascii_lowercase())
+}
+
+/// The CORS list: explicit origins only. `*` is refused because the API answers with
+/// credentials (tokens and the session cookie), and a wildcard would hand them to any site.
+fn cors_origins(list: &str) -> Result<Vec<String>, ConfigError> {
+    let mut origins = Vec::new();
+    for item in list.split([',', ' ']).map(str::trim).filter(|s| !s.is_empty()) {
+        let origin = origin_of(item.trim_end_matches('/')).ok_or_else(|| ConfigError::Invalid {
+            name: vars::CORS_ORIGINS.name,
+            message: format!("{item:?} is not an origin such as https://dashboard.example.com (no wildcard, no path)"),
+        })?;
+        if !origins.contains(&origin) {
+            origins.push(origin);
+        }
+    }
+    Ok(origins)
 }
 
 /// `730d`, `12h`, `90m`, `30s` or a number of seconds; positive.
@@ -403,10 +461,26 @@ fn oidc_providers(
     Ok(providers.into_values().collect())
 }
 
-fn read_file(path: PathBuf) -> Result<FileSettings, ConfigError> {
+/// The file's settings, and its `[oidc.<name>]` tables apart. A key that names no setting is
+/// refused, as a misspelt one would otherwise be ignored.
+type FileParts = (toml::Table, HashMap<String, OidcProviderSettings>);
+
+fn read_file(path: PathBuf) -> Result<FileParts, ConfigError> {
     let text =
         std::fs::read_to_string(&path).map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
-    toml::from_str(&text).map_err(|e| ConfigError::File { path, message: e.to_string() })
+    let mut table: toml::Table =
+        toml::from_str(&text).map_err(|e| ConfigError::File { path: path.clone(), message: e.to_string() })?;
+    let oidc = match table.remove("oidc") {
+        Some(value) => value
+            .try_into()
+            .map_err(|e: toml::de::Error| ConfigError::File { path: path.clone(), message: e.to_string() })?,
+        None => HashMap::new(),
+    };
+    let known: Vec<String> = VARIABLES.iter().filter(|s| !s.name.contains('<')).map(Setting::file_key).collect();
+    if let Some(unknown) = table.keys().find(|k| !known.contains(k)) {
+        return Err(ConfigError::File { path, message: format!("unknown setting `{unknown}`") });
+    }
+    Ok((table, oidc))
 }
 
 fn parse_enum<T: for<'de> Deserialize<'de>>(name: &'static str, value: &str) -> Result<T, ConfigError> {
@@ -483,6 +557,76 @@ mod tests {
         assert_eq!(s.public_url, "https://partners.example.com");
         assert!(Settings::from_vars(&vars(&[("PARTNERHUB_PUBLIC_URL", "https://x.example/app")])).is_err());
         assert_eq!(Settings::from_vars(&vars(&[])).unwrap().public_url, "http://127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_file_takes_every_setting_and_refuses_unknown_keys() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.toml");
+        std::fs::write(
+            &path,
+            "graphql_max_depth = 9\nintrospection = \"off\"\ncors_origins = \"http://localhost:3000\"\n",
+        )
+        .unwrap();
+        let s = Settings::from_vars(&vars(&[("PARTNERHUB_CONFIG", path.to_str().unwrap())])).unwrap();
+        assert_eq!(s.graphql.max_depth, 9);
+        assert!(!s.graphql.introspection);
+        assert_eq!(s.cors_origins, ["http://localhost:3000"]);
+        std::fs::write(&path, "graphql_max_dept = 9\n").unwrap();
+        let err = Settings::from_vars(&vars(&[("PARTNERHUB_CONFIG", path.to_str().unwrap())])).unwrap_err();
+        assert!(err.to_string().contains("graphql_max_dept"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_are_explicit() {
+        let s = Settings::from_vars(&vars(&[(
+            "PARTNERHUB_CORS_ORIGINS",
+            "http://localhost:3000, https://Dash.example.com/",
+        )]))
+        .unwrap();
+        assert_eq!(s.cors_origins, ["http://localhost:3000", "https://dash.example.com"]);
+        for bad in ["*", "https://*.example.com", "dash.example.com", "https://dash.example.com/app"] {
+            let err = Settings::from_vars(&vars(&[("PARTNERHUB_CORS_ORIGINS", bad)])).unwrap_err();
+            assert!(err.to_string().contains("PARTNERHUB_CORS_ORIGINS"), "{bad}: {err}");
+        }
+    }
+
+    /// Every `PARTNERHUB_*` name the program reads is a declared setting, so `--help` and the
+    /// README cannot miss one again (as they once missed PARTNERHUB_DNS_RESOLVER).
+    #[test]
+    fn every_variable_read_is_a_declared_setting_and_in_the_readme() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/src");
+        let mut files = vec![std::path::PathBuf::from(root)];
+        let mut names = std::collections::BTreeSet::new();
+        while let Some(path) = files.pop() {
+            if path.is_dir() {
+                files.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (i, _) in text.match_indices("PARTNERHUB_") {
+                let name: String = text[i..]
+                    .chars()
+                    .take_while(|c| c.is_ascii_uppercase() || *c == '_' || c.is_ascii_digit())
+                    .collect();
+                names.insert(name);
+            }
+        }
+        let declared: Vec<&str> = VARIABLES.iter().map(|s| s.name).collect();
+        for name in &names {
+            let known = declared.contains(&name.as_str())
+                || name == "PARTNERHUB_"
+                || (name.starts_with("PARTNERHUB_OIDC_") && declared.iter().any(|d| d.starts_with("PARTNERHUB_OIDC_")));
+            assert!(known, "{name} is read but not declared in config::vars");
+        }
+        let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+        for setting in VARIABLES {
+            assert!(
+                readme.contains(&format!("`{}`", setting.name)),
+                "the README's settings table lacks {}",
+                setting.name
+            );
+        }
     }
 
     #[test]

@@ -46,7 +46,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(DatabaseConnect
     let inner = counter.0.clone();
     // PARTNERHUB_TRACE_SQL=1 logs every statement (at debug level, target partnerhub::sql): the
     // first thing to look at when a statement count in a test changes.
-    let trace = std::env::var_os("PARTNERHUB_TRACE_SQL").is_some();
+    let trace = crate::config::vars::TRACE_SQL.from_process().is_some();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::SeqCst);
         if trace {

@@ -150,7 +150,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             currency: "EUR".into(),
             terms: "Northwind reseller terms, 2026 edition: resell Northwind products under your own contracts.".into(),
             exclusivity_group: Some("northwind-partners".into()),
-            min_yearly_amount: Some(Decimal::new(1800, 0)),
+            min_yearly_amount: Some((Decimal::new(1800, 0), "EUR".into())),
             requires_registration_number: true,
             requires_website: true,
         },
@@ -225,7 +225,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
                 unit_price: price,
                 currency: "EUR".into(),
                 rank,
-                bands,
+                bands: bands
+                    .into_iter()
+                    .map(|(min_seats, unit_price)| catalog::Band { min_seats, unit_price, currency: "EUR".into() })
+                    .collect(),
             };
             own.push(catalog::create_plan(ctx, Some(&staff), new).await?);
         }
@@ -237,7 +240,13 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         ctx,
         Some(&staff),
         referral.id,
-        programs::TierFields { name: Some("Referrer".into()), rank: Some(1), requirements: None, benefits: None },
+        programs::TierFields {
+            name: Some("Referrer".into()),
+            rank: Some(1),
+            requirements: None,
+            volume_currency: None,
+            benefits: None,
+        },
     )
     .await?;
     let certified = |exams, distinct_people| CertificationRequirement {
@@ -296,6 +305,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             name: Some(name.into()),
             rank: Some(rank),
             requirements: Some(requirements),
+            volume_currency: Some("EUR".into()),
             benefits: Some(benefits),
         };
         tiers.push(programs::create_tier(ctx, Some(&staff), program.id, fields).await?);

@@ -15,6 +15,14 @@ pub mod code {
     pub const CONFLICT: &str = "CONFLICT";
     pub const RATE_LIMITED: &str = "RATE_LIMITED";
     pub const INTERNAL: &str = "INTERNAL";
+    /// The document is not GraphQL: nothing ran.
+    pub const GRAPHQL_PARSE_FAILED: &str = "GRAPHQL_PARSE_FAILED";
+    /// The document does not fit the schema or the server's limits (depth, complexity, a literal
+    /// out of range, introspection when it is off): nothing ran.
+    pub const GRAPHQL_VALIDATION_FAILED: &str = "GRAPHQL_VALIDATION_FAILED";
+    /// A persisted query's hash or a trusted document's id the server does not know: send the
+    /// document again with its hash (automatic persisted queries), or use a listed operation.
+    pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

@@ -29,6 +29,13 @@ string_enum!(
         Plan = "Plan",
         Invoice = "Invoice",
         SubscriptionChangeRequest = "SubscriptionChangeRequest",
+        Course = "Course",
+        ExamResult = "ExamResult",
+        GrantAssignment = "GrantAssignment",
+        ProgramTerms = "ProgramTerms",
+        SubscriptionChange = "SubscriptionChange",
+        TierChange = "TierChange",
+        TierReview = "TierReview",
     }
 );
 
@@ -41,6 +48,13 @@ pub fn decode(global_id: &str) -> Option<(NodeType, Uuid)> {
     let text = std::str::from_utf8(&bytes).ok()?;
     let (kind, id) = text.split_once(':')?;
     Some((NodeType::parse(kind)?, Uuid::parse_str(id).ok()?))
+}
+
+/// A stable ID for a computed row that has no table of its own (a report line): the same parts
+/// give the same ID in every response, so a client cache can normalise it, but `node(id:)` does
+/// not fetch it (it is refetched through the list that computes it).
+pub fn derived(kind: &str, parts: &[&str]) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{kind}:{}", parts.join(":")))
 }
 
 /// Decodes a global ID of the expected type; any other type is treated as not found.
@@ -66,5 +80,8 @@ mod tests {
         assert_eq!(decode("not base64!"), None);
         assert_eq!(decode(&URL_SAFE_NO_PAD.encode("Bogus:1")), None);
         assert_eq!(decode_organization_reference(&id.to_string()), Some(id));
+        let row = derived("BillingReportRow", &["a", "b", "2026-11"]);
+        assert_eq!(row, derived("BillingReportRow", &["a", "b", "2026-11"]));
+        assert_eq!(decode(&row), None, "not a node");
     }
 }

@@ -36,6 +36,7 @@ pub struct AppState {
     pub providers: Arc<auth::oidc::Providers>,
     pub cookie: auth::session::CookiePolicy,
     pub auth_limits: Arc<http::limits::AuthLimits>,
+    pub documents: Arc<http::persisted::Documents>,
 }
 
 pub struct Application {
@@ -51,6 +52,8 @@ pub enum StartError {
     Migration(sea_orm::DbErr),
     #[error("cannot listen on {addr}: {source}")]
     Listen { addr: SocketAddr, source: std::io::Error },
+    #[error("{0}")]
+    Documents(String),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -70,6 +73,11 @@ impl Application {
         };
         let limits = service::Limits { token_max_lifetime: settings.token_max_lifetime };
         let auth_limits = Arc::new(http::limits::AuthLimits::new(settings.rate_limits));
+        let documents = http::persisted::Documents::new(
+            settings.graphql.persisted_queries,
+            settings.graphql.trusted_documents.as_deref(),
+        )
+        .map_err(StartError::Documents)?;
         let state = AppState {
             settings: Arc::new(settings),
             schema,
@@ -78,6 +86,7 @@ impl Application {
             providers,
             cookie,
             auth_limits,
+            documents: Arc::new(documents),
         };
         let router = http::router(state.clone())
             .layer(axum::extract::DefaultBodyLimit::max(state.settings.graphql.max_body_bytes));

@@ -24,9 +24,14 @@ enum Command {
     Serve,
     /// Apply pending database migrations and exit.
     Migrate,
-    /// Serve a fresh demo database (vendor, staff, partners, customers, grants) and print an API
-    /// token per demo user with a curl command to try.
-    Demo,
+    /// Seed the demo (vendor, staff, partners, customers, grants, billing) and serve it, printing
+    /// an API token per demo user. The database is --database-url, else PARTNERHUB_DATABASE_URL
+    /// when it is set (it must be empty), else a fresh SQLite file in the temporary directory.
+    Demo {
+        /// Database to seed instead of a fresh temporary one (it must be empty).
+        #[arg(long)]
+        database_url: Option<String>,
+    },
     /// On an empty database, create the vendor organisation and its first ADMIN; the admin's API
     /// token is the last line of the output. Refused once a vendor exists.
     Bootstrap {
@@ -44,8 +49,8 @@ enum Command {
 
 fn settings_help() -> String {
     let mut text = String::from("Settings (environment variables):\n");
-    for (name, meaning) in VARIABLES {
-        text.push_str(&format!("  {name}\n      {meaning}\n"));
+    for setting in VARIABLES {
+        text.push_str(&format!("  {}\n      {}\n", setting.name, setting.help));
     }
     text
 }
@@ -104,27 +109,38 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             let done = bootstrap::bootstrap(&ctx, &vendor_name, &admin_email, country.as_deref())
                 .await
                 .map_err(|e| format!("bootstrap refused: {}", e.public_message()))?;
-            println!("vendor {} created ({})", done.organization.name, done.organization.id);
+            println!(
+                "vendor {} created; its ID (for node(id:) and X-Partnerhub-Organization) is {}",
+                done.organization.name,
+                partnerhub::ids::encode(partnerhub::ids::NodeType::Organization, done.organization.id)
+            );
             println!("admin {} created; their API token (shown once) follows:", admin_email);
             println!("{}", done.token);
             Ok(())
         }
-        Command::Demo => {
+        Command::Demo { database_url } => {
             let dir = std::env::temp_dir().join(format!("partnerhub-demo-{}", uuid::Uuid::now_v7().as_simple()));
-            std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-            settings.database_url = format!("sqlite://{}?mode=rwc", dir.join("demo.db").display());
+            let chosen = database_url.or_else(|| std::env::var(partnerhub::config::vars::DATABASE_URL.name).ok());
+            settings.database_url = match chosen {
+                Some(url) => url,
+                None => {
+                    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+                    format!("sqlite://{}?mode=rwc", dir.join("demo.db").display())
+                }
+            };
             settings.environment = Environment::Development;
             let app = Application::build(settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
             let listener = app.bind().await.map_err(|e| e.to_string())?;
             let seeded = demo::seed(&app.state.ctx)
                 .await
                 .map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
-            print_demo(&seeded, &app.state.settings, &dir);
+            // The URL may hold a password: name the file only when it is ours.
+            let database = if dir.exists() { dir.display().to_string() } else { "the database named".into() };
+            print_demo(&seeded, &app.state.settings, &database);
             print_sign_in(&app);
             println!(
-                "\nServing on http://{}/graphql; Ctrl-C stops (the demo database stays in {}).",
+                "\nServing on http://{}/ (GraphiQL at /graphql); Ctrl-C stops (the demo data stays in {database}).",
                 app.state.settings.listen,
-                dir.display()
             );
             app.serve(listener).await.map_err(|e| e.to_string())
         }
@@ -145,9 +161,9 @@ fn print_sign_in(app: &Application) {
     }
 }
 
-fn print_demo(demo: &demo::Demo, settings: &Settings, dir: &std::path::Path) {
+fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     let url = format!("http://{}/graphql", settings.listen);
-    println!("partnerhub demo: a fresh database in {}", dir.display());
+    println!("partnerhub demo: seeded {database}");
     println!("GraphiQL: open {url} in a browser (send a token as Authorization: Bearer <token>)\n");
     println!("{:<18} {:<34} {:<48} {:<16} token", "user", "e-mail", "organisation", "role");
     for u in &demo.users {

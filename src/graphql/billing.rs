@@ -1,9 +1,9 @@
 //! The catalog (products, plans, volume bands), managed subscriptions and billing.
 
+use super::scalars::Decimal;
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{invoice, invoice_line, payment, plan, subscription, subscription_change, volume_band};
-use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<Uuid, AppError>
 
 fn money(stored: &Fixed, currency: &str) -> async_graphql::Result<Money> {
     let amount = crate::domain::billing::display(stored.to_decimal(), currency);
-    Ok(Money { amount, currency: currency.to_string() })
+    Ok(Money::new(amount, currency.to_string()))
 }
 
 pub struct Plan(pub plan::Model);
@@ -99,6 +99,10 @@ pub struct SubscriptionChange(pub subscription_change::Model);
 /// One change of a subscription.
 #[Object]
 impl SubscriptionChange {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::SubscriptionChange, self.0.id))
+    }
     async fn kind(&self) -> SubscriptionChangeKind {
         self.0.kind.into()
     }
@@ -162,7 +166,7 @@ impl Invoice {
     }
     /// Percent; 0 under a reverse charge.
     async fn tax_rate(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.0.tax_rate.to_decimal())
+        Ok(self.0.tax_rate.to_decimal().into())
     }
     /// The buyer accounts for VAT (B2B across an EU border).
     async fn reverse_charge(&self) -> bool {
@@ -184,7 +188,7 @@ impl Invoice {
     /// What is still to be paid.
     async fn amount_due(&self, ctx: &Context<'_>) -> async_graphql::Result<Money> {
         let paid = load_with::<super::loaders::Paid>(ctx, self.0.id).await?.unwrap_or_default();
-        Ok(Money { amount: billing::amount_due(&self.0, paid), currency: self.0.currency.clone() })
+        Ok(Money::new(billing::amount_due(&self.0, paid), self.0.currency.clone()))
     }
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
         let currency = self.0.currency.clone();
@@ -233,7 +237,7 @@ impl InvoiceLine {
         &self.line.description
     }
     async fn quantity(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.line.quantity.to_decimal())
+        Ok(self.line.quantity.to_decimal().into())
     }
     async fn unit_price(&self) -> async_graphql::Result<Money> {
         money(&self.line.unit_price, &self.currency)
@@ -242,7 +246,7 @@ impl InvoiceLine {
         money(&self.line.gross, &self.currency)
     }
     async fn discount_percent(&self) -> async_graphql::Result<Decimal> {
-        Ok(self.line.discount_percent.to_decimal())
+        Ok(self.line.discount_percent.to_decimal().into())
     }
     async fn discount(&self) -> async_graphql::Result<Money> {
         money(&self.line.discount, &self.currency)
@@ -309,6 +313,11 @@ pub struct ReportAmounts {
 /// One customer of a partner's billing report.
 #[derive(SimpleObject)]
 pub struct BillingReportRow {
+    /// Stable for the same partner, customer and period, so a client cache can normalise the
+    /// row. A row is computed from invoices, not stored, so it is not a `Node`: refetch it through
+    /// `partnerBillingReport`.
+    pub id: ID,
+    /// The customer's organisation.
     pub customer_id: ID,
     pub customer_name: String,
     /// One entry per currency billed (usually one).
@@ -337,10 +346,10 @@ pub async fn program_minimum(
     let managed = load_with::<super::loaders::ManagedAmounts>(ctx, p.organization_id)
         .await?
         .and_then(|by_currency| by_currency.get(&program.currency).copied())
-        .unwrap_or_else(|| crate::domain::billing::round(Decimal::ZERO, &program.currency));
+        .unwrap_or_else(|| crate::domain::billing::round(rust_decimal::Decimal::ZERO, &program.currency));
     Ok(Some(ProgramMinimum {
-        minimum: Money { amount: minimum, currency: program.currency.clone() },
-        managed_yearly_amount: Money { amount: managed, currency: program.currency.clone() },
+        minimum: Money::new(minimum, program.currency.clone()),
+        managed_yearly_amount: Money::new(managed, program.currency.clone()),
         met: managed >= minimum,
     }))
 }
@@ -441,12 +450,16 @@ impl BillingQuery {
                 .iter()
                 .filter(|r| r.customer_id == customer.id)
                 .map(|r| ReportAmounts {
-                    retail: Money { amount: r.retail, currency: r.currency.clone() },
-                    cost: Money { amount: r.cost, currency: r.currency.clone() },
-                    margin: Money { amount: r.retail - r.cost, currency: r.currency.clone() },
+                    retail: Money::new(r.retail, r.currency.clone()),
+                    cost: Money::new(r.cost, r.currency.clone()),
+                    margin: Money::new(r.retail - r.cost, r.currency.clone()),
                 })
                 .collect();
             let row = BillingReportRow {
+                id: ID(ids::derived(
+                    "BillingReportRow",
+                    &[&partner.simple().to_string(), &customer.id.simple().to_string(), &period.to_string()],
+                )),
                 customer_id: ID(ids::encode(NodeType::Organization, customer.id)),
                 customer_name: customer.name,
                 amounts,
@@ -475,10 +488,13 @@ pub struct ProductPayload {
     pub product: Product,
 }
 
+/// From `minSeats` seats on, each seat costs `unitPrice` (in the plan's currency).
 #[derive(InputObject)]
 pub struct VolumeBandInput {
+    /// The smallest seat count the band applies to.
     pub min_seats: i32,
-    pub unit_price: Decimal,
+    /// The price per seat and period, in the plan's currency.
+    pub unit_price: MoneyInput,
 }
 
 #[derive(InputObject)]
@@ -584,8 +600,14 @@ pub struct InvoicePayload {
     pub invoice: Invoice,
 }
 
-fn bands(input: Vec<VolumeBandInput>) -> Vec<(i32, Decimal)> {
-    input.into_iter().map(|b| (b.min_seats, b.unit_price)).collect()
+fn bands(input: Vec<VolumeBandInput>) -> Vec<catalog::Band> {
+    input
+        .into_iter()
+        .map(|b| {
+            let (unit_price, currency) = b.unit_price.parts();
+            catalog::Band { min_seats: b.min_seats, unit_price, currency }
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -624,7 +646,7 @@ impl BillingMutation {
             code: input.code,
             name: input.name,
             billing_period: input.billing_period.into(),
-            unit_price: input.unit_price.amount,
+            unit_price: input.unit_price.amount.0,
             currency: input.unit_price.currency,
             rank: input.rank,
             bands: bands(input.volume_bands),
@@ -758,7 +780,7 @@ impl BillingMutation {
         let id = decode(NodeType::Invoice, &input.invoice_id, "Invoice")?;
         let payment = billing::NewPayment {
             invoice_id: id,
-            amount: input.amount.amount,
+            amount: input.amount.amount.0,
             currency: input.amount.currency,
             received_at: input.received_at,
             reference: input.reference,

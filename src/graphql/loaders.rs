@@ -7,9 +7,10 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, application, audit_event, course, domain, grant, invitation, invoice, invoice_line, membership,
-    notification, organization, partnership, payment, plan, product, program, program_terms, subscription,
-    subscription_change_request, success_story, tier, user, volume_band, welcome_gift,
+    api_token, application, audit_event, course, domain, exam_result, grant, grant_assignment, invitation, invoice,
+    invoice_line, membership, notification, organization, partnership, payment, plan, product, program, program_terms,
+    subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
+    user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -62,6 +63,12 @@ scoped!(application, |p, _| policy::applications_scope(p));
 scoped!(welcome_gift, |p, _| policy::welcome_gifts_scope(p));
 scoped!(domain, |p, c: &service::Ctx| policy::domains_scope(p, c.now()));
 scoped!(audit_event, |p, c: &service::Ctx| policy::audit_events_scope(p, c.now()));
+scoped!(exam_result, |p, _| policy::exam_results_scope(p));
+scoped!(tier_change, |p, _| policy::tier_changes_scope(p));
+scoped!(grant_assignment, |p, _| policy::grant_assignments_scope(p));
+scoped!(subscription_change, |p, c: &service::Ctx| policy::subscription_changes_scope(p, c.now()));
+scoped!(program_terms, |p, _| policy::programs_scope(p));
+scoped!(tier_review, |p, _| policy::tier_reviews_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -160,6 +167,12 @@ loaders! {
         gifts: welcome_gift,
         domains_by_id: domain,
         audit_events: audit_event,
+        exam_results: exam_result,
+        tier_changes: tier_change,
+        grant_assignments: grant_assignment,
+        subscription_changes: subscription_change,
+        terms_by_id: program_terms,
+        tier_reviews: tier_review,
     }
     children {
         domains: domain,

@@ -3,6 +3,7 @@
 
 pub mod billing;
 pub mod change_requests;
+pub mod checks;
 pub mod connection;
 pub mod context;
 pub mod customers;
@@ -13,6 +14,7 @@ pub mod node;
 pub mod onboarding;
 pub mod organizations;
 pub mod programs;
+pub mod scalars;
 pub mod types;
 pub mod viewer;
 
@@ -53,19 +55,39 @@ pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
     Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+        // The library's own wording speaks of its Rust types; a client wants the format.
+        .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
+            "A point in time: an RFC 3339 string in UTC, such as 2026-11-30T09:15:00Z.",
+        )
+        .override_input_type_description::<chrono::DateTime<chrono::Utc>>(
+            "A point in time: an RFC 3339 string in UTC, such as 2026-11-30T09:15:00Z.",
+        )
+        .override_output_type_description::<async_graphql::Json<serde_json::Value>>(
+            "Any JSON value; used where a record keeps data of varying shape, such as an audit event's before and after.",
+        )
 }
 
 /// The schema with the protections the settings ask for.
 pub fn build(settings: &Settings) -> AppSchema {
-    let mut schema =
-        builder().limit_depth(settings.graphql.max_depth).limit_complexity(settings.graphql.max_complexity);
+    let mut schema = builder()
+        .limit_depth(settings.graphql.max_depth)
+        .limit_complexity(settings.graphql.max_complexity)
+        .extension(checks::RequestChecks { introspection: settings.graphql.introspection });
+    if !settings.graphql.introspection {
+        // The extension refuses introspection with a clear error; this keeps the engine from
+        // answering it should a document slip past.
+        schema = schema.disable_introspection();
+    }
     if !settings.is_development() {
-        schema = schema.disable_introspection().disable_suggestions();
+        schema = schema.disable_suggestions();
     }
     schema.finish()
 }
 
-/// The SDL, sorted so that `schema.graphql` diffs stay readable.
+/// The SDL, sorted so that `schema.graphql` diffs stay readable, with `@specifiedBy` as the
+/// server announces it in introspection (a test compares the two).
 pub fn sdl() -> String {
-    builder().finish().sdl_with_options(SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items())
+    builder().finish().sdl_with_options(
+        SDLExportOptions::new().sorted_fields().sorted_arguments().sorted_enum_items().include_specified_by(),
+    )
 }

@@ -5,14 +5,14 @@ use async_graphql::{Context, ID, Interface, Object};
 use entity::{api_token, grant, invitation, membership, organization, program, tier, user};
 
 use super::{
-    billing::{Invoice, Plan},
+    billing::{Invoice, Plan, SubscriptionChange},
     change_requests::SubscriptionChangeRequest,
     context::ContextExt,
-    customers::{AuditEvent, Domain, Grant, Product, ProductSubscription},
+    customers::{AuditEvent, Domain, Grant, GrantAssignment, Product, ProductSubscription},
     loaders::load,
     members::Invitation,
-    onboarding::{Application, Partnership, WelcomeGift},
-    programs::SuccessStory,
+    onboarding::{Application, Partnership, ProgramTerms, TierReview, WelcomeGift},
+    programs::{Course, ExamResult, SuccessStory, TierChange},
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
     viewer::Notification,
 };
@@ -46,6 +46,13 @@ pub enum Node {
     Plan(Plan),
     Invoice(Invoice),
     SubscriptionChangeRequest(SubscriptionChangeRequest),
+    Course(Course),
+    ExamResult(ExamResult),
+    GrantAssignment(GrantAssignment),
+    ProgramTerms(ProgramTerms),
+    SubscriptionChange(SubscriptionChange),
+    TierChange(TierChange),
+    TierReview(TierReview),
 }
 
 const MAX_NODES: usize = 100;
@@ -114,6 +121,25 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::Domain => load::<entity::domain::Entity>(ctx, id).await?.map(|d| Node::Domain(Domain(d))),
         NodeType::AuditEvent => {
             load::<entity::audit_event::Entity>(ctx, id).await?.map(|e| Node::AuditEvent(AuditEvent(e)))
+        }
+        NodeType::Course => load::<entity::course::Entity>(ctx, id).await?.map(|m| Node::Course(Course(m))),
+        NodeType::ExamResult => {
+            load::<entity::exam_result::Entity>(ctx, id).await?.map(|m| Node::ExamResult(ExamResult(m)))
+        }
+        NodeType::GrantAssignment => {
+            load::<entity::grant_assignment::Entity>(ctx, id).await?.map(|m| Node::GrantAssignment(GrantAssignment(m)))
+        }
+        NodeType::ProgramTerms => {
+            load::<entity::program_terms::Entity>(ctx, id).await?.map(|m| Node::ProgramTerms(ProgramTerms(m)))
+        }
+        NodeType::SubscriptionChange => load::<entity::subscription_change::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::SubscriptionChange(SubscriptionChange(m))),
+        NodeType::TierChange => {
+            load::<entity::tier_change::Entity>(ctx, id).await?.map(|m| Node::TierChange(TierChange(m)))
+        }
+        NodeType::TierReview => {
+            load::<entity::tier_review::Entity>(ctx, id).await?.map(|m| Node::TierReview(TierReview(m)))
         }
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?

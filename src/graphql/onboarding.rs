@@ -1,10 +1,10 @@
 //! Programme administration, applications, partnerships with their evaluation, the welcome
 //! gift and the tier review queue.
 
+use super::scalars::Decimal;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use entity::{application, partnership, program, program_terms, tier, tier_review, welcome_gift};
-use rust_decimal::Decimal;
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -33,6 +33,10 @@ pub struct ProgramTerms(pub program_terms::Model);
 /// One version of a programme's terms and conditions.
 #[Object]
 impl ProgramTerms {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::ProgramTerms, self.0.id))
+    }
     async fn version(&self) -> i32 {
         self.0.version
     }
@@ -54,7 +58,7 @@ pub struct EntryConditions {
 }
 
 pub fn entry_conditions(p: &program::Model) -> async_graphql::Result<EntryConditions> {
-    let minimum = p.min_yearly_amount.map(|stored| Money { amount: stored.to_decimal(), currency: p.currency.clone() });
+    let minimum = p.min_yearly_amount.map(|stored| Money::new(stored.to_decimal(), p.currency.clone()));
     Ok(EntryConditions {
         registration_number_required: p.requires_registration_number,
         website_required: p.requires_website,
@@ -89,26 +93,34 @@ pub struct TierRequirementsInput {
     #[graphql(default)]
     pub basic_training: bool,
     pub certifications: Option<CertificationRequirement>,
-    /// In the programme's currency.
-    pub yearly_purchase_volume: Option<Decimal>,
+    /// Products bought in the last 12 months, in the programme's currency.
+    pub yearly_purchase_volume: Option<MoneyInput>,
     pub success_stories: Option<u32>,
     #[graphql(default)]
     pub yearly_fee: bool,
 }
 
-impl From<TierRequirementsInput> for rules::Requirements {
-    fn from(i: TierRequirementsInput) -> Self {
-        rules::Requirements {
+impl TierRequirementsInput {
+    /// The rules, and the currency the yearly purchase volume was given in (the service checks
+    /// it against the programme's).
+    fn into_rules(self) -> (rules::Requirements, Option<String>) {
+        let i = self;
+        let (volume, currency) = match i.yearly_purchase_volume.map(MoneyInput::parts) {
+            Some((amount, currency)) => (Some(amount), Some(currency)),
+            None => (None, None),
+        };
+        let rules = rules::Requirements {
             basic_training: i.basic_training,
             certifications: i.certifications.map(|c| rules::CertificationRequirement {
                 exams: c.exams,
                 distinct_people: c.distinct_people,
                 within_months_of_joining: c.within_months_of_joining,
             }),
-            yearly_purchase_volume: i.yearly_purchase_volume,
+            yearly_purchase_volume: volume,
             success_stories: i.success_stories,
             yearly_fee: i.yearly_fee,
-        }
+        };
+        (rules, currency)
     }
 }
 
@@ -150,7 +162,7 @@ impl TierBenefitsInput {
             .collect::<Option<Vec<_>>>()
             .ok_or_else(|| AppError::bad_input("benefits", "a welcome gift product does not exist"))?;
         Ok(rules::Benefits {
-            discount_percent: self.discount_percent,
+            discount_percent: self.discount_percent.0,
             rebate_eligible: self.rebate_eligible,
             directory_listing: self.directory_listing,
             dedicated_channel_manager: self.dedicated_channel_manager,
@@ -165,7 +177,7 @@ pub async fn tier_requirements(ctx: &Context<'_>, t: &tier::Model) -> async_grap
     let volume = match r.yearly_purchase_volume {
         Some(amount) => {
             let currency = load::<program::Entity>(ctx, t.program_id).await?.map(|p| p.currency).unwrap_or_default();
-            Some(Money { amount, currency })
+            Some(Money::new(amount, currency))
         }
         None => None,
     };
@@ -190,7 +202,7 @@ pub async fn tier_benefits(ctx: &Context<'_>, t: &tier::Model) -> async_graphql:
         .map(super::customers::Product)
         .collect();
     Ok(TierBenefits {
-        discount_percent: b.discount_percent,
+        discount_percent: b.discount_percent.into(),
         rebate_eligible: b.rebate_eligible,
         directory_listing: b.directory_listing,
         dedicated_channel_manager: b.dedicated_channel_manager,
@@ -297,7 +309,7 @@ impl Partnership {
         }
         let Some(text) = &self.0.committed_yearly_volume else { return Ok(None) };
         let currency = load::<program::Entity>(ctx, self.0.program_id).await?.map(|p| p.currency).unwrap_or_default();
-        Ok(Some(Money { amount: text.to_decimal(), currency }))
+        Ok(Some(Money::new(text.to_decimal(), currency)))
     }
     /// Until when the programme's yearly fee is paid (staff and the partner's members).
     async fn yearly_fee_paid_until(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
@@ -456,6 +468,10 @@ pub struct TierReview(pub tier_review::Model);
 /// A partner whose evaluated tier differs from its current one, found by the nightly review.
 #[Object]
 impl TierReview {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::TierReview, self.0.id))
+    }
     async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partnership>> {
         Ok(load::<entity::partnership::Entity>(ctx, self.0.partnership_id).await?.map(Partnership))
     }
@@ -555,7 +571,7 @@ pub struct CreateProgramInput {
     /// Programmes of one group exclude each other.
     pub exclusivity_group: Option<String>,
     /// Minimum yearly amount of managed products, in the programme's currency.
-    pub minimum_yearly_amount: Option<Decimal>,
+    pub minimum_yearly_amount: Option<MoneyInput>,
     #[graphql(default)]
     pub registration_number_required: bool,
     #[graphql(default)]
@@ -696,10 +712,15 @@ fn tier_fields(
     requirements: Option<TierRequirementsInput>,
     benefits: Option<TierBenefitsInput>,
 ) -> Result<programs::TierFields, AppError> {
+    let (requirements, volume_currency) = match requirements.map(TierRequirementsInput::into_rules) {
+        Some((rules, currency)) => (Some(rules), currency),
+        None => (None, None),
+    };
     Ok(programs::TierFields {
         name,
         rank,
-        requirements: requirements.map(Into::into),
+        requirements,
+        volume_currency,
         benefits: benefits.map(TierBenefitsInput::into_rules).transpose()?,
     })
 }
@@ -721,7 +742,7 @@ impl OnboardingMutation {
             currency: input.currency,
             terms: input.terms,
             exclusivity_group: input.exclusivity_group,
-            min_yearly_amount: input.minimum_yearly_amount,
+            min_yearly_amount: input.minimum_yearly_amount.map(MoneyInput::parts),
             requires_registration_number: input.registration_number_required,
             requires_website: input.website_required,
         };
@@ -824,7 +845,7 @@ impl OnboardingMutation {
         policy::signed_in(ctx.principal())?;
         let partner = decode(NodeType::Organization, &input.partner_id, "Organization")?;
         let program = decode(NodeType::Program, &input.program_id, "Program")?;
-        let committed = input.committed_yearly_volume.map(|m| (m.amount, m.currency));
+        let committed = input.committed_yearly_volume.map(MoneyInput::parts);
         let updated = programs::update_partnership(
             ctx.service(),
             ctx.principal(),

@@ -23,6 +23,10 @@ pub struct TierChange(pub tier_change::Model);
 /// One change of a partner's tier.
 #[Object]
 impl TierChange {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::TierChange, self.0.id))
+    }
     async fn from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         let Some(id) = self.0.from_tier_id else { return Ok(None) };
         Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
@@ -267,14 +271,31 @@ impl StoryMutation {
 /// An amount of money: `Decimal` is a string, never a float.
 #[derive(SimpleObject)]
 pub struct Money {
-    pub amount: rust_decimal::Decimal,
+    /// The amount, exact, in the currency's units (not cents).
+    pub amount: super::scalars::Decimal,
+    /// ISO 4217 code, such as EUR.
     pub currency: String,
 }
 
+/// An amount of money in input, shaped like `Money` in output.
 #[derive(InputObject)]
 pub struct MoneyInput {
-    pub amount: rust_decimal::Decimal,
+    /// The amount, exact, in the currency's units (not cents): `"1234.50"`.
+    pub amount: super::scalars::Decimal,
+    /// ISO 4217 code; where a programme or plan fixes the currency, it must be that one.
     pub currency: String,
+}
+
+impl MoneyInput {
+    pub fn parts(self) -> (rust_decimal::Decimal, String) {
+        (self.amount.0, self.currency)
+    }
+}
+
+impl Money {
+    pub fn new(amount: rust_decimal::Decimal, currency: impl Into<String>) -> Self {
+        Money { amount: amount.into(), currency: currency.into() }
+    }
 }
 
 pub struct Course(pub entity::course::Model);
@@ -282,6 +303,10 @@ pub struct Course(pub entity::course::Model);
 /// A training course; exams of CERTIFYING courses count toward tier requirements.
 #[Object]
 impl Course {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::Course, self.0.id))
+    }
     async fn code(&self) -> &str {
         &self.0.code
     }
@@ -293,7 +318,7 @@ impl Course {
     }
     /// The fee per person.
     async fn fee(&self) -> async_graphql::Result<Money> {
-        Ok(Money { amount: crate::service::courses::fee(&self.0), currency: self.0.fee_currency.clone() })
+        Ok(Money::new(crate::service::courses::fee(&self.0), self.0.fee_currency.clone()))
     }
 }
 
@@ -302,6 +327,10 @@ pub struct ExamResult(pub entity::exam_result::Model);
 /// A person's passed exam and certificate.
 #[Object]
 impl ExamResult {
+    /// Opaque global identifier; `node(id:)` fetches the object again.
+    pub async fn id(&self) -> ID {
+        ID(crate::ids::encode(crate::ids::NodeType::ExamResult, self.0.id))
+    }
     async fn person_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.user_id).await
     }
@@ -401,7 +430,7 @@ impl CourseMutation {
                 code: input.code,
                 title: input.title,
                 kind: input.kind.into(),
-                fee: input.fee.amount,
+                fee: input.fee.amount.0,
                 currency: input.fee.currency,
             },
         )

@@ -147,13 +147,17 @@ pub async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Respon
     response
 }
 
-/// Requests authenticated by cookie must come from our own pages: a browser names the page's
-/// origin in `Origin` (and `Sec-Fetch-Site`); anything else is refused.
+/// Requests authenticated by cookie must come from our own pages or from a dashboard origin
+/// listed in `PARTNERHUB_CORS_ORIGINS`: a browser names the page's origin in `Origin` (and
+/// `Sec-Fetch-Site`); anything else is refused.
 pub fn same_origin(state: &AppState, headers: &HeaderMap) -> Result<(), AppError> {
-    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok());
+    let origin = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()).map(str::to_ascii_lowercase);
+    let listed = origin.as_deref().is_some_and(|o| {
+        o == state.settings.public_url.to_ascii_lowercase() || state.settings.cors_origins.iter().any(|c| c == o)
+    });
     let cross_site = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()) == Some("cross-site");
-    let foreign = origin.is_some_and(|o| o != state.settings.public_url);
-    if foreign || cross_site {
+    let foreign = origin.is_some() && !listed;
+    if foreign || (cross_site && !listed) {
         return Err(AppError::Forbidden("cookie-authenticated requests must come from this site".into()));
     }
     Ok(())

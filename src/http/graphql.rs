@@ -1,4 +1,4 @@
-//! GraphQL over HTTP: POST with a JSON body, GET for queries only, GraphiQL in development.
+//! GraphQL over HTTP: POST with a JSON body, GET for queries only, GraphiQL for a browser.
 //! Handled here rather than by a generic extractor because the rules are ours: 415 for any body
 //! that is not JSON (no cross-site form can call the API), 405 for a mutation over GET, the
 //! body limit, batching only when configured, and `application/graphql-response+json`.
@@ -6,27 +6,27 @@
 use std::{net::IpAddr, sync::Arc};
 
 use async_graphql::{
-    BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
-    http::GraphiQLSource,
+    BatchResponse, Request as GqlRequest, Response as GqlResponse, Variables,
     parser::{parse_query, types::OperationType},
 };
 use axum::{
     body::Bytes,
     extract::{Query, State, rejection::QueryRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
-    response::{Html, IntoResponse, Response},
+    response::{IntoResponse, Response},
 };
 use serde_json::{Value, json};
 
 use super::{
     ClientAddr,
     limits::{self, AuthLimits},
+    persisted::{Asked, Refused},
 };
 use crate::{
     AppState,
     auth::{Principal, session},
     error::{AppError, code},
-    graphql::{context::RequestState, loaders},
+    graphql::{checks, context::RequestState, loaders},
     service::identity,
 };
 
@@ -203,12 +203,12 @@ pub async fn post(
             }
             let max_variables = state.settings.graphql.max_variables;
             match items.into_iter().map(|i| request_from_json(i, max_variables)).collect::<Result<Vec<_>, _>>() {
-                Ok(requests) => BatchRequest::Batch(requests),
+                Ok(requests) => Operations::Batch(requests.into_iter().map(|i| resolve(&state, i)).collect()),
                 Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
             }
         }
         other => match request_from_json(other, state.settings.graphql.max_variables) {
-            Ok(request) => BatchRequest::Single(request),
+            Ok(request) => Operations::Single(Box::new(resolve(&state, request))),
             Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
         },
     };
@@ -231,15 +231,32 @@ fn is_json(headers: &HeaderMap) -> bool {
     })
 }
 
-/// The GraphQL-over-HTTP parameters, strictly: `query` a string, `variables` and `extensions`
-/// objects or null, `operationName` a string or null.
-fn request_from_json(value: Value, max_variables: usize) -> Result<GqlRequest, String> {
+/// One operation as sent: its parameters, and what names its document (the text, a persisted
+/// query hash or a trusted document id), resolved by `persisted::Documents`.
+struct Incoming {
+    request: GqlRequest,
+    asked: Result<Asked, Refused>,
+}
+
+/// The GraphQL-over-HTTP parameters, strictly: `query` a string (or absent when a persisted
+/// document is named), `variables` and `extensions` objects or null, `operationName` a string or
+/// null, `documentId` (also `doc_id`, `id`) a string.
+fn request_from_json(value: Value, max_variables: usize) -> Result<Incoming, String> {
     let Value::Object(mut map) = value else { return Err("the body must be a JSON object with a query".into()) };
-    let query = match map.remove("query") {
-        Some(Value::String(q)) => q,
-        _ => return Err("`query` must be a string".into()),
-    };
-    let mut request = GqlRequest::new(query);
+    let mut asked = Asked::default();
+    match map.remove("query") {
+        None | Some(Value::Null) => {}
+        Some(Value::String(q)) => asked.query = Some(q),
+        Some(_) => return Err("`query` must be a string".into()),
+    }
+    for key in ["documentId", "doc_id", "id"] {
+        match map.remove(key) {
+            None | Some(Value::Null) => {}
+            Some(Value::String(id)) => asked.document_id = Some(id),
+            Some(_) => return Err(format!("`{key}` must be a string")),
+        }
+    }
+    let mut request = GqlRequest::new(String::new());
     match map.remove("operationName") {
         None | Some(Value::Null) => {}
         Some(Value::String(name)) => request = request.operation_name(name),
@@ -253,9 +270,15 @@ fn request_from_json(value: Value, max_variables: usize) -> Result<GqlRequest, S
         Some(v @ Value::Object(_)) => request = request.variables(Variables::from_json(v)),
         Some(_) => return Err("`variables` must be an object".into()),
     }
+    let mut asked = Ok(asked);
     match map.remove("extensions") {
         None | Some(Value::Null) => {}
         Some(Value::Object(ext)) => {
+            if let Ok(a) = &mut asked
+                && let Err(refused) = a.from_extensions(&ext)
+            {
+                asked = Err(refused);
+            }
             for (k, v) in ext {
                 let value = async_graphql::Value::from_json(v).map_err(|_| "`extensions` must be JSON".to_string())?;
                 request.extensions.insert(k, value);
@@ -263,7 +286,34 @@ fn request_from_json(value: Value, max_variables: usize) -> Result<GqlRequest, S
         }
         Some(_) => return Err("`extensions` must be an object".into()),
     }
+    if let Ok(a) = &asked
+        && a.query.is_none()
+        && a.sha256.is_none()
+        && a.document_id.is_none()
+    {
+        return Err("`query` must be a string".into());
+    }
+    Ok(Incoming { request, asked })
+}
+
+/// The request with its document, or why there is none.
+fn resolve(state: &AppState, incoming: Incoming) -> Result<GqlRequest, Refused> {
+    let document = state.documents.resolve(incoming.asked?)?;
+    let mut request = incoming.request;
+    request.query = document;
     Ok(request)
+}
+
+/// A refused document is a request error, answered like a parse error.
+fn refused_response(refused: Refused) -> GqlResponse {
+    let mut error = async_graphql::ServerError::new(refused.message, None);
+    let mut extensions = async_graphql::ErrorExtensionValues::default();
+    extensions.set("code", refused.code);
+    if let Some(field) = refused.field {
+        extensions.set("field", field);
+    }
+    error.extensions = Some(extensions);
+    GqlResponse::from_errors(vec![error])
 }
 
 pub async fn get(
@@ -281,9 +331,10 @@ pub async fn get(
         );
     };
     let param = |name: &str| params.iter().find(|(k, _)| k == name).map(|(_, v)| v.clone());
-    let Some(query) = param("query") else {
-        if state.settings.is_development() && accepts_html(&headers) {
-            return Html(GraphiQLSource::build().endpoint("/graphql").title("partnerhub").finish()).into_response();
+    let names_a_document = ["query", "extensions", "documentId", "doc_id", "id"].iter().any(|n| param(n).is_some());
+    if !names_a_document {
+        if state.settings.graphql.introspection && accepts_html(&headers) {
+            return super::graphiql::page();
         }
         return plain_error(
             StatusCode::BAD_REQUEST,
@@ -291,10 +342,14 @@ pub async fn get(
             "GET /graphql needs a `query` parameter",
             code::BAD_USER_INPUT,
         );
-    };
+    }
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
     let mut json = serde_json::Map::new();
-    json.insert("query".into(), Value::String(query.clone()));
+    for name in ["query", "documentId", "doc_id", "id"] {
+        if let Some(value) = param(name) {
+            json.insert(name.into(), Value::String(value));
+        }
+    }
     for name in ["variables", "extensions"] {
         if let Some(text) = param(name) {
             match serde_json::from_str::<Value>(&text) {
@@ -317,10 +372,12 @@ pub async fn get(
         json.insert("operationName".into(), Value::String(name.clone()));
     }
     let request = match request_from_json(Value::Object(json), state.settings.graphql.max_variables) {
-        Ok(r) => r,
+        Ok(r) => resolve(&state, r),
         Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
     };
-    if !is_query(&query, operation_name.as_deref()) {
+    if let Ok(request) = &request
+        && !is_query(&request.query, operation_name.as_deref())
+    {
         let mut response = plain_error(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
@@ -330,7 +387,7 @@ pub async fn get(
         response.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    execute(&state, &headers, client, BatchRequest::Single(request), media).await
+    execute(&state, &headers, client, Operations::Single(Box::new(request)), media).await
 }
 
 fn accepts_html(headers: &HeaderMap) -> bool {
@@ -350,11 +407,17 @@ fn is_query(document: &str, operation_name: Option<&str>) -> bool {
     !matches!(operation, Some(OperationType::Mutation | OperationType::Subscription))
 }
 
+/// One operation or a batch, each with its document or the reason it has none.
+enum Operations {
+    Single(Box<Result<GqlRequest, Refused>>),
+    Batch(Vec<Result<GqlRequest, Refused>>),
+}
+
 async fn execute(
     state: &AppState,
     headers: &HeaderMap,
     client: Option<IpAddr>,
-    batch: BatchRequest,
+    batch: Operations,
     media: Media,
 ) -> Response {
     let principal = match principal(state, headers, client).await {
@@ -370,12 +433,18 @@ async fn execute(
             },
         )
     };
+    let run = |request: Result<GqlRequest, Refused>| async {
+        match request {
+            Ok(request) => state.schema.execute(prepare(request)).await,
+            Err(refused) => refused_response(refused),
+        }
+    };
     let response = match batch {
-        BatchRequest::Single(request) => BatchResponse::Single(state.schema.execute(prepare(request)).await),
-        BatchRequest::Batch(requests) => {
+        Operations::Single(request) => BatchResponse::Single(run(*request).await),
+        Operations::Batch(requests) => {
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(state.schema.execute(prepare(request)).await);
+                responses.push(run(request).await);
             }
             BatchResponse::Batch(responses)
         }
@@ -387,19 +456,28 @@ async fn execute(
 /// document back.
 const MAX_ENGINE_MESSAGE: usize = 300;
 
-/// Every error leaves with a code: errors from the GraphQL engine itself (syntax, validation,
-/// limits, argument coercion) are the client's input; their message is one line, kept short.
-/// At most `max_errors` are listed; a last one says how many more there were.
+/// Every error leaves with a code. Errors refused before execution carry theirs from
+/// `graphql::checks`; an engine error without one and without a path is the document's
+/// (`GRAPHQL_VALIDATION_FAILED`: an unknown operation name, say); one with a path is an argument
+/// whose value did not convert (`BAD_USER_INPUT`, naming the field) or else a bug (`INTERNAL`).
+/// Messages are one line, kept short. At most `max_errors` are listed; a last one says how many
+/// more there were.
 fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
-            extensions.set("code", code::BAD_USER_INPUT);
-            if let Some(field) = invalid_argument(&error.message) {
+            let field = checks::invalid_argument(&error.message);
+            let code = match (&field, error.path.is_empty()) {
+                (_, true) => code::GRAPHQL_VALIDATION_FAILED,
+                (Some(_), false) => code::BAD_USER_INPUT,
+                (None, false) => code::INTERNAL,
+            };
+            extensions.set("code", code);
+            if let Some(field) = field {
                 extensions.set("field", field);
             }
-            error.message = short(&error.message);
         }
+        error.message = short(&error.message);
     }
     if response.errors.len() > max_errors {
         let left_out = response.errors.len() - (max_errors - 1);
@@ -407,20 +485,11 @@ fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
         let code = response.errors.last().and_then(|e| e.extensions.as_ref()).and_then(|x| x.get("code").cloned());
         let mut summary = async_graphql::ServerError::new(format!("{left_out} more errors were left out"), None);
         let mut extensions = async_graphql::ErrorExtensionValues::default();
-        extensions.set("code", code.unwrap_or_else(|| async_graphql::Value::from(code::BAD_USER_INPUT)));
+        extensions.set("code", code.unwrap_or_else(|| async_graphql::Value::from(code::INTERNAL)));
         summary.extensions = Some(extensions);
         response.errors.push(summary);
     }
     response
-}
-
-/// The input field an argument-coercion error names (`Invalid value for argument "input.kind"`
-/// names `kind`), so that a bad enum value or scalar names its field like the services do.
-fn invalid_argument(message: &str) -> Option<String> {
-    let rest = message.strip_prefix("Invalid value for argument \"")?;
-    let path = rest.split('"').next()?;
-    let field = path.strip_prefix("input.").unwrap_or(path);
-    (!field.is_empty()).then(|| field.to_string())
 }
 
 /// The first line of a message, at most `MAX_ENGINE_MESSAGE` characters.
@@ -475,14 +544,6 @@ fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn coercion_errors_name_their_field() {
-        let message = "Invalid value for argument \"input.kind\", enumeration type \"ProgramKind\" does not contain the value \"X\"";
-        assert_eq!(invalid_argument(message).as_deref(), Some("kind"));
-        assert_eq!(invalid_argument("Invalid value for argument \"status\", ...").as_deref(), Some("status"));
-        assert_eq!(invalid_argument("Unknown field \"x\""), None);
-    }
 
     #[test]
     fn tells_mutations_from_queries() {

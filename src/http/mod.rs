@@ -3,8 +3,11 @@
 mod auth;
 pub mod csv;
 mod exports;
+mod graphiql;
 mod graphql;
+mod landing;
 pub mod limits;
+pub mod persisted;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
 
@@ -26,7 +29,10 @@ pub use graphql::error_body;
 
 pub fn router(state: AppState) -> Router {
     Router::new()
+        .route("/", get(landing::page))
+        .route("/schema.graphql", get(landing::schema))
         .route("/graphql", get(graphql::get).post(graphql::post))
+        .route("/graphiql/{name}", get(graphiql::asset))
         .route("/auth/providers", get(auth::providers))
         .route("/auth/login", get(auth::login))
         .route("/auth/callback", get(auth::callback))
@@ -36,7 +42,31 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .fallback(not_found)
         .layer(middleware::from_fn(request_context))
+        .layer(cors(&state.settings.cors_origins))
         .with_state(state)
+}
+
+/// Browser dashboards on the listed origins may call the API with a bearer token or with the
+/// session cookie (credentials are allowed, so the list is explicit: never `*`). A preflight
+/// from any other origin is answered without `Access-Control-Allow-Origin`, and the browser
+/// stops there.
+fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
+    use axum::http::{HeaderName, Method, header};
+    use tower_http::cors::{AllowOrigin, CorsLayer};
+    let origins: Vec<HeaderValue> = origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()).collect();
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::list(origins))
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            HeaderName::from_static("x-partnerhub-organization"),
+            HeaderName::from_static("x-request-id"),
+        ])
+        .expose_headers([HeaderName::from_static("x-request-id"), header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .allow_credentials(true)
+        .max_age(std::time::Duration::from_secs(600))
 }
 
 /// One span per request with its id, the id echoed in `X-Request-Id`, and a panic anywhere

@@ -843,6 +843,56 @@ pub fn catalog_scope(principal: Option<&Principal>) -> Condition {
     Condition::all().add(Expr::val(principal.is_some()))
 }
 
+/// Exam results: staff see all; a person their own; a partner's members those of the people who
+/// belong to their partner (certifications count for its tier).
+pub fn exam_results_scope(principal: Option<&Principal>) -> Condition {
+    use entity::exam_result::Column;
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    let own = Condition::any().add(Column::UserId.eq(p.user_id()));
+    match p.acting.as_ref() {
+        Some(m) if is_staff(m) => Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => own.add(
+            Column::UserId.in_subquery(
+                Query::select()
+                    .column(membership::Column::UserId)
+                    .from(membership::Entity)
+                    .and_where(membership::Column::OrganizationId.eq(m.organization_id()))
+                    .to_owned(),
+            ),
+        ),
+        _ => own,
+    }
+}
+
+/// A partner's tier history: staff and the partner's own members.
+pub fn tier_changes_scope(principal: Option<&Principal>) -> Condition {
+    use entity::tier_change::Column;
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) => Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => {
+            Condition::all().add(Column::OrganizationId.eq(m.organization_id()))
+        }
+        _ => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// Who a grant is assigned to: seen with the grant.
+pub fn grant_assignments_scope(principal: Option<&Principal>) -> Condition {
+    let grants =
+        Query::select().column(grant::Column::Id).from(grant::Entity).cond_where(grants_scope(principal)).to_owned();
+    Condition::all().add(entity::grant_assignment::Column::GrantId.in_subquery(grants))
+}
+
+/// A subscription's history: seen with the subscription.
+pub fn subscription_changes_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    let subscriptions = Query::select()
+        .column(entity::subscription::Column::Id)
+        .from(entity::subscription::Entity)
+        .cond_where(subscriptions_scope(principal, now))
+        .to_owned();
+    Condition::all().add(entity::subscription_change::Column::SubscriptionId.in_subquery(subscriptions))
+}
+
 /// Programmes, tiers and the product catalog are public: the directory, applications and
 /// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {

@@ -100,12 +100,26 @@ pub struct NewPlan {
     pub unit_price: Decimal,
     pub currency: String,
     pub rank: i32,
-    pub bands: Vec<(i32, Decimal)>,
+    pub bands: Vec<Band>,
 }
 
-fn check_bands(bands: &[(i32, Decimal)]) -> AppResult<Vec<(i32, Decimal)>> {
+/// A volume band as given: from `min_seats` on, `unit_price` per seat, in `currency`.
+pub struct Band {
+    pub min_seats: i32,
+    pub unit_price: Decimal,
+    pub currency: String,
+}
+
+/// Bands sorted by their first seat; each in the plan's currency.
+fn check_bands(bands: &[Band], plan_currency: &str) -> AppResult<Vec<(i32, Decimal)>> {
     let mut seen = Vec::new();
-    for (min, p) in bands {
+    for Band { min_seats: min, unit_price: p, currency } in bands {
+        if !currency.trim().eq_ignore_ascii_case(plan_currency) {
+            return Err(AppError::bad_input(
+                "volumeBands.unitPrice.currency",
+                format!("must be the plan's currency, {plan_currency}"),
+            ));
+        }
         if *min < 2 {
             return Err(AppError::bad_input("volumeBands", "a band starts at 2 seats or more"));
         }
@@ -144,7 +158,7 @@ pub async fn create_plan(ctx: &Ctx, principal: Option<&Principal>, input: NewPla
     if !(0..=1000).contains(&input.rank) {
         return Err(AppError::bad_input("rank", "is between 0 and 1000"));
     }
-    let bands = check_bands(&input.bands)?;
+    let bands = check_bands(&input.bands, &currency)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let currency = programs::programme_currency(&txn, "unitPrice", &currency).await?;
@@ -197,14 +211,14 @@ pub async fn set_volume_bands(
     ctx: &Ctx,
     principal: Option<&Principal>,
     plan_id: Uuid,
-    bands: Vec<(i32, Decimal)>,
+    bands: Vec<Band>,
 ) -> AppResult<plan::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::ManageCatalog)?;
-    let bands = check_bands(&bands)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let found = plan::Entity::find_by_id(plan_id).one(&txn).await?.ok_or(AppError::NotFound("Plan"))?;
+    let bands = check_bands(&bands, &found.currency)?;
     volume_band::Entity::delete_many().filter(volume_band::Column::PlanId.eq(plan_id)).exec(&txn).await?;
     insert_bands(&txn, plan_id, &bands).await?;
     let event = audit::Event {

@@ -37,7 +37,10 @@ use crate::{
 /// An amount a caller gives in a programme's currency.
 pub fn amount_in(name: &str, amount: Decimal, currency: &str, expected: &str) -> AppResult<Decimal> {
     if !currency.trim().eq_ignore_ascii_case(expected) {
-        return Err(AppError::bad_input(name, format!("must be in the programme's currency, {expected}")));
+        return Err(AppError::bad_input(
+            format!("{name}.currency"),
+            format!("must be in the programme's currency, {expected}"),
+        ));
     }
     if amount.is_sign_negative() || amount.scale() > 4 {
         return Err(AppError::bad_input(name, "must be zero or more, with at most 4 decimals"));
@@ -81,7 +84,8 @@ pub struct NewProgram {
     pub currency: String,
     pub terms: String,
     pub exclusivity_group: Option<String>,
-    pub min_yearly_amount: Option<Decimal>,
+    /// With the currency it was given in, which must be the programme's.
+    pub min_yearly_amount: Option<(Decimal, String)>,
     pub requires_registration_number: bool,
     pub requires_website: bool,
 }
@@ -108,8 +112,8 @@ pub async fn create_program(
     let group = optional_field("exclusivityGroup", input.exclusivity_group.as_deref(), |g| validate::name(g, 64))?
         .map(|g| g.to_lowercase());
     let minimum = match input.min_yearly_amount {
-        Some(a) => {
-            Some(super::fixed("minimumYearlyAmount", amount_in("minimumYearlyAmount", a, &currency, &currency)?)?)
+        Some((a, given)) => {
+            Some(super::fixed("minimumYearlyAmount", amount_in("minimumYearlyAmount", a, &given, &currency)?)?)
         }
         None => None,
     };
@@ -205,7 +209,19 @@ pub struct TierFields {
     pub name: Option<String>,
     pub rank: Option<i32>,
     pub requirements: Option<Requirements>,
+    /// The currency `requirements.yearly_purchase_volume` was given in: the programme's.
+    pub volume_currency: Option<String>,
     pub benefits: Option<Benefits>,
+}
+
+/// The yearly purchase volume must be in the programme's currency.
+fn check_volume_currency(fields: &TierFields, program: &program::Model) -> AppResult<()> {
+    match (&fields.requirements, &fields.volume_currency) {
+        (Some(Requirements { yearly_purchase_volume: Some(volume), .. }), Some(currency)) => {
+            amount_in("requirements.yearlyPurchaseVolume", *volume, currency, &program.currency).map(|_| ())
+        }
+        _ => Ok(()),
+    }
 }
 
 fn tier_json(fields: &TierFields) -> AppResult<(Option<serde_json::Value>, Option<serde_json::Value>)> {
@@ -258,7 +274,8 @@ pub async fn create_tier(
     let (requirements, benefits) = tier_json(&fields)?;
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
-    program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    let program = program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    check_volume_currency(&fields, &program)?;
     check_gift_products(&txn, &fields.benefits).await?;
     let created = tier::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -301,6 +318,11 @@ pub async fn update_tier(
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let current = tier::Entity::find_by_id(tier_id).one(&txn).await?.ok_or(AppError::NotFound("Tier"))?;
+    if fields.volume_currency.is_some() {
+        let program =
+            program::Entity::find_by_id(current.program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+        check_volume_currency(&fields, &program)?;
+    }
     check_gift_products(&txn, &fields.benefits).await?;
     let mut active: tier::ActiveModel = current.clone().into();
     if let Some(n) = name {

@@ -551,7 +551,7 @@ async fn invoices_export_as_csv_under_the_same_policy() {
 
 #[tokio::test]
 async fn listing_100_subscriptions_and_their_invoices_costs_a_constant_number_of_statements() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let (erika, vera) = (world.token("erika@"), world.token("vera.admin@"));
     let edelweiss = organization_id(&app, &vera, "Edelweiss Dental").await;
@@ -636,7 +636,7 @@ async fn catalog_and_billing_actors_by_operations() {
                     json!({ "i": { "productId": product_id, "code": format!("P{row}"), "name": "P", "billingPeriod": "YEARLY", "unitPrice": { "amount": "99", "currency": "EUR" }, "rank": 5 } }),
                 ),
                 "setVolumeBands" => (
-                    "mutation($id: ID!) { setVolumeBands(input: {planId: $id, volumeBands: [{minSeats: 25, unitPrice: \"7.90\"}, {minSeats: 100, unitPrice: \"6.90\"}]}) { plan { id } } }",
+                    "mutation($id: ID!) { setVolumeBands(input: {planId: $id, volumeBands: [{minSeats: 25, unitPrice: {amount: \"7.90\", currency: \"EUR\"}}, {minSeats: 100, unitPrice: {amount: \"6.90\", currency: \"EUR\"}}]}) { plan { id } } }",
                     json!({ "id": plan_id }),
                 ),
                 "runBilling" => (
@@ -772,19 +772,19 @@ async fn the_catalog_refuses_bad_plans_and_off_sale_products() {
     );
     let id = made["data"]["createProduct"]["product"]["id"].clone();
     let plan = "mutation($i: CreatePlanInput!) { createPlan(input: $i) { plan { id code unitPrice { amount currency } volumeBands { minSeats unitPrice { amount } } } } }";
-    let good = json!({ "productId": id, "code": "t54-m", "name": "T54 monthly", "billingPeriod": "MONTHLY", "unitPrice": { "amount": "2.5", "currency": "eur" }, "rank": 1, "volumeBands": [{ "minSeats": 50, "unitPrice": "2" }, { "minSeats": 10, "unitPrice": "2.25" }] });
+    let good = json!({ "productId": id, "code": "t54-m", "name": "T54 monthly", "billingPeriod": "MONTHLY", "unitPrice": { "amount": "2.5", "currency": "eur" }, "rank": 1, "volumeBands": [{ "minSeats": 50, "unitPrice": { "amount": "2", "currency": "EUR" } }, { "minSeats": 10, "unitPrice": { "amount": "2.25", "currency": "EUR" } }] });
     for (path, bad, field) in [
         ("unitPrice", json!({ "amount": "-1", "currency": "EUR" }), "unitPrice"),
         ("unitPrice", json!({ "amount": "1", "currency": "euro" }), "unitPrice"),
         ("rank", json!(-1), "rank"),
         ("code", json!(""), "code"),
-        ("volumeBands", json!([{ "minSeats": 1, "unitPrice": "2" }]), "volumeBands"),
+        ("volumeBands", json!([{ "minSeats": 1, "unitPrice": { "amount": "2", "currency": "EUR" } }]), "volumeBands"),
         (
             "volumeBands",
-            json!([{ "minSeats": 10, "unitPrice": "2" }, { "minSeats": 10, "unitPrice": "1" }]),
+            json!([{ "minSeats": 10, "unitPrice": { "amount": "2", "currency": "EUR" } }, { "minSeats": 10, "unitPrice": { "amount": "1", "currency": "EUR" } }]),
             "volumeBands",
         ),
-        ("volumeBands", json!([{ "minSeats": 10, "unitPrice": "-2" }]), "volumeBands"),
+        ("volumeBands", json!([{ "minSeats": 10, "unitPrice": { "amount": "-2", "currency": "EUR" } }]), "volumeBands"),
     ] {
         let mut input = good.clone();
         input[path] = bad;

@@ -105,12 +105,16 @@ pub async fn gql(app: &TestApp, cookie: &str, query: &str, variables: Value) -> 
 }
 
 /// The app as configured for SSO tests: the three test providers, plain-HTTP development.
+/// A partner dashboard on another origin, listed in `PARTNERHUB_CORS_ORIGINS`.
+pub const DASHBOARD: &str = "http://localhost:3000";
+
 pub async fn sso_app() -> TestApp {
     let providers = crate::idp::idp().providers();
     TestApp::spawn_with(move |s| {
         s.environment = partnerhub::config::Environment::Development;
         s.public_url = PUBLIC_URL.into();
         s.oidc_providers = providers;
+        s.cors_origins = vec![DASHBOARD.into()];
     })
     .await
 }

@@ -401,7 +401,7 @@ async fn the_audit_trail_is_read_by_the_rules() {
 
 #[tokio::test]
 async fn listing_100_customers_with_grants_and_rights_costs_a_constant_number_of_statements() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let anna = world.token("anna@");
     for i in 0..98 {

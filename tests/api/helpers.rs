@@ -119,6 +119,17 @@ impl TestApp {
         Self::spawn_with(|_| {}).await
     }
 
+    /// For tests that count statements: a batch window longer than a scheduling quantum, so a
+    /// thread descheduled on a busy 2-core machine cannot split a list's keys into two batches
+    /// (that is scheduling, not an N+1, and made CI fail once at 13 vs 18).
+    pub async fn spawn_counting(adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        Self::spawn_with(|s| {
+            s.graphql.dataloader_delay = Duration::from_millis(40);
+            adjust(s)
+        })
+        .await
+    }
+
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(fresh_database(&dir).await);

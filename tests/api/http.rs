@@ -124,9 +124,9 @@ async fn malformed_requests_get_400_with_a_code() {
 async fn engine_errors_have_codes_and_graphql_response_json_uses_400() {
     let app = TestApp::spawn().await;
     let body = app.gql(None, "{ nope }", json!({})).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED");
     let body = app.gql(None, "{ viewer { ", json!({})).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(error_code(&body), "GRAPHQL_PARSE_FAILED");
 
     let r = app
         .client
@@ -159,33 +159,47 @@ async fn depth_and_complexity_are_limited() {
     let token = world.token("anna@");
     let deep = "{ viewer { memberships { nodes { organization { tier { program { name } } } } } } }";
     let body = app.gql(Some(&token), deep, json!({})).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
     assert!(body["errors"][0]["message"].as_str().unwrap().to_lowercase().contains("nested"), "{body}");
 
     let app = TestApp::spawn_with(|s| s.graphql.max_complexity = 5).await;
     let body =
         app.gql(None, "{ a: viewer { user { id displayName email } } b: viewer { user { id } } }", json!({})).await;
-    assert_eq!(error_code(&body), "BAD_USER_INPUT", "{body}");
+    assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{body}");
 }
 
+/// The schema is public: introspection and GraphiQL are on in production too, unless
+/// PARTNERHUB_INTROSPECTION turns them off, and then introspection is a clear error, not a null.
+/// Field suggestions stay a development aid.
 #[tokio::test]
-async fn introspection_and_suggestions_are_off_in_production_and_graphiql_only_in_development() {
+async fn introspection_is_on_unless_turned_off_and_then_says_so() {
     let app = TestApp::spawn().await;
     let body = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
-    assert!(body.get("errors").is_some() || body["data"]["__schema"].is_null(), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query", "{body}");
     let body = app.gql(None, "{ viewr }", json!({})).await;
     assert!(!body["errors"][0]["message"].as_str().unwrap().contains("viewer"), "no suggestion: {body}");
     let r = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
-    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(r.status(), OK);
+
+    let app = TestApp::spawn_with(|s| s.graphql.introspection = false).await;
+    for document in [
+        "{ __schema { queryType { name } } }",
+        "{ __type(name: \"Query\") { name } }",
+        "query { ...F } fragment F on Query { viewer { user { id } } t: __type(name: \"User\") { name } }",
+    ] {
+        let body = app.gql(None, document, json!({})).await;
+        assert_eq!(error_code(&body), "GRAPHQL_VALIDATION_FAILED", "{document}: {body}");
+        assert!(body["errors"][0]["message"].as_str().unwrap().contains("introspection is turned off"), "{body}");
+        assert!(body.get("data").is_none() || body["data"].is_null(), "{body}");
+    }
+    let body = app.gql(None, "{ __typename }", json!({})).await;
+    assert_eq!(body["data"]["__typename"], "Query", "__typename is not introspection: {body}");
+    let r = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST, "no GraphiQL without introspection");
 
     let app = TestApp::spawn_with(development).await;
-    let body = app.gql(None, "{ __schema { queryType { name } } }", json!({})).await;
-    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
     let body = app.gql(None, "{ viewr }", json!({})).await;
     assert!(body["errors"][0]["message"].as_str().unwrap().contains("viewer"), "suggestion: {body}");
-    let r = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
-    assert_eq!(r.status(), OK);
-    assert!(r.text().await.unwrap().contains("graphiql"));
 }
 
 #[tokio::test]
@@ -194,6 +208,25 @@ async fn unknown_paths_are_404_with_a_code() {
     let r = app.client.get(app.url("/nothing-here")).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert_eq!(error_code(&r.json().await.unwrap()), "NOT_FOUND");
+}
+
+#[tokio::test]
+async fn the_landing_page_links_graphiql_the_schema_and_sign_in() {
+    let app = TestApp::spawn().await;
+    let r = app.client.get(app.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), OK);
+    assert!(header(r.headers(), "content-type").starts_with("text/html"));
+    assert!(header(r.headers(), "content-security-policy").contains("default-src 'none'"));
+    let html = r.text().await.unwrap();
+    for link in ["href=\"/graphql\"", "href=\"/schema.graphql\""] {
+        assert!(html.contains(link), "{link} in {html}");
+    }
+    let sdl = app.client.get(app.url("/schema.graphql")).send().await.unwrap().text().await.unwrap();
+    assert_eq!(sdl, partnerhub::graphql::sdl(), "the schema served is the one committed");
+    let graphiql = app.client.get(app.url("/graphql")).header("Accept", "text/html").send().await.unwrap();
+    assert!(header(graphiql.headers(), "content-type").starts_with("text/html"));
+    let page = graphiql.text().await.unwrap();
+    assert!(!page.contains("unpkg") && !page.contains("https://"), "no CDN: {page}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ mod idp;
 mod authorization;
 mod billing;
 mod bootstrap;
+mod contract;
 mod cross_party;
 mod customers;
 mod delegation;

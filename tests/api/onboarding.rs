@@ -321,7 +321,7 @@ async fn staff_update_commitments_and_the_nightly_review_lists_mismatches() {
     let wrong = app
         .gql(Some(&fiona), update, json!({ "i": { "partnerId": baltic, "programId": reseller, "committedYearlyVolume": { "amount": "60000", "currency": "CHF" } } }))
         .await;
-    assert_eq!(wrong["errors"][0]["extensions"]["field"], "committedYearlyVolume");
+    assert_eq!(wrong["errors"][0]["extensions"]["field"], "committedYearlyVolume.currency");
     let paid = app
         .gql(Some(&fiona), update, json!({ "i": { "partnerId": baltic, "programId": reseller, "committedYearlyVolume": { "amount": "60000.00", "currency": "EUR" }, "yearlyFeePaidUntil": "2099-01-01T00:00:00Z" } }))
         .await;
@@ -493,14 +493,15 @@ async fn staff_administer_programmes_terms_and_tiers() {
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     let create = "mutation($i: CreateProgramInput!) { createProgram(input: $i) { program { id name kind currency exclusivityGroup currentTerms { version text } entryConditions { minimumYearlyAmount { amount currency } websiteRequired } } } }";
-    let input = json!({ "name": "Northwind Swiss Resellers", "kind": "RESELLER", "currency": "chf", "terms": "Version one.", "minimumYearlyAmount": "2000", "websiteRequired": true });
+    let input = json!({ "name": "Northwind Swiss Resellers", "kind": "RESELLER", "currency": "chf", "terms": "Version one.", "minimumYearlyAmount": { "amount": "2000", "currency": "CHF" }, "websiteRequired": true });
     let carl = app.gql(Some(&world.token("carl.channel@")), create, json!({ "i": input.clone() })).await;
     assert_eq!(error_code(&carl), "FORBIDDEN");
     for (path, bad, field) in [
         ("kind", json!("AFFILIATE"), "kind"),
         ("currency", json!("euro"), "currency"),
         ("terms", json!(" "), "terms"),
-        ("minimumYearlyAmount", json!("-1"), "minimumYearlyAmount"),
+        ("minimumYearlyAmount", json!({ "amount": "-1", "currency": "CHF" }), "minimumYearlyAmount"),
+        ("minimumYearlyAmount", json!({ "amount": "2000", "currency": "EUR" }), "minimumYearlyAmount.currency"),
     ] {
         let body = app.gql(Some(&vera), create, json!({ "i": with(input.clone(), path, bad) })).await;
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{path}: {body}");
@@ -529,7 +530,7 @@ async fn staff_administer_programmes_terms_and_tiers() {
     let tier = "mutation($i: CreateTierInput!) { createTier(input: $i) { tier { id name rank requirements { basicTraining certifications { exams distinctPeople withinMonthsOfJoining } yearlyPurchaseVolume { amount currency } successStories yearlyFee } benefits { discountPercent rebateEligible directoryListing welcomeGiftProducts { sku } } } } }";
     let (d785, _) = gift_products(&app).await;
     let gold = json!({ "programId": id, "name": "Gold", "rank": 3,
-        "requirements": { "basicTraining": true, "certifications": { "exams": 3, "distinctPeople": 2, "withinMonthsOfJoining": 6 }, "yearlyPurchaseVolume": "50000", "successStories": 2 },
+        "requirements": { "basicTraining": true, "certifications": { "exams": 3, "distinctPeople": 2, "withinMonthsOfJoining": 6 }, "yearlyPurchaseVolume": { "amount": "50000", "currency": "CHF" }, "successStories": 2 },
         "benefits": { "discountPercent": "25.5", "rebateEligible": true, "welcomeGiftProductIds": [d785] } });
     let made = app.gql(Some(&vera), tier, json!({ "i": gold.clone() })).await;
     assert_no_errors(&made);
@@ -547,6 +548,12 @@ async fn staff_administer_programmes_terms_and_tiers() {
     assert_eq!(
         app.gql(Some(&vera), tier, json!({ "i": greedy })).await["errors"][0]["extensions"]["field"],
         "benefits"
+    );
+    let francs = with(with(gold.clone(), "rank", json!(6)), "requirements.yearlyPurchaseVolume.currency", json!("EUR"));
+    assert_eq!(
+        app.gql(Some(&vera), tier, json!({ "i": francs })).await["errors"][0]["extensions"]["field"],
+        "requirements.yearlyPurchaseVolume.currency",
+        "the volume is in the programme's currency"
     );
     let odd = with(with(gold, "rank", json!(5)), "requirements.certifications.distinctPeople", json!(4));
     assert_eq!(
@@ -573,7 +580,7 @@ async fn staff_administer_programmes_terms_and_tiers() {
 #[tokio::test]
 async fn the_application_queue_costs_the_same_for_5_and_100() {
     use partnerhub::service::applications;
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let carl = world.token("carl.channel@");
     let reseller = program_id(&programs(&app).await, "Northwind Reseller");

@@ -107,7 +107,7 @@ async fn page_bounds_and_bad_cursors_are_input_errors() {
 
 #[tokio::test]
 async fn listing_100_organisations_with_relations_costs_a_constant_number_of_statements() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     add_partners(&app, &vera, 95).await;
@@ -164,7 +164,7 @@ async fn listing_100_organisations_with_relations_costs_a_constant_number_of_sta
 
 #[tokio::test]
 async fn total_count_is_only_computed_when_asked_for() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     app.gql(Some(&vera), "{ __typename }", json!({})).await;
@@ -177,7 +177,7 @@ async fn total_count_is_only_computed_when_asked_for() {
 
 #[tokio::test]
 async fn members_and_invitations_cost_the_same_for_any_page_size() {
-    let app = TestApp::spawn().await;
+    let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let anna = world.token("anna@");
     let alpine = organization_id(&app, &anna, "Alpine Voice AG").await;

@@ -205,6 +205,9 @@ async fn cookie_requests_from_another_site_are_refused() {
     assert_eq!(send(Some("https://evil.example"), None).await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(send(None, Some("cross-site")).await.unwrap().status(), StatusCode::FORBIDDEN);
     assert_eq!(send(Some("http://partnerhub.test"), Some("same-origin")).await.unwrap().status(), OK);
+    // A dashboard listed in PARTNERHUB_CORS_ORIGINS may send the cookie; one that is not, may not.
+    assert_eq!(send(Some(DASHBOARD), Some("cross-site")).await.unwrap().status(), OK);
+    assert_eq!(send(Some("http://localhost:3001"), Some("cross-site")).await.unwrap().status(), StatusCode::FORBIDDEN);
     // Form posts stay refused whatever the credentials.
     let form = app
         .client

@@ -601,7 +601,7 @@ async fn every_list_costs_the_same_for_one_item_and_for_all() {
     assert!(missing.is_empty(), "list fields without a row in tests/api/statements.rs: {missing:?}");
 
     // The queries select everything of a hundred items; the complexity limit is not under test.
-    let app = TestApp::spawn_with(|s| s.graphql.max_complexity = usize::MAX).await;
+    let app = TestApp::spawn_counting(|s| s.graphql.max_complexity = usize::MAX).await;
     let world = app.demo().await;
     let variables = thicken(&app, &world).await;
     let grows: BTreeSet<&str> = GROWS.iter().map(|g| g.0).collect();
@@ -762,7 +762,7 @@ fn find_total(body: &Value) -> Option<i64> {
 #[ignore]
 async fn debug_which_field_grows() {
     let schema = schema();
-    let app = TestApp::spawn_with(|s| s.graphql.max_complexity = usize::MAX).await;
+    let app = TestApp::spawn_counting(|s| s.graphql.max_complexity = usize::MAX).await;
     let world = app.demo().await;
     let variables = thicken(&app, &world).await;
     let want: Vec<String> = std::env::var("ROWS").unwrap_or_default().split(',').map(str::to_string).collect();
@@ -813,5 +813,66 @@ async fn debug_which_field_grows() {
                 println!("{field} -> {}: {:?}", f.name, counts);
             }
         }
+    }
+}
+
+/// Relay normalises by `id`: every object a list returns has one, and `node(id:)` fetches it
+/// again for the same caller, except the computed report rows, whose IDs are stable instead.
+#[tokio::test]
+async fn every_listed_object_has_an_id_and_node_fetches_it_again() {
+    let schema = schema();
+    let app = TestApp::spawn_with(|s| s.graphql.max_complexity = usize::MAX).await;
+    let world = app.demo().await;
+    let variables = thicken(&app, &world).await;
+    let not_nodes = ["BillingReportRow"];
+    let mut checked = BTreeSet::new();
+    for (field, actor, template) in PATHS {
+        let (ty, name) = field.split_once('.').unwrap();
+        let connection = schema.objects[ty].iter().find(|f| f.name == name).unwrap().ty.clone();
+        let node = schema.node_of(&connection);
+        assert!(schema.objects[&node].iter().any(|f| f.name == "id"), "{node} (from {field}) has no id");
+        let list = format!("{name}({}first: 2) {{ nodes {{ __typename id }} }}", arguments(field));
+        let token = world.token(actor);
+        let body = app.gql(Some(&token), &template.replace("LIST", &list), Value::Object(variables.clone())).await;
+        assert_no_errors(&body);
+        let items = find_nodes(&body).unwrap_or_else(|| panic!("{field}: {body}"));
+        assert!(!items.is_empty(), "{field} lists nothing to refetch");
+        let again = app.gql(Some(&token), &template.replace("LIST", &list), Value::Object(variables.clone())).await;
+        assert_eq!(find_nodes(&again), Some(items.clone()), "{field}: IDs are stable");
+        for item in items {
+            let id = item["id"].as_str().unwrap();
+            let typename = item["__typename"].as_str().unwrap();
+            let fetched =
+                app.gql(Some(&token), "query($id: ID!) { node(id: $id) { __typename id } }", json!({ "id": id })).await;
+            assert_no_errors(&fetched);
+            if not_nodes.contains(&typename) {
+                assert_eq!(fetched["data"]["node"], Value::Null, "{typename} is not a Node");
+            } else {
+                assert_eq!(fetched["data"]["node"], item, "{field}: node(id:) of a {typename} as {actor}");
+            }
+            checked.insert(typename.to_string());
+        }
+    }
+    for must in [
+        "Course",
+        "ExamResult",
+        "BillingReportRow",
+        "GrantAssignment",
+        "ProgramTerms",
+        "SubscriptionChange",
+        "TierChange",
+    ] {
+        assert!(checked.contains(must), "no list returned a {must}: {checked:?}");
+    }
+}
+
+fn find_nodes(value: &Value) -> Option<Vec<Value>> {
+    match value {
+        Value::Object(map) => match map.get("nodes") {
+            Some(Value::Array(items)) => Some(items.clone()),
+            _ => map.values().find_map(find_nodes),
+        },
+        Value::Array(items) => items.iter().find_map(find_nodes),
+        _ => None,
     }
 }

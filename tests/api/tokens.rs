@@ -142,6 +142,7 @@ async fn token_input_is_validated() {
     assert_eq!(body["errors"][0]["extensions"]["field"], "expiresAt");
     let body = create(&app, &anna, json!({ "name": "x", "expiresAt": "tomorrow" })).await;
     assert_eq!(error_code(&body), "BAD_USER_INPUT");
+    assert_eq!(body["errors"][0]["extensions"]["field"], "expiresAt", "the engine's conversion error names it too");
     let body = app.gql(None, CREATE, json!({ "input": { "name": "anon" } })).await;
     assert_eq!(error_code(&body), "UNAUTHENTICATED");
 }

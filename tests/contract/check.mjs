@@ -1,0 +1,81 @@
+// The API contract as client tools see it, against a running server:
+//   node check.mjs schema <graphql url> <schema.graphql>   served schema == committed, normalised
+//   node check.mjs lint <schema.graphql>                   graphql-schema-linter, no new findings
+//   node check.mjs trusted <graphql url> <persisted.json> <token>
+//                                                           Relay's persisted output runs by id,
+//                                                           anything else is refused
+import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import {
+  buildClientSchema, buildSchema, getIntrospectionQuery, lexicographicSortSchema, printSchema,
+} from 'graphql';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+const [command, ...args] = process.argv.slice(2);
+
+async function post(url, body, token) {
+  const headers = { 'content-type': 'application/json', accept: 'application/json' };
+  if (token) headers.authorization = `Bearer ${token}`;
+  const response = await fetch(url, { method: 'POST', headers, body: JSON.stringify(body) });
+  return response.json();
+}
+
+function fail(message) {
+  console.error(`FAIL ${message}`);
+  process.exit(1);
+}
+
+if (command === 'schema') {
+  const [url, file] = args;
+  const answer = await post(url, { query: getIntrospectionQuery({ descriptions: true, specifiedByUrl: true }) });
+  if (answer.errors) fail(`introspection: ${JSON.stringify(answer.errors)}`);
+  const normal = (schema) => printSchema(lexicographicSortSchema(schema));
+  const served = normal(buildClientSchema(answer.data));
+  const committed = normal(buildSchema(readFileSync(file, 'utf8')));
+  if (served !== committed) {
+    const a = served.split('\n');
+    const b = committed.split('\n');
+    const at = a.findIndex((line, i) => line !== b[i]);
+    fail(`the served schema differs from ${file} at line ${at + 1}:\n  served:    ${a[at]}\n  committed: ${b[at]}`);
+  }
+  console.log(`ok   the served schema is ${file}, normalised (${served.length} characters)`);
+} else if (command === 'lint') {
+  const [file] = args;
+  // The findings present when the lint came in (descriptions still to write); a new type, field,
+  // argument or value without a description is a failure, and a fixed one must leave the list.
+  const baselineFile = `${here}/lint-baseline.json`;
+  let out;
+  try {
+    out = execFileSync(`${here}/node_modules/.bin/graphql-schema-linter`, ['-f', 'json', '-c', here, file], {
+      encoding: 'utf8',
+    });
+  } catch (error) {
+    out = error.stdout;
+  }
+  const findings = JSON.parse(out).errors.map((e) => `${e.rule}: ${e.message}`).sort();
+  if (process.env.UPDATE_LINT_BASELINE) {
+    writeFileSync(baselineFile, `${JSON.stringify(findings, null, 1)}\n`);
+  }
+  const baseline = new Set(JSON.parse(readFileSync(baselineFile, 'utf8')));
+  const added = findings.filter((f) => !baseline.has(f));
+  const current = new Set(findings);
+  const gone = [...baseline].filter((f) => !current.has(f));
+  for (const f of added) console.error(`new  ${f}`);
+  for (const f of gone) console.error(`gone ${f} (remove it from lint-baseline.json: UPDATE_LINT_BASELINE=1)`);
+  if (added.length || gone.length) fail(`schema lint: ${added.length} new finding(s), ${gone.length} stale`);
+  console.log(`ok   schema lint: no new findings (${findings.length} known, in lint-baseline.json)`);
+} else if (command === 'trusted') {
+  const [url, manifestFile, token] = args;
+  const manifest = JSON.parse(readFileSync(manifestFile, 'utf8'));
+  const [id, text] = Object.entries(manifest).find(([, doc]) => doc.startsWith('query DashboardViewerQuery'));
+  const byId = await post(url, { documentId: id }, token);
+  if (!byId.data?.viewer?.user?.displayName) fail(`document ${id}: ${JSON.stringify(byId)}`);
+  const other = await post(url, { query: '{ viewer { user { email } } }' }, token);
+  if (other.errors?.[0]?.extensions?.code !== 'PERSISTED_QUERY_NOT_FOUND') fail(`unlisted: ${JSON.stringify(other)}`);
+  const listed = await post(url, { query: text }, token);
+  if (!listed.data) fail(`the listed text: ${JSON.stringify(listed)}`);
+  console.log(`ok   trusted documents: ${Object.keys(manifest).length} from relay-compiler run by id; others refused`);
+} else {
+  fail('usage: node check.mjs schema|lint|trusted ...');
+}
