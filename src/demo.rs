@@ -569,7 +569,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     crate::jobs::tiers::run_review(ctx).await?;
 
     // This month's bills, issued; Fjord has paid its own already.
-    let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true).await?;
+    let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true, None).await?;
     if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
     {
         let total = fjord.total.to_decimal();

@@ -216,5 +216,23 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
             "curl -s {url} -H 'Content-Type: application/json' -H 'Authorization: Bearer {}' \\\n  -d '{{\"query\":\"{{ viewer {{ user {{ displayName email }} actingAs {{ role organization {{ name kind tier {{ name }} }} }} }} organizations(first: 10) {{ totalCount nodes {{ name kind }} }} }}\"}}'",
             partner_admin.token
         );
+        let query = "{ viewer { user { displayName } } }";
+        let hash = partnerhub::http::persisted::sha256_hex(query);
+        println!(
+            "\nFor client developers: the schema is at http://{}/schema.graphql (introspection is on).",
+            settings.listen
+        );
+        println!(
+            "  Persisted query: send the query once with its SHA-256, then the hash alone (GET works, for caches):"
+        );
+        println!(
+            "  curl -s -G {url} -H 'Authorization: Bearer {}' --data-urlencode 'extensions={{\"persistedQuery\":{{\"version\":1,\"sha256Hash\":\"{hash}\"}}}}'",
+            partner_admin.token
+        );
+        println!("  (the first time: PERSISTED_QUERY_NOT_FOUND; add --data-urlencode 'query={query}' once.)");
+        println!(
+            "  A dashboard on another origin: PARTNERHUB_CORS_ORIGINS=http://localhost:3000 (listed now: {}).",
+            if settings.cors_origins.is_empty() { "none".to_string() } else { settings.cors_origins.join(", ") }
+        );
     }
 }

@@ -32,6 +32,8 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
     pub voided_at: Option<DateTimeUtc>,
     pub void_reason: Option<String>,
+    /// The billing run (called with an idempotency key) that made this invoice.
+    pub billing_run_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

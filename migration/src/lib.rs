@@ -17,6 +17,7 @@ mod m20261123_000010_billing;
 mod m20261123_000011_personal_notifications;
 mod m20261130_000012_cross_party_rules;
 pub mod m20261130_000013_exact_money_and_enums;
+mod m20261201_000014_billing_runs;
 
 pub struct Migrator;
 
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_personal_notifications::Migration),
             Box::new(m20261130_000012_cross_party_rules::Migration),
             Box::new(m20261130_000013_exact_money_and_enums::Migration),
+            Box::new(m20261201_000014_billing_runs::Migration),
         ]
     }
 }

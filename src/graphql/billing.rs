@@ -39,15 +39,19 @@ pub struct Plan(pub plan::Model);
 /// upgrade).
 #[Object]
 impl Plan {
+    /// Opaque global identifier; `node(id:)` fetches the plan again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Plan, self.0.id))
     }
+    /// Its unique code.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// Its name as customers see it.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// How often it is billed.
     async fn billing_period(&self) -> BillingPeriod {
         self.0.billing_period.into()
     }
@@ -55,12 +59,15 @@ impl Plan {
     async fn unit_price(&self) -> async_graphql::Result<Money> {
         money(&self.0.unit_price, &self.0.currency)
     }
+    /// Its place among the product's plans: moving to a higher rank is an upgrade.
     async fn rank(&self) -> i32 {
         self.0.rank
     }
+    /// Whether it can be subscribed to.
     async fn active(&self) -> bool {
         self.0.active
     }
+    /// The product it sells.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Product>> {
         Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(Product))
     }
@@ -80,11 +87,14 @@ pub struct VolumeBand {
     currency: String,
 }
 
+/// A lower per-seat price from a number of seats on.
 #[Object]
 impl VolumeBand {
+    /// The band applies from this many seats.
     async fn min_seats(&self) -> i32 {
         self.band.min_seats
     }
+    /// The price per seat and period in the band.
     async fn unit_price(&self) -> async_graphql::Result<Money> {
         money(&self.band.unit_price, &self.currency)
     }
@@ -103,12 +113,15 @@ impl SubscriptionChange {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::SubscriptionChange, self.0.id))
     }
+    /// What happened.
     async fn kind(&self) -> SubscriptionChangeKind {
         self.0.kind.into()
     }
+    /// The subscription's fields before, as JSON.
     async fn before(&self) -> Option<async_graphql::Json<serde_json::Value>> {
         self.0.before.clone().map(async_graphql::Json)
     }
+    /// The subscription's fields after, as JSON.
     async fn after(&self) -> Option<async_graphql::Json<serde_json::Value>> {
         self.0.after.clone().map(async_graphql::Json)
     }
@@ -117,6 +130,7 @@ impl SubscriptionChange {
         let Some(id) = self.0.actor_user_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
     }
+    /// When.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
@@ -136,12 +150,15 @@ pub struct Invoice(pub invoice::Model);
 /// An invoice: numbered INV-<year>-<6 digits> without gaps, never deleted.
 #[Object]
 impl Invoice {
+    /// Opaque global identifier; `node(id:)` fetches the invoice again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Invoice, self.0.id))
     }
+    /// Its number, without gaps per year, such as `2026-000042`.
     async fn number(&self) -> &str {
         &self.0.number
     }
+    /// Where the invoice is.
     async fn status(&self) -> InvoiceStatus {
         self.0.status.into()
     }
@@ -149,18 +166,23 @@ impl Invoice {
     async fn period(&self) -> &str {
         &self.0.period
     }
+    /// The invoice's currency (ISO 4217).
     async fn currency(&self) -> &str {
         &self.0.currency
     }
+    /// The organisation billed.
     async fn bill_to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         Ok(load::<entity::organization::Entity>(ctx, self.0.bill_to_organization_id).await?.map(Organization))
     }
+    /// The billed organisation's name, as on the invoice.
     async fn bill_to_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.bill_to_organization_id).await
     }
+    /// The billed organisation's country when the invoice was made; it decides the tax.
     async fn country(&self) -> Option<&str> {
         self.0.country.as_deref()
     }
+    /// The billed organisation's VAT number, as on the invoice.
     async fn vat_number(&self) -> Option<&str> {
         self.0.vat_number.as_deref()
     }
@@ -176,12 +198,15 @@ impl Invoice {
     async fn subtotal(&self) -> async_graphql::Result<Money> {
         money(&self.0.subtotal, &self.0.currency)
     }
+    /// What the partner discount took off, over all lines.
     async fn discount_total(&self) -> async_graphql::Result<Money> {
         money(&self.0.discount_total, &self.0.currency)
     }
+    /// The tax, over all lines.
     async fn tax_total(&self) -> async_graphql::Result<Money> {
         money(&self.0.tax_total, &self.0.currency)
     }
+    /// What is due: net of discounts, with tax.
     async fn total(&self) -> async_graphql::Result<Money> {
         money(&self.0.total, &self.0.currency)
     }
@@ -190,6 +215,7 @@ impl Invoice {
         let paid = load_with::<super::loaders::Paid>(ctx, self.0.id).await?.unwrap_or_default();
         Ok(Money::new(billing::amount_due(&self.0, paid), self.0.currency.clone()))
     }
+    /// The invoice's lines, in order.
     async fn lines(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<InvoiceLine>> {
         let currency = self.0.currency.clone();
         Ok(children::<invoice_line::Entity>(ctx, self.0.id)
@@ -198,21 +224,27 @@ impl Invoice {
             .map(|l| InvoiceLine { line: l, currency: currency.clone() })
             .collect())
     }
+    /// Payments recorded against it.
     async fn payments(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Payment>> {
         Ok(children::<payment::Entity>(ctx, self.0.id).await?.into_iter().map(Payment).collect())
     }
+    /// When the billing run made it.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it was issued.
     async fn issued_at(&self) -> Option<DateTime<Utc>> {
         self.0.issued_at
     }
+    /// When payments covered it.
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at
     }
+    /// When it was voided.
     async fn voided_at(&self) -> Option<DateTime<Utc>> {
         self.0.voided_at
     }
+    /// Why it was voided.
     async fn void_reason(&self) -> Option<&str> {
         self.0.void_reason.as_deref()
     }
@@ -227,36 +259,47 @@ pub struct InvoiceLine {
 /// half-up to the currency's minor unit.
 #[Object]
 impl InvoiceLine {
+    /// The line's place on the invoice, from 1.
     async fn position(&self) -> i32 {
         self.line.position
     }
+    /// A whole period, or a prorated change.
     async fn kind(&self) -> InvoiceLineKind {
         self.line.kind.into()
     }
+    /// What the line bills, such as the plan and period.
     async fn description(&self) -> &str {
         &self.line.description
     }
+    /// Seats, times the part of the period for a proration.
     async fn quantity(&self) -> async_graphql::Result<Decimal> {
         Ok(self.line.quantity.to_decimal().into())
     }
+    /// The price per seat and period (the volume band's, where one applies).
     async fn unit_price(&self) -> async_graphql::Result<Money> {
         money(&self.line.unit_price, &self.currency)
     }
+    /// Quantity times unit price, before the discount.
     async fn gross(&self) -> async_graphql::Result<Money> {
         money(&self.line.gross, &self.currency)
     }
+    /// The partner's discount applied, in percent.
     async fn discount_percent(&self) -> async_graphql::Result<Decimal> {
         Ok(self.line.discount_percent.to_decimal().into())
     }
+    /// What the partner discount took off this line.
     async fn discount(&self) -> async_graphql::Result<Money> {
         money(&self.line.discount, &self.currency)
     }
+    /// Gross less the discount.
     async fn net(&self) -> async_graphql::Result<Money> {
         money(&self.line.net, &self.currency)
     }
+    /// This line's share of the invoice's tax.
     async fn tax(&self) -> async_graphql::Result<Money> {
         money(&self.line.tax, &self.currency)
     }
+    /// Net plus tax.
     async fn total(&self) -> async_graphql::Result<Money> {
         money(&self.line.total, &self.currency)
     }
@@ -265,6 +308,7 @@ impl InvoiceLine {
         let Some(id) = self.line.customer_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
     }
+    /// The subscription billed.
     async fn subscription(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProductSubscription>> {
         let Some(id) = self.line.subscription_id else { return Ok(None) };
         Ok(load::<subscription::Entity>(ctx, id).await?.map(ProductSubscription))
@@ -273,14 +317,18 @@ impl InvoiceLine {
 
 pub struct Payment(pub payment::Model);
 
+/// Money received against an invoice.
 #[Object]
 impl Payment {
+    /// How much, in the invoice's currency.
     async fn amount(&self) -> async_graphql::Result<Money> {
         money(&self.0.amount, &self.0.currency)
     }
+    /// When it was received.
     async fn received_at(&self) -> DateTime<Utc> {
         self.0.received_at
     }
+    /// The payer's reference, such as a bank transfer's.
     async fn reference(&self) -> Option<&str> {
         self.0.reference.as_deref()
     }
@@ -307,6 +355,7 @@ pub struct ReportAmounts {
     pub retail: Money,
     /// What the partner pays, after its discount.
     pub cost: Money,
+    /// Retail less cost: what the partner keeps.
     pub margin: Money,
 }
 
@@ -319,6 +368,7 @@ pub struct BillingReportRow {
     pub id: ID,
     /// The customer's organisation.
     pub customer_id: ID,
+    /// The customer's name.
     pub customer_name: String,
     /// One entry per currency billed (usually one).
     pub amounts: Vec<ReportAmounts>,
@@ -327,9 +377,11 @@ pub struct BillingReportRow {
 /// A partner's managed yearly amount against its programme's minimum.
 #[derive(SimpleObject)]
 pub struct ProgramMinimum {
+    /// The programme's minimum yearly amount.
     pub minimum: Money,
     /// Active subscriptions the partner manages, a year at list price.
     pub managed_yearly_amount: Money,
+    /// Whether the managed amount reaches the minimum.
     pub met: bool,
 }
 
@@ -364,9 +416,12 @@ impl BillingQuery {
     async fn products(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Product>> {
         policy::signed_in(ctx.principal())?;
@@ -380,11 +435,14 @@ impl BillingQuery {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<InvoiceStatus>,
-        period: Option<String>,
+        #[graphql(desc = "Only invoices with this status.")] status: Option<InvoiceStatus>,
+        #[graphql(desc = "Only invoices of this month, such as `2026-11`.")] period: Option<String>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Invoice>> {
         policy::signed_in(ctx.principal())?;
@@ -405,10 +463,13 @@ impl BillingQuery {
     async fn renewals_due(
         &self,
         ctx: &Context<'_>,
-        within_days: i32,
+        #[graphql(desc = "How many days ahead to look, 0 to 366.")] within_days: i32,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<ProductSubscription>> {
         policy::signed_in(ctx.principal())?;
@@ -426,10 +487,13 @@ impl BillingQuery {
     async fn partner_billing_report(
         &self,
         ctx: &Context<'_>,
-        period: String,
+        #[graphql(desc = "The month, such as `2026-11`.")] period: String,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<BillingReportRow>> {
         let principal = policy::signed_in(ctx.principal())?;
@@ -470,21 +534,30 @@ impl BillingQuery {
     }
 }
 
+/// The input of `createProduct`.
 #[derive(InputObject)]
 pub struct CreateProductInput {
+    /// A unique stock-keeping unit, stored upper case.
     pub sku: String,
+    /// The product's name.
     pub name: String,
+    /// The product line it belongs to, such as `Desk phones`.
     pub product_line: String,
 }
 
+/// The input of `setProductActive`.
 #[derive(InputObject)]
 pub struct SetProductActiveInput {
+    /// The product.
     pub id: ID,
+    /// On sale or not.
     pub active: bool,
 }
 
+/// What `createProduct` and `setProductActive` returns (each).
 #[derive(SimpleObject)]
 pub struct ProductPayload {
+    /// The Product as `createProduct` and `setProductActive` left it.
     pub product: Product,
 }
 
@@ -497,68 +570,102 @@ pub struct VolumeBandInput {
     pub unit_price: MoneyInput,
 }
 
+/// The input of `createPlan`.
 #[derive(InputObject)]
 pub struct CreatePlanInput {
+    /// The product the plan sells.
     pub product_id: ID,
+    /// A unique code, stored upper case, such as `D785-M`.
     pub code: String,
+    /// The plan's name as customers see it.
     pub name: String,
+    /// How often the plan is billed.
     pub billing_period: BillingPeriod,
+    /// The list price per seat and period, in a programme's currency.
     pub unit_price: MoneyInput,
     /// Higher is an upgrade.
     pub rank: i32,
+    /// Lower per-seat prices from a number of seats on; empty for none.
     #[graphql(default)]
     pub volume_bands: Vec<VolumeBandInput>,
 }
 
+/// The input of `setVolumeBands`.
 #[derive(InputObject)]
 pub struct SetVolumeBandsInput {
+    /// The plan.
     pub plan_id: ID,
+    /// The new bands, replacing the old; empty for none.
     pub volume_bands: Vec<VolumeBandInput>,
 }
 
+/// What `createPlan` and `setVolumeBands` returns (each).
 #[derive(SimpleObject)]
 pub struct PlanPayload {
+    /// The Plan as `createPlan` and `setVolumeBands` left it.
     pub plan: Plan,
 }
 
+/// The input of `createSubscription`.
 #[derive(InputObject)]
 pub struct CreateSubscriptionInput {
+    /// The customer, under a grant with MANAGE_PRODUCTS.
     pub customer_id: ID,
+    /// The plan to subscribe to.
     pub plan_id: ID,
+    /// How many seats, 1 or more.
     pub seats: i32,
+    /// Who pays: the partner (at its price) or the customer (at list price).
     pub billed_to: BilledTo,
     /// A retry with the same key returns the first subscription.
     pub idempotency_key: String,
 }
 
+/// The input of `changeSeats`.
 #[derive(InputObject)]
 pub struct ChangeSeatsInput {
+    /// The subscription.
     pub id: ID,
+    /// The new number of seats, 1 or more: more apply now (prorated), fewer from the next period.
     pub seats: i32,
 }
 
+/// The input of `changePlan`.
 #[derive(InputObject)]
 pub struct ChangePlanInput {
+    /// The subscription.
     pub id: ID,
+    /// A plan of the same product: a higher rank applies now (prorated), a lower one at renewal.
     pub plan_id: ID,
 }
 
+/// The input of `cancelSubscription`, `handOverSubscriptionBilling` and `resumeSubscription`.
 #[derive(InputObject)]
 pub struct SubscriptionIdInput {
+    /// The subscription.
     pub id: ID,
 }
 
+/// The input of `setAutoRenew`.
 #[derive(InputObject)]
 pub struct SetAutoRenewInput {
+    /// The subscription.
     pub id: ID,
+    /// Renew at the period's end, or not.
     pub auto_renew: bool,
 }
 
+/// What `cancelSubscription`, `changePlan`, `changeSeats`, `createSubscription`,
+/// `handOverSubscriptionBilling`, `resumeSubscription` and `setAutoRenew` returns (each).
 #[derive(SimpleObject)]
 pub struct SubscriptionPayload {
+    /// The ProductSubscription as `cancelSubscription`, `changePlan`, `changeSeats`,
+    /// `createSubscription`, `handOverSubscriptionBilling`, `resumeSubscription` and `setAutoRenew`
+    /// left it.
     pub subscription: ProductSubscription,
 }
 
+/// The input of `runBilling`.
 #[derive(InputObject)]
 pub struct RunBillingInput {
     /// YYYY-MM.
@@ -566,37 +673,53 @@ pub struct RunBillingInput {
     /// Issue the invoices at once (the default), or leave them DRAFT.
     #[graphql(default = true)]
     pub issue: bool,
+    /// A retry with the same key bills what the first call left and answers with every invoice
+    /// of that run, instead of an empty list.
+    pub idempotency_key: Option<String>,
 }
 
+/// What `runBilling` returns.
 #[derive(SimpleObject)]
 pub struct RunBillingPayload {
     /// The invoices this run made (none when the period was already billed).
     pub invoices: Vec<Invoice>,
 }
 
+/// The input of `issueInvoice`.
 #[derive(InputObject)]
 pub struct InvoiceIdInput {
+    /// The invoice.
     pub id: ID,
 }
 
+/// The input of `voidInvoice`.
 #[derive(InputObject)]
 pub struct VoidInvoiceInput {
+    /// The invoice.
     pub id: ID,
+    /// Why it is voided (kept on the invoice).
     pub reason: String,
 }
 
+/// The input of `recordPayment`.
 #[derive(InputObject)]
 pub struct RecordPaymentInput {
+    /// The invoice paid.
     pub invoice_id: ID,
+    /// How much was received, in the invoice's currency.
     pub amount: MoneyInput,
+    /// When it was received (not in the future).
     pub received_at: DateTime<Utc>,
+    /// The payer's reference.
     pub reference: Option<String>,
     /// A retry with the same key returns the first payment instead of recording a second.
     pub idempotency_key: Option<String>,
 }
 
+/// What `issueInvoice`, `recordPayment` and `voidInvoice` returns (each).
 #[derive(SimpleObject)]
 pub struct InvoicePayload {
+    /// The Invoice as `issueInvoice`, `recordPayment` and `voidInvoice` left it.
     pub invoice: Invoice,
 }
 
@@ -619,6 +742,7 @@ impl BillingMutation {
     async fn create_product(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateProductInput,
     ) -> async_graphql::Result<ProductPayload> {
         let new = catalog::NewProduct { sku: input.sku, name: input.name, product_line: input.product_line };
@@ -629,6 +753,7 @@ impl BillingMutation {
     async fn set_product_active(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SetProductActiveInput,
     ) -> async_graphql::Result<ProductPayload> {
         policy::signed_in(ctx.principal())?;
@@ -638,7 +763,11 @@ impl BillingMutation {
     }
 
     /// Adds a plan with its volume bands (staff ADMIN).
-    async fn create_plan(&self, ctx: &Context<'_>, input: CreatePlanInput) -> async_graphql::Result<PlanPayload> {
+    async fn create_plan(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: CreatePlanInput,
+    ) -> async_graphql::Result<PlanPayload> {
         policy::signed_in(ctx.principal())?;
         let product_id = decode(NodeType::Product, &input.product_id, "Product")?;
         let new = catalog::NewPlan {
@@ -658,6 +787,7 @@ impl BillingMutation {
     async fn set_volume_bands(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SetVolumeBandsInput,
     ) -> async_graphql::Result<PlanPayload> {
         policy::signed_in(ctx.principal())?;
@@ -671,6 +801,7 @@ impl BillingMutation {
     async fn create_subscription(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateSubscriptionInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
@@ -690,6 +821,7 @@ impl BillingMutation {
     async fn change_seats(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ChangeSeatsInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
@@ -702,7 +834,7 @@ impl BillingMutation {
     async fn change_plan(
         &self,
         ctx: &Context<'_>,
-        input: ChangePlanInput,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: ChangePlanInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::ProductSubscription, &input.id, "ProductSubscription")?;
@@ -716,6 +848,7 @@ impl BillingMutation {
     async fn cancel_subscription(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SubscriptionIdInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
@@ -728,6 +861,7 @@ impl BillingMutation {
     async fn resume_subscription(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SubscriptionIdInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
@@ -736,9 +870,11 @@ impl BillingMutation {
         Ok(SubscriptionPayload { subscription: ProductSubscription(changed) })
     }
 
+    /// Turns automatic renewal of a subscription on or off.
     async fn set_auto_renew(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SetAutoRenewInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;
@@ -749,22 +885,36 @@ impl BillingMutation {
 
     /// Invoices what is owed up to the end of `period` (staff ADMIN or FINANCE); a period runs
     /// once per organisation, so running it again makes no second invoice.
-    async fn run_billing(&self, ctx: &Context<'_>, input: RunBillingInput) -> async_graphql::Result<RunBillingPayload> {
+    async fn run_billing(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: RunBillingInput,
+    ) -> async_graphql::Result<RunBillingPayload> {
         let principal = policy::signed_in(ctx.principal())?;
         let period = billing::Period::parse(&input.period)?;
-        let made = billing::run(ctx.service(), Some(principal), period, input.issue).await?;
+        let made =
+            billing::run(ctx.service(), Some(principal), period, input.issue, input.idempotency_key.as_deref()).await?;
         Ok(RunBillingPayload { invoices: made.into_iter().map(Invoice).collect() })
     }
 
     /// Issues a draft invoice (staff ADMIN or FINANCE).
-    async fn issue_invoice(&self, ctx: &Context<'_>, input: InvoiceIdInput) -> async_graphql::Result<InvoicePayload> {
+    async fn issue_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: InvoiceIdInput,
+    ) -> async_graphql::Result<InvoicePayload> {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
         Ok(InvoicePayload { invoice: Invoice(billing::issue(ctx.service(), ctx.principal(), id).await?) })
     }
 
     /// Voids a draft or issued invoice with a reason (staff ADMIN or FINANCE); it keeps its number.
-    async fn void_invoice(&self, ctx: &Context<'_>, input: VoidInvoiceInput) -> async_graphql::Result<InvoicePayload> {
+    async fn void_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: VoidInvoiceInput,
+    ) -> async_graphql::Result<InvoicePayload> {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
         Ok(InvoicePayload { invoice: Invoice(billing::void(ctx.service(), ctx.principal(), id, &input.reason).await?) })
@@ -774,6 +924,7 @@ impl BillingMutation {
     async fn record_payment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RecordPaymentInput,
     ) -> async_graphql::Result<InvoicePayload> {
         policy::signed_in(ctx.principal())?;

@@ -44,12 +44,15 @@ pub struct SubscriptionChangeRequest(pub request::Model);
 /// higher plan. The partner approves (the change is made, and the partner pays) or declines.
 #[Object]
 impl SubscriptionChangeRequest {
+    /// Opaque global identifier; `node(id:)` fetches the request again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::SubscriptionChangeRequest, self.0.id))
     }
+    /// Where the request is.
     async fn status(&self) -> SubscriptionChangeRequestStatus {
         self.0.status.into()
     }
+    /// The subscription to change.
     async fn subscription(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ProductSubscription>> {
         Ok(load::<entity::subscription::Entity>(ctx, self.0.subscription_id).await?.map(ProductSubscription))
     }
@@ -62,18 +65,23 @@ impl SubscriptionChangeRequest {
         let Some(id) = self.0.plan_id else { return Ok(None) };
         Ok(load::<entity::plan::Entity>(ctx, id).await?.map(Plan))
     }
+    /// The customer's note.
     async fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
     }
+    /// Who asked.
     async fn requested_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.requested_by_user_id).await
     }
+    /// When the customer asked.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When the partner decided.
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.0.decided_at
     }
+    /// The partner's note on its decision.
     async fn decision_note(&self) -> Option<&str> {
         self.0.decision_note.as_deref()
     }
@@ -101,10 +109,13 @@ impl ChangeRequestQuery {
     async fn subscription_change_requests(
         &self,
         ctx: &Context<'_>,
-        status: Option<SubscriptionChangeRequestStatus>,
+        #[graphql(desc = "Only requests with this status.")] status: Option<SubscriptionChangeRequestStatus>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<SubscriptionChangeRequest>> {
         policy::signed_in(ctx.principal())?;
@@ -124,25 +135,35 @@ impl ChangeRequestQuery {
     }
 }
 
+/// The input of `requestSubscriptionChange`.
 #[derive(InputObject)]
 pub struct RequestSubscriptionChangeInput {
+    /// The subscription the partner pays for.
     pub subscription_id: ID,
     /// More seats than the subscription has.
     pub seats: Option<i32>,
     /// A plan of higher rank of the same product.
     pub plan_id: Option<ID>,
+    /// A note to the partner.
     pub message: Option<String>,
 }
 
+/// The input of `approveSubscriptionChange`, `declineSubscriptionChange` and
+/// `withdrawSubscriptionChange`.
 #[derive(InputObject)]
 pub struct DecideSubscriptionChangeInput {
+    /// The change request to decide.
     pub id: ID,
     /// Told to the customer with the decision.
     pub note: Option<String>,
 }
 
+/// What `approveSubscriptionChange`, `declineSubscriptionChange`, `requestSubscriptionChange` and
+/// `withdrawSubscriptionChange` returns (each).
 #[derive(SimpleObject)]
 pub struct SubscriptionChangeRequestPayload {
+    /// The SubscriptionChangeRequest as `approveSubscriptionChange`, `declineSubscriptionChange`,
+    /// `requestSubscriptionChange` and `withdrawSubscriptionChange` left it.
     pub request: SubscriptionChangeRequest,
 }
 
@@ -171,6 +192,7 @@ impl ChangeRequestMutation {
     async fn request_subscription_change(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RequestSubscriptionChangeInput,
     ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
         policy::signed_in(ctx.principal())?;
@@ -195,6 +217,7 @@ impl ChangeRequestMutation {
     async fn approve_subscription_change(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: DecideSubscriptionChangeInput,
     ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
         decide(ctx, input, Decision::Approve).await
@@ -204,6 +227,7 @@ impl ChangeRequestMutation {
     async fn decline_subscription_change(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: DecideSubscriptionChangeInput,
     ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
         decide(ctx, input, Decision::Decline).await
@@ -213,6 +237,7 @@ impl ChangeRequestMutation {
     async fn withdraw_subscription_change(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: DecideSubscriptionChangeInput,
     ) -> async_graphql::Result<SubscriptionChangeRequestPayload> {
         decide(ctx, input, Decision::Withdraw).await
@@ -224,6 +249,7 @@ impl ChangeRequestMutation {
     async fn hand_over_subscription_billing(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: super::billing::SubscriptionIdInput,
     ) -> async_graphql::Result<SubscriptionPayload> {
         policy::signed_in(ctx.principal())?;

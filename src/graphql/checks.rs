@@ -215,6 +215,10 @@ fn classify_validation(mut error: ServerError, from_variables: &HashMap<Pos, Str
 /// `kind`), so that a bad enum value or scalar names its field like the services do.
 pub fn invalid_argument(message: &str) -> Option<String> {
     let rest = message.strip_prefix("Invalid value for argument \"")?;
+    // `…argument "input", field "idempotencyKey" of type "String!" is required…`
+    if let Some((_, after)) = rest.split_once(", field \"") {
+        return after.split('"').next().filter(|f| !f.is_empty()).map(str::to_string);
+    }
     let path = rest.split('"').next()?;
     let field = path.strip_prefix("input.").unwrap_or(path);
     (!field.is_empty()).then(|| field.to_string())
@@ -371,6 +375,8 @@ mod tests {
         assert_eq!(invalid_argument(message).as_deref(), Some("kind"));
         assert_eq!(invalid_argument("Invalid value for argument \"status\", ...").as_deref(), Some("status"));
         assert_eq!(invalid_argument("Unknown field \"x\""), None);
+        let missing = "Invalid value for argument \"input\", field \"idempotencyKey\" of type \"String!\" is required but not provided";
+        assert_eq!(invalid_argument(missing).as_deref(), Some("idempotencyKey"));
     }
 
     #[test]

@@ -25,11 +25,16 @@ use crate::{
     },
 };
 
+/// What a grant lets the partner do in the customer's account.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum GrantRight {
+    /// Subscribe, change seats and plans, cancel.
     ManageProducts,
+    /// Read invoices and what subscriptions cost.
     ViewBilling,
+    /// Pay for subscriptions and hand billing over.
     ManageBilling,
+    /// Invite, change and remove the customer's ordinary users (never its ADMINs).
     ManageUsers,
 }
 
@@ -58,7 +63,9 @@ pub fn from_list(list: &[GrantRight]) -> Rights {
 /// `{kind: SUBSCRIPTIONS, subscriptionIds: [...]}` limits a grant to those subscriptions.
 #[derive(InputObject)]
 pub struct GrantScopeInput {
+    /// The whole account, or only the listed subscriptions.
     pub kind: GrantScopeKind,
+    /// The subscriptions, when `kind` is SUBSCRIPTIONS.
     pub subscription_ids: Option<Vec<ID>>,
 }
 
@@ -86,6 +93,7 @@ pub struct Grant(pub grant::Model);
 /// What one partner may do on one customer's account, and until when.
 #[Object]
 impl Grant {
+    /// Opaque global identifier; `node(id:)` fetches the grant again.
     pub async fn id(&self) -> ID {
         gid(NodeType::Grant, self.0.id)
     }
@@ -93,9 +101,11 @@ impl Grant {
     async fn status(&self, ctx: &Context<'_>) -> GrantStatus {
         crate::domain::grants::status_at(self.0.status, self.0.ends_at, ctx.service().now()).into()
     }
+    /// What the partner may do in the customer's account.
     async fn rights(&self) -> Vec<GrantRight> {
         to_list(Rights::from_bits(self.0.rights))
     }
+    /// The whole account, or only the listed subscriptions.
     async fn scope(&self) -> GrantScopeKind {
         self.0.scope.into()
     }
@@ -104,9 +114,12 @@ impl Grant {
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<ProductSubscription>> {
         use entity::subscription;
@@ -121,15 +134,19 @@ impl Grant {
         )
         .await?)
     }
+    /// Which side asked; the other answers.
     async fn requested_by(&self) -> GrantSide {
         self.0.requested_by.into()
     }
+    /// The message sent with the request or offer.
     async fn message(&self) -> Option<&str> {
         self.0.message.as_deref()
     }
+    /// Days of access from `startsAt`.
     async fn duration_days(&self) -> i32 {
         self.0.duration_days
     }
+    /// When access begins (on approval).
     async fn starts_at(&self) -> DateTime<Utc> {
         self.0.starts_at
     }
@@ -137,12 +154,15 @@ impl Grant {
     async fn ends_at(&self) -> DateTime<Utc> {
         self.0.ends_at
     }
+    /// Whether the grant extends itself at its end by `durationDays`.
     async fn auto_extend(&self) -> bool {
         self.0.auto_extend
     }
+    /// When it was asked for or offered.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The partner organisation's global ID.
     async fn partner_id(&self) -> ID {
         gid(NodeType::Organization, self.0.partner_id)
     }
@@ -166,9 +186,12 @@ impl Grant {
     async fn history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditEvent>> {
         let select = grants::history(ctx.principal(), &self.0);
@@ -187,9 +210,12 @@ impl Grant {
     async fn assignments(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<GrantAssignment>> {
         let select = grants::assignments(ctx.principal(), &self.0);
@@ -210,18 +236,23 @@ pub struct Product(pub entity::product::Model);
 /// A product of the catalog.
 #[Object]
 impl Product {
+    /// Opaque global identifier; `node(id:)` fetches the product again.
     pub async fn id(&self) -> ID {
         gid(NodeType::Product, self.0.id)
     }
+    /// Its stock-keeping unit.
     async fn sku(&self) -> &str {
         &self.0.sku
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// The product line it belongs to.
     async fn product_line(&self) -> &str {
         &self.0.product_line
     }
+    /// Whether it is on sale; plans of a product off sale cannot be subscribed to.
     async fn active(&self) -> bool {
         self.0.active
     }
@@ -236,12 +267,15 @@ pub struct ProductSubscription(pub entity::subscription::Model);
 /// A customer's subscription to a product.
 #[Object]
 impl ProductSubscription {
+    /// Opaque global identifier; `node(id:)` fetches the subscription again.
     pub async fn id(&self) -> ID {
         gid(NodeType::ProductSubscription, self.0.id)
     }
+    /// The product.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Product>> {
         Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(Product))
     }
+    /// The current plan.
     async fn plan(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::billing::Plan>> {
         let Some(id) = self.0.plan_id else { return Ok(None) };
         Ok(load::<entity::plan::Entity>(ctx, id).await?.map(super::billing::Plan))
@@ -255,9 +289,11 @@ impl ProductSubscription {
     async fn seats(&self) -> i32 {
         self.0.seats
     }
+    /// Whether it is in force.
     async fn status(&self) -> SubscriptionStatus {
         self.0.status.into()
     }
+    /// Who pays for it.
     async fn billed_to(&self) -> super::enums::BilledTo {
         self.0.billed_to.into()
     }
@@ -266,12 +302,15 @@ impl ProductSubscription {
         let Some(id) = self.0.partner_id else { return Ok(None) };
         load_with::<super::loaders::Names>(ctx, id).await
     }
+    /// The customer using it.
     async fn customer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         Ok(load::<organization::Entity>(ctx, self.0.customer_id).await?.map(Organization))
     }
+    /// When it began.
     async fn started_at(&self) -> Option<DateTime<Utc>> {
         self.0.started_at
     }
+    /// When the current billing period began.
     async fn current_period_start(&self) -> Option<DateTime<Utc>> {
         self.0.current_period_start
     }
@@ -279,12 +318,15 @@ impl ProductSubscription {
     async fn renews_at(&self) -> Option<DateTime<Utc>> {
         self.0.current_period_end
     }
+    /// Whether it renews at `renewsAt`.
     async fn auto_renew(&self) -> bool {
         self.0.auto_renew
     }
+    /// Whether it ends at the current period's end.
     async fn cancel_at_period_end(&self) -> bool {
         self.0.cancel_at_period_end
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -293,9 +335,12 @@ impl ProductSubscription {
     async fn history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::billing::SubscriptionChange>> {
         super::billing::subscription_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -305,9 +350,12 @@ impl ProductSubscription {
     async fn change_requests(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::change_requests::SubscriptionChangeRequest>> {
         super::change_requests::of_subscription(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -328,18 +376,22 @@ pub async fn organization_subscriptions(
 
 pub struct GrantAssignment(pub grant_assignment::Model);
 
+/// A partner member the grant's rights are given to (partner ADMINs act without one).
 #[Object]
 impl GrantAssignment {
     /// Opaque global identifier; `node(id:)` fetches the object again.
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::GrantAssignment, self.0.id))
     }
+    /// The assigned member.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         Ok(load::<entity::user::Entity>(ctx, self.0.user_id).await?.map(User))
     }
+    /// The rights the member has under the grant (at most the grant's).
     async fn rights(&self) -> Vec<GrantRight> {
         to_list(Rights::from_bits(self.0.rights))
     }
+    /// When the member was assigned.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -350,15 +402,19 @@ pub struct Domain(pub domain_row::Model);
 /// A domain an organisation claims; verified once the TXT record is published.
 #[Object]
 impl Domain {
+    /// Opaque global identifier; `node(id:)` fetches the domain again.
     pub async fn id(&self) -> ID {
         gid(NodeType::Domain, self.0.id)
     }
+    /// The domain, such as `example.com`.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Whether the TXT record was found.
     async fn verified(&self) -> bool {
         self.0.verified_at.is_some()
     }
+    /// When it was verified.
     async fn verified_at(&self) -> Option<DateTime<Utc>> {
         self.0.verified_at
     }
@@ -373,18 +429,23 @@ pub struct AuditEvent(pub audit_event::Model);
 /// One recorded change: who, acting for which organisation, on whose account, what, when.
 #[Object]
 impl AuditEvent {
+    /// Opaque global identifier; `node(id:)` fetches the event again.
     pub async fn id(&self) -> ID {
         gid(NodeType::AuditEvent, self.0.id)
     }
+    /// When it happened.
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at
     }
+    /// What was done, such as `grant.revoked`.
     async fn action(&self) -> &str {
         &self.0.action
     }
+    /// The kind of record changed, such as `Grant`.
     async fn target_type(&self) -> &str {
         &self.0.target_type
     }
+    /// The global ID of the record changed.
     async fn target_id(&self) -> Option<ID> {
         let node_type = NodeType::parse(&self.0.target_type)?;
         self.0.target_id.map(|id| gid(node_type, id))
@@ -394,6 +455,7 @@ impl AuditEvent {
         let Some(id) = self.0.actor_user_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
     }
+    /// The organisation the actor acted for.
     async fn acting_organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let Some(id) = self.0.acting_organization_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
@@ -403,31 +465,40 @@ impl AuditEvent {
         let Some(id) = self.0.customer_organization_id else { return Ok(None) };
         Ok(load::<organization::Entity>(ctx, id).await?.map(|o| gid(NodeType::Organization, o.id)))
     }
+    /// The record before the change, as JSON.
     async fn before(&self) -> Option<Json<serde_json::Value>> {
         self.0.before.clone().map(Json)
     }
+    /// The record after the change, as JSON.
     async fn after(&self) -> Option<Json<serde_json::Value>> {
         self.0.after.clone().map(Json)
     }
+    /// The `X-Request-Id` of the request that made the change, to find it in the logs.
     async fn request_id(&self) -> &str {
         &self.0.request_id
     }
 }
 
+/// Narrows a partner's customer list.
 #[derive(InputObject, Default)]
 pub struct CustomerFilter {
     /// Part of the name, or the exact domain or VAT number; only your own customers are searched.
     pub search: Option<String>,
 }
 
+/// Narrows the audit trail.
 #[derive(InputObject, Default)]
 pub struct AuditEventFilter {
+    /// Only events of this action, such as `grant.revoked`.
     pub action: Option<String>,
+    /// Only events about this record (any global ID).
     pub target_id: Option<ID>,
 }
 
+/// Narrows a list of grants.
 #[derive(InputObject, Default)]
 pub struct GrantFilter {
+    /// Only grants with this status.
     pub status: Option<GrantStatus>,
 }
 
@@ -460,10 +531,13 @@ impl CustomerQuery {
     async fn customers(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CustomerFilter>,
+        #[graphql(desc = "Only customers matching this.")] filter: Option<CustomerFilter>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Organization>> {
         let filter = customers::Filter { search: filter.and_then(|f| f.search) };
@@ -480,7 +554,11 @@ impl CustomerQuery {
     }
 
     /// One customer you may act for; `null` otherwise, exactly as for an unknown id.
-    async fn customer(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
+    async fn customer(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The customer organisation.")] id: ID,
+    ) -> async_graphql::Result<Option<Organization>> {
         policy::signed_in(ctx.principal())?;
         let Some(id) = ids::decode_as(NodeType::Organization, &id) else { return Ok(None) };
         let found = load::<organization::Entity>(ctx, id).await?;
@@ -493,11 +571,14 @@ impl CustomerQuery {
     async fn audit_events(
         &self,
         ctx: &Context<'_>,
-        organization_id: ID,
-        filter: Option<AuditEventFilter>,
+        #[graphql(desc = "The organisation whose trail to read (its ADMIN, or vendor staff).")] organization_id: ID,
+        #[graphql(desc = "Only events matching this.")] filter: Option<AuditEventFilter>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<AuditEvent>> {
         let org = ids::decode_as(NodeType::Organization, &organization_id).ok_or(AppError::NotFound("Organization"))?;
@@ -549,12 +630,16 @@ fn request(
     .into())
 }
 
+/// The input of `createCustomer`.
 #[derive(InputObject)]
 pub struct CreateCustomerInput {
+    /// The company's name, 1 to 200 characters.
     pub name: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// The company's e-mail domain; a customer with this domain already proven is refused.
     pub domain: Option<String>,
+    /// The company's VAT number; a customer with this number already is refused.
     pub vat_number: Option<String>,
     /// The customer's first ADMIN, invited by e-mail.
     pub admin_email: String,
@@ -564,12 +649,19 @@ pub struct CreateCustomerInput {
     pub duration_days: Option<i32>,
     /// The whole account (a new customer has no subscriptions to name yet).
     pub scope: Option<GrantScopeInput>,
+    /// A retry with the same key answers with the first call's customer, grant and invitation
+    /// (with a new invitation token, the first being lost with the answer) instead of CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
+/// What `createCustomer` returns.
 #[derive(SimpleObject)]
 pub struct CreateCustomerPayload {
+    /// The Organization as `createCustomer` left it.
     pub customer: Organization,
+    /// The Grant as `createCustomer` left it.
     pub grant: Grant,
+    /// The Invitation as `createCustomer` left it.
     pub invitation: Invitation,
     /// The admin's invitation token, shown once.
     pub invitation_token: String,
@@ -580,25 +672,38 @@ pub struct CreateCustomerPayload {
 /// (`Grant.customer` and `customerId` are null) until it approves.
 #[derive(InputObject)]
 pub struct RequestCustomerAccessInput {
+    /// The customer, when you know its ID (give exactly one of customerId, vatNumber, domain).
     pub customer_id: Option<ID>,
+    /// The customer's VAT number.
     pub vat_number: Option<String>,
+    /// The customer's verified domain.
     pub domain: Option<String>,
+    /// What you ask to do in the customer's account.
     pub rights: Vec<GrantRight>,
     /// The whole account if absent.
     pub scope: Option<GrantScopeInput>,
+    /// Days of access once approved (default 365, at most 730).
     pub duration_days: Option<i32>,
+    /// A note to the customer's ADMIN.
     pub message: Option<String>,
+    /// Whether the grant extends itself at its end (default false).
     pub auto_extend: Option<bool>,
 }
 
+/// The input of `invitePartner`.
 #[derive(InputObject)]
 pub struct InvitePartnerInput {
+    /// The partner you offer access to.
     pub partner_id: ID,
+    /// What the partner may do in your account.
     pub rights: Vec<GrantRight>,
     /// The whole account if absent.
     pub scope: Option<GrantScopeInput>,
+    /// Days of access once accepted (default 365, at most 730).
     pub duration_days: Option<i32>,
+    /// A note to the partner.
     pub message: Option<String>,
+    /// Whether the grant extends itself at its end (default false).
     pub auto_extend: Option<bool>,
 }
 
@@ -616,8 +721,10 @@ pub struct VerifyDomainInput {
     pub id: ID,
 }
 
+/// The input of `approveGrant`.
 #[derive(InputObject)]
 pub struct ApproveGrantInput {
+    /// The pending grant to approve (the side that was asked answers).
     pub id: ID,
     /// A subset of what was asked; all of it if absent.
     pub rights: Option<Vec<GrantRight>>,
@@ -627,42 +734,65 @@ pub struct ApproveGrantInput {
     pub scope: Option<GrantScopeInput>,
 }
 
+/// The input of `updateGrant`.
 #[derive(InputObject)]
 pub struct UpdateGrantInput {
+    /// The grant.
     pub id: ID,
+    /// The rights the partner has from now on.
     pub rights: Option<Vec<GrantRight>>,
+    /// A new scope.
     pub scope: Option<GrantScopeInput>,
+    /// The access's new end.
     pub expires_at: Option<DateTime<Utc>>,
+    /// Whether it extends itself at its end.
     pub auto_extend: Option<bool>,
 }
 
+/// The input of `assignGrantMember`.
 #[derive(InputObject)]
 pub struct AssignGrantMemberInput {
+    /// The grant whose rights the member gets.
     pub grant_id: ID,
+    /// A member of your organisation.
     pub user_id: ID,
     /// A subset of the grant's rights; all of them if absent.
     pub rights: Option<Vec<GrantRight>>,
 }
 
+/// The input of `unassignGrantMember`.
 #[derive(InputObject)]
 pub struct UnassignGrantMemberInput {
+    /// The grant.
     pub grant_id: ID,
+    /// The member to take off it.
     pub user_id: ID,
 }
 
+/// What `acceptGrant`, `approveGrant`, `assignGrantMember`, `declineGrant`, `endGrant`,
+/// `invitePartner`, `requestCustomerAccess`, `revokeGrant`, `unassignGrantMember` and `updateGrant`
+/// returns (each).
 #[derive(SimpleObject)]
 pub struct GrantPayload {
+    /// The Grant as `acceptGrant`, `approveGrant`, `assignGrantMember`, `declineGrant`, `endGrant`,
+    /// `invitePartner`, `requestCustomerAccess`, `revokeGrant`, `unassignGrantMember` and
+    /// `updateGrant` left it.
     pub grant: Grant,
 }
 
+/// The input of `addDomain`.
 #[derive(InputObject)]
 pub struct AddDomainInput {
+    /// The organisation that claims the domain.
     pub organization_id: ID,
+    /// The domain to prove, such as `example.com`; verified by a TXT record.
     pub domain: String,
 }
 
+/// What `addDomain` and `verifyDomain` returns (each).
 #[derive(SimpleObject)]
 pub struct DomainPayload {
+    /// The Domain as `addDomain` and `verifyDomain` left it.
     pub domain: Domain,
 }
 
@@ -688,6 +818,7 @@ impl CustomerMutation {
     async fn create_customer(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateCustomerInput,
     ) -> async_graphql::Result<CreateCustomerPayload> {
         let created = customers::create(
@@ -700,6 +831,7 @@ impl CustomerMutation {
                 vat_number: input.vat_number,
                 admin_email: input.admin_email,
                 access: request(input.rights, input.duration_days, None, None, input.scope)?,
+                idempotency_key: input.idempotency_key,
             },
         )
         .await?;
@@ -715,6 +847,7 @@ impl CustomerMutation {
     async fn request_customer_access(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RequestCustomerAccessInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
@@ -743,6 +876,7 @@ impl CustomerMutation {
     async fn invite_partner(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: InvitePartnerInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
@@ -751,11 +885,22 @@ impl CustomerMutation {
         Ok(GrantPayload { grant: Grant(created) })
     }
 
-    async fn accept_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+    /// The partner accepts the access a customer offered; it starts now.
+    async fn accept_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: GrantIdInput,
+    ) -> async_graphql::Result<GrantPayload> {
         change(ctx, &input.id, Transition::Accept, Change::default()).await
     }
 
-    async fn approve_grant(&self, ctx: &Context<'_>, input: ApproveGrantInput) -> async_graphql::Result<GrantPayload> {
+    /// The customer's ADMIN approves a partner's request for access; it starts now.
+    async fn approve_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: ApproveGrantInput,
+    ) -> async_graphql::Result<GrantPayload> {
         let c = Change {
             rights: input.rights.map(|r| from_list(&r)),
             ends_at: input.expires_at,
@@ -765,12 +910,22 @@ impl CustomerMutation {
         change(ctx, &input.id, Transition::Approve, c).await
     }
 
-    async fn decline_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+    /// The side that was asked declines a request or offer.
+    async fn decline_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: GrantIdInput,
+    ) -> async_graphql::Result<GrantPayload> {
         change(ctx, &input.id, Transition::Decline, Change::default()).await
     }
 
     /// Changes a live grant's rights, end or auto-extension (customer ADMIN); on the next request.
-    async fn update_grant(&self, ctx: &Context<'_>, input: UpdateGrantInput) -> async_graphql::Result<GrantPayload> {
+    async fn update_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: UpdateGrantInput,
+    ) -> async_graphql::Result<GrantPayload> {
         let c = Change {
             rights: input.rights.map(|r| from_list(&r)),
             ends_at: input.expires_at,
@@ -780,11 +935,21 @@ impl CustomerMutation {
         change(ctx, &input.id, Transition::Update, c).await
     }
 
-    async fn revoke_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+    /// The customer's ADMIN takes a partner's access back, at once.
+    async fn revoke_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: GrantIdInput,
+    ) -> async_graphql::Result<GrantPayload> {
         change(ctx, &input.id, Transition::Revoke, Change::default()).await
     }
 
-    async fn end_grant(&self, ctx: &Context<'_>, input: GrantIdInput) -> async_graphql::Result<GrantPayload> {
+    /// The partner gives up its access to a customer.
+    async fn end_grant(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: GrantIdInput,
+    ) -> async_graphql::Result<GrantPayload> {
         change(ctx, &input.id, Transition::End, Change::default()).await
     }
 
@@ -792,6 +957,7 @@ impl CustomerMutation {
     async fn assign_grant_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: AssignGrantMemberInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
@@ -801,9 +967,11 @@ impl CustomerMutation {
         Ok(GrantPayload { grant: Grant(g) })
     }
 
+    /// Takes a partner member off a grant.
     async fn unassign_grant_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: UnassignGrantMemberInput,
     ) -> async_graphql::Result<GrantPayload> {
         policy::signed_in(ctx.principal())?;
@@ -813,7 +981,11 @@ impl CustomerMutation {
     }
 
     /// Claims a domain for an organisation; publish its `verificationRecord`, then verify.
-    async fn add_domain(&self, ctx: &Context<'_>, input: AddDomainInput) -> async_graphql::Result<DomainPayload> {
+    async fn add_domain(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: AddDomainInput,
+    ) -> async_graphql::Result<DomainPayload> {
         policy::signed_in(ctx.principal())?;
         let created =
             domains::add(ctx.service(), ctx.principal(), org_id(&input.organization_id)?, &input.domain).await?;
@@ -821,7 +993,12 @@ impl CustomerMutation {
     }
 
     /// Looks the TXT record up now and marks the domain verified when it is there.
-    async fn verify_domain(&self, ctx: &Context<'_>, input: VerifyDomainInput) -> async_graphql::Result<DomainPayload> {
+    async fn verify_domain(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: VerifyDomainInput,
+    ) -> async_graphql::Result<DomainPayload> {
         policy::signed_in(ctx.principal())?;
         let id = ids::decode_as(NodeType::Domain, &input.id).ok_or(AppError::NotFound("Domain"))?;
         let resolver = ctx.state().dns_resolver;

@@ -4,13 +4,17 @@
 
 use async_graphql::Enum;
 
+/// What an organisation is to the vendor.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::OrganizationKind")]
 pub enum OrganizationKind {
     /// The company that runs the programmes.
     Vendor,
+    /// Sells or refers the vendor's products under a programme, and manages its customers' accounts.
     Partner,
+    /// Uses the products; grants partners access to its account.
     Customer,
+    /// Supplies partners; sees the partners it serves.
     Distributor,
 }
 
@@ -19,15 +23,23 @@ pub enum OrganizationKind {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::Role")]
 pub enum Role {
+    /// Everything in its organisation, including members and access.
     Admin,
+    /// Vendor staff: programmes, tiers, applications and partners.
     ChannelManager,
+    /// Vendor staff: catalog prices, invoices and payments.
     Finance,
+    /// Partner staff: customers and subscriptions it is assigned to.
     Sales,
+    /// Partner staff: customer accounts it is assigned to, without billing.
     Technical,
+    /// Invoices and payments of its organisation.
     Billing,
+    /// Reads its organisation; a customer's ordinary user.
     Member,
 }
 
+/// A person or an integration.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::UserKind")]
 pub enum UserKind {
@@ -37,6 +49,7 @@ pub enum UserKind {
     ServiceAccount,
 }
 
+/// Where a grant is in its life.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "GrantStatus", remote = "crate::domain::GrantStatus")]
 pub enum GrantStatus {
@@ -58,7 +71,9 @@ pub enum GrantStatus {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "GrantSide", remote = "crate::domain::GrantSide")]
 pub enum GrantSide {
+    /// The partner asked (or created the customer); the customer answers.
     Partner,
+    /// The customer offered; the partner answers.
     Customer,
 }
 
@@ -66,18 +81,23 @@ pub enum GrantSide {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::GrantScope")]
 pub enum GrantScopeKind {
+    /// The whole customer account, every subscription included.
     Account,
+    /// Only the subscriptions the grant lists.
     Subscriptions,
 }
 
+/// Whether a subscription is in force.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::SubscriptionStatus")]
 pub enum SubscriptionStatus {
+    /// In force; renews at `renewsAt` unless cancelled.
     Active,
     /// Ended at a period's end.
     Cancelled,
 }
 
+/// Who pays for a subscription.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::BilledTo")]
 pub enum BilledTo {
@@ -87,18 +107,29 @@ pub enum BilledTo {
     Customer,
 }
 
+/// What happened to a subscription, in its history.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::SubscriptionChangeKind")]
 pub enum SubscriptionChangeKind {
+    /// Subscribed.
     Created,
+    /// Seats added (prorated now) or removed (from the next period).
     SeatsChanged,
+    /// Moved to a higher-ranked plan at once, prorated.
     Upgraded,
+    /// Will move to a lower-ranked plan at renewal.
     DowngradeScheduled,
+    /// Will end at the period's end.
     CancelScheduled,
+    /// A scheduled cancellation was taken back.
     CancelUndone,
+    /// Automatic renewal turned on or off.
     AutoRenewSet,
+    /// A new period began (and was charged).
     Renewed,
+    /// Ended at a period's end.
     Ended,
+    /// Billing moved from the partner to the customer.
     BillingHandedOver,
 }
 
@@ -106,42 +137,61 @@ pub enum SubscriptionChangeKind {
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "InvoiceLineKind", remote = "crate::domain::ChargeKind")]
 pub enum InvoiceLineKind {
+    /// A whole period, billed in advance.
     Period,
+    /// A change for the rest of a period (a credit when negative).
     Proration,
 }
 
+/// Where an invoice is in its life; invoices are never deleted.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::InvoiceStatus")]
 pub enum InvoiceStatus {
+    /// Made by a billing run, not yet sent; may still be voided without trace to the customer.
     Draft,
+    /// Sent and due.
     Issued,
+    /// Payments cover its total.
     Paid,
+    /// Cancelled with a reason; keeps its number.
     Void,
 }
 
+/// How often a plan is billed.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::BillingPeriod")]
 pub enum BillingPeriod {
+    /// Billed each month, in advance.
     Monthly,
+    /// Billed each year, in advance.
     Yearly,
 }
 
+/// Where a success story is in review.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "SuccessStoryStatus", remote = "crate::domain::ReviewStatus")]
 pub enum SuccessStoryStatus {
+    /// Waiting for the channel team.
     Submitted,
+    /// Counts toward tier requirements.
     Accepted,
+    /// Does not count; the reviewer says why.
     Rejected,
 }
 
+/// Where an application to a programme is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::ApplicationStatus")]
 pub enum ApplicationStatus {
+    /// Waiting for the channel team.
     Submitted,
+    /// The applicant became a partner in the programme.
     Approved,
+    /// Declined, with a reason.
     Rejected,
 }
 
+/// How partners earn in a programme.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::ProgramKind")]
 pub enum ProgramKind {
@@ -151,6 +201,7 @@ pub enum ProgramKind {
     Referral,
 }
 
+/// What a course is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::CourseKind")]
 pub enum CourseKind {
@@ -160,27 +211,48 @@ pub enum CourseKind {
     Certifying,
 }
 
+/// What a notification is about.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::NotificationKind")]
 pub enum NotificationKind {
+    /// A partner asks for access to your account.
     GrantRequested,
+    /// A customer offers your organisation access.
     GrantOffered,
+    /// The customer approved your request for access.
     GrantApproved,
+    /// The partner accepted the access you offered.
     GrantAccepted,
+    /// The other side declined a request or offer.
     GrantDeclined,
+    /// The rights, scope or end of a grant changed.
     GrantChanged,
+    /// The customer revoked a partner's access.
     GrantRevoked,
+    /// The partner gave up its access.
     GrantEnded,
+    /// A grant reached its end.
     GrantExpired,
+    /// A grant was extended automatically.
     GrantExtended,
+    /// Your application to a programme was approved.
     ApplicationApproved,
+    /// Your application to a programme was rejected.
     ApplicationRejected,
+    /// Your tier in a programme changed.
     TierChanged,
+    /// A success story you submitted was accepted or rejected.
     SuccessStoryReviewed,
+    /// Your welcome gift was shipped.
     WelcomeGiftShipped,
+    /// An invoice to your organisation was issued.
     InvoiceIssued,
+    /// A subscription's billing moved from the partner to the customer.
     SubscriptionBillingHandedOver,
+    /// Your partner's access ended, so the subscriptions it pays for stop renewing.
     PartnerBilledSubscriptionsStopping,
+    /// A customer asks its paying partner for a change.
     SubscriptionChangeRequested,
+    /// The partner approved or declined a change you asked for.
     SubscriptionChangeDecided,
 }

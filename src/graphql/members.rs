@@ -18,11 +18,16 @@ use crate::{
     service::invitations,
 };
 
+/// Where an invitation is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum InvitationStatus {
+    /// Sent, not yet accepted; the token works until `expiresAt`.
     Pending,
+    /// The invited person joined.
     Accepted,
+    /// Taken back; the token no longer works.
     Cancelled,
+    /// Not accepted in time; resend it for a new token.
     Expired,
 }
 
@@ -31,15 +36,19 @@ pub struct Invitation(pub invitation::Model);
 /// An invitation to join an organisation with a role; valid 7 days, accepted once.
 #[Object]
 impl Invitation {
+    /// Opaque global identifier; `node(id:)` fetches the invitation again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Invitation, self.0.id))
     }
+    /// The address invited; only that verified address can accept.
     async fn email(&self) -> &str {
         &self.0.email
     }
+    /// The role the person gets on accepting.
     async fn role(&self) -> Role {
         self.0.role.into()
     }
+    /// Where the invitation is.
     async fn status(&self, ctx: &Context<'_>) -> InvitationStatus {
         if self.0.accepted_at.is_some() {
             InvitationStatus::Accepted
@@ -51,18 +60,22 @@ impl Invitation {
             InvitationStatus::Pending
         }
     }
+    /// The organisation the person is invited to.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         load::<organization::Entity>(ctx, self.0.organization_id)
             .await?
             .map(Organization)
             .ok_or_else(|| AppError::NotFound("Organization").into())
     }
+    /// When the token stops working.
     async fn expires_at(&self) -> DateTime<Utc> {
         self.0.expires_at
     }
+    /// When it was accepted.
     async fn accepted_at(&self) -> Option<DateTime<Utc>> {
         self.0.accepted_at
     }
+    /// When it was sent.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -93,71 +106,99 @@ pub async fn invitations(
     Ok(paginate(&ctx.service().db, select, invitation::Column::Id, |m| m.id, Invitation, args).await?)
 }
 
+/// The input of `inviteMember`.
 #[derive(InputObject)]
 pub struct InviteMemberInput {
+    /// The organisation to invite the person to.
     pub organization_id: ID,
+    /// The address to invite; only that address, verified by its identity provider, can accept.
     pub email: String,
     /// One of the roles of the organisation's kind.
     pub role: Role,
 }
 
+/// What `inviteMember` and `resendInvitation` returns (each).
 #[derive(SimpleObject)]
 pub struct InviteMemberPayload {
+    /// The Invitation as `inviteMember` and `resendInvitation` left it.
     pub invitation: Invitation,
     /// The single-use secret the invitee accepts with (sent by e-mail once delivery exists);
     /// shown this once.
     pub token: String,
 }
 
+/// The input of `acceptInvitation`.
 #[derive(InputObject)]
 pub struct AcceptInvitationInput {
+    /// The invitation token from the e-mail or from whoever invited you; it must be for your
+    /// verified address.
     pub token: String,
 }
 
+/// What `acceptInvitation` returns.
 #[derive(SimpleObject)]
 pub struct AcceptInvitationPayload {
+    /// The Membership as `acceptInvitation` left it.
     pub membership: Membership,
 }
 
+/// The input of `cancelInvitation` and `resendInvitation`.
 #[derive(InputObject)]
 pub struct InvitationIdInput {
+    /// The invitation.
     pub id: ID,
 }
 
+/// What `cancelInvitation` returns.
 #[derive(SimpleObject)]
 pub struct CancelInvitationPayload {
+    /// The Invitation as `cancelInvitation` left it.
     pub invitation: Invitation,
 }
 
+/// The input of `removeMember`.
 #[derive(InputObject)]
 pub struct RemoveMemberInput {
+    /// The membership to end.
     pub membership_id: ID,
 }
 
+/// What `removeMember` returns.
 #[derive(SimpleObject)]
 pub struct RemoveMemberPayload {
+    /// The membership that ended.
     pub removed_membership_id: ID,
 }
 
+/// The input of `changeMemberRole`.
 #[derive(InputObject)]
 pub struct ChangeMemberRoleInput {
+    /// The membership to change.
     pub membership_id: ID,
+    /// The new role; it must be one the organisation's kind has.
     pub role: Role,
 }
 
+/// What `changeMemberRole` returns.
 #[derive(SimpleObject)]
 pub struct MembershipPayload {
+    /// The Membership as `changeMemberRole` left it.
     pub membership: Membership,
 }
 
+/// The input of `removePartnerInvitedMembers`.
 #[derive(InputObject)]
 pub struct RemovePartnerInvitedMembersInput {
+    /// Your organisation.
     pub organization_id: ID,
+    /// The partner whose invited members to remove.
     pub partner_id: ID,
 }
 
+/// What `removePartnerInvitedMembers` returns.
 #[derive(SimpleObject)]
 pub struct RemovePartnerInvitedMembersPayload {
+    /// The memberships that ended.
     pub removed_membership_ids: Vec<ID>,
 }
 
@@ -174,6 +215,7 @@ impl MemberMutation {
     async fn invite_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: InviteMemberInput,
     ) -> async_graphql::Result<InviteMemberPayload> {
         policy::signed_in(ctx.principal())?;
@@ -187,6 +229,7 @@ impl MemberMutation {
     async fn accept_invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: AcceptInvitationInput,
     ) -> async_graphql::Result<AcceptInvitationPayload> {
         let membership = invitations::accept(ctx.service(), ctx.principal(), &input.token).await?;
@@ -197,6 +240,7 @@ impl MemberMutation {
     async fn resend_invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: InvitationIdInput,
     ) -> async_graphql::Result<InviteMemberPayload> {
         policy::signed_in(ctx.principal())?;
@@ -205,9 +249,11 @@ impl MemberMutation {
         Ok(InviteMemberPayload { invitation: Invitation(invitation), token })
     }
 
+    /// Takes an invitation back; its token stops working.
     async fn cancel_invitation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: InvitationIdInput,
     ) -> async_graphql::Result<CancelInvitationPayload> {
         policy::signed_in(ctx.principal())?;
@@ -220,6 +266,7 @@ impl MemberMutation {
     async fn remove_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RemoveMemberInput,
     ) -> async_graphql::Result<RemoveMemberPayload> {
         policy::signed_in(ctx.principal())?;
@@ -233,6 +280,7 @@ impl MemberMutation {
     async fn change_member_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ChangeMemberRoleInput,
     ) -> async_graphql::Result<MembershipPayload> {
         policy::signed_in(ctx.principal())?;
@@ -246,6 +294,7 @@ impl MemberMutation {
     async fn remove_partner_invited_members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RemovePartnerInvitedMembersInput,
     ) -> async_graphql::Result<RemovePartnerInvitedMembersPayload> {
         policy::signed_in(ctx.principal())?;

@@ -22,6 +22,7 @@ use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, regi
 
 use crate::config::Settings;
 
+/// Every read starts here.
 #[derive(MergedObject, Default)]
 pub struct Query(
     node::NodeQuery,
@@ -36,6 +37,7 @@ pub struct Query(
     change_requests::ChangeRequestQuery,
 );
 
+/// Every change goes through here; each mutation takes one `input` and returns a payload.
 #[derive(MergedObject, Default)]
 pub struct Mutation(
     viewer::ApiTokenMutation,
@@ -54,7 +56,7 @@ pub struct Mutation(
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
 
 fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
         // The library's own wording speaks of its Rust types; a client wants the format.
         .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
             "A point in time: an RFC 3339 string in UTC, such as 2026-11-30T09:15:00Z.",
@@ -64,7 +66,61 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         )
         .override_output_type_description::<async_graphql::Json<serde_json::Value>>(
             "Any JSON value; used where a record keeps data of varying shape, such as an audit event's before and after.",
+        );
+    describe_pages!(
+        builder,
+        types::ApiToken,
+        onboarding::Application,
+        customers::AuditEvent,
+        billing::BillingReportRow,
+        programs::Course,
+        programs::ExamResult,
+        customers::Grant,
+        customers::GrantAssignment,
+        members::Invitation,
+        billing::Invoice,
+        types::Membership,
+        viewer::Notification,
+        types::Organization,
+        onboarding::Partnership,
+        customers::Product,
+        customers::ProductSubscription,
+        types::Program,
+        onboarding::ProgramTerms,
+        billing::SubscriptionChange,
+        change_requests::SubscriptionChangeRequest,
+        programs::SuccessStory,
+        types::Tier,
+        programs::TierChange,
+        onboarding::TierReview,
+        onboarding::WelcomeGift
+    )
+}
+
+/// The library leaves a connection type undescribed; each says what it pages through.
+macro_rules! describe_pages {
+    ($builder:expr, $($node:ty),* $(,)?) => {{
+        let mut builder = $builder;
+        $(
+            let text = page_description(&<$node as async_graphql::OutputType>::type_name());
+            builder = builder.override_output_type_description::<connection::Page<$node>>(text);
+        )*
+        builder
+    }};
+}
+use describe_pages;
+
+/// The registry keeps `&'static str` descriptions: each text is made once per process.
+fn page_description(node: &str) -> &'static str {
+    static TEXTS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, &'static str>>> =
+        std::sync::OnceLock::new();
+    let mut texts = TEXTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    texts.entry(node.to_string()).or_insert_with(|| {
+        Box::leak(
+            format!("A page of `{node}` items in creation order, with the cursors to fetch the pages around it.")
+                .into_boxed_str(),
         )
+    })
 }
 
 /// The schema with the protections the settings ask for.

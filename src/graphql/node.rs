@@ -22,6 +22,7 @@ use crate::{
     service::service_accounts,
 };
 
+/// An object with a global ID that `node(id:)` fetches again (Relay's object identification).
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier"))]
 pub enum Node {
@@ -63,13 +64,21 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Fetches any object by its global ID; `null` when it does not exist or is not visible.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Any global ID from this API.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         resolve(ctx, &id).await
     }
 
     /// Fetches up to 100 objects by global ID, in the order asked; `null` for each one that does
     /// not exist or is not visible.
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global IDs from this API, at most 100.")] ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(AppError::bad_input("ids", format!("at most {MAX_NODES} ids at once")).into());
         }

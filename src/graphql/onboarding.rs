@@ -37,12 +37,15 @@ impl ProgramTerms {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::ProgramTerms, self.0.id))
     }
+    /// Its version, from 1; applicants accept the current one.
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// The terms.
     async fn text(&self) -> &str {
         &self.0.body
     }
+    /// When this version was published.
     async fn published_at(&self) -> DateTime<Utc> {
         self.0.published_at
     }
@@ -51,7 +54,9 @@ impl ProgramTerms {
 /// What an applicant's company must have for the programme to consider it.
 #[derive(SimpleObject)]
 pub struct EntryConditions {
+    /// Whether applicants must give a trade-register number.
     pub registration_number_required: bool,
+    /// Whether applicants must give a website.
     pub website_required: bool,
     /// The minimum yearly amount of managed products, when the programme sets one.
     pub minimum_yearly_amount: Option<Money>,
@@ -70,8 +75,11 @@ pub fn entry_conditions(p: &program::Model) -> async_graphql::Result<EntryCondit
 #[derive(SimpleObject, InputObject)]
 #[graphql(input_name = "CertificationRequirementInput")]
 pub struct CertificationRequirement {
+    /// How many certifying exams must be passed.
     pub exams: u32,
+    /// How many different people must hold them.
     pub distinct_people: u32,
+    /// Within how many months of joining the programme; null for no limit.
     pub within_months_of_joining: Option<u32>,
 }
 
@@ -80,7 +88,9 @@ pub struct CertificationRequirement {
 pub struct TierRequirements {
     /// The online basic training passed by someone of the partner.
     pub basic_training: bool,
+    /// Certifying exams required; null for none.
     pub certifications: Option<CertificationRequirement>,
+    /// Purchases in the last twelve months required; null for none.
     pub yearly_purchase_volume: Option<Money>,
     /// Accepted success stories in the last 12 months.
     pub success_stories: Option<u32>,
@@ -88,14 +98,19 @@ pub struct TierRequirements {
     pub yearly_fee: bool,
 }
 
+/// What a partner must meet to be in a tier.
 #[derive(InputObject)]
 pub struct TierRequirementsInput {
+    /// Someone of the partner passed the basic training.
     #[graphql(default)]
     pub basic_training: bool,
+    /// Certifying exams required; null for none.
     pub certifications: Option<CertificationRequirement>,
     /// Products bought in the last 12 months, in the programme's currency.
     pub yearly_purchase_volume: Option<MoneyInput>,
+    /// Accepted success stories required; null for none.
     pub success_stories: Option<u32>,
+    /// The yearly programme fee must be paid up.
     #[graphql(default)]
     pub yearly_fee: bool,
 }
@@ -129,26 +144,37 @@ impl TierRequirementsInput {
 pub struct TierBenefits {
     /// Discount on list prices, in percent.
     pub discount_percent: Decimal,
+    /// Whether the partner may claim rebates.
     pub rebate_eligible: bool,
+    /// A listing in the public partner directory.
     pub directory_listing: bool,
+    /// A named channel manager at the vendor.
     pub dedicated_channel_manager: bool,
+    /// Invitations to partner events.
     pub event_invitations: bool,
     /// Products to pick the one welcome gift from; empty when the tier has no gift.
     pub welcome_gift_products: Vec<super::customers::Product>,
 }
 
+/// What partners in a tier get.
 #[derive(InputObject)]
 pub struct TierBenefitsInput {
+    /// The discount on list prices, 0 to 100, not more than a higher tier's.
     #[graphql(default)]
     pub discount_percent: Decimal,
+    /// Whether the partner may claim rebates.
     #[graphql(default)]
     pub rebate_eligible: bool,
+    /// A listing in the public partner directory.
     #[graphql(default)]
     pub directory_listing: bool,
+    /// A named channel manager at the vendor.
     #[graphql(default)]
     pub dedicated_channel_manager: bool,
+    /// Invitations to partner events.
     #[graphql(default)]
     pub event_invitations: bool,
+    /// Products a partner may pick one of as a welcome gift; empty for none.
     #[graphql(default)]
     pub welcome_gift_product_ids: Vec<ID>,
 }
@@ -211,22 +237,32 @@ pub async fn tier_benefits(ctx: &Context<'_>, t: &tier::Model) -> async_graphql:
     })
 }
 
+/// A kind of tier requirement.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "crate::domain::tiers::RequirementKind")]
 pub enum TierRequirementKind {
+    /// Someone of the partner passed the basic training.
     BasicTraining,
+    /// Enough certifying exams passed, by enough distinct people, soon enough after joining.
     Certifications,
+    /// What the partner bought in the last twelve months, in the programme's currency.
     YearlyPurchaseVolume,
+    /// Accepted success stories.
     SuccessStories,
+    /// The yearly programme fee is paid up.
     YearlyFee,
 }
 
 /// One requirement of one tier, checked against the partner.
 #[derive(SimpleObject)]
 pub struct RequirementCheck {
+    /// The requirement.
     pub kind: TierRequirementKind,
+    /// What the tier asks, such as `3 exams by 2 people`.
     pub target: String,
+    /// Where the partner stands, such as `2 exams by 1 person`.
     pub current: String,
+    /// Whether it is met.
     pub met: bool,
 }
 
@@ -241,9 +277,11 @@ pub struct TierCheck(rules::TierResult);
 /// A tier with each of its requirements checked.
 #[Object]
 impl TierCheck {
+    /// The tier.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.0.tier_id).await?.map(Tier))
     }
+    /// Each requirement, met or not.
     async fn requirements(&self) -> Vec<RequirementCheck> {
         self.0.requirements.iter().cloned().map(Into::into).collect()
     }
@@ -261,6 +299,7 @@ pub struct TierEvaluation {
 /// A partner measured against every tier of its programme, now.
 #[Object]
 impl TierEvaluation {
+    /// The partner's tier now.
     async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.current).await?.map(Tier))
     }
@@ -290,15 +329,19 @@ pub struct Partnership(pub partnership::Model);
 /// An organisation's place in a programme.
 #[Object]
 impl Partnership {
+    /// Opaque global identifier; `node(id:)` fetches the partnership again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Partnership, self.0.id))
     }
+    /// The programme.
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
         Ok(load::<program::Entity>(ctx, self.0.program_id).await?.map(Program))
     }
+    /// The partner's tier in it.
     async fn tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.0.tier_id).await?.map(Tier))
     }
+    /// When the partner joined the programme.
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.joined_at
     }
@@ -371,45 +414,59 @@ pub struct Application(pub application::Model);
 /// An application to join a programme.
 #[Object]
 impl Application {
+    /// Opaque global identifier; `node(id:)` fetches the application again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Application, self.0.id))
     }
+    /// The programme applied to.
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
         Ok(load::<program::Entity>(ctx, self.0.program_id).await?.map(Program))
     }
+    /// The person who applied.
     async fn applicant_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.applicant_user_id).await
     }
+    /// The applying company's name.
     async fn company_name(&self) -> &str {
         &self.0.company_name
     }
+    /// The company's trade-register number, where the programme asks for it.
     async fn registration_number(&self) -> Option<&str> {
         self.0.registration_number.as_deref()
     }
+    /// The company's VAT number.
     async fn vat_number(&self) -> Option<&str> {
         self.0.vat_number.as_deref()
     }
+    /// The company's website, where the programme asks for it.
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
+    /// The company's country (ISO 3166-1 alpha-2).
     async fn country(&self) -> &str {
         &self.0.country
     }
+    /// The company's postal address.
     async fn address(&self) -> &str {
         &self.0.address
     }
+    /// The company's main field of expertise.
     async fn primary_expertise(&self) -> &str {
         &self.0.primary_expertise
     }
+    /// What the applicant says of its experience with the products.
     async fn experience(&self) -> &str {
         &self.0.experience
     }
+    /// What the applicant plans to sell, and to whom.
     async fn plan(&self) -> &str {
         &self.0.plan
     }
+    /// The version of the programme's terms the applicant accepted.
     async fn accepted_terms_version(&self) -> i32 {
         self.0.accepted_terms_version
     }
+    /// Where the application is.
     async fn status(&self) -> ApplicationStatus {
         self.0.status.into()
     }
@@ -417,6 +474,7 @@ impl Application {
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }
+    /// When it was submitted.
     async fn submitted_at(&self) -> DateTime<Utc> {
         self.0.submitted_at
     }
@@ -428,6 +486,7 @@ impl Application {
     async fn overdue(&self, ctx: &Context<'_>) -> bool {
         self.0.status == crate::domain::ApplicationStatus::Submitted && ctx.service().now() > self.0.due_at
     }
+    /// When the channel team approved or rejected it.
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.0.reviewed_at
     }
@@ -443,21 +502,27 @@ pub struct WelcomeGift(pub welcome_gift::Model);
 /// The one free product a partner claimed.
 #[Object]
 impl WelcomeGift {
+    /// Opaque global identifier; `node(id:)` fetches the gift again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::WelcomeGift, self.0.id))
     }
+    /// The product chosen.
     async fn product(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::customers::Product>> {
         Ok(load::<entity::product::Entity>(ctx, self.0.product_id).await?.map(super::customers::Product))
     }
+    /// Where to send it.
     async fn shipping_address(&self) -> &str {
         &self.0.shipping_address
     }
+    /// Who claimed it.
     async fn claimed_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.claimed_by_user_id).await
     }
+    /// When it was claimed.
     async fn claimed_at(&self) -> DateTime<Utc> {
         self.0.claimed_at
     }
+    /// When it was shipped; null while waiting.
     async fn shipped_at(&self) -> Option<DateTime<Utc>> {
         self.0.shipped_at
     }
@@ -472,9 +537,11 @@ impl TierReview {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::TierReview, self.0.id))
     }
+    /// The partner's place in the programme.
     async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partnership>> {
         Ok(load::<entity::partnership::Entity>(ctx, self.0.partnership_id).await?.map(Partnership))
     }
+    /// The partner's tier when evaluated.
     async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.0.current_tier_id).await?.map(Tier))
     }
@@ -483,6 +550,7 @@ impl TierReview {
         let Some(id) = self.0.evaluated_tier_id else { return Ok(None) };
         Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
     }
+    /// When the review evaluated it.
     async fn evaluated_at(&self) -> DateTime<Utc> {
         self.0.evaluated_at
     }
@@ -498,10 +566,13 @@ impl OnboardingQuery {
     async fn applications(
         &self,
         ctx: &Context<'_>,
-        status: Option<ApplicationStatus>,
+        #[graphql(desc = "Only applications with this status.")] status: Option<ApplicationStatus>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Application>> {
         policy::signed_in(ctx.principal())?;
@@ -518,10 +589,13 @@ impl OnboardingQuery {
     async fn welcome_gifts(
         &self,
         ctx: &Context<'_>,
-        shipped: Option<bool>,
+        #[graphql(desc = "Only gifts shipped (true) or waiting (false).")] shipped: Option<bool>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<WelcomeGift>> {
         policy::signed_in(ctx.principal())?;
@@ -541,9 +615,12 @@ impl OnboardingQuery {
     async fn tier_review_queue(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<TierReview>> {
         policy::signed_in(ctx.principal())?;
@@ -561,10 +638,14 @@ impl OnboardingQuery {
     }
 }
 
+/// The input of `createProgram`.
 #[derive(InputObject)]
 pub struct CreateProgramInput {
+    /// The programme's name.
     pub name: String,
+    /// Reseller or referral.
     pub kind: super::enums::ProgramKind,
+    /// The programme's currency (ISO 4217); its money amounts are in it.
     pub currency: String,
     /// The text of the terms and conditions, version 1.
     pub terms: String,
@@ -572,42 +653,60 @@ pub struct CreateProgramInput {
     pub exclusivity_group: Option<String>,
     /// Minimum yearly amount of managed products, in the programme's currency.
     pub minimum_yearly_amount: Option<MoneyInput>,
+    /// Whether applicants must give a trade-register number.
     #[graphql(default)]
     pub registration_number_required: bool,
+    /// Whether applicants must give a website.
     #[graphql(default)]
     pub website_required: bool,
 }
 
+/// What `createProgram` returns.
 #[derive(SimpleObject)]
 pub struct ProgramPayload {
+    /// The Program as `createProgram` left it.
     pub program: Program,
 }
 
+/// The input of `publishProgramTerms`.
 #[derive(InputObject)]
 pub struct PublishProgramTermsInput {
+    /// The programme.
     pub program_id: ID,
+    /// The new terms; they become the current version.
     pub text: String,
 }
 
+/// What `publishProgramTerms` returns.
 #[derive(SimpleObject)]
 pub struct PublishProgramTermsPayload {
+    /// The Program as `publishProgramTerms` left it.
     pub program: Program,
+    /// The ProgramTerms as `publishProgramTerms` left it.
     pub terms: ProgramTerms,
 }
 
+/// The input of `createTier`.
 #[derive(InputObject)]
 pub struct CreateTierInput {
+    /// The programme the tier belongs to.
     pub program_id: ID,
+    /// The tier's name, such as `Gold`.
     pub name: String,
     /// Higher is better; unique within the programme.
     pub rank: i32,
+    /// What a partner must meet to be in the tier.
     pub requirements: Option<TierRequirementsInput>,
+    /// What partners in the tier get.
     pub benefits: Option<TierBenefitsInput>,
 }
 
+/// The input of `updateTier`.
 #[derive(InputObject)]
 pub struct UpdateTierInput {
+    /// The tier.
     pub id: ID,
+    /// A new name.
     pub name: Option<String>,
     /// Replaces the requirements when given.
     pub requirements: Option<TierRequirementsInput>,
@@ -615,68 +714,100 @@ pub struct UpdateTierInput {
     pub benefits: Option<TierBenefitsInput>,
 }
 
+/// What `createTier` and `updateTier` returns (each).
 #[derive(SimpleObject)]
 pub struct TierPayload {
+    /// The Tier as `createTier` and `updateTier` left it.
     pub tier: Tier,
 }
 
+/// The applying company, as it will be registered.
 #[derive(InputObject)]
 pub struct CompanyInput {
+    /// The company's registered name.
     pub name: String,
+    /// Its trade-register number; required by programmes that ask for it.
     pub registration_number: Option<String>,
+    /// Its VAT number.
     pub vat_number: Option<String>,
+    /// Its website; required by programmes that ask for it.
     pub website: Option<String>,
     /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// The company's postal address.
     pub address: String,
 }
 
+/// The input of `applyForPartnership`.
 #[derive(InputObject)]
 pub struct ApplyForPartnershipInput {
+    /// The programme to join; applying accepts its current terms.
     pub program_id: ID,
+    /// The applying company.
     pub company: CompanyInput,
+    /// Your main field of expertise.
     pub primary_expertise: String,
+    /// Your experience with the products (up to 5000 characters).
     pub experience: String,
+    /// What you plan to sell, and to whom (up to 5000 characters).
     pub plan: String,
     /// Must be the programme's current terms version.
     pub accepted_terms_version: i32,
 }
 
+/// What `applyForPartnership` and `rejectApplication` returns (each).
 #[derive(SimpleObject)]
 pub struct ApplicationPayload {
+    /// The Application as `applyForPartnership` and `rejectApplication` left it.
     pub application: Application,
 }
 
+/// The input of `approveApplication`.
 #[derive(InputObject)]
 pub struct ApproveApplicationInput {
+    /// The application to approve.
     pub id: ID,
 }
 
+/// What `approveApplication` returns.
 #[derive(SimpleObject)]
 pub struct ApproveApplicationPayload {
+    /// The Application as `approveApplication` left it.
     pub application: Application,
+    /// The Organization as `approveApplication` left it.
     pub partner: Organization,
 }
 
+/// The input of `rejectApplication`.
 #[derive(InputObject)]
 pub struct RejectApplicationInput {
+    /// The application.
     pub id: ID,
+    /// Why; the applicant reads it.
     pub reason: String,
 }
 
+/// The input of `updatePartnership`.
 #[derive(InputObject)]
 pub struct UpdatePartnershipInput {
+    /// The partner.
     pub partner_id: ID,
+    /// The programme.
     pub program_id: ID,
+    /// What the partner commits to buy per year, in the programme's currency.
     pub committed_yearly_volume: Option<MoneyInput>,
+    /// Until when the yearly fee is paid.
     pub yearly_fee_paid_until: Option<DateTime<Utc>>,
 }
 
+/// What `updatePartnership` returns.
 #[derive(SimpleObject)]
 pub struct PartnershipPayload {
+    /// The Partnership as `updatePartnership` left it.
     pub partnership: Partnership,
 }
 
+/// The input of `importExamResults`.
 #[derive(InputObject)]
 pub struct ImportExamResultsInput {
     /// RFC 4180 CSV with a header row: email, courseCode, passedAt, certificateNumber and
@@ -684,25 +815,37 @@ pub struct ImportExamResultsInput {
     pub csv: String,
 }
 
+/// What `importExamResults` returns.
 #[derive(SimpleObject)]
 pub struct ImportExamResultsPayload {
+    /// How many rows were recorded.
     pub imported: i32,
+    /// The results recorded.
     pub exam_results: Vec<ExamResult>,
 }
 
+/// The input of `claimWelcomeGift`.
 #[derive(InputObject)]
 pub struct ClaimWelcomeGiftInput {
+    /// One of the products the tier's `welcomeGiftProducts` lists.
     pub product_id: ID,
+    /// Where to send it: a full delivery address, 10 to 500 characters.
     pub shipping_address: String,
+    /// A retry with the same key answers with the first claim instead of CONFLICT.
+    pub idempotency_key: Option<String>,
 }
 
+/// The input of `markWelcomeGiftShipped`.
 #[derive(InputObject)]
 pub struct MarkWelcomeGiftShippedInput {
+    /// The welcome gift.
     pub id: ID,
 }
 
+/// What `claimWelcomeGift` and `markWelcomeGiftShipped` returns (each).
 #[derive(SimpleObject)]
 pub struct WelcomeGiftPayload {
+    /// The WelcomeGift as `claimWelcomeGift` and `markWelcomeGiftShipped` left it.
     pub welcome_gift: WelcomeGift,
 }
 
@@ -734,6 +877,7 @@ impl OnboardingMutation {
     async fn create_program(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateProgramInput,
     ) -> async_graphql::Result<ProgramPayload> {
         let new = programs::NewProgram {
@@ -754,6 +898,7 @@ impl OnboardingMutation {
     async fn publish_program_terms(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: PublishProgramTermsInput,
     ) -> async_graphql::Result<PublishProgramTermsPayload> {
         policy::signed_in(ctx.principal())?;
@@ -764,7 +909,11 @@ impl OnboardingMutation {
     }
 
     /// Adds a tier to a programme (staff ADMIN).
-    async fn create_tier(&self, ctx: &Context<'_>, input: CreateTierInput) -> async_graphql::Result<TierPayload> {
+    async fn create_tier(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: CreateTierInput,
+    ) -> async_graphql::Result<TierPayload> {
         policy::signed_in(ctx.principal())?;
         let program = decode(NodeType::Program, &input.program_id, "Program")?;
         let fields = tier_fields(Some(input.name), Some(input.rank), input.requirements, input.benefits)?;
@@ -773,7 +922,11 @@ impl OnboardingMutation {
     }
 
     /// Renames a tier or replaces its requirements or benefits (staff ADMIN).
-    async fn update_tier(&self, ctx: &Context<'_>, input: UpdateTierInput) -> async_graphql::Result<TierPayload> {
+    async fn update_tier(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")] input: UpdateTierInput,
+    ) -> async_graphql::Result<TierPayload> {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Tier, &input.id, "Tier")?;
         let fields = tier_fields(input.name, None, input.requirements, input.benefits)?;
@@ -786,6 +939,7 @@ impl OnboardingMutation {
     async fn apply_for_partnership(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ApplyForPartnershipInput,
     ) -> async_graphql::Result<ApplicationPayload> {
         policy::signed_in(ctx.principal())?;
@@ -815,6 +969,7 @@ impl OnboardingMutation {
     async fn approve_application(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ApproveApplicationInput,
     ) -> async_graphql::Result<ApproveApplicationPayload> {
         policy::signed_in(ctx.principal())?;
@@ -827,6 +982,7 @@ impl OnboardingMutation {
     async fn reject_application(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RejectApplicationInput,
     ) -> async_graphql::Result<ApplicationPayload> {
         policy::signed_in(ctx.principal())?;
@@ -840,6 +996,7 @@ impl OnboardingMutation {
     async fn update_partnership(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: UpdatePartnershipInput,
     ) -> async_graphql::Result<PartnershipPayload> {
         policy::signed_in(ctx.principal())?;
@@ -863,6 +1020,7 @@ impl OnboardingMutation {
     async fn import_exam_results(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ImportExamResultsInput,
     ) -> async_graphql::Result<ImportExamResultsPayload> {
         let created = courses::import(ctx.service(), ctx.principal(), &input.csv).await?;
@@ -876,12 +1034,20 @@ impl OnboardingMutation {
     async fn claim_welcome_gift(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ClaimWelcomeGiftInput,
     ) -> async_graphql::Result<WelcomeGiftPayload> {
         policy::signed_in(ctx.principal())?;
         let product = ids::decode_as(NodeType::Product, &input.product_id)
             .ok_or_else(|| AppError::bad_input("productId", "is not one of your tier's welcome gifts"))?;
-        let gift = gifts::claim(ctx.service(), ctx.principal(), product, &input.shipping_address).await?;
+        let gift = gifts::claim(
+            ctx.service(),
+            ctx.principal(),
+            product,
+            &input.shipping_address,
+            input.idempotency_key.as_deref(),
+        )
+        .await?;
         Ok(WelcomeGiftPayload { welcome_gift: WelcomeGift(gift) })
     }
 
@@ -889,6 +1055,7 @@ impl OnboardingMutation {
     async fn mark_welcome_gift_shipped(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: MarkWelcomeGiftShippedInput,
     ) -> async_graphql::Result<WelcomeGiftPayload> {
         policy::signed_in(ctx.principal())?;

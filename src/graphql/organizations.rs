@@ -12,8 +12,10 @@ use crate::{
     service::organizations::{self, Filter, NewOrganization},
 };
 
+/// Narrows the organisation list.
 #[derive(InputObject, Default)]
 pub struct OrganizationFilter {
+    /// Only organisations of this kind.
     pub kind: Option<OrganizationKind>,
 }
 
@@ -23,7 +25,11 @@ pub struct OrganizationQuery;
 #[Object]
 impl OrganizationQuery {
     /// One organisation; `null` when it does not exist or is not visible to the caller.
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Organization>> {
+    async fn organization(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The organisation.")] id: ID,
+    ) -> async_graphql::Result<Option<Organization>> {
         policy::signed_in(ctx.principal())?;
         let Some(id) = ids::decode_as(NodeType::Organization, &id) else { return Ok(None) };
         Ok(super::loaders::load::<organization::Entity>(ctx, id).await?.map(Organization))
@@ -35,10 +41,13 @@ impl OrganizationQuery {
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        filter: Option<OrganizationFilter>,
+        #[graphql(desc = "Only organisations matching this.")] filter: Option<OrganizationFilter>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Organization>> {
         let principal = policy::signed_in(ctx.principal())?;
@@ -56,23 +65,31 @@ impl OrganizationQuery {
     }
 }
 
+/// The input of `createOrganization`.
 #[derive(InputObject)]
 pub struct CreateOrganizationInput {
     /// PARTNER, CUSTOMER or DISTRIBUTOR (the vendor exists once, from bootstrap).
     pub kind: OrganizationKind,
+    /// The organisation's name, 1 to 200 characters.
     pub name: String,
     /// ISO 3166-1 alpha-2.
     pub country: String,
+    /// The organisation's e-mail domain (to be verified by TXT record).
     pub domain: Option<String>,
+    /// Its VAT number.
     pub vat_number: Option<String>,
+    /// Its trade-register number.
     pub registration_number: Option<String>,
+    /// Its website.
     pub website: Option<String>,
     /// A retry with the same key returns the organisation the first call created.
     pub idempotency_key: Option<String>,
 }
 
+/// What `createOrganization` returns.
 #[derive(SimpleObject)]
 pub struct CreateOrganizationPayload {
+    /// The Organization as `createOrganization` left it.
     pub organization: Organization,
 }
 
@@ -85,6 +102,7 @@ impl OrganizationMutation {
     async fn create_organization(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateOrganizationInput,
     ) -> async_graphql::Result<CreateOrganizationPayload> {
         let created = organizations::create(

@@ -27,20 +27,25 @@ impl TierChange {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::TierChange, self.0.id))
     }
+    /// The tier before; null on joining.
     async fn from(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         let Some(id) = self.0.from_tier_id else { return Ok(None) };
         Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
     }
+    /// The tier after.
     async fn to(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
         Ok(load::<tier::Entity>(ctx, self.0.to_tier_id).await?.map(Tier))
     }
+    /// Why.
     async fn reason(&self) -> Option<&str> {
         self.0.reason.as_deref()
     }
+    /// Who changed it; null for the automatic review.
     async fn changed_by_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let Some(id) = self.0.changed_by_user_id else { return Ok(None) };
         load_with::<Names>(ctx, id).await
     }
+    /// When.
     async fn changed_at(&self) -> DateTime<Utc> {
         self.0.changed_at
     }
@@ -75,9 +80,12 @@ impl ProgramQuery {
     async fn programs(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Program>> {
         let select = programs::visible(ctx.principal());
@@ -93,17 +101,23 @@ impl ProgramQuery {
     }
 }
 
+/// The input of `changePartnerTier`.
 #[derive(InputObject)]
 pub struct ChangePartnerTierInput {
+    /// The partner organisation.
     pub partner_id: ID,
+    /// The tier to place it in (a tier of a programme it is in).
     pub tier_id: ID,
     /// Required for a downgrade.
     pub reason: Option<String>,
 }
 
+/// What `changePartnerTier` returns.
 #[derive(SimpleObject)]
 pub struct ChangePartnerTierPayload {
+    /// The Organization as `changePartnerTier` left it.
     pub partner: Organization,
+    /// The TierChange as `changePartnerTier` left it.
     pub change: TierChange,
 }
 
@@ -117,6 +131,7 @@ impl ProgramMutation {
     async fn change_partner_tier(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ChangePartnerTierInput,
     ) -> async_graphql::Result<ChangePartnerTierPayload> {
         policy::signed_in(ctx.principal())?;
@@ -135,18 +150,23 @@ pub struct SuccessStory(pub entity::success_story::Model);
 /// A customer reference submitted by a partner.
 #[Object]
 impl SuccessStory {
+    /// Opaque global identifier; `node(id:)` fetches the story again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::SuccessStory, self.0.id))
     }
+    /// The customer it is about.
     async fn customer_name(&self) -> &str {
         &self.0.customer_name
     }
+    /// Its headline.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// What was done and what it brought.
     async fn summary(&self) -> &str {
         &self.0.summary
     }
+    /// The products used.
     async fn products(&self) -> Vec<String> {
         self.0
             .products
@@ -154,21 +174,27 @@ impl SuccessStory {
             .map(|a| a.iter().filter_map(|p| p.as_str().map(str::to_string)).collect())
             .unwrap_or_default()
     }
+    /// Whether the customer agreed to publication.
     async fn publishable(&self) -> bool {
         self.0.publishable
     }
+    /// Where its review is.
     async fn status(&self) -> super::enums::SuccessStoryStatus {
         self.0.status.into()
     }
+    /// Why it was rejected.
     async fn review_reason(&self) -> Option<&str> {
         self.0.review_reason.as_deref()
     }
+    /// The partner who submitted it.
     async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         Ok(load::<entity::organization::Entity>(ctx, self.0.partner_id).await?.map(Organization))
     }
+    /// When it was submitted.
     async fn submitted_at(&self) -> DateTime<Utc> {
         self.0.submitted_at
     }
+    /// When it was reviewed.
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.0.reviewed_at
     }
@@ -184,10 +210,13 @@ impl StoryQuery {
     async fn success_stories(
         &self,
         ctx: &Context<'_>,
-        status: Option<super::enums::SuccessStoryStatus>,
+        #[graphql(desc = "Only stories with this status.")] status: Option<super::enums::SuccessStoryStatus>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<SuccessStory>> {
         policy::signed_in(ctx.principal())?;
@@ -207,26 +236,36 @@ impl StoryQuery {
     }
 }
 
+/// The input of `submitSuccessStory`.
 #[derive(InputObject)]
 pub struct SubmitSuccessStoryInput {
+    /// The customer the story is about.
     pub customer_name: String,
+    /// A headline.
     pub title: String,
+    /// What was done and what it brought.
     pub summary: String,
+    /// The products used (SKUs or names).
     pub products: Vec<String>,
     /// May appear in the public directory once accepted.
     pub publishable: bool,
 }
 
+/// The input of `reviewSuccessStory`.
 #[derive(InputObject)]
 pub struct ReviewSuccessStoryInput {
+    /// The story.
     pub id: ID,
+    /// Accept (it counts toward tiers) or reject.
     pub accept: bool,
     /// Required when rejecting.
     pub reason: Option<String>,
 }
 
+/// What `reviewSuccessStory` and `submitSuccessStory` returns (each).
 #[derive(SimpleObject)]
 pub struct SuccessStoryPayload {
+    /// The SuccessStory as `reviewSuccessStory` and `submitSuccessStory` left it.
     pub story: SuccessStory,
 }
 
@@ -239,6 +278,7 @@ impl StoryMutation {
     async fn submit_success_story(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: SubmitSuccessStoryInput,
     ) -> async_graphql::Result<SuccessStoryPayload> {
         let story = crate::service::stories::NewStory {
@@ -257,6 +297,7 @@ impl StoryMutation {
     async fn review_success_story(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: ReviewSuccessStoryInput,
     ) -> async_graphql::Result<SuccessStoryPayload> {
         policy::signed_in(ctx.principal())?;
@@ -307,12 +348,15 @@ impl Course {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::Course, self.0.id))
     }
+    /// The course's short code, unique, such as `BASIC-101`.
     async fn code(&self) -> &str {
         &self.0.code
     }
+    /// The course's title.
     async fn title(&self) -> &str {
         &self.0.title
     }
+    /// A training, or an exam with a certificate.
     async fn kind(&self) -> super::enums::CourseKind {
         self.0.kind.into()
     }
@@ -331,18 +375,23 @@ impl ExamResult {
     pub async fn id(&self) -> ID {
         ID(crate::ids::encode(crate::ids::NodeType::ExamResult, self.0.id))
     }
+    /// Who passed it.
     async fn person_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         load_with::<Names>(ctx, self.0.user_id).await
     }
+    /// The certifying course.
     async fn course(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Course>> {
         Ok(load::<entity::course::Entity>(ctx, self.0.course_id).await?.map(Course))
     }
+    /// When the exam was passed.
     async fn passed_at(&self) -> DateTime<Utc> {
         self.0.passed_at
     }
+    /// The certificate's number.
     async fn certificate_number(&self) -> &str {
         &self.0.certificate_number
     }
+    /// When the certificate lapses; null when it does not.
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
@@ -367,9 +416,12 @@ impl CourseQuery {
     async fn courses(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Course>> {
         let select = crate::service::courses::visible(ctx.principal());
@@ -385,30 +437,45 @@ impl CourseQuery {
     }
 }
 
+/// The input of `createCourse`.
 #[derive(InputObject)]
 pub struct CreateCourseInput {
+    /// A short unique code, such as `BASIC-101`.
     pub code: String,
+    /// The course's title.
     pub title: String,
+    /// A training, or an exam with a certificate.
     pub kind: super::enums::CourseKind,
+    /// What the course costs a partner; zero for free.
     pub fee: MoneyInput,
 }
 
+/// What `createCourse` returns.
 #[derive(SimpleObject)]
 pub struct CreateCoursePayload {
+    /// The Course as `createCourse` left it.
     pub course: Course,
 }
 
+/// The input of `recordExamResult`.
 #[derive(InputObject)]
 pub struct RecordExamResultInput {
+    /// The person who passed it.
     pub user_id: ID,
+    /// The certifying course's code.
     pub course_code: String,
+    /// When the exam was passed.
     pub passed_at: DateTime<Utc>,
+    /// The certificate's number.
     pub certificate_number: String,
+    /// When the certificate lapses; null when it does not.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What `recordExamResult` returns.
 #[derive(SimpleObject)]
 pub struct RecordExamResultPayload {
+    /// The ExamResult as `recordExamResult` left it.
     pub exam_result: ExamResult,
 }
 
@@ -421,6 +488,7 @@ impl CourseMutation {
     async fn create_course(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateCourseInput,
     ) -> async_graphql::Result<CreateCoursePayload> {
         let course = crate::service::courses::create(
@@ -442,6 +510,7 @@ impl CourseMutation {
     async fn record_exam_result(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RecordExamResultInput,
     ) -> async_graphql::Result<RecordExamResultPayload> {
         policy::signed_in(ctx.principal())?;

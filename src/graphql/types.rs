@@ -15,10 +15,14 @@ use crate::{
     ids::{self, NodeType},
 };
 
+/// Whether an API token still works.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum ApiTokenStatus {
+    /// Works until `expiresAt`.
     Active,
+    /// Past `expiresAt`.
     Expired,
+    /// Revoked by its owner or an ADMIN.
     Revoked,
 }
 
@@ -27,12 +31,15 @@ pub struct Organization(pub organization::Model);
 /// A vendor, partner, customer or distributor organisation.
 #[Object]
 impl Organization {
+    /// Opaque global identifier; `node(id:)` fetches the organisation again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Organization, self.0.id))
     }
+    /// What the organisation is to the vendor.
     async fn kind(&self) -> async_graphql::Result<OrganizationKind> {
         Ok(self.0.kind.into())
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -40,15 +47,19 @@ impl Organization {
     async fn country(&self) -> Option<&str> {
         self.0.country.as_deref()
     }
+    /// Its e-mail domain, as given (see `primaryDomain` for the verified one).
     async fn domain(&self) -> Option<&str> {
         self.0.domain.as_deref()
     }
+    /// Its VAT number.
     async fn vat_number(&self) -> Option<&str> {
         self.0.vat_number.as_deref()
     }
+    /// Its trade-register number.
     async fn registration_number(&self) -> Option<&str> {
         self.0.registration_number.as_deref()
     }
+    /// Its website.
     async fn website(&self) -> Option<&str> {
         self.0.website.as_deref()
     }
@@ -67,9 +78,12 @@ impl Organization {
     async fn partnerships(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::onboarding::Partnership>> {
         super::onboarding::organization_partnerships(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -80,6 +94,7 @@ impl Organization {
     async fn tier_evaluation(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The programme to evaluate against; the first the partner is in when absent.")]
         program_id: Option<ID>,
     ) -> async_graphql::Result<Option<super::onboarding::TierEvaluation>> {
         let partnership = match program_id {
@@ -95,9 +110,11 @@ impl Organization {
         let Some(p) = partnership else { return Ok(None) };
         super::onboarding::evaluation(ctx, &p).await
     }
+    /// When the organisation was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When it was last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
@@ -106,9 +123,12 @@ impl Organization {
     async fn members(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Membership>> {
         super::members::members(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -132,9 +152,12 @@ impl Organization {
     async fn certifications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::programs::ExamResult>> {
         super::programs::certifications(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -144,9 +167,12 @@ impl Organization {
     async fn tier_history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::programs::TierChange>> {
         super::programs::tier_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -156,9 +182,12 @@ impl Organization {
     async fn subscriptions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::customers::ProductSubscription>> {
         super::customers::organization_subscriptions(ctx, &self.0, PageArgs { first, after, last, before }).await
@@ -168,10 +197,13 @@ impl Organization {
     async fn grants(
         &self,
         ctx: &Context<'_>,
-        filter: Option<super::customers::GrantFilter>,
+        #[graphql(desc = "Only grants matching this.")] filter: Option<super::customers::GrantFilter>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::customers::Grant>> {
         super::customers::organization_grants(ctx, &self.0, filter, PageArgs { first, after, last, before }).await
@@ -192,10 +224,13 @@ impl Organization {
     async fn invoices(
         &self,
         ctx: &Context<'_>,
-        status: Option<super::enums::InvoiceStatus>,
+        #[graphql(desc = "Only invoices with this status.")] status: Option<super::enums::InvoiceStatus>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::billing::Invoice>> {
         super::billing::organization_invoices(ctx, self.0.id, status, PageArgs { first, after, last, before }).await
@@ -205,9 +240,12 @@ impl Organization {
     async fn invitations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::members::Invitation>> {
         super::members::invitations(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -217,16 +255,20 @@ impl Organization {
 /// Whom to contact about an account.
 #[derive(async_graphql::SimpleObject)]
 pub struct SuperAdminContact {
+    /// Their name.
     pub display_name: String,
+    /// Their e-mail address.
     pub email: Option<String>,
 }
 
+/// A customer's active subscriptions in sum, as a partner's customer list shows them.
 #[derive(async_graphql::SimpleObject)]
 pub struct SubscriptionSummary {
     /// Plan codes, each once.
     pub plans: Vec<String>,
     /// Seats over all active subscriptions.
     pub licences: i64,
+    /// The soonest renewal among them.
     pub next_renewal_at: Option<DateTime<Utc>>,
 }
 
@@ -235,18 +277,23 @@ pub struct User(pub user::Model);
 /// A person, identified by their identity provider's issuer and subject.
 #[Object]
 impl User {
+    /// Opaque global identifier; `node(id:)` fetches the user again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::User, self.0.id))
     }
+    /// A person or a service account.
     async fn kind(&self) -> async_graphql::Result<UserKind> {
         Ok(self.0.kind.into())
     }
+    /// Their name, from the identity provider.
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
+    /// Their e-mail address, from the identity provider.
     async fn email(&self) -> Option<&str> {
         self.0.email.as_deref()
     }
+    /// When the user first signed in (or was created, for a service account).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -257,21 +304,26 @@ pub struct Membership(pub membership::Model);
 /// A user's role in one organisation.
 #[Object]
 impl Membership {
+    /// Opaque global identifier; `node(id:)` fetches the membership again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Membership, self.0.id))
     }
+    /// The person's role in it.
     async fn role(&self) -> async_graphql::Result<Role> {
         Ok(self.0.role.into())
     }
+    /// The organisation.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         load::<organization::Entity>(ctx, self.0.organization_id)
             .await?
             .map(Organization)
             .ok_or_else(|| AppError::NotFound("Organization").into())
     }
+    /// The person.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<User> {
         load::<user::Entity>(ctx, self.0.user_id).await?.map(User).ok_or_else(|| AppError::NotFound("User").into())
     }
+    /// When the person joined.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -292,7 +344,9 @@ impl Membership {
 /// The partner that brought a customer's user in.
 #[derive(async_graphql::SimpleObject)]
 pub struct BroughtInBy {
+    /// The partner's global ID.
     pub partner_id: ID,
+    /// The partner's name.
     pub partner_name: String,
 }
 
@@ -301,9 +355,11 @@ pub struct ApiToken(pub api_token::Model);
 /// An API token. The secret is shown once, when it is created, and never again.
 #[Object]
 impl ApiToken {
+    /// Opaque global identifier; `node(id:)` fetches the token again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::ApiToken, self.0.id))
     }
+    /// What the token is for, as its owner named it.
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -311,6 +367,7 @@ impl ApiToken {
     async fn prefix(&self) -> &str {
         &self.0.prefix
     }
+    /// Whether the token works.
     async fn status(&self, ctx: &Context<'_>) -> ApiTokenStatus {
         if self.0.revoked_at.is_some() {
             ApiTokenStatus::Revoked
@@ -320,15 +377,20 @@ impl ApiToken {
             ApiTokenStatus::Active
         }
     }
+    /// When the token stops working; null for none (bounded by PARTNERHUB_TOKEN_MAX_LIFETIME when
+    /// set).
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at
     }
+    /// When a request last authenticated with the token.
     async fn last_used_at(&self) -> Option<DateTime<Utc>> {
         self.0.last_used_at
     }
+    /// When it was revoked; null while it is not.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at
     }
+    /// When the token was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -339,21 +401,26 @@ pub struct ServiceAccount(pub user::Model, pub membership::Model);
 /// A non-person member of one organisation, used by integrations through API tokens.
 #[Object]
 impl ServiceAccount {
+    /// Opaque global identifier; `node(id:)` fetches the account again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::ServiceAccount, self.0.id))
     }
+    /// What the integration is.
     async fn name(&self) -> &str {
         &self.0.display_name
     }
+    /// Its role there.
     async fn role(&self) -> async_graphql::Result<Role> {
         Ok(self.1.role.into())
     }
+    /// The organisation it acts for.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Organization> {
         load::<organization::Entity>(ctx, self.1.organization_id)
             .await?
             .map(Organization)
             .ok_or_else(|| AppError::NotFound("Organization").into())
     }
+    /// When it was created.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -364,12 +431,15 @@ pub struct Program(pub program::Model);
 /// A partner programme run by the vendor.
 #[Object]
 impl Program {
+    /// Opaque global identifier; `node(id:)` fetches the programme again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Program, self.0.id))
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Reseller or referral.
     async fn kind(&self) -> super::enums::ProgramKind {
         self.0.kind.into()
     }
@@ -381,6 +451,7 @@ impl Program {
     async fn exclusivity_group(&self) -> Option<&str> {
         self.0.exclusivity_group.as_deref()
     }
+    /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
         super::onboarding::entry_conditions(&self.0)
     }
@@ -393,9 +464,12 @@ impl Program {
     async fn terms_versions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::onboarding::ProgramTerms>> {
         super::onboarding::program_terms_versions(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -405,9 +479,12 @@ impl Program {
     async fn tiers(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Tier>> {
         super::programs::program_tiers(ctx, self.0.id, PageArgs { first, after, last, before }).await
@@ -419,21 +496,27 @@ pub struct Tier(pub tier::Model);
 /// A level of a programme; a higher rank is a higher tier.
 #[Object]
 impl Tier {
+    /// Opaque global identifier; `node(id:)` fetches the tier again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Tier, self.0.id))
     }
+    /// Its name.
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// Its place in the programme, lowest first.
     async fn rank(&self) -> i32 {
         self.0.rank
     }
+    /// What a partner must meet to be in it.
     async fn requirements(&self, ctx: &Context<'_>) -> async_graphql::Result<super::onboarding::TierRequirements> {
         super::onboarding::tier_requirements(ctx, &self.0).await
     }
+    /// What partners in the tier get.
     async fn benefits(&self, ctx: &Context<'_>) -> async_graphql::Result<super::onboarding::TierBenefits> {
         super::onboarding::tier_benefits(ctx, &self.0).await
     }
+    /// The programme.
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Program> {
         load::<program::Entity>(ctx, self.0.program_id)
             .await?

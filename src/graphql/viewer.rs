@@ -17,17 +17,22 @@ use crate::{
     service::{service_accounts, tokens},
 };
 
+/// How the caller proved who they are.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum AuthenticationMethod {
+    /// An API token in `Authorization: Bearer`.
     ApiToken,
+    /// The session cookie of a browser sign-in (SSO).
     Session,
 }
 
 /// The signed-in caller.
 pub struct Viewer(Arc<Principal>);
 
+/// The signed-in caller.
 #[Object]
 impl Viewer {
+    /// The caller's user.
     async fn user(&self) -> User {
         User(self.0.user.clone())
     }
@@ -51,9 +56,12 @@ impl Viewer {
     async fn memberships(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Membership>> {
         let select = crate::service::people::memberships_of(&self.0);
@@ -73,9 +81,12 @@ impl Viewer {
     async fn notifications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Notification>> {
         let select = crate::service::notifications::for_viewer(&self.0);
@@ -95,9 +106,12 @@ impl Viewer {
     async fn api_tokens(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
         after: Option<String>,
-        last: Option<i32>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<ApiToken>> {
         Ok(paginate(
@@ -117,6 +131,7 @@ pub struct Notification(pub entity::notification::Model);
 /// Something that happened that concerns your organisation (or you).
 #[Object]
 impl Notification {
+    /// Opaque global identifier; `node(id:)` fetches the notification again.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::Notification, self.0.id))
     }
@@ -124,9 +139,11 @@ impl Notification {
     async fn kind(&self) -> super::enums::NotificationKind {
         self.0.kind.into()
     }
+    /// What the notification is about (IDs and names), as JSON; its shape depends on `kind`.
     async fn payload(&self) -> async_graphql::Json<serde_json::Value> {
         async_graphql::Json(self.0.payload.clone())
     }
+    /// When it was sent.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -147,6 +164,7 @@ impl ViewerQuery {
     }
 }
 
+/// The input of `createApiToken`.
 #[derive(InputObject)]
 pub struct CreateApiTokenInput {
     /// What the token is for, e.g. "billing sync".
@@ -155,20 +173,26 @@ pub struct CreateApiTokenInput {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// What `createApiToken` returns.
 #[derive(SimpleObject)]
 pub struct CreateApiTokenPayload {
     /// The secret, shown this once: send it as `Authorization: Bearer <token>`.
     pub token: String,
+    /// The ApiToken as `createApiToken` left it.
     pub api_token: ApiToken,
 }
 
+/// The input of `revokeApiToken`.
 #[derive(InputObject)]
 pub struct RevokeApiTokenInput {
+    /// The token.
     pub id: ID,
 }
 
+/// What `revokeApiToken` returns.
 #[derive(SimpleObject)]
 pub struct RevokeApiTokenPayload {
+    /// The ApiToken as `revokeApiToken` left it.
     pub api_token: ApiToken,
 }
 
@@ -181,6 +205,7 @@ impl ApiTokenMutation {
     async fn create_api_token(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateApiTokenInput,
     ) -> async_graphql::Result<CreateApiTokenPayload> {
         let (row, secret) = tokens::create(ctx.service(), ctx.principal(), &input.name, input.expires_at).await?;
@@ -191,6 +216,7 @@ impl ApiTokenMutation {
     async fn revoke_api_token(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: RevokeApiTokenInput,
     ) -> async_graphql::Result<RevokeApiTokenPayload> {
         policy::signed_in(ctx.principal())?;
@@ -200,16 +226,21 @@ impl ApiTokenMutation {
     }
 }
 
+/// The input of `createServiceAccount`.
 #[derive(InputObject)]
 pub struct CreateServiceAccountInput {
+    /// The organisation the account acts for.
     pub organization_id: ID,
+    /// What the integration is, such as `CRM sync`.
     pub name: String,
     /// One of the roles of the organisation's kind.
     pub role: Role,
 }
 
+/// What `createServiceAccount` returns.
 #[derive(SimpleObject)]
 pub struct CreateServiceAccountPayload {
+    /// The ServiceAccount as `createServiceAccount` left it.
     pub service_account: ServiceAccount,
     /// The service account's first API token, shown this once.
     pub token: String,
@@ -224,6 +255,7 @@ impl ServiceAccountMutation {
     async fn create_service_account(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
         input: CreateServiceAccountInput,
     ) -> async_graphql::Result<CreateServiceAccountPayload> {
         policy::signed_in(ctx.principal())?;

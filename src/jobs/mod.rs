@@ -31,7 +31,7 @@ pub fn spawn(ctx: Ctx) {
             }
             let period = crate::service::billing::Period::of(ctx.now());
             if billed != Some(period) {
-                match crate::service::billing::run(&ctx, None, period, true).await {
+                match crate::service::billing::run(&ctx, None, period, true, None).await {
                     Ok(made) => {
                         tracing::info!(period = %period, invoices = made.len(), "billing run done");
                         billed = Some(period);

@@ -191,10 +191,55 @@ pub async fn run(
     principal: Option<&Principal>,
     period: Period,
     issue: bool,
+    idempotency_key: Option<&str>,
 ) -> AppResult<Vec<invoice::Model>> {
     if let Some(p) = principal {
         policy::can(p, Action::ManageBilling)?;
     }
+    // With a key, the run has an id that tags its invoices: a retry (after a lost answer or a
+    // failure half-way) bills what is left and answers with every invoice of the run.
+    let run_id = match (principal, idempotency_key) {
+        (Some(p), Some(key)) => {
+            let canonical = json!({ "period": period.to_string(), "issue": issue });
+            let key = idempotency::Key::new(p.user_id(), "runBilling", key, &canonical)?;
+            Some(match start_run(ctx, &key).await {
+                Err(err) => idempotency::winner(&ctx.db, &key, err).await?,
+                started => started?,
+            })
+        }
+        _ => None,
+    };
+    let made = bill_pending(ctx, principal, period, issue, run_id).await?;
+    match run_id {
+        Some(run) => Ok(invoice::Entity::find()
+            .filter(invoice::Column::BillingRunId.eq(run))
+            .order_by_asc(invoice::Column::Id)
+            .all(&ctx.db)
+            .await?),
+        None => Ok(made),
+    }
+}
+
+/// The run id remembered for this key, or a new one.
+async fn start_run(ctx: &Ctx, key: &idempotency::Key<'_>) -> AppResult<Uuid> {
+    let txn = db::begin_write(&ctx.db).await?;
+    if let Some(run) = idempotency::previous(&txn, key).await? {
+        txn.commit().await?;
+        return Ok(run);
+    }
+    let run = Uuid::now_v7();
+    idempotency::remember(&txn, key, run, ctx.now()).await?;
+    txn.commit().await?;
+    Ok(run)
+}
+
+async fn bill_pending(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    period: Period,
+    issue: bool,
+    run_id: Option<Uuid>,
+) -> AppResult<Vec<invoice::Model>> {
     let now = ctx.now();
     let pending = charge::Entity::find()
         .filter(charge::Column::InvoiceId.is_null())
@@ -214,7 +259,7 @@ pub async fn run(
     let mut made = Vec::new();
     for ((bill_to, currency), charges) in groups {
         if let Some(inv) =
-            bill_one(ctx, principal, period, bill_to, &currency, &charges, &plans, &seller, issue, now).await?
+            bill_one(ctx, principal, period, bill_to, &currency, &charges, &plans, &seller, issue, run_id, now).await?
         {
             made.push(inv);
         }
@@ -233,6 +278,7 @@ async fn bill_one(
     plans: &HashMap<Uuid, catalog::Priced>,
     seller: &str,
     issue: bool,
+    run_id: Option<Uuid>,
     now: DateTime<Utc>,
 ) -> AppResult<Option<invoice::Model>> {
     let txn = db::begin_write(&ctx.db).await?;
@@ -298,6 +344,7 @@ async fn bill_one(
         created_at: Set(now),
         issued_at: Set(issue.then_some(now)),
         paid_at: Set(None),
+        billing_run_id: Set(run_id),
         voided_at: Set(None),
         void_reason: Set(None),
     }

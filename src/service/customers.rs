@@ -3,11 +3,13 @@
 
 use entity::organization;
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, QueryFilter, Select,
+    ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Select,
     sea_query::{Expr, ExprTrait, Func, LikeExpr},
 };
+use serde_json::json;
+use uuid::Uuid;
 
-use super::{Ctx, field, grants, invitations, optional_field, people};
+use super::{Ctx, field, grants, idempotency, invitations, optional_field, people};
 use crate::{
     db,
     domain::{
@@ -27,6 +29,9 @@ pub struct NewCustomer {
     pub vat_number: Option<String>,
     pub admin_email: String,
     pub access: grants::Request,
+    /// A retry with the same key answers with the customer, grant and invitation of the first
+    /// call (with a fresh invitation token: the first answer, which had it, was lost).
+    pub idempotency_key: Option<String>,
 }
 
 pub struct Created {
@@ -84,8 +89,86 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCustomer
     let vat_number = optional_field("vatNumber", input.vat_number.as_deref(), validate::vat_number)?;
     let admin_email = field("adminEmail", validate::email(&input.admin_email))?;
     grants::check_request(&input.access)?;
+    let canonical = json!({
+        "partner": partner.organization_id(), "name": name, "country": country, "domain": domain,
+        "vatNumber": vat_number, "adminEmail": admin_email, "access": format!("{:?}", input.access),
+    });
+    let key = input
+        .idempotency_key
+        .as_deref()
+        .map(|k| idempotency::Key::new(principal.user_id(), "createCustomer", k, &canonical))
+        .transpose()?;
+    let fields = Fields { name, country, domain, vat_number, admin_email };
+    match create_once(ctx, principal, &partner, fields, &input.access, key.as_ref()).await {
+        // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
+        Err(err) => match &key {
+            Some(key) => {
+                let customer = idempotency::winner(&ctx.db, key, err).await?;
+                let txn = db::begin_write(&ctx.db).await?;
+                let replayed = replay(&txn, principal, &partner, customer, ctx.now()).await?;
+                txn.commit().await?;
+                Ok(replayed)
+            }
+            None => Err(err),
+        },
+        created => created,
+    }
+}
+
+struct Fields {
+    name: String,
+    country: String,
+    domain: Option<String>,
+    vat_number: Option<String>,
+    admin_email: String,
+}
+
+/// What the first call with the key created: the customer, the partner's grant on it, and its
+/// ADMIN's invitation with a new token.
+async fn replay(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: &Principal,
+    partner: &crate::principal::MembershipContext,
+    customer_id: Uuid,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<Created> {
+    let customer =
+        organization::Entity::find_by_id(customer_id).one(txn).await?.ok_or(AppError::NotFound("Organization"))?;
+    let grant = entity::grant::Entity::find()
+        .filter(entity::grant::Column::PartnerId.eq(partner.organization_id()))
+        .filter(entity::grant::Column::CustomerId.eq(customer_id))
+        .order_by_asc(entity::grant::Column::Id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Grant"))?;
+    let invitation = entity::invitation::Entity::find()
+        .filter(entity::invitation::Column::OrganizationId.eq(customer_id))
+        .filter(entity::invitation::Column::Role.eq(Role::Admin))
+        .order_by_asc(entity::invitation::Column::Id)
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    let (invitation, invitation_token) = invitations::reissue(txn, principal, &customer, invitation, now).await?;
+    Ok(Created { customer, grant, invitation, invitation_token })
+}
+
+async fn create_once(
+    ctx: &Ctx,
+    principal: &Principal,
+    partner: &crate::principal::MembershipContext,
+    Fields { name, country, domain, vat_number, admin_email }: Fields,
+    access: &grants::Request,
+    key: Option<&idempotency::Key<'_>>,
+) -> AppResult<Created> {
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    if let Some(key) = key
+        && let Some(customer) = idempotency::previous(&txn, key).await?
+    {
+        let replayed = replay(&txn, principal, partner, customer, now).await?;
+        txn.commit().await?;
+        return Ok(replayed);
+    }
     duplicate_guard(&txn, domain.as_deref(), vat_number.as_deref()).await?;
     let customer = people::insert_organization(
         &txn,
@@ -110,7 +193,7 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCustomer
         status: GrantStatus::Active,
         customer_hidden: false,
     };
-    let grant = grants::insert(&txn, principal, new_grant, &input.access, now).await?;
+    let grant = grants::insert(&txn, principal, new_grant, access, now).await?;
     if partner.role != Role::Admin {
         // Whoever creates the customer keeps acting for it.
         grants::insert_assignment(&txn, grant.id, principal.user_id(), grant.rights, now).await?;
@@ -125,6 +208,9 @@ pub async fn create(ctx: &Ctx, principal: Option<&Principal>, input: NewCustomer
         now,
     )
     .await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, key, customer.id, now).await?;
+    }
     txn.commit().await?;
     Ok(Created { customer, grant, invitation, invitation_token })
 }

@@ -6,7 +6,7 @@ use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, Quer
 use serde_json::json;
 use uuid::Uuid;
 
-use super::{Ctx, audit, notifications, programs};
+use super::{Ctx, audit, idempotency, notifications, programs};
 use crate::{
     db,
     domain::notifications::NotificationKind,
@@ -26,6 +26,7 @@ pub async fn claim(
     principal: Option<&Principal>,
     product_id: Uuid,
     shipping_address: &str,
+    idempotency_key: Option<&str>,
 ) -> AppResult<welcome_gift::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::ClaimWelcomeGift)?;
@@ -34,8 +35,40 @@ pub async fn claim(
     if address.chars().count() < 10 || address.chars().count() > 500 {
         return Err(AppError::bad_input("shippingAddress", "give a full delivery address (10 to 500 characters)"));
     }
+    let canonical = json!({ "partner": partner_id, "product": product_id, "address": address });
+    let key = idempotency_key
+        .map(|k| idempotency::Key::new(principal.user_id(), "claimWelcomeGift", k, &canonical))
+        .transpose()?;
+    match claim_once(ctx, principal, partner_id, product_id, address, key.as_ref()).await {
+        // A retry whose first call went through (or is in flight) answers with that claim.
+        Err(err) => match &key {
+            Some(key) => {
+                let id = idempotency::winner(&ctx.db, key, err).await?;
+                welcome_gift::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AppError::NotFound("WelcomeGift"))
+            }
+            None => Err(err),
+        },
+        claimed => claimed,
+    }
+}
+
+async fn claim_once(
+    ctx: &Ctx,
+    principal: &Principal,
+    partner_id: Uuid,
+    product_id: Uuid,
+    address: &str,
+    key: Option<&idempotency::Key<'_>>,
+) -> AppResult<welcome_gift::Model> {
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    if let Some(key) = key
+        && let Some(id) = idempotency::previous(&txn, key).await?
+    {
+        let first = welcome_gift::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("WelcomeGift"))?;
+        txn.commit().await?;
+        return Ok(first);
+    }
     let placed: Vec<(partnership::Model, Option<tier::Model>)> = partnership::Entity::find()
         .filter(partnership::Column::OrganizationId.eq(partner_id))
         .find_also_related(tier::Entity)
@@ -77,6 +110,9 @@ pub async fn claim(
         after: Some(json!({ "productId": product_id })),
     };
     audit::record(&txn, Some(principal), event, now).await?;
+    if let Some(key) = key {
+        idempotency::remember(&txn, key, created.id, now).await?;
+    }
     txn.commit().await?;
     Ok(created)
 }

@@ -135,6 +135,7 @@ impl Scope {
     }
 }
 
+#[derive(Debug)]
 pub struct Request {
     pub rights: Rights,
     pub duration_days: i32,

@@ -191,6 +191,34 @@ async fn change_open(
     Ok(updated)
 }
 
+/// A fresh token for an open invitation, when the call that created it is replayed by its
+/// idempotency key: the first answer, which carried the token, never arrived. The old token
+/// stops working.
+pub(crate) async fn reissue(
+    txn: &sea_orm::DatabaseTransaction,
+    principal: &Principal,
+    org: &organization::Model,
+    existing: invitation::Model,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<(invitation::Model, String)> {
+    still_open(&existing)?;
+    let secret = token::generate();
+    let mut active: invitation::ActiveModel = existing.clone().into();
+    active.token_hash = Set(secret.hash);
+    active.expires_at = Set(now + VALIDITY);
+    let updated = active.update(txn).await?;
+    let event = audit::Event {
+        action: "invitation.reissued",
+        target_type: "Invitation",
+        target_id: Some(updated.id),
+        customer_id: customer_of(org),
+        before: Some(audit_json(&existing)),
+        after: Some(audit_json(&updated)),
+    };
+    audit::record(txn, Some(principal), event, now).await?;
+    Ok((updated, secret.secret))
+}
+
 /// A new token and a new 7-day validity; the old token stops working.
 pub async fn resend(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<(invitation::Model, String)> {
     let secret = token::generate();

@@ -1,6 +1,7 @@
 //! The contract a client developer builds on: CORS for dashboards on other origins, persisted
 //! queries and trusted documents, one answer for a malformed ID.
 
+use chrono::Datelike;
 use reqwest::{StatusCode, header};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
@@ -187,4 +188,103 @@ async fn a_malformed_id_is_answered_like_an_id_that_names_nothing() {
             assert_eq!(shape(&got), shape(&expected), "{query} with {bad:?}: {got} vs {expected}");
         }
     }
+}
+
+/// Every mutation that creates records or money takes an `idempotencyKey`; a retry with the key
+/// gets the first call's result, and the key with other input is a conflict.
+#[tokio::test]
+async fn a_retry_with_the_idempotency_key_gets_the_first_result() {
+    let sdl = partnerhub::graphql::sdl();
+    for input in [
+        "CreateCustomerInput",
+        "CreateOrganizationInput",
+        "CreateSubscriptionInput",
+        "RecordPaymentInput",
+        "RunBillingInput",
+        "ClaimWelcomeGiftInput",
+    ] {
+        let start = sdl.find(&format!("input {input} {{")).unwrap_or_else(|| panic!("no {input}"));
+        let block = &sdl[start..start + sdl[start..].find("\n}").unwrap()];
+        assert!(block.contains("idempotencyKey: String"), "{input} takes no idempotencyKey");
+    }
+
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (anna, vera, fiona, bruno) =
+        (world.token("anna@"), world.token("vera.admin@"), world.token("fiona.finance@"), world.token("bruno@"));
+
+    // createCustomer: the same customer, grant and invitation; a new token for the invitation.
+    let create = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } grant { id } invitation { id } invitationToken } }";
+    let input = json!({ "name": "Retry Roofing", "country": "AT", "adminEmail": "boss@retry.example", "idempotencyKey": "cust-1" });
+    let first = app.gql(Some(&anna), create, json!({ "i": input.clone() })).await;
+    let again = app.gql(Some(&anna), create, json!({ "i": input.clone() })).await;
+    assert_no_errors(&first);
+    assert_no_errors(&again);
+    let (a, b) = (&first["data"]["createCustomer"], &again["data"]["createCustomer"]);
+    for part in ["customer", "grant", "invitation"] {
+        assert_eq!(a[part]["id"], b[part]["id"], "{part}");
+    }
+    assert_ne!(a["invitationToken"], b["invitationToken"], "the lost token is replaced");
+    let customers =
+        app.gql(Some(&anna), "{ customers(filter: {search: \"Retry Roofing\"}) { totalCount } }", json!({})).await;
+    assert_eq!(customers["data"]["customers"]["totalCount"], 1, "{customers}");
+    let other = app.gql(Some(&anna), create, json!({ "i": { "name": "Other Roofing", "country": "AT", "adminEmail": "boss@other.example", "idempotencyKey": "cust-1" } })).await;
+    assert_eq!(error_code(&other), "CONFLICT", "the key with other input");
+    let bruno_same = app.gql(Some(&bruno), create, json!({ "i": input })).await;
+    assert_no_errors(&bruno_same);
+    assert_ne!(bruno_same["data"]["createCustomer"]["customer"]["id"], a["customer"]["id"], "keys are per user");
+
+    // claimWelcomeGift: the same gift, where a second claim without the key is CONFLICT.
+    let gifts = app
+        .gql(
+            None,
+            "{ programs(first: 1) { nodes { tiers { nodes { benefits { welcomeGiftProducts { id sku } } } } } } }",
+            json!({}),
+        )
+        .await;
+    let d385 = gifts["data"]["programs"]["nodes"][0]["tiers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["benefits"]["welcomeGiftProducts"].as_array().unwrap().clone())
+        .find(|p| p["sku"] == "D385")
+        .unwrap()["id"]
+        .clone();
+    let claim = "mutation($i: ClaimWelcomeGiftInput!) { claimWelcomeGift(input: $i) { welcomeGift { id } } }";
+    let gift =
+        json!({ "productId": d385, "shippingAddress": "Brivibas iela 1, Riga LV-1010", "idempotencyKey": "gift-1" });
+    let first = app.gql(Some(&bruno), claim, json!({ "i": gift.clone() })).await;
+    let again = app.gql(Some(&bruno), claim, json!({ "i": gift.clone() })).await;
+    assert_no_errors(&again);
+    assert_eq!(first["data"], again["data"]);
+    let mut keyless = gift.clone();
+    keyless.as_object_mut().unwrap().remove("idempotencyKey");
+    assert_eq!(error_code(&app.gql(Some(&bruno), claim, json!({ "i": keyless })).await), "CONFLICT");
+
+    // runBilling: the invoices of the first run, not an empty list.
+    let edelweiss = organization_id(&app, &vera, "Edelweiss Dental").await;
+    let plans = app.gql(Some(&vera), "{ products { nodes { sku plans { id code } } } }", json!({})).await;
+    let plan =
+        plans["data"]["products"]["nodes"].as_array().unwrap().iter().find(|p| p["sku"] == "D385").unwrap()["plans"][0]
+            ["id"]
+            .clone();
+    let sub = app
+        .gql(Some(&anna), "mutation($i: CreateSubscriptionInput!) { createSubscription(input: $i) { subscription { id } } }",
+            json!({ "i": { "customerId": edelweiss, "planId": plan, "seats": 3, "billedTo": "PARTNER", "idempotencyKey": "sub-1" } }))
+        .await;
+    assert_no_errors(&sub);
+    let next =
+        (chrono::Utc::now().date_naive().with_day(1).unwrap() + chrono::Months::new(1)).format("%Y-%m").to_string();
+    let run = "mutation($i: RunBillingInput!) { runBilling(input: $i) { invoices { id number } } }";
+    let keyed = json!({ "i": { "period": next, "idempotencyKey": "run-1" } });
+    let first = app.gql(Some(&fiona), run, keyed.clone()).await;
+    assert_no_errors(&first);
+    assert!(!first["data"]["runBilling"]["invoices"].as_array().unwrap().is_empty(), "{first}");
+    let again = app.gql(Some(&fiona), run, keyed).await;
+    assert_eq!(again["data"], first["data"], "the retry answers with the first run's invoices");
+    let keyless = app.gql(Some(&fiona), run, json!({ "i": { "period": next } })).await;
+    assert_eq!(keyless["data"]["runBilling"]["invoices"], json!([]), "without a key, nothing is left to bill");
+    let drafts =
+        app.gql(Some(&fiona), run, json!({ "i": { "period": next, "issue": false, "idempotencyKey": "run-1" } })).await;
+    assert_eq!(error_code(&drafts), "CONFLICT");
 }
