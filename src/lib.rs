@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod policy;
 pub mod principal;
 pub mod secrets;
+pub mod seed;
 pub mod service;
 pub mod telemetry;
 

@@ -43,6 +43,20 @@ enum Command {
         #[arg(long)]
         country: Option<String>,
     },
+    /// Fill the (empty) database of PARTNERHUB_DATABASE_URL with the demo and, per unit of
+    /// scale, 1,000 partners, 50,000 customers with grants and 200,000 subscriptions, for the
+    /// benchmark. Deterministic; writes the sampled partner users' API tokens to --tokens-file.
+    Seed {
+        /// Units of data (fractions allowed: 0.01 is 10 partners).
+        #[arg(long, default_value = "1")]
+        scale: rust_decimal::Decimal,
+        /// How many partners' users get an API token.
+        #[arg(long, default_value_t = 20)]
+        token_partners: usize,
+        /// Where to write the tokens (tab-separated: e-mail, role, partner, token).
+        #[arg(long, default_value = "seed-tokens.tsv")]
+        tokens_file: std::path::PathBuf,
+    },
     /// Print the GraphQL schema (SDL); schema.graphql in the repository is this output.
     Schema,
 }
@@ -99,6 +113,36 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 db::connect(&settings.database_url, 1).await.map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Seed { scale, token_partners, tokens_file } => {
+            let started = std::time::Instant::now();
+            let (conn, _) =
+                db::connect(&settings.database_url, 2).await.map_err(|e| format!("cannot open the database: {e}"))?;
+            db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
+            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default() };
+            let demo = demo::seed(&ctx).await.map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
+            let seeded = partnerhub::seed::seed(&ctx, scale, token_partners)
+                .await
+                .map_err(|e| format!("cannot seed: {}", e.public_message()))?;
+            let mut tsv = String::from("email\trole\tpartner\ttoken\n");
+            for u in &demo.users {
+                tsv.push_str(&format!("{}\t{}\t{}\t{}\n", u.email, u.role, u.organization, u.token));
+            }
+            for u in &seeded.users {
+                tsv.push_str(&format!("{}\t{}\t{}\t{}\n", u.email, u.role.as_str(), u.partner, u.token));
+            }
+            std::fs::write(&tokens_file, tsv).map_err(|e| format!("cannot write {}: {e}", tokens_file.display()))?;
+            println!(
+                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments in {:.1} s",
+                seeded.partners,
+                seeded.customers,
+                seeded.grants,
+                seeded.subscriptions,
+                seeded.assignments,
+                started.elapsed().as_secs_f64()
+            );
+            println!("API tokens of {} users: {}", demo.users.len() + seeded.users.len(), tokens_file.display());
             Ok(())
         }
         Command::Bootstrap { vendor_name, admin_email, country } => {

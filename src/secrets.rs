@@ -16,8 +16,13 @@ pub struct NewSecret {
 }
 
 pub fn generate() -> NewSecret {
+    generate_with(&mut rand::rng())
+}
+
+/// From a given generator: the seed's tokens are the same on every run of the same scale.
+pub fn generate_with(rng: &mut impl Rng) -> NewSecret {
     let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
+    rng.fill_bytes(&mut bytes);
     let secret = format!("{SECRET_PREFIX}{}", URL_SAFE_NO_PAD.encode(bytes));
     NewSecret { visible_prefix: secret[..VISIBLE_PREFIX_LEN].to_string(), hash: hash(&secret), secret }
 }

@@ -144,6 +144,36 @@ where
     Ok(connection)
 }
 
+/// A first page (no cursor, `first` or the default size) from rows already loaded, at most
+/// `size + 1` in key order (a nested list batched over its parents); `all` is the list's whole
+/// scoped select, counted only if `totalCount` is asked for.
+pub fn first_page_of<M, N: OutputType>(
+    db: &DatabaseConnection,
+    mut rows: Vec<M>,
+    size: u64,
+    all: SelectStatement,
+    key_of: impl Fn(&M) -> Uuid,
+    wrap: impl Fn(M) -> N,
+) -> Page<N> {
+    let more = rows.len() as u64 > size;
+    rows.truncate(size as usize);
+    let mut connection = Connection::with_additional_fields(false, more, ConnectionTotals { db: db.clone(), all });
+    connection.edges.extend(rows.into_iter().map(|row| Edge::new(KeysetCursor(key_of(&row)), wrap(row))));
+    connection
+}
+
+/// The page size a first page without cursors asks for, or `None` when the arguments ask for
+/// something else (a cursor, `last`) that only `paginate` answers.
+pub fn plain_first_page(args: &PageArgs) -> AppResult<Option<u64>> {
+    if args.after.is_some() || args.before.is_some() || args.last.is_some() {
+        return Ok(None);
+    }
+    Ok(Some(match args.first {
+        Some(n) => size("first", n)?,
+        None => DEFAULT_PAGE_SIZE as u64,
+    }))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -371,6 +371,12 @@ pub async fn organization_subscriptions(
 ) -> async_graphql::Result<Page<ProductSubscription>> {
     use entity::subscription;
     let select = crate::service::subscriptions::of_customer(ctx.principal(), org.id, ctx.service().now());
+    // The common case, a first page under each customer of a list, is one statement for all.
+    if let Some(size) = super::connection::plain_first_page(&args)? {
+        let rows = super::loaders::first_page::<subscription::Entity>(ctx, org.id, size).await?;
+        let all = sea_orm::QueryTrait::into_query(select);
+        return Ok(super::connection::first_page_of(&ctx.service().db, rows, size, all, |m| m.id, ProductSubscription));
+    }
     Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
 }
 

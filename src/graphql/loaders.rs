@@ -12,7 +12,7 @@ use entity::{
     subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
     user, volume_band, welcome_gift,
 };
-use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
 use uuid::Uuid;
 
 use crate::{auth::Principal, error::AppError, policy, service};
@@ -97,7 +97,10 @@ where
 /// Cached for the request only: an object met twice in one answer is read once, and the next
 /// request reads it again (a revoked grant or changed role applies at once). `delay` is the
 /// setting `PARTNERHUB_DATALOADER_DELAY_US`.
-fn cached<L: Loader<Uuid>>(loader: L, delay: Duration) -> DataLoader<L, HashMapCache> {
+fn cached<K: Send + Sync + std::hash::Hash + Eq + Clone + 'static, L: Loader<K>>(
+    loader: L,
+    delay: Duration,
+) -> DataLoader<L, HashMapCache> {
     DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay)
 }
 
@@ -106,12 +109,14 @@ macro_rules! loaders {
         by_id { $($id_field:ident: $id_entity:ident),* $(,)? }
         children { $($child_field:ident: $child_entity:ident),* $(,)? }
         others { $($other_field:ident: $other:ident),* $(,)? }
+        pages { $($page_field:ident: $page_entity:ident),* $(,)? }
     ) => {
         /// Every DataLoader of a request, by name: a relation without its loader does not compile.
         pub struct Loaders {
             $(pub $id_field: DataLoader<ById<$id_entity::Entity>, HashMapCache>,)*
             $(pub $child_field: DataLoader<Children<$child_entity::Entity>, HashMapCache>,)*
             $(pub $other_field: DataLoader<$other, HashMapCache>,)*
+            $(pub $page_field: DataLoader<FirstPages<$page_entity::Entity>, HashMapCache>,)*
         }
 
         impl Loaders {
@@ -120,6 +125,7 @@ macro_rules! loaders {
                     $($id_field: cached(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
                     $($child_field: cached(Children { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
                     $($other_field: cached($other { ctx: ctx.clone(), principal: principal.clone() }, delay),)*
+                    $($page_field: cached(FirstPages { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
                 }
             }
         }
@@ -139,6 +145,12 @@ macro_rules! loaders {
         $(impl In for $other {
             fn loader(loaders: &Loaders) -> &DataLoader<Self, HashMapCache> {
                 &loaders.$other_field
+            }
+        })*
+
+        $(impl PagesIn for $page_entity::Entity {
+            fn loader(loaders: &Loaders) -> &DataLoader<FirstPages<Self>, HashMapCache> {
+                &loaders.$page_field
             }
         })*
     };
@@ -194,6 +206,9 @@ loaders! {
         evaluations: Evaluations,
         managed_amounts: ManagedAmounts,
     }
+    pages {
+        subscription_pages: subscription,
+    }
 }
 
 /// The loader of `E` by id in a request's `Loaders`.
@@ -204,6 +219,11 @@ pub trait ByIdIn: Scoped + Sized {
 /// The loader of `E` under its parent in a request's `Loaders`.
 pub trait ChildrenIn: Child + Sized {
     fn loader(loaders: &Loaders) -> &DataLoader<Children<Self>, HashMapCache>;
+}
+
+/// The first-pages loader of `E` in a request's `Loaders`.
+pub trait PagesIn: Nested + Sized {
+    fn loader(loaders: &Loaders) -> &DataLoader<FirstPages<Self>, HashMapCache>;
 }
 
 /// A loader of its own kind in a request's `Loaders`.
@@ -397,28 +417,27 @@ impl Loader<Uuid> for CustomerSubscriptions {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         let now = self.ctx.now();
+        // With each subscription's plan in the same statement.
+        let to_plan: sea_orm::RelationDef = subscription::Entity::belongs_to(plan::Entity)
+            .from(subscription::Column::PlanId)
+            .to(plan::Column::Id)
+            .into();
         let subs = subscription::Entity::find()
+            .join(sea_orm::JoinType::LeftJoin, to_plan)
+            .select_also(plan::Entity)
             .filter(subscription::Column::CustomerId.is_in(keys.iter().copied()))
             .filter(subscription::Column::Status.eq(crate::domain::SubscriptionStatus::Active))
             .filter(policy::subscriptions_scope(self.principal.as_deref(), now))
             .all(&self.ctx.db)
             .await?;
-        let plan_ids: Vec<Uuid> = subs.iter().filter_map(|s| s.plan_id).collect();
-        let codes: HashMap<Uuid, String> = plan::Entity::find()
-            .filter(plan::Column::Id.is_in(plan_ids))
-            .all(&self.ctx.db)
-            .await?
-            .into_iter()
-            .map(|p| (p.id, p.code))
-            .collect();
         let mut out: HashMap<Uuid, SubscriptionSummary> = HashMap::new();
-        for s in subs {
+        for (s, plan) in subs {
             let entry = out.entry(s.customer_id).or_default();
             entry.licences += i64::from(s.seats);
-            if let Some(code) = s.plan_id.and_then(|id| codes.get(&id))
-                && !entry.plans.contains(code)
+            if let Some(code) = plan.map(|p| p.code)
+                && !entry.plans.contains(&code)
             {
-                entry.plans.push(code.clone());
+                entry.plans.push(code);
             }
             entry.next_renewal = match (entry.next_renewal, s.current_period_end) {
                 (Some(a), Some(b)) => Some(a.min(b)),
@@ -534,4 +553,97 @@ impl Loader<Uuid> for ViewerGrant {
             service::grants::live_for_viewer(&self.ctx.db, self.principal.as_deref(), keys, self.ctx.now()).await?;
         Ok(rows.into_iter().map(|g| (g.customer_id, g)).collect())
     }
+}
+
+/// A child list paged under its parent (a customer's subscriptions) whose first pages, for every
+/// parent on a page of parents, load in one statement.
+pub trait Nested: EntityTrait {
+    fn parent_column() -> Self::Column;
+    fn key_column() -> Self::Column;
+    fn parent_of(model: &Self::Model) -> Uuid;
+    /// What the principal may see under these parents.
+    fn visible_under(principal: Option<&Principal>, ctx: &service::Ctx, parents: &[Uuid]) -> sea_orm::Select<Self>;
+}
+
+impl Nested for subscription::Entity {
+    fn parent_column() -> Self::Column {
+        subscription::Column::CustomerId
+    }
+    fn key_column() -> Self::Column {
+        subscription::Column::Id
+    }
+    fn parent_of(model: &Self::Model) -> Uuid {
+        model.customer_id
+    }
+    fn visible_under(principal: Option<&Principal>, ctx: &service::Ctx, parents: &[Uuid]) -> sea_orm::Select<Self> {
+        service::subscriptions::visible(principal, ctx.now())
+            .filter(subscription::Column::CustomerId.is_in(parents.iter().copied()))
+    }
+}
+
+/// Keyed by (parent, page size): up to size + 1 rows of each parent in key order (the one more
+/// tells whether there is a next page). One statement per page size, ranking each parent's rows
+/// with `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY key)`, on both databases.
+pub struct FirstPages<E> {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+    _entity: PhantomData<fn() -> E>,
+}
+
+impl<E> Loader<(Uuid, u64)> for FirstPages<E>
+where
+    E: Nested,
+    E::Model: sea_orm::FromQueryResult + Clone + Send + Sync + 'static,
+{
+    type Value = Vec<E::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[(Uuid, u64)]) -> Result<HashMap<(Uuid, u64), Self::Value>, Self::Error> {
+        use sea_orm::{
+            IdenStatic, QueryTrait,
+            sea_query::{Alias, Asterisk, Expr, ExprTrait, Query},
+        };
+        let mut by_size: std::collections::BTreeMap<u64, Vec<Uuid>> = Default::default();
+        for (parent, size) in keys {
+            by_size.entry(*size).or_default().push(*parent);
+        }
+        let table = E::default().table_name().to_string();
+        let (parent, key) = (E::parent_column().as_str().to_string(), E::key_column().as_str().to_string());
+        let mut out: HashMap<(Uuid, u64), Self::Value> = keys.iter().map(|k| (*k, Vec::new())).collect();
+        for (size, parents) in by_size {
+            let mut ranked = E::visible_under(self.principal.as_deref(), &self.ctx, &parents).into_query();
+            ranked.expr_as(
+                Expr::cust(format!(
+                    "ROW_NUMBER() OVER (PARTITION BY \"{table}\".\"{parent}\" ORDER BY \"{table}\".\"{key}\")"
+                )),
+                Alias::new("page_rank"),
+            );
+            let page = Query::select()
+                .column(Asterisk)
+                .from_subquery(ranked, Alias::new("ranked"))
+                .and_where(Expr::col(Alias::new("page_rank")).lte(size as i64 + 1))
+                .order_by(Alias::new(key.as_str()), Order::Asc)
+                .to_owned();
+            let statement = self.ctx.db.get_database_backend().build(&page);
+            for row in E::find().from_raw_sql(statement).all(&self.ctx.db).await? {
+                if let Some(rows) = out.get_mut(&(E::parent_of(&row), size)) {
+                    rows.push(row);
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// The first `size` rows (and one more) of `E` under `parent`, batched with the other parents.
+pub async fn first_page<E>(
+    ctx: &async_graphql::Context<'_>,
+    parent: Uuid,
+    size: u64,
+) -> async_graphql::Result<Vec<E::Model>>
+where
+    E: PagesIn,
+    E::Model: sea_orm::FromQueryResult + Clone + Send + Sync + 'static,
+{
+    Ok(E::loader(of(ctx)?).load_one((parent, size)).await?.unwrap_or_default())
 }

@@ -24,6 +24,7 @@ mod invitations;
 mod onboarding;
 mod organizations;
 mod pagination;
+mod plans;
 mod programs;
 mod service_accounts;
 mod sso;

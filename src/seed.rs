@@ -1,0 +1,317 @@
+//! `partnerhub seed --scale N`: the demo, then per unit of N 1,000 partners, 50,000 customers
+//! with grants (whole-account, scoped to some subscriptions, and some expired), 200,000
+//! subscriptions, SALES users assigned to a third of their partner's customers, and API tokens
+//! for a sample of partner users. Deterministic (a seeded generator, IDs from a counter), and in
+//! multi-row INSERTs, so that N=1 takes well under a minute. The benchmark and the plan tests
+//! run on it.
+// Seeding writes whole tables as the system, not as a principal.
+#![allow(clippy::disallowed_methods)]
+
+use chrono::{DateTime, TimeDelta, Utc};
+use entity::{
+    api_token, grant, grant_assignment, grant_scope_item, membership, organization, partnership, plan, program, tier,
+    user,
+};
+use rand::{RngExt, SeedableRng, rngs::StdRng};
+use rust_decimal::{Decimal, prelude::ToPrimitive};
+use sea_orm::{ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder};
+use uuid::Uuid;
+
+use crate::{
+    db,
+    domain::{
+        BilledTo, GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind, Rights, Role, SubscriptionStatus,
+        UserKind,
+    },
+    error::{AppError, AppResult},
+    secrets,
+    service::Ctx,
+};
+
+/// Per unit of scale.
+pub const PARTNERS: i64 = 1_000;
+pub const CUSTOMERS_PER_PARTNER: usize = 50;
+pub const SUBSCRIPTIONS_PER_CUSTOMER: usize = 4;
+
+/// A partner user whose API token the seed wrote.
+pub struct SeedUser {
+    pub email: String,
+    pub role: Role,
+    pub partner: String,
+    pub token: String,
+}
+
+#[derive(Default)]
+pub struct Seeded {
+    pub partners: usize,
+    pub customers: usize,
+    pub grants: usize,
+    pub subscriptions: usize,
+    pub assignments: usize,
+    pub users: Vec<SeedUser>,
+}
+
+/// IDs in creation order (UUIDv7 layout: keyset pagination relies on it), from a counter, so
+/// that two seeds of the same scale are the same rows.
+struct Ids {
+    base_ms: u64,
+    next: u64,
+}
+
+impl Ids {
+    fn next(&mut self) -> Uuid {
+        self.next += 1;
+        let ms = self.base_ms + self.next / 4096;
+        let counter = self.next.to_be_bytes();
+        let mut random = [0u8; 10];
+        random[2..].copy_from_slice(&counter);
+        uuid::Builder::from_unix_timestamp_millis(ms, &random).into_uuid()
+    }
+}
+
+/// Rows written in batches: one multi-row INSERT per `BATCH` rows.
+const BATCH: usize = 500;
+
+async fn insert_all<A>(db: &impl ConnectionTrait, rows: Vec<A>) -> AppResult<()>
+where
+    A: sea_orm::ActiveModelTrait + Send,
+{
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let chunk: Vec<A> = rows.by_ref().take(BATCH).collect();
+        <A::Entity as EntityTrait>::insert_many(chunk).exec_without_returning(db).await?;
+    }
+    Ok(())
+}
+
+pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<Seeded> {
+    if scale <= Decimal::ZERO || scale > Decimal::from(20) {
+        return Err(AppError::bad_input("scale", "is more than 0 and at most 20"));
+    }
+    let now = ctx.now();
+    let mut rng = StdRng::seed_from_u64(13);
+    // Before every demo row, so that the seed's rows sort after them.
+    let mut ids = Ids { base_ms: (now - TimeDelta::days(400)).timestamp_millis() as u64, next: 0 };
+    let db = &ctx.db;
+    let reseller = program::Entity::find()
+        .filter(program::Column::Kind.eq(ProgramKind::Reseller))
+        .order_by_asc(program::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Conflict("seed runs after the demo: no reseller programme".into()))?;
+    let tiers = tier::Entity::find().filter(tier::Column::ProgramId.eq(reseller.id)).all(db).await?;
+    let plans: Vec<plan::Model> = plan::Entity::find()
+        .filter(plan::Column::Active.eq(true))
+        .filter(plan::Column::Currency.eq(reseller.currency.clone()))
+        .order_by_asc(plan::Column::Id)
+        .all(db)
+        .await?;
+    if tiers.is_empty() || plans.is_empty() {
+        return Err(AppError::Conflict("seed runs after the demo: no tiers or plans".into()));
+    }
+
+    let partners = (Decimal::from(PARTNERS) * scale).round().to_usize().unwrap_or(1).max(1);
+    let mut out = Seeded { partners, ..Default::default() };
+    let txn = db::begin_write(db).await?;
+    for p in 0..partners {
+        let partner = ids.next();
+        let at = |days: i64| now - TimeDelta::days(days);
+        let mut orgs = vec![organization::ActiveModel {
+            id: Set(partner),
+            kind: Set(OrganizationKind::Partner),
+            name: Set(format!("Seed Partner {p:05}")),
+            country: Set(Some("DE".into())),
+            domain: Set(None),
+            vat_number: Set(None),
+            registration_number: Set(None),
+            website: Set(None),
+            created_at: Set(at(390)),
+            updated_at: Set(at(390)),
+        }];
+        let tier = &tiers[p % tiers.len()];
+        let partnerships = vec![partnership::ActiveModel {
+            id: Set(ids.next()),
+            organization_id: Set(partner),
+            program_id: Set(reseller.id),
+            tier_id: Set(tier.id),
+            joined_at: Set(at(380)),
+            committed_yearly_volume: Set(None),
+            yearly_fee_paid_until: Set(None),
+            created_at: Set(at(380)),
+            updated_at: Set(at(380)),
+        }];
+        // An ADMIN and two SALES users.
+        let mut users = Vec::new();
+        let mut memberships = Vec::new();
+        let mut staff = Vec::new();
+        for (n, role) in [(0, Role::Admin), (1, Role::Sales), (2, Role::Sales)] {
+            let id = ids.next();
+            let email = format!("{}{n}@partner{p:05}.seed.example", role.as_str().to_lowercase());
+            users.push(user::ActiveModel {
+                id: Set(id),
+                kind: Set(UserKind::Person),
+                oidc_issuer: Set(Some("https://idp.seed.example".into())),
+                oidc_subject: Set(Some(email.clone())),
+                email: Set(Some(email.clone())),
+                email_verified: Set(true),
+                display_name: Set(format!("{} {n} of partner {p}", role.as_str())),
+                created_at: Set(at(380)),
+            });
+            memberships.push(membership::ActiveModel {
+                id: Set(ids.next()),
+                user_id: Set(id),
+                organization_id: Set(partner),
+                role: Set(role),
+                created_at: Set(at(380)),
+                invited_by_organization_id: Set(None),
+                invited_by_user_id: Set(None),
+            });
+            staff.push((id, email, role));
+        }
+        let mut grants = Vec::new();
+        let mut subs = Vec::new();
+        let mut scope_items = Vec::new();
+        let mut assignments = Vec::new();
+        for c in 0..CUSTOMERS_PER_PARTNER {
+            let customer = ids.next();
+            orgs.push(organization::ActiveModel {
+                id: Set(customer),
+                kind: Set(OrganizationKind::Customer),
+                name: Set(format!("Seed Customer {p:05}-{c:02}")),
+                country: Set(Some(["DE", "AT", "CH", "FR", "IT"][c % 5].into())),
+                domain: Set(None),
+                vat_number: Set(None),
+                registration_number: Set(None),
+                website: Set(None),
+                created_at: Set(at(370)),
+                updated_at: Set(at(370)),
+            });
+            let mut sub_ids = Vec::new();
+            for _ in 0..SUBSCRIPTIONS_PER_CUSTOMER {
+                let plan = &plans[rng.random_range(0..plans.len())];
+                let id = ids.next();
+                let started = at(rng.random_range(30..360));
+                let renews = now + TimeDelta::days(rng.random_range(1..365));
+                subs.push(entity::subscription::ActiveModel {
+                    id: Set(id),
+                    customer_id: Set(customer),
+                    product_id: Set(plan.product_id),
+                    seats: Set(rng.random_range(1..60)),
+                    status: Set(SubscriptionStatus::Active),
+                    created_at: Set(started),
+                    updated_at: Set(started),
+                    plan_id: Set(Some(plan.id)),
+                    partner_id: Set(Some(partner)),
+                    billed_to: Set(if rng.random_range(0..10) < 7 { BilledTo::Partner } else { BilledTo::Customer }),
+                    started_at: Set(Some(started)),
+                    current_period_start: Set(Some(started)),
+                    current_period_end: Set(Some(renews)),
+                    auto_renew: Set(true),
+                    cancel_at_period_end: Set(false),
+                    pending_plan_id: Set(None),
+                });
+                sub_ids.push(id);
+            }
+            // 70% whole account, 20% scoped to some subscriptions, 10% expired.
+            let roll = rng.random_range(0..100);
+            let (status, scope, ends_at) = if roll < 70 {
+                (GrantStatus::Active, GrantScope::Account, now + TimeDelta::days(rng.random_range(30..700)))
+            } else if roll < 90 {
+                (GrantStatus::Active, GrantScope::Subscriptions, now + TimeDelta::days(rng.random_range(30..700)))
+            } else {
+                (GrantStatus::Expired, GrantScope::Account, at(rng.random_range(1..30)))
+            };
+            let grant_id = ids.next();
+            grants.push(grant_row(grant_id, partner, customer, status, scope, ends_at, now));
+            if scope == GrantScope::Subscriptions {
+                for s in sub_ids.iter().take(rng.random_range(1..=2)) {
+                    scope_items.push(grant_scope_item::ActiveModel {
+                        id: Set(ids.next()),
+                        grant_id: Set(grant_id),
+                        subscription_id: Set(*s),
+                    });
+                }
+            }
+            // A third of the customers are assigned to a SALES user.
+            if c % 3 == 0 {
+                let sales = staff[1 + (c / 3) % 2].0;
+                assignments.push(grant_assignment::ActiveModel {
+                    id: Set(ids.next()),
+                    grant_id: Set(grant_id),
+                    user_id: Set(sales),
+                    rights: Set(Rights::MANAGE_PRODUCTS.union(Rights::VIEW_BILLING).bits()),
+                    created_at: Set(at(300)),
+                });
+            }
+        }
+        out.customers += CUSTOMERS_PER_PARTNER;
+        out.grants += grants.len();
+        out.subscriptions += subs.len();
+        out.assignments += assignments.len();
+        let mut tokens = Vec::new();
+        if p < token_sample {
+            for (user_id, email, role) in &staff {
+                let secret = secrets::generate_with(&mut rng);
+                tokens.push(api_token::ActiveModel {
+                    id: Set(ids.next()),
+                    user_id: Set(*user_id),
+                    name: Set("seed".into()),
+                    prefix: Set(secret.visible_prefix),
+                    token_hash: Set(secret.hash),
+                    expires_at: Set(None),
+                    last_used_at: Set(None),
+                    revoked_at: Set(None),
+                    created_at: Set(at(10)),
+                });
+                out.users.push(SeedUser {
+                    email: email.clone(),
+                    role: *role,
+                    partner: format!("Seed Partner {p:05}"),
+                    token: secret.secret,
+                });
+            }
+        }
+        insert_all(&txn, orgs).await?;
+        insert_all(&txn, partnerships).await?;
+        insert_all(&txn, users).await?;
+        insert_all(&txn, memberships).await?;
+        insert_all(&txn, subs).await?;
+        insert_all(&txn, grants).await?;
+        insert_all(&txn, scope_items).await?;
+        insert_all(&txn, assignments).await?;
+        insert_all(&txn, tokens).await?;
+    }
+    txn.commit().await?;
+    Ok(out)
+}
+
+fn grant_row(
+    id: Uuid,
+    partner: Uuid,
+    customer: Uuid,
+    status: GrantStatus,
+    scope: GrantScope,
+    ends_at: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> grant::ActiveModel {
+    let starts = now - TimeDelta::days(365);
+    grant::ActiveModel {
+        id: Set(id),
+        partner_id: Set(partner),
+        customer_id: Set(customer),
+        status: Set(status),
+        rights: Set(Rights::ALL.bits()),
+        scope: Set(scope),
+        requested_by: Set(GrantSide::Partner),
+        starts_at: Set(starts),
+        ends_at: Set(ends_at),
+        auto_extend: Set(false),
+        created_at: Set(starts),
+        updated_at: Set(starts),
+        duration_days: Set(730),
+        message: Set(None),
+        requested_by_user_id: Set(None),
+        auto_extended_at: Set(None),
+        customer_hidden: Set(false),
+    }
+}
