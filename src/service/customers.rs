@@ -132,8 +132,13 @@ async fn replay(
     customer_id: Uuid,
     now: chrono::DateTime<chrono::Utc>,
 ) -> AppResult<Created> {
-    let customer =
-        organization::Entity::find_by_id(customer_id).one(txn).await?.ok_or(AppError::NotFound("Organization"))?;
+    // Under the scope of now: a partner whose access has ended since the first call replays
+    // nothing (and gets no fresh invitation token for a customer it no longer serves).
+    let customer = organization::Entity::find_by_id(customer_id)
+        .filter(policy::organizations_scope(Some(principal), now))
+        .one(txn)
+        .await?
+        .ok_or(AppError::NotFound("Organization"))?;
     let grant = entity::grant::Entity::find()
         .filter(entity::grant::Column::PartnerId.eq(partner.organization_id()))
         .filter(entity::grant::Column::CustomerId.eq(customer_id))

@@ -230,6 +230,22 @@ async fn a_retry_with_the_idempotency_key_gets_the_first_result() {
     assert_eq!(customers["data"]["customers"]["totalCount"], 1, "{customers}");
     let other = app.gql(Some(&anna), create, json!({ "i": { "name": "Other Roofing", "country": "AT", "adminEmail": "boss@other.example", "idempotencyKey": "cust-1" } })).await;
     assert_eq!(error_code(&other), "CONFLICT", "the key with other input");
+    // The abusive side: a partner that gave its access up cannot replay the key to get a fresh
+    // ADMIN invitation token for a customer it no longer serves.
+    let ended = json!({ "name": "Ended Roofing", "country": "AT", "adminEmail": "boss@ended.example", "idempotencyKey": "cust-2" });
+    let made = app.gql(Some(&anna), create, json!({ "i": ended.clone() })).await;
+    let grant = made["data"]["createCustomer"]["grant"]["id"].clone();
+    let end = app
+        .gql(
+            Some(&anna),
+            "mutation($id: ID!) { endGrant(input: {id: $id}) { grant { status } } }",
+            json!({ "id": grant }),
+        )
+        .await;
+    assert_no_errors(&end);
+    let replayed = app.gql(Some(&anna), create, json!({ "i": ended })).await;
+    assert_eq!(error_code(&replayed), "NOT_FOUND", "{replayed}");
+    assert!(replayed["data"].is_null(), "no token: {replayed}");
     let bruno_same = app.gql(Some(&bruno), create, json!({ "i": input })).await;
     assert_no_errors(&bruno_same);
     assert_ne!(bruno_same["data"]["createCustomer"]["customer"]["id"], a["customer"]["id"], "keys are per user");
