@@ -62,6 +62,7 @@ pub mod vars {
         LISTEN = "PARTNERHUB_LISTEN": "address to listen on (default 127.0.0.1:8080)";
         DATABASE_URL = "PARTNERHUB_DATABASE_URL": "sqlite://path?mode=rwc or postgres://user:pass@host/db (default sqlite://./partnerhub.db?mode=rwc)";
         DATABASE_MAX_CONNECTIONS = "PARTNERHUB_DATABASE_MAX_CONNECTIONS": "connection pool size (default 10)";
+        DATABASE_STATEMENT_CACHE = "PARTNERHUB_DATABASE_STATEMENT_CACHE": "prepared statements each pooled connection keeps for reuse; 0 prepares every statement anew (default 100)";
         LOG_FORMAT = "PARTNERHUB_LOG_FORMAT": "`text` (default) or `json`";
         LOG = "PARTNERHUB_LOG": "log filter, tracing-subscriber syntax (default info)";
         TRACE_SQL = "PARTNERHUB_TRACE_SQL": "any value logs every SQL statement at debug level, target partnerhub::sql (default off)";
@@ -97,6 +98,7 @@ pub struct Settings {
     pub listen: SocketAddr,
     pub database_url: String,
     pub database_max_connections: u32,
+    pub database_statement_cache: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
     pub graphql: GraphqlSettings,
@@ -288,6 +290,7 @@ impl Settings {
                 message: "must be 1 to 1000".into(),
             });
         }
+        let database_statement_cache = source.number(DATABASE_STATEMENT_CACHE, 100)?;
         let trusted_documents = source.get(TRUSTED_DOCUMENTS).map(PathBuf::from);
         let graphql = GraphqlSettings {
             max_depth: source.number(GRAPHQL_MAX_DEPTH, 15)?,
@@ -336,6 +339,7 @@ impl Settings {
             listen,
             database_url,
             database_max_connections: database_max_connections as u32,
+            database_statement_cache,
             log_format,
             log_filter,
             graphql,

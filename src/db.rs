@@ -25,7 +25,13 @@ impl StatementCounter {
     }
 }
 
-pub async fn connect(url: &str, max_connections: u32) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+/// `statement_cache` is how many prepared statements each connection keeps: a statement's text
+/// seen again (the same query, an `IN` list of the same length) skips parsing and planning.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+    statement_cache: usize,
+) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
     let mut options = ConnectOptions::new(url);
     options
         .max_connections(max_connections)
@@ -34,13 +40,15 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<(DatabaseConnect
         .sqlx_logging(false)
         // WAL lets readers run beside the one writer; the busy timeout makes a second writer wait
         // instead of failing, and foreign keys are off by default in SQLite.
-        .map_sqlx_sqlite_opts(|o| {
+        .map_sqlx_sqlite_opts(move |o| {
             o.journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(10))
                 .foreign_keys(true)
                 .create_if_missing(true)
-        });
+                .statement_cache_capacity(statement_cache)
+        })
+        .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statement_cache));
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();
     let inner = counter.0.clone();

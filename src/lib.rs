@@ -62,9 +62,10 @@ pub enum StartError {
 impl Application {
     /// Connects to the database, applies pending migrations and builds the router.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let (db, statements) = db::connect(&settings.database_url, settings.database_max_connections)
-            .await
-            .map_err(StartError::Database)?;
+        let (db, statements) =
+            db::connect(&settings.database_url, settings.database_max_connections, settings.database_statement_cache)
+                .await
+                .map_err(StartError::Database)?;
         db::migrate(&db).await.map_err(StartError::Migration)?;
         let schema = graphql::build(&settings);
         let providers = auth::oidc::Providers::start(&settings.oidc_providers, &settings.public_url).await;

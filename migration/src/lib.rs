@@ -18,6 +18,7 @@ mod m20261123_000011_personal_notifications;
 mod m20261130_000012_cross_party_rules;
 pub mod m20261130_000013_exact_money_and_enums;
 mod m20261201_000014_billing_runs;
+mod m20261201_000015_scope_indexes;
 
 pub struct Migrator;
 
@@ -39,6 +40,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000012_cross_party_rules::Migration),
             Box::new(m20261130_000013_exact_money_and_enums::Migration),
             Box::new(m20261201_000014_billing_runs::Migration),
+            Box::new(m20261201_000015_scope_indexes::Migration),
         ]
     }
 }

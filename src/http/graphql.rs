@@ -528,7 +528,13 @@ fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response
             } else {
                 StatusCode::OK
             };
-            (status, response_json(r, max_errors).map(|v| v.to_string()))
+            let body = if is_request_error(&r) {
+                response_json(r, max_errors).map(|v| v.to_string())
+            } else {
+                // Straight to text: through a `Value` first, the answer was built twice.
+                serde_json::to_string(&with_codes(r, max_errors))
+            };
+            (status, body)
         }
         BatchResponse::Batch(rs) => {
             let all = rs.into_iter().map(|r| response_json(r, max_errors)).collect::<Result<Vec<_>, _>>();

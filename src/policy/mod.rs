@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use entity::{api_token, grant, grant_assignment, membership, organization, user};
 use sea_orm::{
     ColumnTrait, Condition,
-    sea_query::{Expr, ExprTrait, Func, Query, SelectStatement},
+    sea_query::{Expr, ExprTrait, Func, Query, SelectStatement, SimpleExpr},
 };
 use uuid::Uuid;
 
@@ -390,10 +390,11 @@ fn own_organizations(user_id: Uuid) -> SelectStatement {
 /// partner admin an assignment under that grant. Expiry is compared with `now`, so a grant
 /// gives nothing from the second it ends, whether or not a job has marked it expired.
 fn granted_customers(m: &MembershipContext, user_id: Uuid, now: DateTime<Utc>) -> SelectStatement {
+    // Qualified, so that it reads the same joined to other tables with the same column names.
     let mut q = Query::select()
-        .column(grant::Column::CustomerId)
+        .column((grant::Entity, grant::Column::CustomerId))
         .from(grant::Entity)
-        .and_where(grant::Column::PartnerId.eq(m.organization_id()))
+        .and_where(Expr::col((grant::Entity, grant::Column::PartnerId)).eq(m.organization_id()))
         .cond_where(live_grant(now))
         .to_owned();
     if needs_assignment(m.role) {
@@ -420,23 +421,56 @@ pub fn users_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Conditi
     if p.acting.as_ref().is_some_and(is_staff) {
         return Condition::all();
     }
-    let mut visible = Condition::any().add(user::Column::Id.eq(p.user_id()));
+    let mut sources = vec![itself(p.user_id())];
     if let Some(m) = &p.acting {
-        let mut organizations = Condition::any().add(membership::Column::OrganizationId.eq(m.organization_id()));
-        if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
-            organizations = organizations.add(membership::Column::OrganizationId.in_subquery(customers));
-        }
-        visible = visible.add(
-            user::Column::Id.in_subquery(
-                Query::select()
-                    .column(membership::Column::UserId)
-                    .from(membership::Entity)
-                    .cond_where(organizations)
-                    .to_owned(),
-            ),
-        );
+        sources.extend(memberships_reached(p, m, now, membership::Column::UserId));
     }
-    visible
+    Condition::all().add(user::Column::Id.in_subquery(union_of(sources)))
+}
+
+/// `column` of the memberships of the organisation the principal acts as and, for a partner user
+/// who manages a customer's users on its behalf, of that customer's.
+fn memberships_reached(
+    p: &Principal,
+    m: &MembershipContext,
+    now: DateTime<Utc>,
+    column: membership::Column,
+) -> Vec<SelectStatement> {
+    let mut sources = vec![
+        Query::select()
+            .column((membership::Entity, column))
+            .from(membership::Entity)
+            .and_where(Expr::col((membership::Entity, membership::Column::OrganizationId)).eq(m.organization_id()))
+            .to_owned(),
+    ];
+    if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
+        sources.push(joined_to_customers(customers, membership::Entity, membership::Column::OrganizationId, column));
+    }
+    sources
+}
+
+/// `column` of the rows of `table` whose `on` is a customer that `customers` (a query over grants)
+/// picks, joined from the grants: written as `on IN (customers)`, SQLite scanned the table.
+fn joined_to_customers<T, C>(mut customers: SelectStatement, table: T, on: C, column: C) -> SelectStatement
+where
+    T: sea_orm::sea_query::Iden + Copy + 'static,
+    C: sea_orm::sea_query::Iden + 'static,
+{
+    customers
+        .clear_selects()
+        .column((table, column))
+        .inner_join(table, Expr::col((table, on)).equals((grant::Entity, grant::Column::CustomerId)));
+    customers
+}
+
+/// `SELECT id FROM users WHERE id = user_id`: the principal as one branch of a union.
+fn itself(user_id: Uuid) -> SelectStatement {
+    Query::select().column(user::Column::Id).from(user::Entity).and_where(user::Column::Id.eq(user_id)).to_owned()
+}
+
+/// The users who are members of the organisations `organizations` picks.
+fn members_of(organizations: SimpleExpr) -> SelectStatement {
+    Query::select().column(membership::Column::UserId).from(membership::Entity).and_where(organizations).to_owned()
 }
 
 /// Memberships a principal sees: their own, and those of the organisation they act as; staff all.
@@ -445,15 +479,17 @@ pub fn memberships_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> C
     if p.acting.as_ref().is_some_and(is_staff) {
         return Condition::all();
     }
-    let mut visible = Condition::any().add(membership::Column::UserId.eq(p.user_id()));
+    let mut sources = vec![
+        Query::select()
+            .column(membership::Column::Id)
+            .from(membership::Entity)
+            .and_where(membership::Column::UserId.eq(p.user_id()))
+            .to_owned(),
+    ];
     if let Some(m) = &p.acting {
-        visible = visible.add(membership::Column::OrganizationId.eq(m.organization_id()));
-        // A partner user who manages a customer's users on its behalf sees them.
-        if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
-            visible = visible.add(membership::Column::OrganizationId.in_subquery(customers));
-        }
+        sources.extend(memberships_reached(p, m, now, membership::Column::Id));
     }
-    visible
+    Condition::all().add(membership::Column::Id.in_subquery(union_of(sources)))
 }
 
 /// Customers on which the acting partner user's effective rights include `right`, as a subquery
@@ -470,11 +506,11 @@ fn customers_with_right(p: &Principal, right: Rights, now: DateTime<Utc>) -> Opt
 /// the tokens of that organisation's service accounts.
 pub fn api_tokens_scope(principal: Option<&Principal>) -> Condition {
     let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
-    let mut visible = Condition::any().add(api_token::Column::UserId.eq(p.user_id()));
+    let mut sources = vec![itself(p.user_id())];
     if let Some(m) = p.acting.as_ref().filter(|m| m.role == Role::Admin) {
-        visible = visible.add(api_token::Column::UserId.in_subquery(service_accounts_of(m.organization_id())));
+        sources.push(service_accounts_of(m.organization_id()));
     }
-    visible
+    Condition::all().add(api_token::Column::UserId.in_subquery(union_of(sources)))
 }
 
 fn service_accounts_of(organization_id: Uuid) -> SelectStatement {
@@ -500,18 +536,21 @@ pub fn invitations_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> C
     if is_staff(m) && m.role == Role::Admin {
         return Condition::all();
     }
-    let mut visible = Condition::any();
+    let invitations = |which: Condition| {
+        Query::select().column(Column::Id).from(entity::invitation::Entity).cond_where(which).to_owned()
+    };
+    let mut sources = Vec::new();
     if m.role == Role::Admin {
-        visible = visible.add(Column::OrganizationId.eq(m.organization_id()));
+        sources.push(invitations(Condition::all().add(Column::OrganizationId.eq(m.organization_id()))));
     }
     if let Some(customers) = customers_with_right(p, Rights::MANAGE_USERS, now) {
-        visible = visible.add(
-            Condition::all()
-                .add(Column::InvitedByOrganizationId.eq(m.organization_id()))
-                .add(Column::OrganizationId.in_subquery(customers)),
+        let mut sent = joined_to_customers(customers, entity::invitation::Entity, Column::OrganizationId, Column::Id);
+        sent.and_where(
+            Expr::col((entity::invitation::Entity, Column::InvitedByOrganizationId)).eq(m.organization_id()),
         );
+        sources.push(sent);
     }
-    if visible.is_empty() { none } else { visible }
+    if sources.is_empty() { none } else { Condition::all().add(Column::Id.in_subquery(union_of(sources))) }
 }
 
 /// Grants a principal sees: staff all; a partner's members the partner's grants; a customer's
@@ -689,39 +728,57 @@ pub fn subscriptions_scope(principal: Option<&Principal>, now: DateTime<Utc>) ->
         OrganizationKind::Customer => Condition::all().add(subscription::Column::CustomerId.eq(m.organization_id())),
         OrganizationKind::Distributor => none,
         OrganizationKind::Partner => {
-            let in_scope =
-                Expr::col((grant::Entity, grant::Column::Scope)).eq(GrantScope::Account.as_str()).or(Expr::exists(
-                    Query::select()
-                        .expr(Expr::val(1))
-                        .from(grant_scope_item::Entity)
-                        .and_where(
-                            Expr::col((grant_scope_item::Entity, grant_scope_item::Column::GrantId))
-                                .equals((grant::Entity, grant::Column::Id)),
-                        )
-                        .and_where(
-                            Expr::col((grant_scope_item::Entity, grant_scope_item::Column::SubscriptionId))
-                                .equals((subscription::Entity, subscription::Column::Id)),
-                        )
-                        .to_owned(),
-                ));
-            let mut grants = granted_customers(m, p.user_id(), now);
-            grants
-                .and_where(
-                    Expr::col((grant::Entity, grant::Column::CustomerId))
-                        .equals((subscription::Entity, subscription::Column::CustomerId)),
+            // Three small sides, each from the partner's own rows: the customers it holds a
+            // whole-account grant on, the subscriptions listed under its scoped grants, and what
+            // it pays for.
+            let mut account = granted_customers(m, p.user_id(), now);
+            account.and_where(Expr::col((grant::Entity, grant::Column::Scope)).eq(GrantScope::Account.as_str()));
+            let mut sources = vec![joined_to_customers(
+                account,
+                subscription::Entity,
+                subscription::Column::CustomerId,
+                subscription::Column::Id,
+            )];
+            let mut listed = granted_customers(m, p.user_id(), now);
+            listed
+                .clear_selects()
+                .column((subscription::Entity, subscription::Column::Id))
+                .inner_join(
+                    grant_scope_item::Entity,
+                    Expr::col((grant_scope_item::Entity, grant_scope_item::Column::GrantId))
+                        .equals((grant::Entity, grant::Column::Id)),
                 )
-                .and_where(in_scope);
-            let mut visible = Condition::any().add(Expr::exists(grants));
+                .inner_join(
+                    subscription::Entity,
+                    Condition::all()
+                        .add(
+                            Expr::col((subscription::Entity, subscription::Column::Id))
+                                .equals((grant_scope_item::Entity, grant_scope_item::Column::SubscriptionId)),
+                        )
+                        .add(
+                            Expr::col((subscription::Entity, subscription::Column::CustomerId))
+                                .equals((grant::Entity, grant::Column::CustomerId)),
+                        ),
+                );
+            sources.push(listed);
             // Whoever pays for a subscription keeps seeing it (read-only, to cancel it or hand
             // its billing over) after the grant that covered it has ended.
             if matches!(m.role, Role::Admin | Role::Billing) {
-                visible = visible.add(
-                    Condition::all()
-                        .add(subscription::Column::PartnerId.eq(m.organization_id()))
-                        .add(subscription::Column::BilledTo.eq(BilledTo::Partner)),
+                sources.push(
+                    Query::select()
+                        .column((subscription::Entity, subscription::Column::Id))
+                        .from(subscription::Entity)
+                        .and_where(
+                            Expr::col((subscription::Entity, subscription::Column::PartnerId)).eq(m.organization_id()),
+                        )
+                        .and_where(
+                            Expr::col((subscription::Entity, subscription::Column::BilledTo))
+                                .eq(BilledTo::Partner.as_str()),
+                        )
+                        .to_owned(),
                 );
             }
-            visible
+            Condition::all().add(subscription::Column::Id.in_subquery(union_of(sources)))
         }
     }
 }
@@ -747,16 +804,26 @@ pub fn invoices_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Cond
     if is_staff(m) {
         return Condition::all();
     }
-    let mut visible = Condition::any();
+    let mut payers = Vec::new();
     if matches!(m.role, Role::Admin | Role::Billing) {
-        visible = visible.add(invoice::Column::BillToOrganizationId.eq(m.organization_id()));
+        payers.push(
+            Query::select()
+                .column(organization::Column::Id)
+                .from(organization::Entity)
+                .and_where(organization::Column::Id.eq(m.organization_id()))
+                .to_owned(),
+        );
     }
     if let Some(mut customers) = customers_with_right(p, Rights::VIEW_BILLING, now) {
         // A grant limited to some subscriptions does not open the customer's whole bill.
         customers.and_where(Expr::col((grant::Entity, grant::Column::Scope)).eq(GrantScope::Account.as_str()));
-        visible = visible.add(invoice::Column::BillToOrganizationId.in_subquery(customers));
+        payers.push(customers);
     }
-    if visible.is_empty() { none } else { visible }
+    if payers.is_empty() {
+        none
+    } else {
+        Condition::all().add(invoice::Column::BillToOrganizationId.in_subquery(union_of(payers)))
+    }
 }
 
 /// A partner's internal records (tier history, certifications): for staff and the partner's own
@@ -770,20 +837,23 @@ pub fn partner_internals_scope(principal: Option<&Principal>, partner_id: Uuid) 
 /// addressed to the principal personally.
 pub fn notifications_scope(principal: &Principal) -> Condition {
     use entity::notification::Column;
+    let notifications = |which: Condition| {
+        Query::select().column(Column::Id).from(entity::notification::Entity).cond_where(which).to_owned()
+    };
     let personal = Condition::all().add(Column::OrganizationId.is_null()).add(Column::UserId.eq(principal.user_id()));
-    let mut visible = Condition::any().add(personal);
+    let mut sources = vec![notifications(personal)];
     if let Some(m) = principal.acting.as_ref() {
         let kinds: Vec<&str> =
             NotificationKind::read_by_role(m.role).into_iter().map(NotificationKind::as_str).collect();
-        visible = visible.add(
+        sources.push(notifications(
             Condition::all().add(Column::OrganizationId.eq(m.organization_id())).add(
                 Condition::any()
                     .add(Column::UserId.eq(principal.user_id()))
                     .add(Condition::all().add(Column::UserId.is_null()).add(Column::Kind.is_in(kinds))),
             ),
-        );
+        ));
     }
-    visible
+    Condition::all().add(Column::Id.in_subquery(union_of(sources)))
 }
 
 /// The boolean form of `partner_internals_scope`, for fields of an object already loaded.
@@ -858,20 +928,15 @@ pub fn catalog_scope(principal: Option<&Principal>) -> Condition {
 pub fn exam_results_scope(principal: Option<&Principal>) -> Condition {
     use entity::exam_result::Column;
     let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
-    let own = Condition::any().add(Column::UserId.eq(p.user_id()));
+    let mut people = vec![itself(p.user_id())];
     match p.acting.as_ref() {
-        Some(m) if is_staff(m) => Condition::all(),
-        Some(m) if m.organization_kind == OrganizationKind::Partner => own.add(
-            Column::UserId.in_subquery(
-                Query::select()
-                    .column(membership::Column::UserId)
-                    .from(membership::Entity)
-                    .and_where(membership::Column::OrganizationId.eq(m.organization_id()))
-                    .to_owned(),
-            ),
-        ),
-        _ => own,
+        Some(m) if is_staff(m) => return Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => {
+            people.push(members_of(membership::Column::OrganizationId.eq(m.organization_id())))
+        }
+        _ => {}
     }
+    Condition::all().add(Column::UserId.in_subquery(union_of(people)))
 }
 
 /// A partner's tier history: staff and the partner's own members.
