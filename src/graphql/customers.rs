@@ -562,7 +562,9 @@ impl CustomerQuery {
         let ids: Vec<uuid::Uuid> = page.edges.iter().map(|e| e.node.0.id).collect();
         let look = ctx.look_ahead();
         let asks = |field: &str| {
-            look.field("nodes").field(field).exists() || look.field("edges").field("node").field(field).exists()
+            !ids.is_empty()
+                && (look.field("nodes").field(field).exists()
+                    || look.field("edges").field("node").field(field).exists())
         };
         let rights = async { if asks("viewerRights") { prime::<ViewerRights>(ctx, &ids).await } else { Ok(()) } };
         let summaries = async {
