@@ -12,7 +12,7 @@ use entity::{
     subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
     user, volume_band, welcome_gift,
 };
-use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder, QuerySelect};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
 
 use crate::{auth::Principal, error::AppError, policy, service};
@@ -419,18 +419,10 @@ pub async fn load_with<L: In + Loader<Uuid, Error = AppError>>(
     Ok(L::loader(of(ctx)?).load_one(key).await?)
 }
 
-/// What a customer list shows of a customer's subscriptions: plans, licences and the next
-/// renewal, over the active subscriptions the requester may see (two queries per batch).
-#[derive(Clone, Debug, Default)]
-pub struct SubscriptionSummary {
-    pub plans: Vec<String>,
-    pub licences: i64,
-    pub next_renewal: Option<chrono::DateTime<chrono::Utc>>,
-}
+pub use service::subscriptions::Summary as SubscriptionSummary;
 
-/// customer, plan code, licences, first renewal
-type SummaryRow = (Uuid, Option<String>, i64, Option<chrono::DateTime<chrono::Utc>>);
-
+/// Per customer, the summary of the active subscriptions the requester may see (one statement
+/// per batch: `service::subscriptions::summaries`).
 pub struct CustomerSubscriptions {
     ctx: service::Ctx,
     principal: Option<Arc<Principal>>,
@@ -441,50 +433,7 @@ impl Loader<Uuid> for CustomerSubscriptions {
     type Error = AppError;
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
-        use sea_orm::sea_query::{Expr, Func};
-        let now = self.ctx.now();
-        // Summed in SQL, one row per customer and plan: decoding every subscription with its plan
-        // cost more than the rest of a customers page together.
-        let to_plan: sea_orm::RelationDef = subscription::Entity::belongs_to(plan::Entity)
-            .from(subscription::Column::PlanId)
-            .to(plan::Column::Id)
-            .into();
-        let rows: Vec<SummaryRow> = subscription::Entity::find()
-            .select_only()
-            .column(subscription::Column::CustomerId)
-            .column_as(Expr::col((plan::Entity, plan::Column::Code)), "code")
-            .column_as(
-                Expr::expr(Func::sum(Expr::col((subscription::Entity, subscription::Column::Seats)))),
-                "licences",
-            )
-            .column_as(
-                Expr::expr(Func::min(Expr::col((subscription::Entity, subscription::Column::CurrentPeriodEnd)))),
-                "next_renewal",
-            )
-            .join(sea_orm::JoinType::LeftJoin, to_plan)
-            .filter(subscription::Column::CustomerId.is_in(keys.iter().copied()))
-            .filter(subscription::Column::Status.eq(crate::domain::SubscriptionStatus::Active))
-            .filter(policy::subscriptions_scope(self.principal.as_deref(), now))
-            .group_by(subscription::Column::CustomerId)
-            .group_by(Expr::col((plan::Entity, plan::Column::Code)))
-            .into_tuple()
-            .all(&self.ctx.db)
-            .await?;
-        // Every key answered, as for `ViewerRights`.
-        let mut out: HashMap<Uuid, SubscriptionSummary> = keys.iter().map(|k| (*k, Default::default())).collect();
-        for (customer, code, licences, next_renewal) in rows {
-            let entry = out.entry(customer).or_default();
-            entry.licences += licences;
-            entry.plans.extend(code);
-            entry.next_renewal = match (entry.next_renewal, next_renewal) {
-                (Some(a), Some(b)) => Some(a.min(b)),
-                (a, b) => a.or(b),
-            };
-        }
-        for entry in out.values_mut() {
-            entry.plans.sort();
-        }
-        Ok(out)
+        service::subscriptions::summaries(&self.ctx, self.principal.as_deref(), keys).await
     }
 }
 
