@@ -426,7 +426,7 @@ impl BillingQuery {
     ) -> async_graphql::Result<Page<Product>> {
         policy::signed_in(ctx.principal())?;
         let select = catalog::products(ctx.principal());
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, entity::product::Column::Id, |m| m.id, Product, args).await?)
     }
 
@@ -453,7 +453,7 @@ impl BillingQuery {
         if let Some(period) = period {
             select = select.filter(invoice::Column::Period.eq(billing::Period::parse(&period)?.to_string()));
         }
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, invoice::Column::Id, |m| m.id, Invoice, args).await?)
     }
 
@@ -477,7 +477,7 @@ impl BillingQuery {
             return Err(AppError::bad_input("withinDays", "is between 0 and 366").into());
         }
         let select = subscriptions::renewals_due(ctx.principal(), ctx.service().now(), i64::from(within_days));
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, subscription::Column::Id, |m| m.id, ProductSubscription, args).await?)
     }
 
@@ -502,7 +502,7 @@ impl BillingQuery {
         let period = billing::Period::parse(&period)?;
         let service = ctx.service();
         let select = billing::report_customers(ctx.principal(), partner, period, service.now());
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         let page =
             paginate(&service.db, select, entity::organization::Column::Id, |o| o.id, Organization, args).await?;
         let ids: Vec<Uuid> = page.edges.iter().map(|e| e.node.0.id).collect();

@@ -129,7 +129,7 @@ impl ChangeRequestQuery {
             request::Column::Id,
             |m| m.id,
             SubscriptionChangeRequest,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }

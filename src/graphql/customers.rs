@@ -130,7 +130,7 @@ impl Grant {
             subscription::Column::Id,
             |m| m.id,
             ProductSubscription,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -201,7 +201,7 @@ impl Grant {
             audit_event::Column::Id,
             |m| m.id,
             AuditEvent,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -225,7 +225,7 @@ impl Grant {
             grant_assignment::Column::Id,
             |m| m.id,
             GrantAssignment,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -343,7 +343,7 @@ impl ProductSubscription {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::billing::SubscriptionChange>> {
-        super::billing::subscription_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::billing::subscription_history(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// What the customer asked of the partner that pays for it, oldest first.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -358,7 +358,7 @@ impl ProductSubscription {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::change_requests::SubscriptionChangeRequest>> {
-        super::change_requests::of_subscription(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::change_requests::of_subscription(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
 }
 
@@ -554,7 +554,7 @@ impl CustomerQuery {
             organization::Column::Id,
             |m| m.id,
             Organization,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?;
         // What a customer list shows of each customer, for the whole page in one statement each
@@ -620,7 +620,7 @@ impl CustomerQuery {
             audit_event::Column::Id,
             |m| m.id,
             AuditEvent,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }

@@ -580,7 +580,7 @@ impl OnboardingQuery {
         if let Some(status) = status {
             select = select.filter(application::Column::Status.eq(crate::domain::ApplicationStatus::from(status)));
         }
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, application::Column::Id, |m| m.id, Application, args).await?)
     }
 
@@ -605,7 +605,7 @@ impl OnboardingQuery {
             Some(false) => select.filter(welcome_gift::Column::ShippedAt.is_null()),
             None => select,
         };
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, welcome_gift::Column::Id, |m| m.id, WelcomeGift, args).await?)
     }
 
@@ -625,7 +625,7 @@ impl OnboardingQuery {
     ) -> async_graphql::Result<Page<TierReview>> {
         policy::signed_in(ctx.principal())?;
         let select = programs::tier_reviews(ctx.principal());
-        let args = PageArgs { first, after, last, before };
+        let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate::<tier_review::Entity, _>(
             &ctx.service().db,
             select,

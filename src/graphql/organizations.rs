@@ -59,7 +59,7 @@ impl OrganizationQuery {
             organization::Column::Id,
             |m| m.id,
             Organization,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }

@@ -95,7 +95,7 @@ impl ProgramQuery {
             program::Column::Id,
             |m| m.id,
             Program,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -230,7 +230,7 @@ impl StoryQuery {
             entity::success_story::Column::Id,
             |m| m.id,
             SuccessStory,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -431,7 +431,7 @@ impl CourseQuery {
             entity::course::Column::Id,
             |m| m.id,
             Course,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }

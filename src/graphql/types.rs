@@ -86,7 +86,8 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::onboarding::Partnership>> {
-        super::onboarding::organization_partnerships(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::onboarding::organization_partnerships(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before))
+            .await
     }
     /// The partner against every tier of a programme (by default the first it joined): each
     /// requirement's target, current value and whether it is met, and what is missing for the
@@ -131,7 +132,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Membership>> {
-        super::members::members(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::members::members(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// What you may do on this customer now: the live grant's rights ∩ your assignment ∩ your
     /// role. Empty for anyone but a partner user with access.
@@ -160,7 +161,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::programs::ExamResult>> {
-        super::programs::certifications(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::programs::certifications(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// Every tier change of this partner (for staff and the partner's members).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -175,7 +176,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::programs::TierChange>> {
-        super::programs::tier_history(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::programs::tier_history(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// The customer's subscriptions you may see.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -190,7 +191,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::customers::ProductSubscription>> {
-        super::customers::organization_subscriptions(ctx, &self.0, PageArgs { first, after, last, before }).await
+        super::customers::organization_subscriptions(ctx, &self.0, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// Grants of this partner or on this customer that you may see.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -206,7 +207,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::customers::Grant>> {
-        super::customers::organization_grants(ctx, &self.0, filter, PageArgs { first, after, last, before }).await
+        super::customers::organization_grants(ctx, &self.0, filter, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// Its first ADMIN, the account's super-admin.
     async fn super_admin(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<SuperAdminContact>> {
@@ -233,7 +234,8 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::billing::Invoice>> {
-        super::billing::organization_invoices(ctx, self.0.id, status, PageArgs { first, after, last, before }).await
+        super::billing::organization_invoices(ctx, self.0.id, status, PageArgs::of(ctx, first, after, last, before))
+            .await
     }
     /// Invitations to the organisation (visible to its admins and to staff admins).
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -248,7 +250,7 @@ impl Organization {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::members::Invitation>> {
-        super::members::invitations(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::members::invitations(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
 }
 
@@ -472,7 +474,7 @@ impl Program {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<super::onboarding::ProgramTerms>> {
-        super::onboarding::program_terms_versions(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::onboarding::program_terms_versions(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
     /// The programme's tiers.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
@@ -487,7 +489,7 @@ impl Program {
         #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
         before: Option<String>,
     ) -> async_graphql::Result<Page<Tier>> {
-        super::programs::program_tiers(ctx, self.0.id, PageArgs { first, after, last, before }).await
+        super::programs::program_tiers(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
 }
 

@@ -71,7 +71,7 @@ impl Viewer {
             membership::Column::Id,
             |m| m.id,
             Membership,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -96,7 +96,7 @@ impl Viewer {
             entity::notification::Column::Id,
             |m| m.id,
             Notification,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }
@@ -120,7 +120,7 @@ impl Viewer {
             api_token::Column::Id,
             |m| m.id,
             ApiToken,
-            PageArgs { first, after, last, before },
+            PageArgs::of(ctx, first, after, last, before),
         )
         .await?)
     }

@@ -4,7 +4,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{api_token, membership, organization, user};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    ActiveModelTrait,
+    ActiveValue::Set,
+    ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder,
+    sea_query::{Query, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -29,12 +32,17 @@ pub async fn authenticate_token(
 ) -> AppResult<Principal> {
     let invalid = || AppError::Unauthenticated("the API token is invalid, expired or revoked".into());
     let hash = token::hash(secret);
-    let (token, user) = api_token::Entity::find()
-        .filter(api_token::Column::TokenHash.eq(hash))
-        .find_also_related(user::Entity)
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
+    // The memberships are read beside the token (one round trip, not two), through the same
+    // hash: a token that turns out invalid discards them.
+    let holder = Query::select()
+        .column(api_token::Column::UserId)
+        .from(api_token::Entity)
+        .and_where(api_token::Column::TokenHash.eq(hash.clone()))
+        .to_owned();
+    let found =
+        api_token::Entity::find().filter(api_token::Column::TokenHash.eq(hash)).find_also_related(user::Entity).one(db);
+    let (found, memberships) = futures_util::try_join!(async { Ok(found.await?) }, load_memberships(db, holder))?;
+    let (token, user) = found.ok_or_else(invalid)?;
     let user = user.ok_or_else(invalid)?;
     if token.revoked_at.is_some() || token.expires_at.is_some_and(|at| at <= now) {
         return Err(invalid());
@@ -44,7 +52,7 @@ pub async fn authenticate_token(
             .update(db)
             .await?;
     }
-    principal_for(db, user, AuthMethod::ApiToken { token_id: token.id }, organization_header).await
+    principal_for(user, memberships, AuthMethod::ApiToken { token_id: token.id }, organization_header)
 }
 
 /// Resolves a session cookie's secret. Unknown, logged-out and expired sessions are all
@@ -56,23 +64,28 @@ pub async fn authenticate_session(
     now: DateTime<Utc>,
 ) -> AppResult<Principal> {
     let invalid = || AppError::Unauthenticated("the session has ended; sign in again".into());
-    let (_session, user) = entity::session::Entity::find_by_id(token::hash(secret))
+    let hash = token::hash(secret);
+    let holder = Query::select()
+        .column(entity::session::Column::UserId)
+        .from(entity::session::Entity)
+        .and_where(entity::session::Column::Id.eq(hash.clone()))
+        .to_owned();
+    let found = entity::session::Entity::find_by_id(hash)
         .filter(entity::session::Column::ExpiresAt.gt(now))
         .find_also_related(user::Entity)
-        .one(db)
-        .await?
-        .ok_or_else(invalid)?;
+        .one(db);
+    let (found, memberships) = futures_util::try_join!(async { Ok(found.await?) }, load_memberships(db, holder))?;
+    let (_session, user) = found.ok_or_else(invalid)?;
     let user = user.ok_or_else(invalid)?;
-    principal_for(db, user, AuthMethod::Session, organization_header).await
+    principal_for(user, memberships, AuthMethod::Session, organization_header)
 }
 
-async fn principal_for(
-    db: &DatabaseConnection,
+fn principal_for(
     user: user::Model,
+    memberships: Vec<MembershipContext>,
     method: AuthMethod,
     organization_header: Option<&str>,
 ) -> AppResult<Principal> {
-    let memberships = load_memberships(db, user.id).await?;
     // A service account exists for one organisation; outside it, it is nobody.
     if memberships.is_empty() && user.kind == UserKind::ServiceAccount {
         return Err(AppError::Unauthenticated("the API token is invalid, expired or revoked".into()));
@@ -81,9 +94,10 @@ async fn principal_for(
     Ok(Principal { user, method, memberships, acting })
 }
 
-async fn load_memberships(db: &DatabaseConnection, user_id: Uuid) -> AppResult<Vec<MembershipContext>> {
+/// The memberships of the user `holder` selects (its one `user_id`).
+async fn load_memberships(db: &DatabaseConnection, holder: SelectStatement) -> AppResult<Vec<MembershipContext>> {
     let rows = membership::Entity::find()
-        .filter(membership::Column::UserId.eq(user_id))
+        .filter(membership::Column::UserId.in_subquery(holder))
         .find_also_related(organization::Entity)
         .order_by_asc(membership::Column::Id)
         .all(db)
