@@ -153,6 +153,8 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             min_yearly_amount: Some((Decimal::new(1800, 0), "EUR".into())),
             requires_registration_number: true,
             requires_website: true,
+            deal_protection_days: Some(90),
+            deal_max_discount_percent: Some(Decimal::new(15, 0)),
         },
     )
     .await?;
@@ -176,6 +178,8 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             min_yearly_amount: None,
             requires_registration_number: false,
             requires_website: false,
+            deal_protection_days: None,
+            deal_max_discount_percent: None,
         },
     )
     .await?;
@@ -631,5 +635,111 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         change_requests::request(ctx, Some(&erika), ask).await?;
     }
 
+    seed_deals(ctx, &seeder.users, &staff, &customers, &distributor, &products).await?;
+
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
+}
+
+/// Deals in every review status: a pair in conflict waiting for staff, an approved deal with a
+/// special discount, one whose protection ends within 14 days, won, lost, rejected, a draft and
+/// one waiting for the partner's answer. Danube Distribution reads them all, without contacts.
+async fn seed_deals(
+    ctx: &Ctx,
+    users: &[DemoUser],
+    staff: &crate::principal::Principal,
+    customers: &[organization::Model],
+    distributor: &organization::Model,
+    products: &[entity::product::Model],
+) -> AppResult<()> {
+    use crate::domain::{DealLostReason, DealRejectionCode};
+    use crate::service::deals::{self, Contact, NewDeal, Prospect, Review};
+    let now = ctx.now();
+    let who = |email: &str| users.iter().find(|u| u.email == email).map(|u| u.token.clone()).unwrap_or_default();
+    let anna = identity::authenticate_token(&ctx.db, &who("anna@alpinevoice.example"), None, now).await?;
+    let sam = identity::authenticate_token(&ctx.db, &who("sam@alpinevoice.example"), None, now).await?;
+    let bruno = identity::authenticate_token(&ctx.db, &who("bruno@balticcloud.example"), None, now).await?;
+    let cara = identity::authenticate_token(&ctx.db, &who("cara@celticcomms.example"), None, now).await?;
+    let product = |i: usize| products.get(i).map(|p| p.id).unwrap_or_default();
+    let deal = |customer: Option<Uuid>,
+                prospect: Option<(&str, &str, &str)>,
+                items: Vec<(usize, i32)>,
+                value: i64,
+                lead: (&str, &str)| NewDeal {
+        customer_id: customer,
+        prospect: prospect.map(|(name, domain, vat)| Prospect {
+            name: name.into(),
+            country: "DE".into(),
+            domain: Some(domain.into()),
+            vat_number: Some(vat.into()),
+        }),
+        products: items.into_iter().map(|(i, q)| (product(i), q)).collect(),
+        estimated_value: (Decimal::new(value, 0), "EUR".into()),
+        expected_close_date: (now + TimeDelta::days(60)).date_naive(),
+        sales_lead: Contact { name: lead.0.into(), email: lead.1.into(), phone: Some("+43 1 555 0100".into()) },
+        engineer: None,
+        competitors: vec!["Contoso Voice".into()],
+        distributor_id: distributor.id,
+        next_steps: Some("Pilot with 20 phones in January.".into()),
+        opportunity_exists: false,
+        submit: true,
+        idempotency_key: None,
+    };
+    let anna_lead = ("Anna Alpine", "anna@alpinevoice.example");
+    let edelweiss = customers.first().map(|c| c.id);
+    // Approved, with the programme's protection and a 10% special discount.
+    let approved =
+        deals::register(ctx, Some(&anna), deal(edelweiss, None, vec![(0, 40), (2, 40)], 36_000, anna_lead)).await?;
+    let approve = |days: Option<i32>, discount: Option<i64>| Review::Approve {
+        protection_days: days,
+        special_discount_percent: discount.map(|d| Decimal::new(d, 0)),
+    };
+    deals::review(ctx, Some(staff), approved.deal.id, approve(None, Some(10))).await?;
+    // Approved for ten days only: its protection ends within 14 days.
+    let fjord = customers.get(1).map(|c| c.id);
+    let ending = deals::register(ctx, Some(&anna), deal(fjord, None, vec![(1, 12)], 9_500, anna_lead)).await?;
+    deals::review(ctx, Some(staff), ending.deal.id, approve(Some(10), None)).await?;
+    // The pair in conflict: the same prospect by VAT number, written differently, one product shared.
+    let contested = ("Zephyr Zahnkliniken GmbH", "zephyr-zahn.example", "DE 811 234 567");
+    deals::register(ctx, Some(&anna), deal(None, Some(contested), vec![(0, 25)], 18_000, anna_lead)).await?;
+    let bruno_lead = ("Bruno Baltic", "bruno@balticcloud.example");
+    let contested_too = ("Zephyr Zahnkliniken", "zephyr-zahn.example", "de811234567");
+    deals::register(ctx, Some(&bruno), deal(None, Some(contested_too), vec![(0, 30), (1, 5)], 21_000, bruno_lead))
+        .await?;
+    // Won and lost.
+    let won = ("Rhein Reha Zentrum", "rhein-reha.example", "DE 300 000 001");
+    let won = deals::register(ctx, Some(&anna), deal(None, Some(won), vec![(2, 60)], 42_000, anna_lead)).await?;
+    deals::review(ctx, Some(staff), won.deal.id, approve(None, None)).await?;
+    deals::close(ctx, Some(&anna), won.deal.id, true, None).await?;
+    let lost = ("Mosel Mobility", "mosel-mobility.example", "DE 300 000 002");
+    let lost = deals::register(ctx, Some(&anna), deal(None, Some(lost), vec![(1, 8)], 6_000, anna_lead)).await?;
+    deals::review(ctx, Some(staff), lost.deal.id, approve(None, None)).await?;
+    deals::close(ctx, Some(&anna), lost.deal.id, false, Some(DealLostReason::Competitor)).await?;
+    // Celtic: one waiting for its answer to staff's question, one rejected.
+    let cara_lead = ("Cara Celtic", "cara@celticcomms.example");
+    let iberia = customers.get(4).map(|c| c.id);
+    let asked = deals::register(ctx, Some(&cara), deal(iberia, None, vec![(0, 15)], 12_000, cara_lead)).await?;
+    deals::review(ctx, Some(staff), asked.deal.id, Review::Start).await?;
+    let question = Review::Ask {
+        fields: vec!["estimatedValue".into(), "expectedCloseDate".into()],
+        question: "Is the value for the first year only, and is March realistic?".into(),
+    };
+    deals::review(ctx, Some(staff), asked.deal.id, question).await?;
+    let rejected = ("Liffey Legal", "liffey-legal.example", "IE 1234567T");
+    let rejected = deals::register(ctx, Some(&cara), deal(None, Some(rejected), vec![(2, 3)], 900, cara_lead)).await?;
+    let reason = Review::Reject {
+        code: DealRejectionCode::NotQualified,
+        text: Some("Three seats are below the programme's deal threshold.".into()),
+    };
+    deals::review(ctx, Some(staff), rejected.deal.id, reason).await?;
+    // Sam keeps a draft of his own (Anna, his ADMIN, sees it; other SALES users would not).
+    let mut draft = deal(
+        None,
+        Some(("Salzach Steuerberatung", "salzach-stb.example", "ATU12345678")),
+        vec![(0, 10)],
+        7_000,
+        ("Sam Sales", "sam@alpinevoice.example"),
+    );
+    draft.submit = false;
+    deals::register(ctx, Some(&sam), draft).await?;
+    Ok(())
 }

@@ -200,6 +200,12 @@ const UNIQUE: &[(&str, &str, &str, Option<&str>)] = &[
         None,
     ),
     (
+        "ux_deal_protections",
+        "deal_protections.customer_key, deal_protections.product_id",
+        "another deal for this customer and product is approved and protected",
+        None,
+    ),
+    (
         "ux_grant_assignments_grant_user",
         "grant_assignments.grant_id, grant_assignments.user_id",
         "this employee is already assigned",

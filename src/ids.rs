@@ -36,6 +36,7 @@ string_enum!(
         SubscriptionChange = "SubscriptionChange",
         TierChange = "TierChange",
         TierReview = "TierReview",
+        Deal = "Deal",
     }
 );
 

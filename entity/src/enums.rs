@@ -64,6 +64,10 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("programs", "kind", texts(ProgramKind::ALL, ProgramKind::as_str)),
         ("courses", "kind", texts(CourseKind::ALL, CourseKind::as_str)),
         ("notifications", "kind", texts(NotificationKind::ALL, NotificationKind::as_str)),
+        ("deals", "status", texts(DealStatus::ALL, DealStatus::as_str)),
+        ("deals", "rejection_code", texts(DealRejectionCode::ALL, DealRejectionCode::as_str)),
+        ("deals", "lost_reason", texts(DealLostReason::ALL, DealLostReason::as_str)),
+        ("deal_events", "to_status", texts(DealStatus::ALL, DealStatus::as_str)),
     ]
 }
 
@@ -182,5 +186,44 @@ db_enum!(
         PartnerBilledSubscriptionsStopping = "PARTNER_BILLED_SUBSCRIPTIONS_STOPPING",
         SubscriptionChangeRequested = "SUBSCRIPTION_CHANGE_REQUESTED",
         SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
+        DealStatusChanged = "DEAL_STATUS_CHANGED",
+    }
+);
+
+db_enum!(
+    /// A deal registration's review status, then its outcome.
+    DealStatus {
+        Draft = "DRAFT",
+        Submitted = "SUBMITTED",
+        InReview = "IN_REVIEW",
+        ActionRequired = "ACTION_REQUIRED",
+        Approved = "APPROVED",
+        Rejected = "REJECTED",
+        Won = "WON",
+        Lost = "LOST",
+        Expired = "EXPIRED",
+    }
+);
+
+db_enum!(
+    /// Why staff rejected a deal registration.
+    DealRejectionCode {
+        /// Another partner's registration for the customer and product was approved.
+        Conflict = "CONFLICT",
+        NotQualified = "NOT_QUALIFIED",
+        Duplicate = "DUPLICATE",
+        Incomplete = "INCOMPLETE",
+        Other = "OTHER",
+    }
+);
+
+db_enum!(
+    /// Why an approved deal was lost.
+    DealLostReason {
+        Price = "PRICE",
+        Competitor = "COMPETITOR",
+        NoBudget = "NO_BUDGET",
+        NoDecision = "NO_DECISION",
+        Other = "OTHER",
     }
 );

@@ -19,6 +19,10 @@ pub struct Model {
     pub min_yearly_amount: Option<Fixed>,
     pub requires_registration_number: bool,
     pub requires_website: bool,
+    /// How long an approved deal registration protects its customer and products.
+    pub deal_protection_days: i32,
+    /// The highest special discount staff may give on an approved deal, in percent.
+    pub deal_max_discount_percent: Option<Fixed>,
     pub created_at: DateTimeUtc,
 }
 

@@ -19,6 +19,7 @@ mod m20261130_000012_cross_party_rules;
 pub mod m20261130_000013_exact_money_and_enums;
 mod m20261201_000014_billing_runs;
 mod m20261201_000015_scope_indexes;
+mod m20261201_000016_deals;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000013_exact_money_and_enums::Migration),
             Box::new(m20261201_000014_billing_runs::Migration),
             Box::new(m20261201_000015_scope_indexes::Migration),
+            Box::new(m20261201_000016_deals::Migration),
         ]
     }
 }

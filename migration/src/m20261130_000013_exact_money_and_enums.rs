@@ -206,7 +206,12 @@ fn quoted(values: &[&str]) -> String {
     values.iter().map(|v| format!("'{v}'")).collect::<Vec<_>>().join(", ")
 }
 
-async fn enum_constraint(manager: &SchemaManager<'_>, table: &str, column: &str, values: &[&str]) -> Result<(), DbErr> {
+pub(crate) async fn enum_constraint(
+    manager: &SchemaManager<'_>,
+    table: &str,
+    column: &str,
+    values: &[&str],
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     let name = format!("ck_{table}_{column}");
     let allowed = quoted(values);

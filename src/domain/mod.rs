@@ -3,6 +3,7 @@
 pub mod billing;
 pub mod country;
 pub mod currency;
+pub mod deals;
 pub mod grants;
 pub mod kinds;
 pub mod notifications;

@@ -255,4 +255,6 @@ pub enum NotificationKind {
     SubscriptionChangeRequested,
     /// The partner approved or declined a change you asked for.
     SubscriptionChangeDecided,
+    /// A deal you registered changed status (approved, rejected, questioned, expired).
+    DealStatusChanged,
 }

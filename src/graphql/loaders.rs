@@ -7,10 +7,10 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, application, audit_event, course, domain, exam_result, grant, grant_assignment, invitation, invoice,
-    invoice_line, membership, notification, organization, partnership, payment, plan, product, program, program_terms,
-    subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
-    user, volume_band, welcome_gift,
+    api_token, application, audit_event, course, deal, deal_event, deal_product, domain, exam_result, grant,
+    grant_assignment, invitation, invoice, invoice_line, membership, notification, organization, partnership, payment,
+    plan, product, program, program_terms, subscription, subscription_change, subscription_change_request,
+    success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -69,6 +69,7 @@ scoped!(grant_assignment, |p, _| policy::grant_assignments_scope(p));
 scoped!(subscription_change, |p, c: &service::Ctx| policy::subscription_changes_scope(p, c.now()));
 scoped!(program_terms, |p, _| policy::programs_scope(p));
 scoped!(tier_review, |p, _| policy::tier_reviews_scope(p));
+scoped!(deal, |p, _| policy::deals_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -185,6 +186,7 @@ loaders! {
         subscription_changes: subscription_change,
         terms_by_id: program_terms,
         tier_reviews: tier_review,
+        deals: deal,
     }
     children {
         domains: domain,
@@ -205,6 +207,8 @@ loaders! {
         paid: Paid,
         evaluations: Evaluations,
         managed_amounts: ManagedAmounts,
+        deal_products: DealProducts,
+        deal_history: DealHistory,
     }
     pages {
         subscription_pages: subscription,
@@ -632,4 +636,34 @@ where
     E::Model: sea_orm::FromQueryResult + Clone + Send + Sync + 'static,
 {
     Ok(E::loader(of(ctx)?).load_one((parent, size)).await?.unwrap_or_default())
+}
+
+/// Per deal, its products (one statement per batch, under the deals' scope).
+pub struct DealProducts {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for DealProducts {
+    type Value = Vec<deal_product::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::deals::products_of(&self.ctx.db, self.principal.as_deref(), keys).await
+    }
+}
+
+/// Per deal, its history, oldest first (one statement per batch).
+pub struct DealHistory {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for DealHistory {
+    type Value = Vec<deal_event::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::deals::history_of(&self.ctx.db, self.principal.as_deref(), keys).await
+    }
 }

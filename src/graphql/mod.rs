@@ -7,6 +7,7 @@ pub mod checks;
 pub mod connection;
 pub mod context;
 pub mod customers;
+pub mod deals;
 pub mod enums;
 pub mod loaders;
 pub mod members;
@@ -35,6 +36,7 @@ pub struct Query(
     onboarding::OnboardingQuery,
     billing::BillingQuery,
     change_requests::ChangeRequestQuery,
+    deals::DealQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -51,6 +53,7 @@ pub struct Mutation(
     onboarding::OnboardingMutation,
     billing::BillingMutation,
     change_requests::ChangeRequestMutation,
+    deals::DealMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -25,6 +25,8 @@ use crate::{
 /// An object with a global ID that `node(id:)` fetches again (Relay's object identification).
 #[derive(Interface)]
 #[graphql(field(name = "id", ty = "ID", desc = "Opaque global identifier"))]
+// One value per answer, moved once: a box per node would cost more than the size.
+#[allow(clippy::large_enum_variant)]
 pub enum Node {
     Organization(Organization),
     User(User),
@@ -54,6 +56,7 @@ pub enum Node {
     SubscriptionChange(SubscriptionChange),
     TierChange(TierChange),
     TierReview(TierReview),
+    Deal(super::deals::Deal),
 }
 
 const MAX_NODES: usize = 100;
@@ -121,6 +124,7 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             }
             _ => None,
         },
+        NodeType::Deal => load::<entity::deal::Entity>(ctx, id).await?.map(|m| Node::Deal(super::deals::Deal(m))),
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

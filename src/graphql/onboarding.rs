@@ -659,6 +659,11 @@ pub struct CreateProgramInput {
     /// Whether applicants must give a website.
     #[graphql(default)]
     pub website_required: bool,
+    /// Days an approved deal registration protects its customer and products (default 90).
+    pub deal_protection_days: Option<i32>,
+    /// The highest special discount staff may give on an approved deal, in percent (none:
+    /// deals carry no discount).
+    pub deal_max_discount_percent: Option<Decimal>,
 }
 
 /// What `createProgram` returns.
@@ -889,6 +894,8 @@ impl OnboardingMutation {
             min_yearly_amount: input.minimum_yearly_amount.map(MoneyInput::parts),
             requires_registration_number: input.registration_number_required,
             requires_website: input.website_required,
+            deal_protection_days: input.deal_protection_days,
+            deal_max_discount_percent: input.deal_max_discount_percent.map(|p| p.0),
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;
         Ok(ProgramPayload { program: Program(program) })

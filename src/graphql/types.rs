@@ -453,6 +453,14 @@ impl Program {
     async fn exclusivity_group(&self) -> Option<&str> {
         self.0.exclusivity_group.as_deref()
     }
+    /// Days an approved deal registration protects its customer and products.
+    async fn deal_protection_days(&self) -> i32 {
+        self.0.deal_protection_days
+    }
+    /// The highest special discount on an approved deal, in percent; none when deals carry none.
+    async fn deal_max_discount_percent(&self) -> Option<super::scalars::Decimal> {
+        self.0.deal_max_discount_percent.map(|p| p.to_decimal().into())
+    }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
         super::onboarding::entry_conditions(&self.0)

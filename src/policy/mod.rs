@@ -81,6 +81,13 @@ pub enum Action<'a> {
     /// Read the acting partner's retail, cost and margin per customer (its ADMIN or BILLING,
     /// who read its invoices too).
     ReadBillingReport,
+    /// Register deals for the acting partner (its ADMIN or SALES).
+    RegisterDeal,
+    /// Edit, submit and close a deal of the acting partner: its ADMIN, or the SALES user who
+    /// registered it.
+    WorkOnDeal { deal: &'a entity::deal::Model },
+    /// Review, approve, reject and extend deal registrations (staff ADMIN or CHANNEL_MANAGER).
+    ReviewDeals,
 }
 
 /// The subscription a change is about.
@@ -211,7 +218,21 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::Finance)
         }
-        Action::ChangePartnerTier | Action::ReviewSuccessStory | Action::RecordExamResult | Action::ReviewPartners => {
+        Action::RegisterDeal => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Sales)
+        }
+        Action::WorkOnDeal { deal } => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner
+                && m.organization_id() == deal.partner_id
+                && (m.role == Role::Admin || (m.role == Role::Sales && deal.created_by_user_id == principal.user_id()))
+        }
+        Action::ChangePartnerTier
+        | Action::ReviewDeals
+        | Action::ReviewSuccessStory
+        | Action::RecordExamResult
+        | Action::ReviewPartners => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager)
         }
@@ -972,6 +993,34 @@ pub fn subscription_changes_scope(principal: Option<&Principal>, now: DateTime<U
 /// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {
     Condition::all()
+}
+
+/// Deals a principal sees: staff all; a partner's ADMIN all of the partner's, its SALES users
+/// those they registered; the named distributor's members (read-only). Nobody else.
+pub fn deals_scope(principal: Option<&Principal>) -> Condition {
+    use entity::deal;
+    let none = Condition::all().add(Expr::val(false));
+    let Some(p) = principal else { return none };
+    let Some(m) = p.acting.as_ref() else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Partner if m.role == Role::Admin => {
+            Condition::all().add(deal::Column::PartnerId.eq(m.organization_id()))
+        }
+        OrganizationKind::Partner if m.role == Role::Sales => Condition::all()
+            .add(deal::Column::PartnerId.eq(m.organization_id()))
+            .add(deal::Column::CreatedByUserId.eq(p.user_id())),
+        OrganizationKind::Distributor => Condition::all().add(deal::Column::DistributorId.eq(m.organization_id())),
+        _ => none,
+    }
+}
+
+/// Whether the principal reads a deal as its partner or staff (contacts and the discount), not
+/// as the distributor.
+pub fn sees_deal_details(principal: Option<&Principal>, deal: &entity::deal::Model) -> bool {
+    principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| {
+        is_staff(m) || (m.organization_kind == OrganizationKind::Partner && m.organization_id() == deal.partner_id)
+    })
 }
 
 #[cfg(test)]

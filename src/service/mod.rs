@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod change_requests;
 pub mod courses;
 pub mod customers;
+pub mod deals;
 pub mod domains;
 pub mod gifts;
 pub mod grants;

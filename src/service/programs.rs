@@ -88,6 +88,10 @@ pub struct NewProgram {
     pub min_yearly_amount: Option<(Decimal, String)>,
     pub requires_registration_number: bool,
     pub requires_website: bool,
+    /// Days an approved deal protects its customer and products (90 when not given).
+    pub deal_protection_days: Option<i32>,
+    /// The highest special discount on an approved deal, in percent (none: no discounts).
+    pub deal_max_discount_percent: Option<Decimal>,
 }
 
 fn terms_body(field: &str, body: &str) -> AppResult<String> {
@@ -117,6 +121,17 @@ pub async fn create_program(
         }
         None => None,
     };
+    let protection_days = input.deal_protection_days.unwrap_or(90);
+    if !(1..=730).contains(&protection_days) {
+        return Err(AppError::bad_input("dealProtectionDays", "must be 1 to 730 days"));
+    }
+    let max_discount = match input.deal_max_discount_percent {
+        Some(p) if p < Decimal::ZERO || p > Decimal::from(100) => {
+            return Err(AppError::bad_input("dealMaxDiscountPercent", "must be 0 to 100"));
+        }
+        Some(p) => Some(super::fixed("dealMaxDiscountPercent", p)?),
+        None => None,
+    };
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let created = program::ActiveModel {
@@ -128,6 +143,8 @@ pub async fn create_program(
         min_yearly_amount: Set(minimum),
         requires_registration_number: Set(input.requires_registration_number),
         requires_website: Set(input.requires_website),
+        deal_protection_days: Set(protection_days),
+        deal_max_discount_percent: Set(max_discount),
         created_at: Set(now),
     }
     .insert(&txn)

@@ -215,24 +215,40 @@ async fn actors_by_operations() {
 #[test]
 fn every_mutation_has_rows() {
     let sdl = partnerhub::graphql::sdl();
-    let mutation = sdl.split("type Mutation {").nth(1).unwrap().split('}').next().unwrap();
-    // Field lines start with the name and an argument list; description lines do not.
-    let fields = mutation
-        .lines()
-        .map(str::trim)
-        .filter(|l| l.chars().next().is_some_and(char::is_alphabetic) && l.contains("(input:"));
-    for line in fields {
-        let name = line.split(['(', ':']).next().unwrap().trim();
-        assert!(
-            OPERATIONS
-                .iter()
-                .chain(crate::delegation::OPERATIONS.iter())
-                .chain(crate::onboarding::OPERATIONS.iter())
-                .chain(crate::billing::OPERATIONS.iter())
-                .chain(crate::who_pays::OPERATIONS.iter())
-                .chain(crate::cross_party::OPERATIONS.iter())
-                .any(|op| *op == name),
-            "mutation {name} has no rows in the authorization table"
-        );
+    // Parsed, not read line by line: arguments with descriptions span several lines.
+    let doc = async_graphql::parser::parse_schema(&sdl).expect("the SDL parses");
+    let fields: Vec<String> = doc
+        .definitions
+        .into_iter()
+        .filter_map(|d| match d {
+            async_graphql::parser::types::TypeSystemDefinition::Type(t) if t.node.name.node == "Mutation" => {
+                match t.node.kind {
+                    async_graphql::parser::types::TypeKind::Object(o) => {
+                        Some(o.fields.into_iter().map(|f| f.node.name.node.to_string()).collect::<Vec<_>>())
+                    }
+                    _ => None,
+                }
+            }
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    assert!(fields.len() > 40, "the walker found the mutations: {fields:?}");
+    let mut missing = Vec::new();
+    for name in &fields {
+        let name = name.as_str();
+        if !(OPERATIONS
+            .iter()
+            .chain(crate::delegation::OPERATIONS.iter())
+            .chain(crate::onboarding::OPERATIONS.iter())
+            .chain(crate::billing::OPERATIONS.iter())
+            .chain(crate::who_pays::OPERATIONS.iter())
+            .chain(crate::cross_party::OPERATIONS.iter())
+            .chain(crate::deals::OPERATIONS.iter())
+            .any(|op| *op == name))
+        {
+            missing.push(name);
+        }
     }
+    assert!(missing.is_empty(), "mutations without rows in an authorization table: {missing:?}");
 }

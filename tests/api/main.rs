@@ -15,6 +15,7 @@ mod bootstrap;
 mod contract;
 mod cross_party;
 mod customers;
+mod deals;
 mod delegation;
 mod domains;
 mod footing;

@@ -137,6 +137,9 @@ const EXEMPT: &[(&str, &str)] = &[
     ("Invoice.payments", "an invoice's own payments through a loader; checked inside the invoice lists"),
     ("Plan.volumeBands", "a plan's bands through a loader; checked inside the product list"),
     ("Product.plans", "a product's plans through a loader; checked inside the product list"),
+    ("Deal.products", "a deal's products through a loader; checked inside the deals list"),
+    ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
+    ("Deal.conflicts", "staff's review of one deal: its rivals are searched per deal (left out of the lists)"),
 ];
 
 /// Connections nested under an item that page on their own, one statement per parent item. The
@@ -162,6 +165,7 @@ const GROWS: &[(&str, &str)] = &[
     ("Viewer.memberships", "paged per viewer"),
     ("Viewer.notifications", "paged per viewer"),
     ("Partnership.tierEvaluation", "evaluated per batch of partnerships"),
+    ("Deal.conflicts", "searched per deal, for staff's review of one deal"),
 ];
 
 /// How each list field is reached: (field, actor, the query around `LIST`, its variables by
@@ -171,6 +175,7 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.auditEvents", "vera.admin@", "query($alpine: ID!) { LIST }"),
     ("Query.courses", "vera.admin@", "{ LIST }"),
     ("Query.customers", "vera.admin@", "{ LIST }"),
+    ("Query.deals", "vera.admin@", "{ LIST }"),
     ("Query.invoices", "vera.admin@", "{ LIST }"),
     ("Query.organizations", "vera.admin@", "{ LIST }"),
     ("Query.partnerBillingReport", "anna@", "query($period: String!) { LIST }"),
