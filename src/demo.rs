@@ -572,6 +572,9 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
 
     crate::jobs::tiers::run_review(ctx).await?;
 
+    // Deals before the bills: Alpine's approved Edelweiss deal discounts this month's lines.
+    seed_deals(ctx, &seeder.users, &staff, &customers, &distributor, &products).await?;
+
     // This month's bills, issued; Fjord has paid its own already.
     let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true, None).await?;
     if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
@@ -634,8 +637,6 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         };
         change_requests::request(ctx, Some(&erika), ask).await?;
     }
-
-    seed_deals(ctx, &seeder.users, &staff, &customers, &distributor, &products).await?;
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
 }

@@ -141,12 +141,13 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             }
             std::fs::write(&tokens_file, tsv).map_err(|e| format!("cannot write {}: {e}", tokens_file.display()))?;
             println!(
-                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments in {:.1} s",
+                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments, {} deals in {:.1} s",
                 seeded.partners,
                 seeded.customers,
                 seeded.grants,
                 seeded.subscriptions,
                 seeded.assignments,
+                seeded.deals,
                 started.elapsed().as_secs_f64()
             );
             println!("API tokens of {} users: {}", demo.users.len() + seeded.users.len(), tokens_file.display());
@@ -261,6 +262,23 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "  CSV: curl -H 'Authorization: Bearer <token>' 'http://{}/exports/invoices.csv?organization=<id>&from=<YYYY-MM>&to=<YYYY-MM>'",
         settings.listen
+    );
+    println!("\nDeals: Alpine's Edelweiss deal is approved with a 10% special discount (see the line of this month's");
+    println!("invoice), Fjord's ends within 14 days; Alpine and Baltic both registered Zephyr Zahnkliniken (one VAT");
+    println!(
+        "number, written differently) and wait in the staff queue; Celtic owes staff an answer; Sam keeps a draft."
+    );
+    println!(
+        "  As Vera or Carl: {{ deals(filter: {{conflicting: true}}) {{ nodes {{ id customerName partner {{ name }} conflicts {{ id }} }} }} }},"
+    );
+    println!(
+        "    then approveDeal(input: {{dealId, specialDiscountPercent: \"5\"}}): the rival is rejected with CONFLICT."
+    );
+    println!(
+        "  As Bruno, registerDeal(input: {{..., prospect: {{vatNumber: \"DE811234567\", ...}}, submit: true}}) then answers"
+    );
+    println!(
+        "    protectedUntil (never who). As Dora (distributor): deals {{ nodes {{ number status salesLead {{ email }} }} }} (no contacts)."
     );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");

@@ -20,8 +20,8 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{
-        BilledTo, GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind, Rights, Role, SubscriptionStatus,
-        UserKind,
+        BilledTo, DealRejectionCode, DealStatus, GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind,
+        Rights, Role, SubscriptionStatus, UserKind,
     },
     error::{AppError, AppResult},
     secrets,
@@ -48,6 +48,7 @@ pub struct Seeded {
     pub grants: usize,
     pub subscriptions: usize,
     pub assignments: usize,
+    pub deals: usize,
     pub users: Vec<SeedUser>,
 }
 
@@ -109,6 +110,13 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
     if tiers.is_empty() || plans.is_empty() {
         return Err(AppError::Conflict("seed runs after the demo: no tiers or plans".into()));
     }
+
+    let distributor = organization::Entity::find()
+        .filter(organization::Column::Kind.eq(OrganizationKind::Distributor))
+        .order_by_asc(organization::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Conflict("seed runs after the demo: no distributor".into()))?;
 
     let partners = (Decimal::from(PARTNERS) * scale).round().to_usize().unwrap_or(1).max(1);
     let mut out = Seeded { partners, ..Default::default() };
@@ -172,6 +180,8 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         let mut subs = Vec::new();
         let mut scope_items = Vec::new();
         let mut assignments = Vec::new();
+        let mut deals = Vec::new();
+        let mut deal_products = Vec::new();
         for c in 0..CUSTOMERS_PER_PARTNER {
             let customer = ids.next();
             orgs.push(organization::ActiveModel {
@@ -232,6 +242,22 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
                     });
                 }
             }
+            // Every fifth customer has a deal in review, registered by the ADMIN or a SALES user;
+            // none approved, so that the year's numbers stay the service's to give.
+            if c % 5 == 0 {
+                let deal_id = ids.next();
+                let (author, email, _) = &staff[(c / 5) % staff.len()];
+                let status =
+                    [DealStatus::Draft, DealStatus::Submitted, DealStatus::InReview, DealStatus::Rejected][(c / 5) % 4];
+                let created = at(rng.random_range(1..120));
+                deals.push(seed_deal(deal_id, partner, *author, email, customer, distributor.id, status, created)?);
+                deal_products.push(entity::deal_product::ActiveModel {
+                    id: Set(ids.next()),
+                    deal_id: Set(deal_id),
+                    product_id: Set(plans[c % plans.len()].product_id),
+                    quantity: Set(rng.random_range(5..200)),
+                });
+            }
             // A third of the customers are assigned to a SALES user.
             if c % 3 == 0 {
                 let sales = staff[1 + (c / 3) % 2].0;
@@ -248,6 +274,7 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         out.grants += grants.len();
         out.subscriptions += subs.len();
         out.assignments += assignments.len();
+        out.deals += deals.len();
         let mut tokens = Vec::new();
         if p < token_sample {
             for (user_id, email, role) in &staff {
@@ -280,6 +307,8 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         insert_all(&txn, scope_items).await?;
         insert_all(&txn, assignments).await?;
         insert_all(&txn, tokens).await?;
+        insert_all(&txn, deals).await?;
+        insert_all(&txn, deal_products).await?;
     }
     txn.commit().await?;
     Ok(out)
@@ -314,4 +343,59 @@ fn grant_row(
         auto_extended_at: Set(None),
         customer_hidden: Set(false),
     }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn seed_deal(
+    id: Uuid,
+    partner: Uuid,
+    author: Uuid,
+    email: &str,
+    customer: Uuid,
+    distributor: Uuid,
+    status: DealStatus,
+    created: DateTime<Utc>,
+) -> AppResult<entity::deal::ActiveModel> {
+    let reviewed = status != DealStatus::Draft;
+    Ok(entity::deal::ActiveModel {
+        id: Set(id),
+        partner_id: Set(partner),
+        program_id: Set(None),
+        created_by_user_id: Set(author),
+        customer_id: Set(Some(customer)),
+        prospect_name: Set(None),
+        prospect_country: Set(None),
+        prospect_domain: Set(None),
+        prospect_vat: Set(None),
+        match_domain: Set(None),
+        match_vat: Set(None),
+        distributor_id: Set(distributor),
+        estimated_value: Set(crate::service::exact(Decimal::new(12_500, 0))?),
+        currency: Set("EUR".into()),
+        expected_close_date: Set((created + TimeDelta::days(90)).date_naive()),
+        sales_lead_name: Set("Seed Lead".into()),
+        sales_lead_email: Set(email.to_string()),
+        sales_lead_phone: Set(None),
+        engineer_name: Set(None),
+        engineer_email: Set(None),
+        engineer_phone: Set(None),
+        competitors: Set("[]".into()),
+        next_steps: Set(None),
+        opportunity_exists: Set(false),
+        status: Set(status),
+        number: Set(None),
+        editable_fields: Set(None),
+        staff_question: Set(None),
+        rejection_code: Set((status == DealStatus::Rejected).then_some(DealRejectionCode::NotQualified)),
+        rejection_text: Set(None),
+        lost_reason: Set(None),
+        protected_until: Set(None),
+        expiry_notice_sent_at: Set(None),
+        special_discount_percent: Set(None),
+        submitted_at: Set(reviewed.then_some(created)),
+        approved_at: Set(None),
+        closed_at: Set(None),
+        created_at: Set(created),
+        updated_at: Set(created),
+    })
 }

@@ -45,6 +45,8 @@ pub struct Model {
     pub rejection_text: Option<String>,
     pub lost_reason: Option<DealLostReason>,
     pub protected_until: Option<DateTimeUtc>,
+    /// When the partner was told the protection ends soon (reset by an extension).
+    pub expiry_notice_sent_at: Option<DateTimeUtc>,
     pub special_discount_percent: Option<Fixed>,
     pub submitted_at: Option<DateTimeUtc>,
     pub approved_at: Option<DateTimeUtc>,

@@ -187,6 +187,7 @@ db_enum!(
         SubscriptionChangeRequested = "SUBSCRIPTION_CHANGE_REQUESTED",
         SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
         DealStatusChanged = "DEAL_STATUS_CHANGED",
+        DealExpiring = "DEAL_EXPIRING",
     }
 );
 

@@ -65,6 +65,7 @@ enum Deals {
     RejectionText,
     LostReason,
     ProtectedUntil,
+    ExpiryNoticeSentAt,
     SpecialDiscountPercent,
     SubmittedAt,
     ApprovedAt,
@@ -177,6 +178,7 @@ impl MigrationTrait for Migration {
                     .col(ColumnDef::new(Deals::RejectionText).text().null())
                     .col(ColumnDef::new(Deals::LostReason).string_len(48).null())
                     .col(ColumnDef::new(Deals::ProtectedUntil).timestamp_with_time_zone().null())
+                    .col(ColumnDef::new(Deals::ExpiryNoticeSentAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(Deals::SpecialDiscountPercent).big_integer().null())
                     .col(ColumnDef::new(Deals::SubmittedAt).timestamp_with_time_zone().null())
                     .col(ColumnDef::new(Deals::ApprovedAt).timestamp_with_time_zone().null())
@@ -201,6 +203,7 @@ impl MigrationTrait for Migration {
             ("ix_deals_match_domain", vec![Deals::MatchDomain]),
             ("ix_deals_match_vat", vec![Deals::MatchVat]),
             ("ix_deals_status", vec![Deals::Status, Deals::Id]),
+            ("ix_deals_protected_until", vec![Deals::ProtectedUntil]),
         ] {
             let mut index = Index::create().name(name).table(Deals::Table).to_owned();
             for col in cols {
@@ -362,6 +365,7 @@ const ENUMS: &[(&str, &str, &[&str])] = &[
             "SUBSCRIPTION_CHANGE_REQUESTED",
             "SUBSCRIPTION_CHANGE_DECIDED",
             "DEAL_STATUS_CHANGED",
+            "DEAL_EXPIRING",
         ],
     ),
 ];

@@ -175,6 +175,36 @@ mod tests {
         assert!(go(S::Draft, Operation::Approve).is_err(), "a draft is not approved");
     }
 
+    /// Every (status, operation) by the operation's own side, against the rule written out as a
+    /// table: the status reached, or "-" for CONFLICT.
+    #[test]
+    fn the_status_machine_as_a_table() {
+        use DealStatus as S;
+        #[rustfmt::skip]
+        let table: [(S, [&str; 9]); 9] = [
+            //                       Edit               Submit       StartReview  RequestAction      Approve     Reject      Win    Lose    Extend
+            (S::Draft,          ["DRAFT",           "SUBMITTED", "-",         "-",               "-",        "-",        "-",   "-",    "-"]),
+            (S::Submitted,      ["-",               "-",         "IN_REVIEW", "ACTION_REQUIRED", "APPROVED", "REJECTED", "-",   "-",    "-"]),
+            (S::InReview,       ["-",               "-",         "-",         "ACTION_REQUIRED", "APPROVED", "REJECTED", "-",   "-",    "-"]),
+            (S::ActionRequired, ["ACTION_REQUIRED", "IN_REVIEW", "-",         "-",               "-",        "REJECTED", "-",   "-",    "-"]),
+            (S::Approved,       ["-",               "-",         "-",         "-",               "-",        "-",        "WON", "LOST", "APPROVED"]),
+            (S::Rejected,       ["-"; 9]),
+            (S::Won,            ["-"; 9]),
+            (S::Lost,           ["-"; 9]),
+            (S::Expired,        ["-"; 9]),
+        ];
+        for (status, row) in table {
+            for (op, want) in Operation::ALL.into_iter().zip(row) {
+                let got = match transition(status, op, op.side()) {
+                    Ok(next) => next.as_str().to_string(),
+                    Err(Refusal::WrongStatus(_)) => "-".to_string(),
+                    Err(other) => panic!("{status:?} {op:?}: {other:?}"),
+                };
+                assert_eq!(got, want, "{status:?} {op:?}");
+            }
+        }
+    }
+
     #[test]
     fn an_approved_deal_expires_at_its_end() {
         let now = Utc::now();

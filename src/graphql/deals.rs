@@ -4,13 +4,12 @@
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use entity::{deal, deal_event, deal_product};
-use sea_orm::{ColumnTrait, QueryFilter};
 
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
     customers::Product,
-    loaders::{DealHistory, DealProducts, load, load_with},
+    loaders::{DealConflicts, DealHistory, DealProducts, load, load_with},
     programs::{Money, MoneyInput},
     scalars::Decimal,
     types::{Organization, User},
@@ -89,9 +88,9 @@ pub struct DealContact {
     pub phone: Option<String>,
 }
 
-/// A product a deal is for.
 pub struct DealProduct(pub deal_product::Model);
 
+/// A product a deal is for, with its quantity.
 #[Object]
 impl DealProduct {
     /// The product.
@@ -104,9 +103,9 @@ impl DealProduct {
     }
 }
 
-/// One step of a deal's history.
 pub struct DealEvent(pub deal_event::Model);
 
+/// One step of a deal's history: the status it left, the one it reached, who, and when.
 #[Object]
 impl DealEvent {
     /// The status before (none for the registration itself).
@@ -132,7 +131,6 @@ impl DealEvent {
     }
 }
 
-/// A partner's registration of an opportunity with one customer.
 pub struct Deal(pub deal::Model);
 
 impl Deal {
@@ -142,6 +140,8 @@ impl Deal {
     }
 }
 
+/// A partner's registration of an opportunity with one customer: reviewed by staff, numbered
+/// and protected on approval, read by the distributor it names.
 #[Object]
 impl Deal {
     /// Opaque global identifier; `node(id:)` fetches the deal again.
@@ -262,7 +262,7 @@ impl Deal {
     /// Other partners' live registrations for the same customer and a shared product (staff
     /// only; partners never learn who).
     async fn conflicts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Deal>> {
-        Ok(deals::conflicts(ctx.service(), ctx.principal(), &self.0).await?.into_iter().map(Deal).collect())
+        Ok(load_with::<DealConflicts>(ctx, self.0.id).await?.unwrap_or_default().into_iter().map(Deal).collect())
     }
     /// Every status change, oldest first.
     async fn history(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<DealEvent>> {
@@ -295,6 +295,17 @@ pub struct DealFilter {
     pub status: Option<DealStatus>,
     /// Only deals of this customer organisation.
     pub customer_id: Option<ID>,
+    /// Only deals through this distributor.
+    pub distributor_id: Option<ID>,
+    /// Only deals including this product.
+    pub product_id: Option<ID>,
+    /// Only approved deals whose protection ends within this many days.
+    pub expiring_within_days: Option<i32>,
+    /// Only live deals with a live registration of another partner for the same customer and a
+    /// shared product (staff's conflict queue); `false`: only those without.
+    pub conflicting: Option<bool>,
+    /// Text in the customer's name or the registration number.
+    pub search: Option<String>,
 }
 
 #[derive(Default)]
@@ -319,16 +330,23 @@ impl DealQuery {
         before: Option<String>,
     ) -> async_graphql::Result<Page<Deal>> {
         policy::signed_in(ctx.principal())?;
-        let mut select = deals::visible(ctx.principal());
         let filter = filter.unwrap_or_default();
-        if let Some(status) = filter.status {
-            select = select.filter(deal::Column::Status.eq(crate::domain::DealStatus::from(status)));
-        }
-        if let Some(customer) = filter.customer_id {
-            let id = ids::decode_as(NodeType::Organization, &customer)
-                .ok_or_else(|| AppError::bad_input("customerId", "is not an organisation's ID"))?;
-            select = select.filter(deal::Column::CustomerId.eq(id));
-        }
+        let id_of = |field: &str, kind: NodeType, id: Option<ID>| {
+            id.map(|id| {
+                ids::decode_as(kind, &id).ok_or_else(|| AppError::bad_input(field, "is not an ID of this kind"))
+            })
+            .transpose()
+        };
+        let filter = deals::Filter {
+            status: filter.status.map(Into::into),
+            customer_id: id_of("customerId", NodeType::Organization, filter.customer_id)?,
+            distributor_id: id_of("distributorId", NodeType::Organization, filter.distributor_id)?,
+            product_id: id_of("productId", NodeType::Product, filter.product_id)?,
+            expiring_within_days: filter.expiring_within_days,
+            conflicting: filter.conflicting,
+            search: filter.search,
+        };
+        let select = deals::filtered(ctx.principal(), &filter, ctx.service().now())?;
         // Newest first is the same keyset read backwards: `first`/`after` become `last`/`before`.
         let newest = order_by == Some(DealOrder::NewestFirst);
         let args = if newest {

@@ -257,4 +257,6 @@ pub enum NotificationKind {
     SubscriptionChangeDecided,
     /// A deal you registered changed status (approved, rejected, questioned, expired).
     DealStatusChanged,
+    /// The protection of a deal you registered ends within 14 days.
+    DealExpiring,
 }

@@ -209,6 +209,7 @@ loaders! {
         managed_amounts: ManagedAmounts,
         deal_products: DealProducts,
         deal_history: DealHistory,
+        deal_conflicts: DealConflicts,
     }
     pages {
         subscription_pages: subscription,
@@ -665,5 +666,20 @@ impl Loader<Uuid> for DealHistory {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         service::deals::history_of(&self.ctx.db, self.principal.as_deref(), keys).await
+    }
+}
+
+/// Per deal, its rivals (staff only; six statements per batch).
+pub struct DealConflicts {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for DealConflicts {
+    type Value = Vec<deal::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::deals::conflicts_of(&self.ctx, self.principal.as_deref(), keys).await
     }
 }

@@ -75,6 +75,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         types::ApiToken,
         onboarding::Application,
         customers::AuditEvent,
+        deals::Deal,
         billing::BillingReportRow,
         programs::Course,
         programs::ExamResult,

@@ -26,6 +26,9 @@ pub fn spawn(ctx: Ctx) {
             if let Err(err) = grants::run_expiry(&ctx).await {
                 err.report("grant expiry run failed; retrying next minute");
             }
+            if let Err(err) = crate::service::deals::run_expiry(&ctx).await {
+                err.report("deal expiry run failed; retrying next minute");
+            }
             if let Err(err) = crate::service::subscriptions::run_renewals(&ctx).await {
                 err.report("subscription renewals failed; retrying next minute");
             }

@@ -301,10 +301,28 @@ async fn bill_one(
         .into_iter()
         .map(|s| (s.id, s.customer_id))
         .collect();
+    let deals = super::deals::protected_for(&txn, bill_to, &customers.values().copied().collect::<Vec<_>>()).await?;
     let mut lines = Vec::new();
     for c in charges {
         let customer = customers.get(&c.subscription_id).copied().unwrap_or(bill_to);
-        lines.push(price_charge(c, customer, plans, discount)?);
+        let product = plans.get(&c.plan_id).map(|p| p.plan.product_id);
+        // An approved deal protecting this customer and product during the charge's period
+        // adds its special discount, and the line says which deal.
+        let special = deals.iter().filter(|d| {
+            d.customer_id == customer
+                && Some(d.product_id) == product
+                && d.from < c.period_end
+                && d.until > c.period_start
+        });
+        match special.max_by_key(|d| d.percent) {
+            Some(d) => {
+                let total = (discount + d.percent).min(Decimal::ONE_HUNDRED);
+                let mut line = price_charge(c, customer, plans, total)?;
+                line.description = format!("{}; deal {} special discount {}%", line.description, d.number, d.percent);
+                lines.push(line);
+            }
+            None => lines.push(price_charge(c, customer, plans, discount)?),
+        }
     }
     let country = org.country.clone().unwrap_or_default();
     let reverse_charge = billing::reverse_charge(seller, &country, org.vat_number.as_deref());

@@ -216,6 +216,7 @@ async fn create_once(
     if let Some(key) = key {
         idempotency::remember(&txn, key, customer.id, now).await?;
     }
+    super::deals::adopt_prospect(&txn, partner.organization_id(), &customer).await?;
     txn.commit().await?;
     Ok(Created { customer, grant, invitation, invitation_token })
 }

@@ -12,7 +12,7 @@ use sea_orm::{
     ActiveModelTrait,
     ActiveValue::Set,
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-    sea_query::{Expr, ExprTrait, Query},
+    sea_query::{Alias, Expr, ExprTrait, Func, JoinType, Query},
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -35,6 +35,141 @@ use crate::{
 /// Deals the principal sees.
 pub fn visible(principal: Option<&Principal>) -> Select<deal::Entity> {
     deal::Entity::find().filter(policy::deals_scope(principal))
+}
+
+/// What a deals list may be narrowed to.
+#[derive(Default)]
+pub struct Filter {
+    pub status: Option<DealStatus>,
+    pub customer_id: Option<Uuid>,
+    pub distributor_id: Option<Uuid>,
+    pub product_id: Option<Uuid>,
+    /// Approved deals whose protection ends within this many days.
+    pub expiring_within_days: Option<i32>,
+    /// Live deals with a live rival of another partner (same customer, a shared product).
+    pub conflicting: Option<bool>,
+    /// Text in the customer's name or the registration number.
+    pub search: Option<String>,
+}
+
+const LIVE: [DealStatus; 4] =
+    [DealStatus::Submitted, DealStatus::InReview, DealStatus::ActionRequired, DealStatus::Approved];
+
+fn outer(c: deal::Column) -> Expr {
+    Expr::col((deal::Entity, c))
+}
+
+/// The visible deals matching `filter`.
+pub fn filtered(principal: Option<&Principal>, filter: &Filter, now: DateTime<Utc>) -> AppResult<Select<deal::Entity>> {
+    let mut select = visible(principal);
+    if let Some(status) = filter.status {
+        select = match status {
+            // As shown: an approved deal past its end is EXPIRED before the job writes it.
+            DealStatus::Approved => select.filter(deal::Column::Status.eq(status)).filter(
+                Condition::any().add(deal::Column::ProtectedUntil.is_null()).add(deal::Column::ProtectedUntil.gt(now)),
+            ),
+            DealStatus::Expired => select.filter(
+                Condition::any().add(deal::Column::Status.eq(status)).add(
+                    Condition::all()
+                        .add(deal::Column::Status.eq(DealStatus::Approved))
+                        .add(deal::Column::ProtectedUntil.lte(now)),
+                ),
+            ),
+            other => select.filter(deal::Column::Status.eq(other)),
+        };
+    }
+    if let Some(customer) = filter.customer_id {
+        select = select.filter(deal::Column::CustomerId.eq(customer));
+    }
+    if let Some(distributor) = filter.distributor_id {
+        select = select.filter(deal::Column::DistributorId.eq(distributor));
+    }
+    if let Some(product) = filter.product_id {
+        let with = Query::select()
+            .column(deal_product::Column::DealId)
+            .from(deal_product::Entity)
+            .and_where(deal_product::Column::ProductId.eq(product))
+            .to_owned();
+        select = select.filter(deal::Column::Id.in_subquery(with));
+    }
+    if let Some(days) = filter.expiring_within_days {
+        if !(0..=365).contains(&days) {
+            return Err(AppError::bad_input("expiringWithinDays", "must be 0 to 365"));
+        }
+        select = select
+            .filter(deal::Column::Status.eq(DealStatus::Approved))
+            .filter(deal::Column::ProtectedUntil.gt(now))
+            .filter(deal::Column::ProtectedUntil.lte(now + TimeDelta::days(days.into())));
+    }
+    if let Some(conflicting) = filter.conflicting {
+        // Another partner's live deal naming the same customer (organisation, domain or VAT
+        // number) with a product in common.
+        let (r, rp, mp) = (Alias::new("r"), Alias::new("rp"), Alias::new("mp"));
+        let rival = Query::select()
+            .expr(Expr::val(1))
+            .from_as(deal::Entity, r.clone())
+            .join_as(
+                JoinType::InnerJoin,
+                deal_product::Entity,
+                rp.clone(),
+                Expr::col((rp.clone(), deal_product::Column::DealId)).equals((r.clone(), deal::Column::Id)),
+            )
+            .join_as(
+                JoinType::InnerJoin,
+                deal_product::Entity,
+                mp.clone(),
+                Condition::all()
+                    .add(Expr::col((mp.clone(), deal_product::Column::DealId)).equals((deal::Entity, deal::Column::Id)))
+                    .add(
+                        Expr::col((mp.clone(), deal_product::Column::ProductId))
+                            .equals((rp.clone(), deal_product::Column::ProductId)),
+                    ),
+            )
+            .and_where(Expr::col((r.clone(), deal::Column::PartnerId)).ne(outer(deal::Column::PartnerId)))
+            .and_where(Expr::col((r.clone(), deal::Column::Status)).is_in(LIVE.map(|s| s.as_str())))
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col((r.clone(), deal::Column::ProtectedUntil)).is_null())
+                    .add(Expr::col((r.clone(), deal::Column::ProtectedUntil)).gt(now)),
+            )
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col((r.clone(), deal::Column::CustomerId)).eq(outer(deal::Column::CustomerId)))
+                    .add(Expr::col((r.clone(), deal::Column::MatchVat)).eq(outer(deal::Column::MatchVat)))
+                    .add(Expr::col((r, deal::Column::MatchDomain)).eq(outer(deal::Column::MatchDomain))),
+            )
+            .to_owned();
+        let rival = Expr::exists(rival);
+        let mine_live = Condition::all().add(deal::Column::Status.is_in(LIVE)).add(
+            Condition::any().add(deal::Column::ProtectedUntil.is_null()).add(deal::Column::ProtectedUntil.gt(now)),
+        );
+        select = if conflicting {
+            select.filter(mine_live).filter(rival)
+        } else {
+            select.filter(Condition::any().add(mine_live.not()).add(rival.not()))
+        };
+    }
+    if let Some(text) = filter.search.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        if text.chars().count() > 100 {
+            return Err(AppError::bad_input("search", "must be at most 100 characters"));
+        }
+        let pattern = format!("%{}%", text.to_lowercase().replace(['%', '_'], ""));
+        let named = Query::select()
+            .column(organization::Column::Id)
+            .from(organization::Entity)
+            .and_where(
+                Expr::expr(Func::lower(Expr::col((organization::Entity, organization::Column::Name))))
+                    .like(pattern.clone()),
+            )
+            .to_owned();
+        select = select.filter(
+            Condition::any()
+                .add(Expr::expr(Func::lower(outer(deal::Column::ProspectName))).like(pattern.clone()))
+                .add(Expr::expr(Func::lower(outer(deal::Column::Number))).like(pattern))
+                .add(deal::Column::CustomerId.in_subquery(named)),
+        );
+    }
+    Ok(select)
 }
 
 /// One visible deal, or NOT_FOUND exactly as for a missing one.
@@ -272,13 +407,89 @@ async fn rivals(db: &impl ConnectionTrait, d: &deal::Model, now: DateTime<Utc>) 
     Ok(found.into_iter().filter(|r| deals::is_live(r.status, r.protected_until, now)).collect())
 }
 
-/// Rival registrations of other partners (staff only: partners never learn who).
-pub async fn conflicts(ctx: &Ctx, principal: Option<&Principal>, d: &deal::Model) -> AppResult<Vec<deal::Model>> {
-    let principal = policy::signed_in(principal)?;
-    if policy::can(principal, Action::ReviewDeals).is_err() {
-        return Ok(Vec::new());
+/// Per deal, the rival registrations of other partners: live, naming the same customer
+/// (organisation, verified domain or VAT number) and sharing a product. Staff only (partners
+/// never learn who): anyone else gets empty lists without a statement. Six statements for any
+/// number of deals.
+pub async fn conflicts_of(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    deal_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, Vec<deal::Model>>> {
+    let mut out: HashMap<Uuid, Vec<deal::Model>> = deal_ids.iter().map(|d| (*d, Vec::new())).collect();
+    if principal.is_none_or(|p| policy::can(p, Action::ReviewDeals).is_err()) {
+        return Ok(out);
     }
-    rivals(&ctx.db, d, ctx.now()).await
+    let now = ctx.now();
+    let db = &ctx.db;
+    let subjects =
+        deal::Entity::find().filter(deal::Column::Id.in_subquery(visible_among(principal, deal_ids))).all(db).await?;
+    // Every way each deal names its customer.
+    let verified = |orgs: Vec<Uuid>| {
+        domain_row::Entity::find()
+            .filter(domain_row::Column::OrganizationId.is_in(orgs))
+            .filter(domain_row::Column::VerifiedAt.is_not_null())
+            .all(db)
+    };
+    let keys = |d: &deal::Model, domains: &[domain_row::Model]| -> Vec<String> {
+        let mut names: Vec<String> = d.match_domain.iter().cloned().collect();
+        names.extend(domains.iter().filter(|x| Some(x.organization_id) == d.customer_id).map(|x| x.name.clone()));
+        deals::customer_keys(d.customer_id, &names, d.match_vat.as_deref())
+    };
+    let subject_domains = verified(subjects.iter().filter_map(|d| d.customer_id).collect()).await?;
+    let mut orgs: Vec<Uuid> = subjects.iter().filter_map(|d| d.customer_id).collect();
+    let mut names: Vec<String> = subjects.iter().filter_map(|d| d.match_domain.clone()).collect();
+    names.extend(subject_domains.iter().map(|d| d.name.clone()));
+    let vats: Vec<String> = subjects.iter().filter_map(|d| d.match_vat.clone()).collect();
+    let by_domain = Query::select()
+        .column(domain_row::Column::OrganizationId)
+        .from(domain_row::Entity)
+        .and_where(domain_row::Column::Name.is_in(names.clone()))
+        .and_where(domain_row::Column::VerifiedAt.is_not_null())
+        .to_owned();
+    orgs.sort();
+    orgs.dedup();
+    let candidates = deal::Entity::find()
+        .filter(
+            Condition::any()
+                .add(deal::Column::CustomerId.is_in(orgs))
+                .add(deal::Column::CustomerId.in_subquery(by_domain))
+                .add(deal::Column::MatchDomain.is_in(names))
+                .add(deal::Column::MatchVat.is_in(vats)),
+        )
+        .filter(deal::Column::Status.is_in(LIVE))
+        .order_by_asc(deal::Column::Id)
+        .all(db)
+        .await?;
+    let candidates: Vec<deal::Model> =
+        candidates.into_iter().filter(|r| deals::is_live(r.status, r.protected_until, now)).collect();
+    let candidate_domains = verified(candidates.iter().filter_map(|d| d.customer_id).collect()).await?;
+    let all: Vec<Uuid> = subjects.iter().chain(&candidates).map(|d| d.id).collect();
+    let mut products: HashMap<Uuid, Vec<Uuid>> = HashMap::new();
+    for item in deal_product::Entity::find().filter(deal_product::Column::DealId.is_in(all)).all(db).await? {
+        products.entry(item.deal_id).or_default().push(item.product_id);
+    }
+    for subject in &subjects {
+        let mine = keys(subject, &subject_domains);
+        let my_products = products.get(&subject.id).cloned().unwrap_or_default();
+        let rivals = candidates.iter().filter(|r| {
+            r.partner_id != subject.partner_id
+                && keys(r, &candidate_domains).iter().any(|k| mine.contains(k))
+                && products.get(&r.id).is_some_and(|p| p.iter().any(|x| my_products.contains(x)))
+        });
+        out.insert(subject.id, rivals.cloned().collect());
+    }
+    Ok(out)
+}
+
+/// Those of `deal_ids` the principal sees, as a subquery.
+fn visible_among(principal: Option<&Principal>, deal_ids: &[Uuid]) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(deal::Column::Id)
+        .from(deal::Entity)
+        .cond_where(policy::deals_scope(principal))
+        .and_where(deal::Column::Id.is_in(deal_ids.iter().copied()))
+        .to_owned()
 }
 
 /// The products of many deals, one statement.
@@ -287,12 +498,7 @@ pub async fn products_of(
     principal: Option<&Principal>,
     deal_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<deal_product::Model>>> {
-    let seen = Query::select()
-        .column(deal::Column::Id)
-        .from(deal::Entity)
-        .cond_where(policy::deals_scope(principal))
-        .and_where(deal::Column::Id.is_in(deal_ids.iter().copied()))
-        .to_owned();
+    let seen = visible_among(principal, deal_ids);
     let rows = deal_product::Entity::find()
         .filter(deal_product::Column::DealId.in_subquery(seen))
         .order_by_asc(deal_product::Column::Id)
@@ -311,12 +517,7 @@ pub async fn history_of(
     principal: Option<&Principal>,
     deal_ids: &[Uuid],
 ) -> AppResult<HashMap<Uuid, Vec<deal_event::Model>>> {
-    let seen = Query::select()
-        .column(deal::Column::Id)
-        .from(deal::Entity)
-        .cond_where(policy::deals_scope(principal))
-        .and_where(deal::Column::Id.is_in(deal_ids.iter().copied()))
-        .to_owned();
+    let seen = visible_among(principal, deal_ids);
     let rows = deal_event::Entity::find()
         .filter(deal_event::Column::DealId.in_subquery(seen))
         .order_by_asc(deal_event::Column::Id)
@@ -448,7 +649,16 @@ pub async fn register(ctx: &Ctx, principal: Option<&Principal>, new: NewDeal) ->
                 .one(&txn)
                 .await?
                 .ok_or_else(|| AppError::bad_input("customerId", "is not one of your customers"))?;
-            (Some(customer.id), None, None, customer.vat_number.clone())
+            let domain: Option<String> = domain_row::Entity::find()
+                .select_only()
+                .column(domain_row::Column::Name)
+                .filter(domain_row::Column::OrganizationId.eq(customer.id))
+                .filter(domain_row::Column::VerifiedAt.is_not_null())
+                .order_by_asc(domain_row::Column::Id)
+                .into_tuple()
+                .one(&txn)
+                .await?;
+            (Some(customer.id), None, domain, customer.vat_number.clone())
         }
         (None, Some(p)) => {
             let p = Prospect {
@@ -502,6 +712,7 @@ pub async fn register(ctx: &Ctx, principal: Option<&Principal>, new: NewDeal) ->
         rejection_text: Set(None),
         lost_reason: Set(None),
         protected_until: Set(None),
+        expiry_notice_sent_at: Set(None),
         special_discount_percent: Set(None),
         submitted_at: Set(new.submit.then_some(now)),
         approved_at: Set(None),
@@ -723,6 +934,8 @@ pub async fn review(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, review: 
             }
             let from = std::cmp::max(found.protected_until.unwrap_or(now), now);
             active.protected_until = Set(Some(from + TimeDelta::days(days.into())));
+            // Told again before the new end.
+            active.expiry_notice_sent_at = Set(None);
             note = Some(format!("extended by {days} days"));
         }
     }
@@ -845,24 +1058,145 @@ pub async fn close(
     Ok(updated)
 }
 
+/// How long before its protection ends the partner is told.
+pub const EXPIRY_NOTICE: TimeDelta = TimeDelta::days(14);
+
+/// What one expiry run did.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ExpiryRun {
+    pub expired: u32,
+    pub noticed: u32,
+}
+
 /// Writes EXPIRED on approved deals past their protection and releases what they held (reads
-/// show them expired already). Returns how many.
-pub async fn expire(ctx: &Ctx) -> AppResult<usize> {
+/// show them expired already), and tells the partners of deals whose protection ends within 14
+/// days. Each change is a conditional UPDATE on the row as read, so nodes running this at once
+/// do each change once.
+pub async fn run_expiry(ctx: &Ctx) -> AppResult<ExpiryRun> {
     let now = ctx.now();
-    let txn = db::begin_write(&ctx.db).await?;
+    let mut run = ExpiryRun::default();
     let due = deal::Entity::find()
         .filter(deal::Column::Status.eq(DealStatus::Approved))
-        .filter(deal::Column::ProtectedUntil.lte(now))
-        .all(&txn)
+        .filter(deal::Column::ProtectedUntil.lte(now + EXPIRY_NOTICE))
+        .order_by_asc(deal::Column::ProtectedUntil)
+        .limit(500)
+        .all(&ctx.db)
         .await?;
-    for found in &due {
-        let mut active: deal::ActiveModel = found.clone().into();
-        active.status = Set(DealStatus::Expired);
-        active.updated_at = Set(now);
-        let updated = active.update(&txn).await?;
-        release(&txn, found.id).await?;
-        event(&txn, None, Some(found), &updated, None, now).await?;
+    for found in due {
+        let Some(end) = found.protected_until else { continue };
+        let txn = db::begin_write(&ctx.db).await?;
+        let unchanged = deal::Entity::update_many()
+            .filter(deal::Column::Id.eq(found.id))
+            .filter(deal::Column::Status.eq(DealStatus::Approved))
+            .filter(deal::Column::ProtectedUntil.eq(end));
+        if end <= now {
+            let done = unchanged
+                .col_expr(deal::Column::Status, Expr::value(DealStatus::Expired.as_str()))
+                .col_expr(deal::Column::UpdatedAt, Expr::value(now))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected == 1 {
+                release(&txn, found.id).await?;
+                let expired = deal::Model { status: DealStatus::Expired, updated_at: now, ..found.clone() };
+                event(&txn, None, Some(&found), &expired, None, now).await?;
+                run.expired += 1;
+            }
+        } else if found.expiry_notice_sent_at.is_none() {
+            let done = unchanged
+                .filter(deal::Column::ExpiryNoticeSentAt.is_null())
+                .col_expr(deal::Column::ExpiryNoticeSentAt, Expr::value(Some(now)))
+                .exec(&txn)
+                .await?;
+            if done.rows_affected == 1 {
+                notifications::enqueue_personal(
+                    &txn,
+                    NotificationKind::DealExpiring,
+                    found.created_by_user_id,
+                    json!({ "dealId": ids::encode(NodeType::Deal, found.id), "number": found.number, "protectedUntil": end }),
+                    now,
+                )
+                .await?;
+                run.noticed += 1;
+            }
+        }
+        txn.commit().await?;
     }
-    txn.commit().await?;
-    Ok(due.len())
+    Ok(run)
+}
+
+/// An approved deal's special discount as billing applies it: to the partner's charges for
+/// this customer and product within [from, until).
+pub struct Special {
+    pub customer_id: Uuid,
+    pub product_id: Uuid,
+    pub number: String,
+    pub percent: Decimal,
+    pub from: DateTime<Utc>,
+    pub until: DateTime<Utc>,
+}
+
+/// The special discounts of a partner's approved (or won, until their protection's end) deals
+/// for these customers: two statements for a whole invoice.
+pub async fn protected_for(db: &impl ConnectionTrait, partner_id: Uuid, customers: &[Uuid]) -> AppResult<Vec<Special>> {
+    let found = deal::Entity::find()
+        .filter(deal::Column::PartnerId.eq(partner_id))
+        .filter(deal::Column::CustomerId.is_in(customers.iter().copied()))
+        .filter(deal::Column::Status.is_in([DealStatus::Approved, DealStatus::Won]))
+        .filter(deal::Column::SpecialDiscountPercent.is_not_null())
+        .all(db)
+        .await?;
+    if found.is_empty() {
+        return Ok(Vec::new());
+    }
+    let items = deal_product::Entity::find()
+        .filter(deal_product::Column::DealId.is_in(found.iter().map(|d| d.id)))
+        .all(db)
+        .await?;
+    let mut out = Vec::new();
+    for d in &found {
+        let (Some(customer_id), Some(number), Some(percent), Some(from), Some(until)) =
+            (d.customer_id, &d.number, d.special_discount_percent, d.approved_at, d.protected_until)
+        else {
+            continue;
+        };
+        for item in items.iter().filter(|i| i.deal_id == d.id) {
+            out.push(Special {
+                customer_id,
+                product_id: item.product_id,
+                number: number.clone(),
+                percent: percent.to_decimal(),
+                from,
+                until,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// A partner that creates the customer its deals named as a prospect (same VAT number or domain)
+/// gets those deals attached to the new organisation: from then on they are the customer's, and
+/// an approved one's special discount reaches the subscriptions the partner sells it.
+pub async fn adopt_prospect(
+    db: &impl ConnectionTrait,
+    partner_id: Uuid,
+    customer: &organization::Model,
+) -> AppResult<u64> {
+    let mut same = Condition::any();
+    if let Some(vat) = customer.vat_number.as_deref().and_then(|v| validate::vat_number(v).ok()) {
+        same = same.add(deal::Column::MatchVat.eq(vat));
+    }
+    if let Some(domain) = customer.domain.as_deref().and_then(|d| validate::domain(d).ok()) {
+        same = same.add(deal::Column::MatchDomain.eq(domain));
+    }
+    if same.is_empty() {
+        return Ok(0);
+    }
+    let done = deal::Entity::update_many()
+        .col_expr(deal::Column::CustomerId, Expr::value(Some(customer.id)))
+        .filter(deal::Column::PartnerId.eq(partner_id))
+        .filter(deal::Column::CustomerId.is_null())
+        .filter(same)
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }

@@ -81,10 +81,12 @@ async fn golden_partner_billed_and_customer_billed_months() {
     assert_eq!(amounts(&lines[0]), ["395.00", "0.00", "395.00", "82.95", "477.95"]);
     assert_eq!(amounts(&lines[1]), ["27.50", "0.00", "27.50", "5.78", "33.28"], "line taxes add up to the total tax");
 
-    // Alpine's is Swiss VAT (8.1%) with the Gold discount; Fjord paid its own.
+    // Alpine's is Swiss VAT (8.1%) with the Gold discount (25%) and its approved Edelweiss deal's
+    // 10%: 89.00 and 27.50 less 35% are 57.85 + 17.87 (9.625 rounds half-up), plus 6.13 VAT.
+    // Fjord paid its own.
     let alpine = invoices_of(&app, &world.token("anna@")).await;
     let alpine_own = alpine.iter().find(|i| i["billToName"] == "Alpine Voice AG").unwrap();
-    assert_eq!(alpine_own["total"]["amount"], "94.45");
+    assert_eq!(alpine_own["total"]["amount"], "81.85");
     let fjord = alpine.iter().find(|i| i["billToName"] == "Fjord Freight AS").unwrap();
     assert_eq!((fjord["status"].as_str(), fjord["amountDue"]["amount"].as_str()), (Some("PAID"), Some("0.00")));
     assert!(alpine.iter().all(|i| i["billToName"] != "Edelweiss Dental"), "Edelweiss is billed through Alpine");
@@ -460,7 +462,7 @@ async fn partners_see_their_margin_and_their_programme_minimum() {
     assert_no_errors(&alpine);
     assert_eq!(
         alpine["data"]["partnerBillingReport"],
-        json!({ "totalCount": 1, "nodes": [{ "customerName": "Edelweiss Dental", "amounts": [{ "retail": { "amount": "116.50", "currency": "EUR" }, "cost": { "amount": "87.37" }, "margin": { "amount": "29.13" } }] }] })
+        json!({ "totalCount": 1, "nodes": [{ "customerName": "Edelweiss Dental", "amounts": [{ "retail": { "amount": "116.50", "currency": "EUR" }, "cost": { "amount": "75.72" }, "margin": { "amount": "40.78" } }] }] })
     );
     let baltic = app.gql(Some(&world.token("bruno@")), report, json!({ "p": period_now() })).await;
     assert_eq!(baltic["data"]["partnerBillingReport"]["nodes"][0]["amounts"][0]["margin"]["amount"], "30.53");
@@ -530,7 +532,8 @@ async fn invoices_export_as_csv_under_the_same_policy() {
     assert_eq!(&rows[0][10], "Edelweiss Dental");
     assert!(rows[0][11].contains(", "), "a description with commas survives quoting");
     assert!(text.contains("\"D785, monthly (D785-M), 10 seats"), "RFC 4180 quoting: {text}");
-    assert_eq!([&rows[0][14], &rows[0][15], &rows[0][16]], ["89.00", "22.25", "66.75"]);
+    // Gold's 25% and the demo deal's 10%.
+    assert_eq!([&rows[0][14], &rows[0][15], &rows[0][16]], ["89.00", "31.15", "57.85"]);
     assert!(text.contains("\r\n"));
     // Alpine has VIEW_BILLING on Fjord: Fjord's bills too.
     let fjord_csv =

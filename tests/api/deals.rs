@@ -225,7 +225,7 @@ async fn concurrent_approvals_number_without_gaps_and_rivals_cannot_both_win() {
     let node = app.second_node().await;
     let p = &s.products;
     let mut ids = Vec::new();
-    for i in 0..12 {
+    for i in 0..100 {
         let vat = format!("DE{:09}", 100_000_000 + i);
         let body = register(&app, &s.anna, input(&s, prospect(&vat), &[&p[0]], true)).await;
         ids.push(body["data"]["registerDeal"]["deal"]["id"].as_str().unwrap().to_string());
@@ -241,10 +241,10 @@ async fn concurrent_approvals_number_without_gaps_and_rivals_cannot_both_win() {
         .map(|r| r["data"]["approveDeal"]["deal"]["number"].as_str().unwrap_or_else(|| panic!("{r}")).to_string())
         .collect();
     numbers.sort();
-    // After the demo's approvals, twelve more numbers, each once, one after the other.
+    // After the demo's approvals, a hundred more numbers, each once, one after the other.
     let sequence: Vec<i64> = numbers.iter().map(|n| n[n.len() - 6..].parse().unwrap()).collect();
-    let expected: Vec<i64> = (sequence[0]..sequence[0] + 12).collect();
-    assert_eq!(sequence, expected, "12 approvals, 12 numbers, no gap: {numbers:?}");
+    let expected: Vec<i64> = (sequence[0]..sequence[0] + 100).collect();
+    assert_eq!(sequence, expected, "100 approvals, 100 numbers, no gap: {numbers:?}");
 
     // Two rivals for one customer and product, approved at once on two nodes: one wins.
     let a = register(&app, &s.anna, input(&s, prospect("FR12345678901"), &[&p[1]], true)).await;
@@ -357,4 +357,141 @@ async fn actors_by_deal_operations() {
     let submitted = app.gql(Some(&s.sam), submit, json!({ "id": own })).await;
     assert_eq!(submitted["data"]["submitDeal"]["deal"]["status"], "SUBMITTED", "{submitted}");
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn staff_filter_the_queue_and_a_verified_domain_names_the_customer() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let count = |filter: &str| {
+        let query =
+            format!("{{ deals(filter: {filter}) {{ totalCount nodes {{ partner {{ name }} customerName }} }} }}");
+        let vera = s.vera.clone();
+        let app = &app;
+        async move {
+            let body = app.gql(Some(&vera), &query, json!({})).await;
+            assert_no_errors(&body);
+            body["data"]["deals"].clone()
+        }
+    };
+    // The demo's contested pair waits in the conflict queue, and nothing else does.
+    let queue = count("{ conflicting: true }").await;
+    let names: Vec<&str> =
+        queue["nodes"].as_array().unwrap().iter().map(|n| n["customerName"].as_str().unwrap()).collect();
+    assert_eq!(queue["totalCount"], 2, "{queue}");
+    assert!(names.iter().all(|n| n.starts_with("Zephyr")), "{queue}");
+    assert_eq!(count("{ search: \"zephyr\" }").await["totalCount"], 2);
+    assert_eq!(count("{ search: \"edelweiss\" }").await["totalCount"], 1);
+    // Fjord's deal was approved for ten days only.
+    let expiring = count("{ expiringWithinDays: 14 }").await;
+    assert_eq!(expiring["nodes"][0]["customerName"], "Fjord Freight AS", "{expiring}");
+    assert_eq!(expiring["totalCount"], 1);
+    let by_product = count(&format!("{{ productId: \"{}\", status: APPROVED }}", s.products[2])).await;
+    assert_eq!(by_product["totalCount"], 1, "Edelweiss's deal has product 2: {by_product}");
+    let bad = app.gql(Some(&s.vera), "{ deals(filter: { expiringWithinDays: 900 }) { totalCount } }", json!({})).await;
+    assert_eq!(bad["errors"][0]["extensions"]["field"], "expiringWithinDays");
+
+    // Edelweiss proves its domain: a prospect registration naming that domain, in other case,
+    // meets Alpine's approved deal for the same product.
+    let edelweiss = partnerhub::ids::decode_as(partnerhub::ids::NodeType::Organization, &s.edelweiss).unwrap();
+    entity::domain::Entity::update_many()
+        .col_expr(entity::domain::Column::VerifiedAt, sea_orm::sea_query::Expr::value(Some(chrono::Utc::now())))
+        .filter(entity::domain::Column::OrganizationId.eq(edelweiss))
+        .filter(entity::domain::Column::Name.eq("edelweiss-dental.example"))
+        .exec(&app.ctx.db)
+        .await
+        .unwrap();
+    let mut by_domain = input(
+        &s,
+        json!({ "prospect": { "name": "Edelweiss", "country": "CH", "domain": "Edelweiss-Dental.example" } }),
+        &[&s.products[2]],
+        true,
+    );
+    by_domain["salesLead"] = json!({ "name": "Bruno Baltic", "email": "bruno@balticcloud.example" });
+    let told = register(&app, &s.bruno, by_domain).await;
+    assert!(told["data"]["registerDeal"]["protectedUntil"].is_string(), "{told}");
+}
+
+#[tokio::test]
+async fn the_special_discount_is_billed_while_protected_and_the_end_is_told_then_written() {
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    let lines_of = |period: String| {
+        let anna = s.anna.clone();
+        let app = &app;
+        async move {
+            let body = app
+                .gql(
+                    Some(&anna),
+                    "{ invoices(first: 100) { nodes { period billToName lines { customerName description discountPercent } } } }",
+                    json!({}),
+                )
+                .await;
+            assert_no_errors(&body);
+            body["data"]["invoices"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|i| i["billToName"] == "Alpine Voice AG" && i["period"] == period.as_str())
+                .flat_map(|i| i["lines"].as_array().unwrap().clone())
+                .filter(|l| l["customerName"] == "Edelweiss Dental")
+                .collect::<Vec<Value>>()
+        }
+    };
+    // The demo approved Alpine's Edelweiss deal with 10% before this month's run: on top of
+    // Alpine's tier discount, and the line names the deal.
+    let now = app.ctx.now().format("%Y-%m").to_string();
+    let lines = lines_of(now).await;
+    assert!(!lines.is_empty());
+    for line in &lines {
+        let description = line["description"].as_str().unwrap();
+        assert!(description.contains("special discount 10%") && description.contains("deal DR-"), "{line}");
+    }
+
+    // A prospect becomes a customer: Anna creates it with the VAT number her approved deal
+    // named, and the deal is the new organisation's from then on.
+    let mut zephyr = input(&s, prospect("DE 777 888 999"), &[&s.products[0]], true);
+    zephyr["idempotencyKey"] = json!("zephyr-prospect");
+    let zephyr = register(&app, &s.anna, zephyr).await;
+    let zephyr = zephyr["data"]["registerDeal"]["deal"]["id"].clone();
+    assert_no_errors(
+        &app.gql(Some(&s.vera), APPROVE, json!({ "input": { "dealId": zephyr, "specialDiscountPercent": "5" } })).await,
+    );
+    let create = "mutation($i: CreateCustomerInput!) { createCustomer(input: $i) { customer { id } } }";
+    let created = app
+        .gql(Some(&s.anna), create, json!({ "i": { "name": "Zephyr Zahnkliniken GmbH", "country": "DE", "vatNumber": "DE777888999", "adminEmail": "it@zephyr.example" } }))
+        .await;
+    assert_no_errors(&created);
+    let adopted = app
+        .gql(
+            Some(&s.anna),
+            "query($id: ID) { deal(id: $id) { customer { name } customerName } }",
+            json!({ "id": zephyr }),
+        )
+        .await;
+    assert_eq!(adopted["data"]["deal"]["customer"]["name"], "Zephyr Zahnkliniken GmbH", "{adopted}");
+
+    // Thirteen days before the end the partner is told, once; Fjord's ten-day deal expires.
+    app.clock.advance(chrono::TimeDelta::days(77));
+    let run = partnerhub::service::deals::run_expiry(&app.ctx).await.unwrap();
+    assert_eq!((run.expired, run.noticed), (1, 2), "Edelweiss's and Zephyr's deals: {run:?}");
+    let again = partnerhub::service::deals::run_expiry(&app.ctx).await.unwrap();
+    assert_eq!((again.expired, again.noticed), (0, 0), "told once");
+    let told = app.gql(Some(&s.anna), "{ viewer { notifications(first: 50) { nodes { kind } } } }", json!({})).await;
+    assert!(told.to_string().contains("DEAL_EXPIRING"), "{told}");
+
+    // Past the end: shown EXPIRED at once, written by the job, and billed without the discount.
+    app.clock.advance(chrono::TimeDelta::days(20));
+    let expired = app.gql(Some(&s.anna), "{ deals(filter: { status: EXPIRED }) { totalCount } }", json!({})).await;
+    assert_eq!(expired["data"]["deals"]["totalCount"], 3, "Fjord's, Edelweiss's, Zephyr's: {expired}");
+    assert_eq!(partnerhub::service::deals::run_expiry(&app.ctx).await.unwrap().expired, 2);
+    while partnerhub::service::subscriptions::run_renewals(&app.ctx).await.unwrap() > 0 {}
+    let later = app.ctx.now().format("%Y-%m").to_string();
+    let run = "mutation($p: String!) { runBilling(input: {period: $p}) { invoices { id } } }";
+    assert_no_errors(&app.gql(Some(&s.world.token("fiona.finance@")), run, json!({ "p": later })).await);
+    let lines = lines_of(later).await;
+    let periods: Vec<&Value> = lines.iter().filter(|l| l["description"].as_str().unwrap().contains("seats")).collect();
+    assert!(!periods.is_empty(), "Edelweiss's renewal is billed to Alpine: {lines:?}");
+    assert!(lines.iter().all(|l| !l["description"].as_str().unwrap().contains("special discount")), "{lines:?}");
 }

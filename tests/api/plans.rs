@@ -72,6 +72,7 @@ async fn every_scope_is_driven_from_the_principals_side() {
             ("notifications", policy::notifications_scope(&principal)),
             ("exam_results", policy::exam_results_scope(p)),
             ("grants", policy::grants_scope(p)),
+            ("deals", policy::deals_scope(p)),
         ];
         for (table, scope) in scopes {
             let select = Query::select()
@@ -210,4 +211,11 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
         // Authentication (token, memberships) included.
         assert!(counts[1] <= most, "{name}: {} statements", counts[1]);
     }
+    // Q3, the deals list as bench/run sends it: each seeded partner has ten deals.
+    let q3 = "{ deals(first: 50, orderBy: NEWEST_FIRST) { totalCount nodes { id status customerName estimatedValue { amount currency } products { quantity product { name } } } } }";
+    let (count, body) = app.count_statements(app.gql(Some(&admin.token), q3, json!({}))).await;
+    assert_no_errors(&body);
+    let nodes = body["data"]["deals"]["nodes"].as_array().unwrap();
+    assert!(nodes.len() >= 5 && nodes[0]["products"][0]["quantity"].as_i64().unwrap() > 0, "Q3: {body}");
+    assert!(count <= 8, "Q3: {count} statements");
 }

@@ -139,7 +139,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("Product.plans", "a product's plans through a loader; checked inside the product list"),
     ("Deal.products", "a deal's products through a loader; checked inside the deals list"),
     ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
-    ("Deal.conflicts", "staff's review of one deal: its rivals are searched per deal (left out of the lists)"),
+    ("Deal.conflicts", "a deal's rivals through a loader; checked inside the deals list"),
 ];
 
 /// Connections nested under an item that page on their own, one statement per parent item. The
@@ -165,7 +165,6 @@ const GROWS: &[(&str, &str)] = &[
     ("Viewer.memberships", "paged per viewer"),
     ("Viewer.notifications", "paged per viewer"),
     ("Partnership.tierEvaluation", "evaluated per batch of partnerships"),
-    ("Deal.conflicts", "searched per deal, for staff's review of one deal"),
 ];
 
 /// How each list field is reached: (field, actor, the query around `LIST`, its variables by
