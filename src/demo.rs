@@ -83,7 +83,9 @@ impl Seeder<'_> {
     }
 }
 
-async fn grant(
+/// An active (or other-status) whole-account grant, written directly: the demo's and the
+/// tests' shortcut past the request and answer.
+pub async fn grant(
     ctx: &Ctx,
     partner: &organization::Model,
     customer: &organization::Model,
@@ -715,6 +717,17 @@ async fn seed_deals(
     let lost = deals::register(ctx, Some(&anna), deal(None, Some(lost), vec![(1, 8)], 6_000, anna_lead)).await?;
     deals::review(ctx, Some(staff), lost.deal.id, approve(None, None)).await?;
     deals::close(ctx, Some(&anna), lost.deal.id, false, Some(DealLostReason::Competitor)).await?;
+    // One whose protection ran out last month: approved 91 days ago in effect, then expired by
+    // the job, history and all.
+    let old = ("Donau Dental", "donau-dental.example", "AT U99887766");
+    let old = deals::register(ctx, Some(&anna), deal(None, Some(old), vec![(1, 6)], 4_800, anna_lead)).await?;
+    deals::review(ctx, Some(staff), old.deal.id, approve(Some(1), None)).await?;
+    entity::deal::Entity::update_many()
+        .col_expr(entity::deal::Column::ProtectedUntil, sea_orm::sea_query::Expr::value(now - TimeDelta::days(1)))
+        .filter(entity::deal::Column::Id.eq(old.deal.id))
+        .exec(&ctx.db)
+        .await?;
+    deals::run_expiry(ctx).await?;
     // Celtic: one waiting for its answer to staff's question, one rejected.
     let cara_lead = ("Cara Celtic", "cara@celticcomms.example");
     let iberia = customers.get(4).map(|c| c.id);

@@ -279,10 +279,9 @@ impl Deal {
 }
 
 /// The order of a deals list.
-#[derive(Enum, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
 pub enum DealOrder {
     /// Oldest first (staff queues).
-    #[default]
     OldestFirst,
     /// Newest first (partners).
     NewestFirst,
@@ -320,7 +319,8 @@ impl DealQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only deals matching this.")] filter: Option<DealFilter>,
-        #[graphql(desc = "Oldest first (the default) or newest first.")] order_by: Option<DealOrder>,
+        #[graphql(desc = "Oldest first (staff's default: a queue) or newest first (everyone else's default).")]
+        order_by: Option<DealOrder>,
         #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
         first: Option<i32>,
         #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
@@ -348,7 +348,9 @@ impl DealQuery {
         };
         let select = deals::filtered(ctx.principal(), &filter, ctx.service().now())?;
         // Newest first is the same keyset read backwards: `first`/`after` become `last`/`before`.
-        let newest = order_by == Some(DealOrder::NewestFirst);
+        let staff = policy::can_review_deals(ctx.principal());
+        let order = order_by.unwrap_or(if staff { DealOrder::OldestFirst } else { DealOrder::NewestFirst });
+        let newest = order == DealOrder::NewestFirst;
         let args = if newest {
             let size =
                 first.or(if last.is_none() { Some(crate::graphql::connection::DEFAULT_PAGE_SIZE) } else { None });

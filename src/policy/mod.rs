@@ -1015,6 +1015,11 @@ pub fn deals_scope(principal: Option<&Principal>) -> Condition {
     }
 }
 
+/// Whether the principal reviews deals (staff ADMIN or CHANNEL_MANAGER): their lists are queues.
+pub fn can_review_deals(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| can(p, Action::ReviewDeals).is_ok())
+}
+
 /// Whether the principal reads a deal as its partner or staff (contacts and the discount), not
 /// as the distributor.
 pub fn sees_deal_details(principal: Option<&Principal>, deal: &entity::deal::Model) -> bool {

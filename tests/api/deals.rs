@@ -216,6 +216,10 @@ async fn a_rival_learns_only_until_when_the_customer_is_protected() {
     assert!(other_product["data"]["registerDeal"]["protectedUntil"].is_null());
     let same_partner = register(&app, &s.anna, input(&s, prospect("DE123456789"), &[&p[0]], true)).await;
     assert!(same_partner["data"]["registerDeal"]["protectedUntil"].is_null());
+    // Staff see the one live rival: not the rejected one, not the other product's, not Anna's own.
+    let later_id = later["data"]["registerDeal"]["deal"]["id"].clone();
+    let seen = app.gql(Some(&s.vera), conflicts, json!({ "id": first_id })).await;
+    assert_eq!(seen["data"]["deal"]["conflicts"], json!([{ "id": later_id }]), "{seen}");
 }
 
 #[tokio::test]
@@ -484,14 +488,67 @@ async fn the_special_discount_is_billed_while_protected_and_the_end_is_told_then
     // Past the end: shown EXPIRED at once, written by the job, and billed without the discount.
     app.clock.advance(chrono::TimeDelta::days(20));
     let expired = app.gql(Some(&s.anna), "{ deals(filter: { status: EXPIRED }) { totalCount } }", json!({})).await;
-    assert_eq!(expired["data"]["deals"]["totalCount"], 3, "Fjord's, Edelweiss's, Zephyr's: {expired}");
+    assert_eq!(
+        expired["data"]["deals"]["totalCount"], 4,
+        "the demo's Donau, Fjord's, Edelweiss's, Zephyr's: {expired}"
+    );
     assert_eq!(partnerhub::service::deals::run_expiry(&app.ctx).await.unwrap().expired, 2);
     while partnerhub::service::subscriptions::run_renewals(&app.ctx).await.unwrap() > 0 {}
     let later = app.ctx.now().format("%Y-%m").to_string();
     let run = "mutation($p: String!) { runBilling(input: {period: $p}) { invoices { id } } }";
     assert_no_errors(&app.gql(Some(&s.world.token("fiona.finance@")), run, json!({ "p": later })).await);
     let lines = lines_of(later).await;
+    // An expired rival protects nothing: the demo's Donau deal ran out.
+    let mut donau = input(&s, prospect("ATU99887766"), &[&s.products[1]], true);
+    donau["salesLead"] = json!({ "name": "Bruno Baltic", "email": "bruno@balticcloud.example" });
+    let donau = register(&app, &s.bruno, donau).await;
+    assert!(donau["data"]["registerDeal"]["protectedUntil"].is_null(), "{donau}");
     let periods: Vec<&Value> = lines.iter().filter(|l| l["description"].as_str().unwrap().contains("seats")).collect();
     assert!(!periods.is_empty(), "Edelweiss's renewal is billed to Alpine: {lines:?}");
     assert!(lines.iter().all(|l| !l["description"].as_str().unwrap().contains("special discount")), "{lines:?}");
+}
+
+#[tokio::test]
+async fn the_same_organisation_conflicts_a_retry_is_one_deal_and_partners_read_newest_first() {
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let s = setup(&app).await;
+    // Celtic gets access to Edelweiss too, so both partners may register deals for it.
+    let id = |gid: &str| partnerhub::ids::decode_as(partnerhub::ids::NodeType::Organization, gid).unwrap();
+    let vera = &s.vera;
+    let celtic = organization_id(&app, vera, "Celtic Comms Ltd").await;
+    let db = &app.ctx.db;
+    let org =
+        |gid: String| async move { entity::organization::Entity::find_by_id(id(&gid)).one(db).await.unwrap().unwrap() };
+    let (celtic, edelweiss) = (org(celtic).await, org(s.edelweiss.clone()).await);
+    let (active, all) = (entity::enums::GrantStatus::Active, partnerhub::domain::Rights::ALL);
+    partnerhub::demo::grant(&app.ctx, &celtic, &edelweiss, active, all).await.unwrap();
+    let cara = s.world.token("cara@");
+    let mut same_org = input(&s, json!({ "customerId": s.edelweiss }), &[&s.products[0]], true);
+    same_org["salesLead"] = json!({ "name": "Cara Celtic", "email": "cara@celticcomms.example" });
+    same_org["engineer"] = Value::Null;
+    same_org["idempotencyKey"] = json!("edelweiss-q1");
+    let told = register(&app, &cara, same_org.clone()).await;
+    assert!(told["data"]["registerDeal"]["protectedUntil"].is_string(), "Alpine's approved Edelweiss deal: {told}");
+    assert!(!told.to_string().contains("Alpine"), "{told}");
+    // A retry with the key is the same deal; the key with other input is refused.
+    let again = register(&app, &cara, same_org.clone()).await;
+    assert_eq!(again["data"]["registerDeal"]["deal"]["id"], told["data"]["registerDeal"]["deal"]["id"]);
+    same_org["estimatedValue"] = json!({ "amount": "1", "currency": "EUR" });
+    assert_eq!(error_code(&register(&app, &cara, same_org).await), "CONFLICT");
+    // Partners read their deals newest first, staff's queue oldest first.
+    let list = "{ deals(first: 3) { nodes { id createdAt } pageInfo { hasNextPage } } }";
+    let partner = app.gql(Some(&s.anna), list, json!({})).await;
+    let times: Vec<&str> = partner["data"]["deals"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["createdAt"].as_str().unwrap())
+        .collect();
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first: {partner}");
+    assert_eq!(partner["data"]["deals"]["pageInfo"]["hasNextPage"], true);
+    let queue = app.gql(Some(vera), list, json!({})).await;
+    let times: Vec<&str> =
+        queue["data"]["deals"]["nodes"].as_array().unwrap().iter().map(|n| n["createdAt"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]), "oldest first: {queue}");
 }
