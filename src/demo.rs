@@ -6,6 +6,7 @@
 // The demo seeds a fresh database as the system, not as a principal.
 #![allow(clippy::disallowed_methods)]
 
+use crate::principal::Principal;
 use chrono::TimeDelta;
 use entity::{grant, grant_assignment, grant_scope_item, organization, user};
 use rust_decimal::Decimal;
@@ -157,6 +158,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             requires_website: true,
             deal_protection_days: Some(90),
             deal_max_discount_percent: Some(Decimal::new(15, 0)),
+            payouts: programs::PayoutTerms {
+                min_payout: Some((Decimal::new(20, 0), "EUR".into())),
+                ..Default::default()
+            },
         },
     )
     .await?;
@@ -182,6 +187,11 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             requires_website: false,
             deal_protection_days: None,
             deal_max_discount_percent: None,
+            payouts: programs::PayoutTerms {
+                reversal_window_days: Some(14),
+                payout_interval_months: Some(1),
+                ..Default::default()
+            },
         },
     )
     .await?;
@@ -577,6 +587,10 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     // Deals before the bills: Alpine's approved Edelweiss deal discounts this month's lines.
     seed_deals(ctx, &seeder.users, &staff, &customers, &distributor, &products).await?;
 
+    // Commission rules and partners of record before the bills are paid: Fjord's payment below
+    // earns Alpine its commission.
+    seed_partners_of_record(ctx, &seeder.users, &staff, &tiers, &customers, &partners).await?;
+
     // This month's bills, issued; Fjord has paid its own already.
     let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true, None).await?;
     if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
@@ -587,7 +601,8 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
             invoice_id: fjord.id,
             amount: total,
             currency: "EUR".into(),
-            received_at: now,
+            // After Alpine became Fjord's partner of record: the payment earns its commission.
+            received_at: ctx.now(),
             reference,
             idempotency_key: None,
         };
@@ -640,7 +655,127 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         change_requests::request(ctx, Some(&erika), ask).await?;
     }
 
+    seed_ledger_history(ctx, &staff, &tiers, &partners).await?;
+
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
+}
+
+fn principal_of_user<'a>(users: &'a [DemoUser], prefix: &str) -> &'a str {
+    users.iter().find(|u| u.email.starts_with(prefix)).map(|u| u.token.as_str()).unwrap_or_default()
+}
+
+/// Commission rules per tier (Gold and Silver 20%, raised to 30% in a quarter whose target was
+/// met; Registered 5%), and partners of record: Alpine for Edelweiss and Fjord, confirmed by
+/// their ADMINs; Celtic for Iberia; Baltic's claim on Garda waits for Giulia's answer.
+async fn seed_partners_of_record(
+    ctx: &Ctx,
+    users: &[DemoUser],
+    staff: &Principal,
+    tiers: &[entity::tier::Model],
+    customers: &[organization::Model],
+    partners: &[organization::Model],
+) -> AppResult<()> {
+    use crate::service::ledger::{post, records};
+    let now = ctx.now();
+    let quarter_start = crate::domain::ledger::Quarter::of(now).previous().start();
+    for (tier, percent, accelerator) in
+        [(tiers.get(2), 20, Some((2_000, 30))), (tiers.get(1), 20, Some((500, 30))), (tiers.first(), 5, None)]
+    {
+        let Some(tier) = tier else { continue };
+        let rule = post::NewRule {
+            program_id: tier.program_id,
+            tier_id: Some(tier.id),
+            product_line: None,
+            percent: Decimal::from(percent),
+            accelerated_percent: accelerator.map(|(_, a)| Decimal::from(a)),
+            quarterly_target: accelerator.map(|(t, _)| (Decimal::from(t), "EUR".to_string())),
+            valid_from: quarter_start,
+            valid_to: None,
+        };
+        post::create_rule(ctx, Some(staff), rule).await?;
+    }
+    let as_user = |prefix: &str| {
+        let token = principal_of_user(users, prefix).to_string();
+        async move { identity::authenticate_token(&ctx.db, &token, None, now).await }
+    };
+    let (anna, bruno, cara) = (as_user("anna@").await?, as_user("bruno@").await?, as_user("cara@").await?);
+    let plan = [
+        (&anna, 0, "erika@", "We designed and run Edelweiss's phone system."),
+        (&anna, 1, "finn@", "We advise Fjord on its Cloud PBX roll-out."),
+        (&cara, 4, "ines@", "We advise Iberia's clinics."),
+    ];
+    for (partner, customer, admin, note) in plan {
+        let Some(customer) = customers.get(customer) else { continue };
+        let claim = records::claim(ctx, Some(partner), customer.id, None, Some(note.into())).await?;
+        let admin = as_user(admin).await?;
+        records::decide(ctx, Some(&admin), claim.id, true).await?;
+    }
+    if let Some(garda) = customers.get(2) {
+        records::claim(ctx, Some(&bruno), garda.id, None, Some("We set up Garda's reception phones.".into())).await?;
+    }
+    let _ = partners;
+    Ok(())
+}
+
+/// Last quarter, before the demo's day: Baltic's and Celtic's commission as imported from the
+/// programme's previous system (entries like any other, earned last quarter and released), then
+/// the real quarter close (Baltic reached its 500 EUR target: a 30% adjustment) and a real
+/// payout batch (Baltic paid; Celtic's 12.50 EUR held under the 20 EUR minimum; Alpine's new
+/// commission still in its reversal window).
+async fn seed_ledger_history(
+    ctx: &Ctx,
+    staff: &Principal,
+    tiers: &[entity::tier::Model],
+    partners: &[organization::Model],
+) -> AppResult<()> {
+    use crate::{
+        domain::{EntryKind, EntrySource, EntryState, ledger::Quarter},
+        service::ledger::{payouts, post},
+    };
+    let now = ctx.now();
+    let last = Quarter::of(now).previous();
+    let rules = post::rules(&ctx.db, Some(staff), tiers.first().map(|t| t.program_id).unwrap_or_default()).await?;
+    let history = [
+        (1, 1, "Garda Hotels Srl", Decimal::new(40_000, 2)),
+        (1, 1, "Hanse Logistik GmbH", Decimal::new(25_000, 2)),
+        (2, 0, "Iberia Clinics SL", Decimal::new(25_000, 2)),
+    ];
+    for (i, (partner, tier, customer, base)) in history.into_iter().enumerate() {
+        let (Some(partner), Some(tier)) = (partners.get(partner), tiers.get(tier)) else { continue };
+        let Some(rule) = rules.iter().find(|r| r.tier_id == Some(tier.id)) else { continue };
+        let percent = rule.percent.to_decimal();
+        let earned_at = last.start() + TimeDelta::days(20 + 10 * i as i64);
+        let entry = post::NewEntry {
+            partner_id: partner.id,
+            kind: EntryKind::Commission,
+            amount: crate::domain::ledger::commission(base, percent, "EUR"),
+            currency: "EUR".into(),
+            source_type: EntrySource::InvoiceLine,
+            source_id: None,
+            source_key: format!("demo-history:{last}:{i}"),
+            customer_id: None,
+            invoice_line_id: None,
+            rule_id: Some(rule.id),
+            rate: Some(percent),
+            base: Some(base),
+            reverses_entry_id: None,
+            quarter: last,
+            description: format!(
+                "{}% commission on {base} EUR paid by {customer} ({last}, imported)",
+                percent.normalize()
+            ),
+            earned_at,
+            state: EntryState::Approved,
+            hold_reason: None,
+            release_at: None,
+            batch_id: None,
+            reason: None,
+        };
+        post::post(&ctx.db, entry, now).await?;
+    }
+    post::close_quarter(ctx, Some(staff), last).await?;
+    payouts::run(ctx, Some(staff), &format!("demo-{last}"), "EUR").await?;
+    Ok(())
 }
 
 /// Deals in every review status: a pair in conflict waiting for staff, an approved deal with a

@@ -211,6 +211,49 @@ const UNIQUE: &[(&str, &str, &str, Option<&str>)] = &[
         "this employee is already assigned",
         Some("userId"),
     ),
+    (
+        "ux_por_confirmed",
+        "partner_of_record_claims.customer_id, partner_of_record_claims.product_key",
+        "another partner of record was confirmed for this customer and product at the same moment",
+        None,
+    ),
+    (
+        "ux_por_open",
+        "partner_of_record_claims.partner_id, partner_of_record_claims.customer_id, partner_of_record_claims.product_key",
+        "your organisation already has an open claim for this customer and product",
+        None,
+    ),
+    ("ledger_entries_source_key_key", "ledger_entries.source_key", "this was already posted to the ledger", None),
+    (
+        "ux_ledger_states_seq",
+        "ledger_entry_states.entry_id, ledger_entry_states.seq",
+        "the entry changed at the same moment",
+        None,
+    ),
+    (
+        "ux_ledger_states_once",
+        "ledger_entry_states.entry_id, ledger_entry_states.state",
+        "the entry is already in that state",
+        None,
+    ),
+    (
+        "payout_batches_idempotency_key_key",
+        "payout_batches.idempotency_key",
+        "a payout batch with this idempotency key exists",
+        None,
+    ),
+    (
+        "payout_batches_running_currency_key",
+        "payout_batches.running_currency",
+        "a payout batch in this currency is running",
+        None,
+    ),
+    (
+        "ux_payout_statements",
+        "payout_statements.batch_id, payout_statements.partner_id",
+        "this partner is already paid in this batch",
+        None,
+    ),
 ];
 
 /// The unique constraint a database error names, if it is one of ours.

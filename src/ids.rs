@@ -37,6 +37,10 @@ string_enum!(
         TierChange = "TierChange",
         TierReview = "TierReview",
         Deal = "Deal",
+        PartnerOfRecordClaim = "PartnerOfRecordClaim",
+        LedgerEntry = "LedgerEntry",
+        PayoutBatch = "PayoutBatch",
+        CommissionRule = "CommissionRule",
     }
 );
 

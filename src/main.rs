@@ -280,6 +280,25 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "    protectedUntil (never who). As Dora (distributor): deals {{ nodes {{ number status salesLead {{ email }} }} }} (no contacts)."
     );
+    println!("\nLedger: Alpine is the confirmed partner of record of Edelweiss and Fjord; Fjord's paid invoice earned");
+    println!(
+        "Alpine 20% commission, held for the 7-day reversal window. Baltic reached its 500 EUR target last quarter"
+    );
+    println!("(a 30% adjustment was posted) and was paid in batch PO-<year>-000001; Celtic's 12.50 EUR waits for the");
+    println!("20 EUR minimum payout; Baltic's claim on Garda waits for Giulia.");
+    println!(
+        "  As Anna or Bruno: {{ partnerEarnings {{ quarter commissions {{ amount }} target {{ amount }} rateReached approvedUnpaid {{ amount }} holds {{ reason releaseAt amount {{ amount }} }} nextPayoutAt }} partnerLedger {{ nodes {{ kind amount {{ amount }} state holdReason description }} }} partnerBalances {{ currency pending {{ amount }} approvedUnpaid {{ amount }} paid {{ amount }} }} }}"
+    );
+    println!(
+        "  As Giulia: partnerOfRecordClaims {{ nodes {{ id partner {{ name }} note }} }}, then decidePartnerOfRecord(input: {{claimId, confirm: true}})."
+    );
+    println!(
+        "  As Fiona: runPayout(input: {{idempotencyKey: \"2026-12\", currency: \"EUR\"}}) {{ batch {{ number statements {{ partner {{ name }} amount {{ amount }} }} }} }};"
+    );
+    println!(
+        "    CSV: curl -H 'Authorization: Bearer <token>' 'http://{}/exports/payouts/<number>.csv'",
+        settings.listen
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

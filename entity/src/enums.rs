@@ -68,6 +68,11 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("deals", "rejection_code", texts(DealRejectionCode::ALL, DealRejectionCode::as_str)),
         ("deals", "lost_reason", texts(DealLostReason::ALL, DealLostReason::as_str)),
         ("deal_events", "to_status", texts(DealStatus::ALL, DealStatus::as_str)),
+        ("partner_of_record_claims", "status", texts(RecordClaimStatus::ALL, RecordClaimStatus::as_str)),
+        ("ledger_entries", "kind", texts(EntryKind::ALL, EntryKind::as_str)),
+        ("ledger_entries", "source_type", texts(EntrySource::ALL, EntrySource::as_str)),
+        ("ledger_entry_states", "state", texts(EntryState::ALL, EntryState::as_str)),
+        ("payout_batches", "status", texts(PayoutStatus::ALL, PayoutStatus::as_str)),
     ]
 }
 
@@ -146,7 +151,7 @@ db_enum!(
     ChargeKind { Period = "PERIOD", Proration = "PRORATION" }
 );
 
-db_enum!(InvoiceStatus { Draft = "DRAFT", Issued = "ISSUED", Paid = "PAID", Void = "VOID" });
+db_enum!(InvoiceStatus { Draft = "DRAFT", Issued = "ISSUED", Paid = "PAID", Void = "VOID", Refunded = "REFUNDED" });
 
 db_enum!(BillingPeriod { Monthly = "MONTHLY", Yearly = "YEARLY" });
 
@@ -188,6 +193,10 @@ db_enum!(
         SubscriptionChangeDecided = "SUBSCRIPTION_CHANGE_DECIDED",
         DealStatusChanged = "DEAL_STATUS_CHANGED",
         DealExpiring = "DEAL_EXPIRING",
+        PartnerOfRecordClaimed = "PARTNER_OF_RECORD_CLAIMED",
+        PartnerOfRecordDecided = "PARTNER_OF_RECORD_DECIDED",
+        PartnerOfRecordEnded = "PARTNER_OF_RECORD_ENDED",
+        PayoutMade = "PAYOUT_MADE",
     }
 );
 
@@ -228,3 +237,57 @@ db_enum!(
         Other = "OTHER",
     }
 );
+
+db_enum!(
+    /// A partner's claim to advise a customer.
+    RecordClaimStatus {
+        /// Waiting for the customer's ADMIN (or staff).
+        Claimed = "CLAIMED",
+        /// The partner of record: earns from its confirmation on.
+        Confirmed = "CONFIRMED",
+        Denied = "DENIED",
+        /// Replaced by a newer confirmed claim, or ended by staff.
+        Ended = "ENDED",
+        /// Taken back by the partner before an answer.
+        Withdrawn = "WITHDRAWN",
+    }
+);
+
+db_enum!(
+    /// What a ledger entry is.
+    EntryKind {
+        Commission = "COMMISSION",
+        Rebate = "REBATE",
+        Adjustment = "ADJUSTMENT",
+        Reversal = "REVERSAL",
+        Payout = "PAYOUT",
+    }
+);
+
+db_enum!(
+    /// What a ledger entry was posted from.
+    EntrySource {
+        InvoiceLine = "INVOICE_LINE",
+        Claim = "CLAIM",
+        QuarterClose = "QUARTER_CLOSE",
+        PayoutBatch = "PAYOUT_BATCH",
+        LedgerEntry = "LEDGER_ENTRY",
+    }
+);
+
+db_enum!(
+    /// Where a ledger entry's money stands.
+    EntryState {
+        /// Held, with a reason and the date it is released.
+        Pending = "PENDING",
+        /// Owed, paid in the next payout batch.
+        Approved = "APPROVED",
+        Paid = "PAID",
+        /// Cancelled with its reversal before it was paid: the two net to zero.
+        Reversed = "REVERSED",
+        Duplicate = "DUPLICATE",
+        Fraud = "FRAUD",
+    }
+);
+
+db_enum!(PayoutStatus { Running = "RUNNING", Completed = "COMPLETED" });

@@ -21,7 +21,7 @@ pub struct Model {
     /// Percent, decimal text.
     pub tax_rate: Fixed,
     pub reverse_charge: bool,
-    /// DRAFT, ISSUED, PAID or VOID.
+    /// DRAFT, ISSUED, PAID, VOID or REFUNDED.
     pub status: InvoiceStatus,
     pub subtotal: Fixed,
     pub discount_total: Fixed,
@@ -32,6 +32,9 @@ pub struct Model {
     pub paid_at: Option<DateTimeUtc>,
     pub voided_at: Option<DateTimeUtc>,
     pub void_reason: Option<String>,
+    /// When a paid invoice's money went back to the payer (status REFUNDED).
+    pub refunded_at: Option<DateTimeUtc>,
+    pub refund_reason: Option<String>,
     /// The billing run (called with an idempotency key) that made this invoice.
     pub billing_run_id: Option<Uuid>,
 }

@@ -23,6 +23,13 @@ pub struct Model {
     pub deal_protection_days: i32,
     /// The highest special discount staff may give on an approved deal, in percent.
     pub deal_max_discount_percent: Option<Fixed>,
+    /// Days after payment during which a cancellation or refund reverses commission, and
+    /// commission stays PENDING.
+    pub reversal_window_days: i32,
+    /// The least a partner is paid in one payout; below it the balance carries over.
+    pub min_payout: Option<Fixed>,
+    /// Payout batches run every this many months (1 to 3), from January.
+    pub payout_interval_months: i32,
     pub created_at: DateTimeUtc,
 }
 

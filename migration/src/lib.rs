@@ -20,6 +20,7 @@ pub mod m20261130_000013_exact_money_and_enums;
 mod m20261201_000014_billing_runs;
 mod m20261201_000015_scope_indexes;
 mod m20261201_000016_deals;
+mod m20261201_000017_ledger;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000014_billing_runs::Migration),
             Box::new(m20261201_000015_scope_indexes::Migration),
             Box::new(m20261201_000016_deals::Migration),
+            Box::new(m20261201_000017_ledger::Migration),
         ]
     }
 }

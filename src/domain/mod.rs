@@ -6,6 +6,7 @@ pub mod currency;
 pub mod deals;
 pub mod grants;
 pub mod kinds;
+pub mod ledger;
 pub mod notifications;
 pub mod rights;
 pub mod tiers;

@@ -29,7 +29,9 @@ impl Audiences for NotificationKind {
     fn audience(self) -> Audience {
         use NotificationKind::*;
         match self {
-            InvoiceIssued | SubscriptionBillingHandedOver | PartnerBilledSubscriptionsStopping => Audience::Billing,
+            InvoiceIssued | SubscriptionBillingHandedOver | PartnerBilledSubscriptionsStopping | PayoutMade => {
+                Audience::Billing
+            }
             _ => Audience::Everyone,
         }
     }

@@ -692,12 +692,12 @@ pub struct InvoiceIdInput {
     pub id: ID,
 }
 
-/// The input of `voidInvoice`.
+/// The input of `voidInvoice` and `refundInvoice`.
 #[derive(InputObject)]
 pub struct VoidInvoiceInput {
     /// The invoice.
     pub id: ID,
-    /// Why it is voided (kept on the invoice).
+    /// Why it is voided or refunded (kept on the invoice).
     pub reason: String,
 }
 
@@ -918,6 +918,21 @@ impl BillingMutation {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
         Ok(InvoicePayload { invoice: Invoice(billing::void(ctx.service(), ctx.principal(), id, &input.reason).await?) })
+    }
+
+    /// Refunds a paid invoice with a reason (staff ADMIN or FINANCE): the commission it earned is
+    /// reversed.
+    async fn refund_invoice(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: VoidInvoiceInput,
+    ) -> async_graphql::Result<InvoicePayload> {
+        policy::signed_in(ctx.principal())?;
+        let id = decode(NodeType::Invoice, &input.id, "Invoice")?;
+        Ok(InvoicePayload {
+            invoice: Invoice(billing::refund(ctx.service(), ctx.principal(), id, &input.reason).await?),
+        })
     }
 
     /// Records a payment (staff ADMIN or FINANCE); covering the total makes the invoice PAID.

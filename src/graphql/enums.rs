@@ -155,6 +155,8 @@ pub enum InvoiceStatus {
     Paid,
     /// Cancelled with a reason; keeps its number.
     Void,
+    /// Paid, then its money went back to the payer: commission on it is reversed.
+    Refunded,
 }
 
 /// How often a plan is billed.
@@ -259,4 +261,12 @@ pub enum NotificationKind {
     DealStatusChanged,
     /// The protection of a deal you registered ends within 14 days.
     DealExpiring,
+    /// A partner claims to be your advising partner (partner of record).
+    PartnerOfRecordClaimed,
+    /// The customer (or staff) confirmed or denied your partner-of-record claim.
+    PartnerOfRecordDecided,
+    /// Another partner became the partner of record in your place, or staff ended your claim.
+    PartnerOfRecordEnded,
+    /// A payout batch paid your organisation.
+    PayoutMade,
 }

@@ -7,10 +7,11 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, application, audit_event, course, deal, deal_event, deal_product, domain, exam_result, grant,
-    grant_assignment, invitation, invoice, invoice_line, membership, notification, organization, partnership, payment,
-    plan, product, program, program_terms, subscription, subscription_change, subscription_change_request,
-    success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
+    api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, domain, exam_result,
+    grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry, ledger_entry_state, membership,
+    notification, organization, partner_of_record_claim, partnership, payment, payout_batch, plan, product, program,
+    program_terms, subscription, subscription_change, subscription_change_request, success_story, tier, tier_change,
+    tier_review, user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -70,6 +71,10 @@ scoped!(subscription_change, |p, c: &service::Ctx| policy::subscription_changes_
 scoped!(program_terms, |p, _| policy::programs_scope(p));
 scoped!(tier_review, |p, _| policy::tier_reviews_scope(p));
 scoped!(deal, |p, _| policy::deals_scope(p));
+scoped!(ledger_entry, |p, _| policy::ledger_scope(p, (ledger_entry::Entity, ledger_entry::Column::PartnerId)));
+scoped!(partner_of_record_claim, |p, _| policy::record_claims_scope(p));
+scoped!(payout_batch, |p, _| policy::payout_batches_scope(p));
+scoped!(commission_rule, |p, _| policy::programs_scope(p));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -187,6 +192,10 @@ loaders! {
         terms_by_id: program_terms,
         tier_reviews: tier_review,
         deals: deal,
+        ledger_entries: ledger_entry,
+        record_claims: partner_of_record_claim,
+        payout_batches: payout_batch,
+        commission_rules: commission_rule,
     }
     children {
         domains: domain,
@@ -197,6 +206,7 @@ loaders! {
         lines: invoice_line,
         payments: payment,
         gift_of: welcome_gift,
+        entry_states: ledger_entry_state,
     }
     others {
         viewer_rights: ViewerRights,
@@ -210,6 +220,7 @@ loaders! {
         deal_products: DealProducts,
         deal_history: DealHistory,
         deal_conflicts: DealConflicts,
+        payout_statements: PayoutStatements,
     }
     pages {
         subscription_pages: subscription,
@@ -320,6 +331,8 @@ child!(invoice_line, InvoiceId.invoice_id, Position, Order::Asc);
 child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
 // A partnership's welcome gift (one at most), for staff and the partner's members.
 child!(welcome_gift, PartnershipId.partnership_id, Id, Order::Asc, policy::welcome_gifts_scope);
+// A ledger entry's states, oldest first (the last is current): the entry was already scoped.
+child!(ledger_entry_state, EntryId.entry_id, Seq, Order::Asc);
 
 pub struct Children<E> {
     ctx: service::Ctx,
@@ -681,5 +694,26 @@ impl Loader<Uuid> for DealConflicts {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         service::deals::conflicts_of(&self.ctx, self.principal.as_deref(), keys).await
+    }
+}
+
+/// Per payout batch, the statements the caller reads (staff all, a partner its own), one
+/// statement per batch of batches.
+pub struct PayoutStatements {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for PayoutStatements {
+    type Value = Vec<entity::payout_statement::Model>;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let rows = service::ledger::payouts::statements(&self.ctx.db, self.principal.as_deref(), keys).await?;
+        let mut out: HashMap<Uuid, Self::Value> = HashMap::new();
+        for row in rows {
+            out.entry(row.batch_id).or_default().push(row);
+        }
+        Ok(out)
     }
 }

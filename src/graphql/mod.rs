@@ -9,6 +9,7 @@ pub mod context;
 pub mod customers;
 pub mod deals;
 pub mod enums;
+pub mod ledger;
 pub mod loaders;
 pub mod members;
 pub mod node;
@@ -37,6 +38,7 @@ pub struct Query(
     billing::BillingQuery,
     change_requests::ChangeRequestQuery,
     deals::DealQuery,
+    ledger::LedgerQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -54,6 +56,7 @@ pub struct Mutation(
     billing::BillingMutation,
     change_requests::ChangeRequestMutation,
     deals::DealMutation,
+    ledger::LedgerMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -76,6 +79,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         onboarding::Application,
         customers::AuditEvent,
         deals::Deal,
+        ledger::LedgerEntry,
+        ledger::PartnerOfRecordClaim,
+        ledger::PayoutBatch,
         billing::BillingReportRow,
         programs::Course,
         programs::ExamResult,

@@ -57,6 +57,10 @@ pub enum Node {
     TierChange(TierChange),
     TierReview(TierReview),
     Deal(super::deals::Deal),
+    LedgerEntry(super::ledger::LedgerEntry),
+    PartnerOfRecordClaim(super::ledger::PartnerOfRecordClaim),
+    PayoutBatch(super::ledger::PayoutBatch),
+    CommissionRule(super::ledger::CommissionRule),
 }
 
 const MAX_NODES: usize = 100;
@@ -125,6 +129,18 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
             _ => None,
         },
         NodeType::Deal => load::<entity::deal::Entity>(ctx, id).await?.map(|m| Node::Deal(super::deals::Deal(m))),
+        NodeType::LedgerEntry => load::<entity::ledger_entry::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::LedgerEntry(super::ledger::LedgerEntry(m))),
+        NodeType::PartnerOfRecordClaim => load::<entity::partner_of_record_claim::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::PartnerOfRecordClaim(super::ledger::PartnerOfRecordClaim(m))),
+        NodeType::PayoutBatch => load::<entity::payout_batch::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::PayoutBatch(super::ledger::PayoutBatch(m))),
+        NodeType::CommissionRule => load::<entity::commission_rule::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::CommissionRule(super::ledger::CommissionRule(m))),
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

@@ -664,6 +664,12 @@ pub struct CreateProgramInput {
     /// The highest special discount staff may give on an approved deal, in percent (none:
     /// deals carry no discount).
     pub deal_max_discount_percent: Option<Decimal>,
+    /// Days after payment during which a refund or cancellation reverses commission (default 7).
+    pub reversal_window_days: Option<i32>,
+    /// The least paid to a partner in one payout; below it the balance carries over (default none).
+    pub minimum_payout: Option<MoneyInput>,
+    /// Months between payout batches: 1, 2 or 3 (the default).
+    pub payout_interval_months: Option<i32>,
 }
 
 /// What `createProgram` returns.
@@ -896,6 +902,11 @@ impl OnboardingMutation {
             requires_website: input.website_required,
             deal_protection_days: input.deal_protection_days,
             deal_max_discount_percent: input.deal_max_discount_percent.map(|p| p.0),
+            payouts: programs::PayoutTerms {
+                reversal_window_days: input.reversal_window_days,
+                min_payout: input.minimum_payout.map(MoneyInput::parts),
+                payout_interval_months: input.payout_interval_months,
+            },
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;
         Ok(ProgramPayload { program: Program(program) })

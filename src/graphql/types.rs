@@ -461,6 +461,18 @@ impl Program {
     async fn deal_max_discount_percent(&self) -> Option<super::scalars::Decimal> {
         self.0.deal_max_discount_percent.map(|p| p.to_decimal().into())
     }
+    /// Days after payment during which a refund or cancellation reverses commission.
+    async fn reversal_window_days(&self) -> i32 {
+        self.0.reversal_window_days
+    }
+    /// The least paid to a partner in one payout; none when any balance is paid.
+    async fn minimum_payout(&self) -> Option<super::programs::Money> {
+        self.0.min_payout.map(|m| super::programs::Money::new(m.to_decimal(), &self.0.currency))
+    }
+    /// Months between payout batches.
+    async fn payout_interval_months(&self) -> i32 {
+        self.0.payout_interval_months
+    }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
         super::onboarding::entry_conditions(&self.0)

@@ -4,7 +4,7 @@ use std::collections::HashMap;
 
 use axum::{
     Json,
-    extract::{Query, State},
+    extract::{Path, Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -19,7 +19,10 @@ use crate::{
     domain::billing::display,
     error::AppError,
     ids::{self, NodeType},
-    service::billing::{self, Period},
+    service::{
+        billing::{self, Period},
+        ledger::payouts,
+    },
 };
 
 fn failure(err: AppError) -> Response {
@@ -125,4 +128,69 @@ async fn invoices_csv(
         ])?;
     }
     out.finish()
+}
+
+const PAYOUT_HEADER: [&str; 10] =
+    ["batch", "partner", "entry", "kind", "earned_at", "quarter", "description", "rate", "base", "amount"];
+
+/// `GET /exports/payouts/<batch number>.csv`: one row per ledger entry the batch paid, with the
+/// partner it paid; a partner's ADMIN or BILLING gets its own rows (its statement), staff all.
+/// A batch you do not see is 404, like one that does not exist.
+pub async fn payouts(
+    State(state): State<AppState>,
+    ClientAddr(client): ClientAddr,
+    headers: HeaderMap,
+    Path(file): Path<String>,
+) -> Response {
+    match payouts_csv(&state, &headers, client, &file).await {
+        Ok((name, body)) => {
+            let disposition = HeaderValue::from_str(&format!("attachment; filename=\"{name}.csv\""))
+                .unwrap_or_else(|_| HeaderValue::from_static("attachment"));
+            (
+                StatusCode::OK,
+                [
+                    (header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8; header=present")),
+                    (header::CONTENT_DISPOSITION, disposition),
+                    (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+                ],
+                body,
+            )
+                .into_response()
+        }
+        Err(err) => failure(err),
+    }
+}
+
+async fn payouts_csv(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<std::net::IpAddr>,
+    file: &str,
+) -> Result<(String, Vec<u8>), AppError> {
+    let principal = super::graphql::principal(state, headers, client).await?;
+    let principal = crate::policy::signed_in(principal.as_deref())?;
+    let number = file.strip_suffix(".csv").ok_or(AppError::NotFound("PayoutBatch"))?;
+    let db = &state.ctx.db;
+    let batch = payouts::by_number(db, Some(principal), number).await?.ok_or(AppError::NotFound("PayoutBatch"))?;
+    let rows = payouts::paid_entries(db, Some(principal), batch.id).await?;
+    let names = payouts::partner_names(db, &rows.iter().map(|(e, _)| e.partner_id).collect::<Vec<_>>()).await?;
+    let mut out = CsvWriter::new(&PAYOUT_HEADER)?;
+    for (entry, _) in rows {
+        let partner = names.get(&entry.partner_id).map(String::as_str).unwrap_or_default();
+        let earned = entry.earned_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+        let id = ids::encode(NodeType::LedgerEntry, entry.id);
+        out.row(&[
+            Cell::Text(&batch.number),
+            Cell::Text(partner),
+            Cell::Text(&id),
+            Cell::Text(entry.kind.as_str()),
+            Cell::Text(&earned),
+            Cell::Text(&entry.quarter),
+            Cell::Text(&entry.description),
+            Cell::Text(&entry.rate.map(|r| r.to_decimal().to_string()).unwrap_or_default()),
+            Cell::Text(&entry.base.map(|b| display(b.to_decimal(), &entry.currency).to_string()).unwrap_or_default()),
+            Cell::Decimal(display(entry.amount.to_decimal(), &entry.currency)),
+        ])?;
+    }
+    Ok((batch.number, out.finish()?))
 }

@@ -38,6 +38,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/exports/invoices.csv", get(exports::invoices))
+        .route("/exports/payouts/{file}", get(exports::payouts))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -21,6 +21,10 @@ pub fn spawn(ctx: Ctx) {
         // Billing runs when a period starts (and at start, to catch up); the unique invoice
         // per organisation and period makes a second run on any node a no-op.
         let mut billed = None;
+        // Quarter closes and scheduled payouts are keyed (source keys, batch keys): a second
+        // run, here or on another node, posts and pays nothing twice.
+        let mut closed = None;
+        let mut paid_slot = None;
         loop {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
@@ -40,6 +44,23 @@ pub fn spawn(ctx: Ctx) {
                         billed = Some(period);
                     }
                     Err(err) => err.report("billing run failed; retrying next minute"),
+                }
+            }
+            if let Err(err) = crate::service::ledger::post::release_due(&ctx).await {
+                err.report("ledger release failed; retrying next minute");
+            }
+            let quarter = crate::domain::ledger::Quarter::of(ctx.now()).previous();
+            if closed != Some(quarter) {
+                match crate::service::ledger::post::close_quarter(&ctx, None, quarter).await {
+                    Ok(_) => closed = Some(quarter),
+                    Err(err) => err.report("quarter close failed; retrying next minute"),
+                }
+            }
+            let slot = crate::domain::ledger::payout_slot(ctx.now(), 1);
+            if paid_slot != Some(slot) {
+                match crate::service::ledger::payouts::run_scheduled(&ctx).await {
+                    Ok(_) => paid_slot = Some(slot),
+                    Err(err) => err.report("scheduled payout failed; retrying next minute"),
                 }
             }
             let today = ctx.now().date_naive();

@@ -88,6 +88,17 @@ pub enum Action<'a> {
     WorkOnDeal { deal: &'a entity::deal::Model },
     /// Review, approve, reject and extend deal registrations (staff ADMIN or CHANNEL_MANAGER).
     ReviewDeals,
+    /// Claim to be a customer's partner of record, or withdraw the claim (the acting partner's
+    /// ADMIN or SALES).
+    ClaimPartnerOfRecord,
+    /// Confirm or deny a partner-of-record claim: the customer's ADMIN, or staff ADMIN or
+    /// CHANNEL_MANAGER (who verify or override).
+    DecidePartnerOfRecord { claim: &'a entity::partner_of_record_claim::Model },
+    /// Keep commission rules, close quarters, mark entries DUPLICATE or FRAUD (staff ADMIN or
+    /// FINANCE).
+    ManageLedger,
+    /// Run a payout batch (staff ADMIN or FINANCE).
+    RunPayout,
 }
 
 /// The subscription a change is about.
@@ -227,6 +238,21 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             m.organization_kind == OrganizationKind::Partner
                 && m.organization_id() == deal.partner_id
                 && (m.role == Role::Admin || (m.role == Role::Sales && deal.created_by_user_id == principal.user_id()))
+        }
+        Action::ClaimPartnerOfRecord => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Sales)
+        }
+        Action::DecidePartnerOfRecord { claim } => {
+            let m = acting(principal)?;
+            (is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager))
+                || (m.organization_kind == OrganizationKind::Customer
+                    && m.organization_id() == claim.customer_id
+                    && m.role == Role::Admin)
+        }
+        Action::ManageLedger | Action::RunPayout => {
+            let m = acting(principal)?;
+            is_staff(m) && matches!(m.role, Role::Admin | Role::Finance)
         }
         Action::ChangePartnerTier
         | Action::ReviewDeals
@@ -1012,6 +1038,79 @@ pub fn deals_scope(principal: Option<&Principal>) -> Condition {
             .add(deal::Column::CreatedByUserId.eq(p.user_id())),
         OrganizationKind::Distributor => Condition::all().add(deal::Column::DistributorId.eq(m.organization_id())),
         _ => none,
+    }
+}
+
+/// The partner whose money the principal reads (its ADMIN or BILLING), or every partner's
+/// (staff); None for anyone else.
+pub enum LedgerReader {
+    Staff,
+    Partner(Uuid),
+}
+
+pub fn ledger_reader(principal: Option<&Principal>) -> Option<LedgerReader> {
+    let m = principal?.acting.as_ref()?;
+    if is_staff(m) {
+        Some(LedgerReader::Staff)
+    } else if m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Billing) {
+        Some(LedgerReader::Partner(m.organization_id()))
+    } else {
+        None
+    }
+}
+
+/// Whether the principal reads this partner's money: staff, or the partner's own ADMIN or BILLING.
+pub fn reads_ledger_of(principal: Option<&Principal>, partner_id: Uuid) -> bool {
+    match ledger_reader(principal) {
+        Some(LedgerReader::Staff) => true,
+        Some(LedgerReader::Partner(id)) => id == partner_id,
+        None => false,
+    }
+}
+
+/// Ledger entries (and payout statements, by their `partner_id` column) a principal reads: staff
+/// all, a partner's ADMIN and BILLING the partner's own. Nobody else: not its SALES, never
+/// another partner, never the customer an entry was earned on.
+pub fn ledger_scope(
+    principal: Option<&Principal>,
+    partner_column: impl sea_orm::sea_query::IntoColumnRef,
+) -> Condition {
+    match ledger_reader(principal) {
+        Some(LedgerReader::Staff) => Condition::all(),
+        Some(LedgerReader::Partner(id)) => Condition::all().add(Expr::col(partner_column).eq(id)),
+        None => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// Partner-of-record claims a principal sees: staff all; a partner's members its own claims;
+/// a customer's members the claims on it. A rival partner sees none of them.
+pub fn record_claims_scope(principal: Option<&Principal>) -> Condition {
+    use entity::partner_of_record_claim as claim;
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Partner => Condition::all().add(claim::Column::PartnerId.eq(m.organization_id())),
+        OrganizationKind::Customer => Condition::all().add(claim::Column::CustomerId.eq(m.organization_id())),
+        OrganizationKind::Distributor => none,
+    }
+}
+
+/// Payout batches a principal sees: staff all; a partner's ADMIN and BILLING those that paid it.
+pub fn payout_batches_scope(principal: Option<&Principal>) -> Condition {
+    use entity::{payout_batch, payout_statement};
+    match ledger_reader(principal) {
+        Some(LedgerReader::Staff) => Condition::all(),
+        Some(LedgerReader::Partner(id)) => Condition::all().add(
+            payout_batch::Column::Id.in_subquery(
+                Query::select()
+                    .column(payout_statement::Column::BatchId)
+                    .from(payout_statement::Entity)
+                    .and_where(payout_statement::Column::PartnerId.eq(id))
+                    .to_owned(),
+            ),
+        ),
+        None => Condition::all().add(Expr::val(false)),
     }
 }
 

@@ -365,6 +365,8 @@ async fn bill_one(
         billing_run_id: Set(run_id),
         voided_at: Set(None),
         void_reason: Set(None),
+        refunded_at: Set(None),
+        refund_reason: Set(None),
     }
     .insert(&txn)
     .await;
@@ -498,6 +500,44 @@ pub async fn void(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: &s
     .await
 }
 
+/// Refunds a paid invoice (staff ADMIN or FINANCE): its money went back to the payer, and the
+/// commission it earned is reversed, in the same transaction.
+#[tracing::instrument(skip_all, fields(invoice_id = %id))]
+pub async fn refund(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: &str) -> AppResult<invoice::Model> {
+    staff_billing(principal)?;
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 2000 {
+        return Err(AppError::bad_input("reason", "must be 1 to 2000 characters"));
+    }
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let inv = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
+    let changed = invoice::Entity::update_many()
+        .col_expr(invoice::Column::Status, Expr::value(InvoiceStatus::Refunded))
+        .col_expr(invoice::Column::RefundedAt, Expr::value(Some(now)))
+        .col_expr(invoice::Column::RefundReason, Expr::value(Some(reason.to_string())))
+        .filter(invoice::Column::Id.eq(id))
+        .filter(invoice::Column::Status.eq(InvoiceStatus::Paid))
+        .exec(&txn)
+        .await?;
+    if changed.rows_affected == 0 {
+        return Err(AppError::Conflict(format!("only a paid invoice is refunded; this one is {}", inv.status)));
+    }
+    let updated = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
+    let reversed = super::ledger::post::reverse_invoice(&txn, &updated, now).await?;
+    let event = audit::Event {
+        action: "invoice.refunded",
+        target_type: "Invoice",
+        target_id: Some(id),
+        customer_id: None,
+        before: Some(json!({ "status": inv.status })),
+        after: Some(json!({ "status": updated.status, "reason": reason, "reversals": reversed })),
+    };
+    audit::record(&txn, principal, event, now).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
 pub struct NewPayment {
     pub invoice_id: Uuid,
     pub amount: Decimal,
@@ -600,6 +640,8 @@ async fn record_once(
         active.status = Set(InvoiceStatus::Paid);
         active.paid_at = Set(Some(received_at));
         updated = active.update(&txn).await?;
+        // What the customer paid earns its partner of record's commission, in this transaction.
+        super::ledger::post::accrue_invoice(&txn, &updated, now).await?;
     }
     let event = audit::Event {
         action: "invoice.payment_recorded",

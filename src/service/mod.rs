@@ -18,6 +18,7 @@ pub mod grants;
 pub mod idempotency;
 pub mod identity;
 pub mod invitations;
+pub mod ledger;
 pub mod notifications;
 pub mod organizations;
 pub mod people;

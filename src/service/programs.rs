@@ -92,6 +92,18 @@ pub struct NewProgram {
     pub deal_protection_days: Option<i32>,
     /// The highest special discount on an approved deal, in percent (none: no discounts).
     pub deal_max_discount_percent: Option<Decimal>,
+    /// How commissions are held and paid out.
+    pub payouts: PayoutTerms,
+}
+
+/// A programme's payout settings: none given means 7 days' reversal window, no minimum payout,
+/// a batch every 3 months.
+#[derive(Default)]
+pub struct PayoutTerms {
+    pub reversal_window_days: Option<i32>,
+    /// With the currency it was given in, which must be the programme's.
+    pub min_payout: Option<(Decimal, String)>,
+    pub payout_interval_months: Option<i32>,
 }
 
 fn terms_body(field: &str, body: &str) -> AppResult<String> {
@@ -132,6 +144,27 @@ pub async fn create_program(
         Some(p) => Some(super::fixed("dealMaxDiscountPercent", p)?),
         None => None,
     };
+    let reversal_window_days = input.payouts.reversal_window_days.unwrap_or(7);
+    if !(0..=90).contains(&reversal_window_days) {
+        return Err(AppError::bad_input("reversalWindowDays", "must be 0 to 90 days"));
+    }
+    let payout_interval_months = input.payouts.payout_interval_months.unwrap_or(3);
+    if ![1, 2, 3].contains(&payout_interval_months) {
+        return Err(AppError::bad_input(
+            "payoutIntervalMonths",
+            "must be 1, 2 or 3: partners are paid at least every 3 months",
+        ));
+    }
+    let min_payout = match input.payouts.min_payout {
+        Some((a, given)) => {
+            let amount = amount_in("minimumPayout", a, &given, &currency)?;
+            if amount < Decimal::ZERO {
+                return Err(AppError::bad_input("minimumPayout", "must not be negative"));
+            }
+            Some(super::fixed("minimumPayout", amount)?)
+        }
+        None => None,
+    };
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let created = program::ActiveModel {
@@ -145,6 +178,9 @@ pub async fn create_program(
         requires_website: Set(input.requires_website),
         deal_protection_days: Set(protection_days),
         deal_max_discount_percent: Set(max_discount),
+        reversal_window_days: Set(reversal_window_days),
+        min_payout: Set(min_payout),
+        payout_interval_months: Set(payout_interval_months),
         created_at: Set(now),
     }
     .insert(&txn)

@@ -535,6 +535,10 @@ pub async fn set_cancel(
     let kind = if cancel { SubscriptionChangeKind::CancelScheduled } else { SubscriptionChangeKind::CancelUndone };
     let after = json!({ "endsAt": cancel.then_some(updated.current_period_end).flatten() });
     record_change(&txn, Some(principal), &updated, kind, None, Some(after), now).await?;
+    if cancel {
+        // Cancelled inside the reversal window: the commission still held for it is taken back.
+        super::ledger::post::reverse_cancelled(&txn, updated.id, now).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }

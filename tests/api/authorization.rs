@@ -245,6 +245,7 @@ fn every_mutation_has_rows() {
             .chain(crate::who_pays::OPERATIONS.iter())
             .chain(crate::cross_party::OPERATIONS.iter())
             .chain(crate::deals::OPERATIONS.iter())
+            .chain(crate::ledger::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -22,6 +22,7 @@ mod footing;
 mod hardening;
 mod http;
 mod invitations;
+mod ledger;
 mod onboarding;
 mod organizations;
 mod pagination;

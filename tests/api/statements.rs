@@ -138,6 +138,14 @@ const EXEMPT: &[(&str, &str)] = &[
     ("Plan.volumeBands", "a plan's bands through a loader; checked inside the product list"),
     ("Product.plans", "a product's plans through a loader; checked inside the product list"),
     ("Deal.products", "a deal's products through a loader; checked inside the deals list"),
+    ("LedgerEntry.history", "an entry's states through a loader; checked inside the ledger list"),
+    ("Query.partnerBalances", "summed in SQL: a fixed number of statements per partner"),
+    ("LedgerBalance.holds", "computed from the balance's summing statements"),
+    ("PartnerEarnings.holds", "computed from the balance's summing statements"),
+    ("CloseQuarterPayload.adjustments", "a mutation's result"),
+    ("MarkLedgerEntryPayload.entries", "a mutation's result"),
+    ("Query.commissionRules", "one programme's rules, one statement"),
+    ("PayoutBatch.statements", "a batch's statements through a loader; checked inside the batch list"),
     ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
     ("Deal.conflicts", "a deal's rivals through a loader; checked inside the deals list"),
 ];
@@ -175,6 +183,9 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.courses", "vera.admin@", "{ LIST }"),
     ("Query.customers", "vera.admin@", "{ LIST }"),
     ("Query.deals", "vera.admin@", "{ LIST }"),
+    ("Query.partnerOfRecordClaims", "vera.admin@", "{ LIST }"),
+    ("Query.payoutBatches", "vera.admin@", "{ LIST }"),
+    ("Query.partnerLedger", "anna@", "{ LIST }"),
     ("Query.invoices", "vera.admin@", "{ LIST }"),
     ("Query.organizations", "vera.admin@", "{ LIST }"),
     ("Query.partnerBillingReport", "anna@", "query($period: String!) { LIST }"),
@@ -571,6 +582,63 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
         }
         .insert(db)
         .await;
+    }
+    // The ledger: Alpine claims each product of Edelweiss (more claims), Fiona runs five more
+    // payout batches, and Alpine's ledger gets entries in several states, posted directly (the
+    // postings that make them are tested in ledger.rs).
+    let products = app.gql(Some(&anna), "{ products { nodes { id } } }", json!({})).await;
+    let claim =
+        "mutation($c: ID!, $p: ID!) { claimPartnerOfRecord(input: {customerId: $c, productId: $p}) { claim { id } } }";
+    for p in products["data"]["products"]["nodes"].as_array().unwrap() {
+        gql(&anna, claim, json!({ "c": edelweiss, "p": p["id"] })).await;
+    }
+    let fiona = world.token("fiona.finance@");
+    for i in 0..5 {
+        let run =
+            "mutation($k: String!) { runPayout(input: {idempotencyKey: $k, currency: \"EUR\"}) { batch { id } } }";
+        gql(&fiona, run, json!({ "k": format!("thick-{i}") })).await;
+    }
+    {
+        use partnerhub::{
+            domain::{EntryKind, EntrySource, EntryState, ledger::Quarter},
+            ids::{NodeType, decode_as},
+            service::ledger::post,
+        };
+        let (partner, customer) = (
+            decode_as(NodeType::Organization, &alpine).unwrap(),
+            decode_as(NodeType::Organization, &edelweiss).unwrap(),
+        );
+        let now = app.ctx.now();
+        for (i, state) in
+            [EntryState::Pending, EntryState::Approved, EntryState::Approved, EntryState::Pending, EntryState::Approved]
+                .into_iter()
+                .enumerate()
+        {
+            let entry = post::NewEntry {
+                partner_id: partner,
+                kind: EntryKind::Commission,
+                amount: rust_decimal::Decimal::new(1000 + i as i64, 2),
+                currency: "EUR".into(),
+                source_type: EntrySource::InvoiceLine,
+                source_id: None,
+                source_key: format!("thick:{i}"),
+                customer_id: Some(customer),
+                invoice_line_id: None,
+                rule_id: None,
+                rate: Some(rust_decimal::Decimal::from(20)),
+                base: Some(rust_decimal::Decimal::new(5000 + 5 * i as i64, 2)),
+                reverses_entry_id: None,
+                quarter: Quarter::of(now),
+                description: format!("thick {i}"),
+                earned_at: now,
+                state,
+                hold_reason: (state == EntryState::Pending).then(|| "reversal window until tomorrow".to_string()),
+                release_at: (state == EntryState::Pending).then(|| now + chrono::TimeDelta::days(1)),
+                batch_id: None,
+                reason: None,
+            };
+            post::post(db, entry, now).await.unwrap();
+        }
     }
     let mut variables = serde_json::Map::new();
     variables.insert("alpine".into(), json!(alpine));

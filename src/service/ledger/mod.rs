@@ -1,0 +1,348 @@
+//! The partner ledger (issue 15): append-only entries whose states are rows of their own,
+//! balances summed in SQL, commissions posted from paid invoices, reversals, the release of
+//! held money, quarter closes, partner-of-record claims and payout batches.
+
+pub mod payouts;
+pub mod post;
+pub mod records;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+use entity::{ledger_entry, ledger_entry_state};
+use rust_decimal::Decimal;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, Select,
+    sea_query::{Alias, Expr, ExprTrait, Query},
+};
+use uuid::Uuid;
+
+use crate::{
+    domain::{
+        EntryKind, EntryState,
+        ledger::{Balance, Balances},
+    },
+    error::{AppError, AppResult},
+    policy,
+    principal::Principal,
+};
+
+/// A state row that is its entry's current one: no later row of the same entry exists.
+pub fn latest_state() -> Condition {
+    let later = Alias::new("later");
+    Condition::all().add(
+        Expr::exists(
+            Query::select()
+                .expr(Expr::val(1))
+                .from_as(ledger_entry_state::Entity, later.clone())
+                .and_where(
+                    Expr::col((later.clone(), ledger_entry_state::Column::EntryId))
+                        .equals((ledger_entry_state::Entity, ledger_entry_state::Column::EntryId)),
+                )
+                .and_where(
+                    Expr::col((later, ledger_entry_state::Column::Seq))
+                        .gt(Expr::col((ledger_entry_state::Entity, ledger_entry_state::Column::Seq))),
+                )
+                .to_owned(),
+        )
+        .not(),
+    )
+}
+
+/// What a partner's ledger list filters on.
+#[derive(Default)]
+pub struct Filter {
+    pub partner_id: Option<Uuid>,
+    pub kind: Option<EntryKind>,
+    pub state: Option<EntryState>,
+    pub quarter: Option<String>,
+}
+
+/// Ledger entries the principal reads, filtered; the state filter reads the current state in SQL.
+pub fn entries(principal: Option<&Principal>, filter: &Filter) -> AppResult<Select<ledger_entry::Entity>> {
+    let mut select = ledger_entry::Entity::find()
+        .filter(policy::ledger_scope(principal, (ledger_entry::Entity, ledger_entry::Column::PartnerId)));
+    if let Some(partner) = filter.partner_id {
+        select = select.filter(ledger_entry::Column::PartnerId.eq(partner));
+    }
+    if let Some(kind) = filter.kind {
+        select = select.filter(ledger_entry::Column::Kind.eq(kind));
+    }
+    if let Some(quarter) = &filter.quarter {
+        let q = crate::service::field("quarter", crate::domain::ledger::Quarter::parse(quarter))?;
+        select = select.filter(ledger_entry::Column::Quarter.eq(q.to_string()));
+    }
+    if let Some(state) = filter.state {
+        let mut current = Query::select()
+            .column((ledger_entry_state::Entity, ledger_entry_state::Column::EntryId))
+            .from(ledger_entry_state::Entity)
+            .and_where(Expr::col((ledger_entry_state::Entity, ledger_entry_state::Column::State)).eq(state.as_str()))
+            .cond_where(latest_state())
+            .to_owned();
+        if let Some(partner) = filter.partner_id {
+            current
+                .and_where(Expr::col((ledger_entry_state::Entity, ledger_entry_state::Column::PartnerId)).eq(partner));
+        }
+        select = select.filter(ledger_entry::Column::Id.in_subquery(current));
+    }
+    Ok(select)
+}
+
+/// The current state of each entry, in one statement (the caller read the entries under scope).
+pub async fn current_states(
+    db: &impl ConnectionTrait,
+    entry_ids: &[Uuid],
+) -> AppResult<HashMap<Uuid, ledger_entry_state::Model>> {
+    if entry_ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = ledger_entry_state::Entity::find()
+        .filter(ledger_entry_state::Column::EntryId.is_in(entry_ids.iter().copied()))
+        .filter(latest_state())
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|s| (s.entry_id, s)).collect())
+}
+
+/// A partner's balances per currency, summed in SQL from the entries and their current states;
+/// nothing is stored. One statement.
+pub async fn balances(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+) -> AppResult<Balances> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Sum {
+        currency: String,
+        kind: String,
+        state: String,
+        amount: i64,
+    }
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    let query = Query::select()
+        .column((e, ledger_entry::Column::Currency))
+        .column((e, ledger_entry::Column::Kind))
+        .column((s, ledger_entry_state::Column::State))
+        .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
+        .from(e)
+        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
+        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
+        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
+        .cond_where(latest_state())
+        .group_by_col((e, ledger_entry::Column::Currency))
+        .group_by_col((e, ledger_entry::Column::Kind))
+        .group_by_col((s, ledger_entry_state::Column::State))
+        .to_owned();
+    let rows =
+        <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    let mut out = Balances::default();
+    for r in rows {
+        let (Some(kind), Some(state)) = (EntryKind::parse(&r.kind), EntryState::parse(&r.state)) else {
+            return Err(AppError::internal(format!("ledger row of kind {} in state {}", r.kind, r.state)));
+        };
+        out.add(kind, state, entity::fixed::Fixed(r.amount).to_decimal(), &r.currency);
+    }
+    Ok(out)
+}
+
+/// Held money of a partner, per reason and release date (PENDING entries), in one statement.
+pub async fn holds(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+) -> AppResult<Vec<(String, Option<DateTime<Utc>>, Decimal, String)>> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Hold {
+        hold_reason: Option<String>,
+        release_at: Option<DateTime<Utc>>,
+        currency: String,
+        amount: i64,
+    }
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    let query = Query::select()
+        .column((s, ledger_entry_state::Column::HoldReason))
+        .column((s, ledger_entry_state::Column::ReleaseAt))
+        .column((e, ledger_entry::Column::Currency))
+        .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
+        .from(e)
+        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
+        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
+        .and_where(Expr::col((s, ledger_entry_state::Column::State)).eq(EntryState::Pending.as_str()))
+        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
+        .cond_where(latest_state())
+        .group_by_col((s, ledger_entry_state::Column::HoldReason))
+        .group_by_col((s, ledger_entry_state::Column::ReleaseAt))
+        .group_by_col((e, ledger_entry::Column::Currency))
+        .to_owned();
+    let rows =
+        <Hold as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    Ok(rows
+        .into_iter()
+        .map(|h| {
+            let reason = h.hold_reason.unwrap_or_else(|| "held".into());
+            (reason, h.release_at, entity::fixed::Fixed(h.amount).to_decimal(), h.currency)
+        })
+        .collect())
+}
+
+/// One currency's balance, zero when the partner has none in it.
+pub fn balance_in(balances: &Balances, currency: &str) -> Balance {
+    balances.0.get(currency).cloned().unwrap_or_default()
+}
+
+/// The minimum payout of a partner per currency: the highest of its programmes' minimums.
+pub async fn minimum_payouts(db: &impl ConnectionTrait, partner_id: Uuid) -> AppResult<HashMap<String, Decimal>> {
+    let places = entity::partnership::Entity::find()
+        .filter(entity::partnership::Column::OrganizationId.eq(partner_id))
+        .all(db)
+        .await?;
+    let programs = entity::program::Entity::find()
+        .filter(entity::program::Column::Id.is_in(places.iter().map(|p| p.program_id)))
+        .all(db)
+        .await?;
+    let mut out: HashMap<String, Decimal> = HashMap::new();
+    for p in programs {
+        if let Some(min) = p.min_payout {
+            let m = out.entry(p.currency.clone()).or_default();
+            *m = (*m).max(min.to_decimal());
+        }
+    }
+    Ok(out)
+}
+
+/// A partner's commission figures for a quarter, in its programme currency.
+#[derive(Default)]
+pub struct QuarterFigures {
+    pub currency: Option<String>,
+    pub commissions: Decimal,
+    pub base: Decimal,
+    pub target: Option<Decimal>,
+    pub rate: Option<Decimal>,
+    pub rebates_unpaid: Decimal,
+}
+
+/// This quarter's commission against the target, and rebates accepted in the last 3 months and
+/// not yet paid: a fixed number of statements, whatever the number of entries.
+pub async fn quarter_figures(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    quarter: crate::domain::ledger::Quarter,
+    now: DateTime<Utc>,
+) -> AppResult<QuarterFigures> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Sum {
+        kind: String,
+        amount: i64,
+        base: Option<i64>,
+    }
+    let places = entity::partnership::Entity::find()
+        .filter(entity::partnership::Column::OrganizationId.eq(partner_id))
+        .all(db)
+        .await?;
+    let programs = entity::program::Entity::find()
+        .filter(entity::program::Column::Id.is_in(places.iter().map(|p| p.program_id)))
+        .all(db)
+        .await?;
+    let Some(program) = programs.first() else { return Ok(QuarterFigures::default()) };
+    let currency = program.currency.clone();
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    let open_or_paid = [EntryState::Pending, EntryState::Approved, EntryState::Paid, EntryState::Reversed];
+    let query = Query::select()
+        .column((e, ledger_entry::Column::Kind))
+        .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
+        .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Base)), Alias::new("base"))
+        .from(e)
+        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
+        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
+        .and_where(Expr::col((e, ledger_entry::Column::Currency)).eq(currency.as_str()))
+        .and_where(Expr::col((e, ledger_entry::Column::Kind)).is_in([
+            EntryKind::Commission.as_str(),
+            EntryKind::Reversal.as_str(),
+            EntryKind::Adjustment.as_str(),
+            EntryKind::Rebate.as_str(),
+        ]))
+        .and_where(
+            Expr::col((e, ledger_entry::Column::Quarter)).eq(quarter.to_string()).or(Expr::col((
+                e,
+                ledger_entry::Column::Kind,
+            ))
+            .eq(EntryKind::Rebate.as_str())),
+        )
+        .and_where(Expr::col((s, ledger_entry_state::Column::State)).is_in(open_or_paid.map(|st| st.as_str())))
+        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
+        .cond_where(latest_state())
+        .group_by_col((e, ledger_entry::Column::Kind))
+        .to_owned();
+    let rows =
+        <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
+    let mut figures = QuarterFigures { currency: Some(currency.clone()), ..Default::default() };
+    for r in rows {
+        let amount = entity::fixed::Fixed(r.amount).to_decimal();
+        match EntryKind::parse(&r.kind) {
+            Some(EntryKind::Rebate) => {}
+            Some(EntryKind::Adjustment) => figures.commissions += amount,
+            Some(_) => {
+                figures.commissions += amount;
+                figures.base += entity::fixed::Fixed(r.base.unwrap_or_default()).to_decimal();
+            }
+            None => {}
+        }
+    }
+    figures.rebates_unpaid = rebates_unpaid(db, principal, partner_id, &currency, now).await?;
+    let tier_of = |program_id: Uuid| places.iter().find(|p| p.program_id == program_id).map(|p| p.tier_id);
+    let rules = entity::commission_rule::Entity::find()
+        .filter(entity::commission_rule::Column::ProgramId.is_in(programs.iter().map(|p| p.id)))
+        .filter(entity::commission_rule::Column::ValidFrom.lte(now))
+        .all(db)
+        .await?;
+    let live = rules
+        .iter()
+        .filter(|r| r.valid_to.is_none_or(|to| now < to) && r.tier_id.is_none_or(|t| Some(t) == tier_of(r.program_id)));
+    let best = live.clone().find(|r| r.quarterly_target.is_some()).or_else(|| live.clone().next());
+    if let Some(rule) = best {
+        let target = rule.quarterly_target.map(|t| t.to_decimal());
+        figures.target = target;
+        figures.rate = Some(crate::domain::ledger::rate_reached(
+            figures.base,
+            rule.percent.to_decimal(),
+            target,
+            rule.accelerated_percent.map(|a| a.to_decimal()),
+        ));
+    }
+    Ok(figures)
+}
+
+/// Rebates accepted in the last 3 months and not yet paid.
+async fn rebates_unpaid(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    currency: &str,
+    now: DateTime<Utc>,
+) -> AppResult<Decimal> {
+    #[derive(sea_orm::FromQueryResult)]
+    struct Sum {
+        amount: Option<i64>,
+    }
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    let since = now - chrono::Months::new(3);
+    let query = Query::select()
+        .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
+        .from(e)
+        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
+        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
+        .and_where(Expr::col((e, ledger_entry::Column::Currency)).eq(currency))
+        .and_where(Expr::col((e, ledger_entry::Column::Kind)).eq(EntryKind::Rebate.as_str()))
+        .and_where(Expr::col((e, ledger_entry::Column::EarnedAt)).gte(since))
+        .and_where(
+            Expr::col((s, ledger_entry_state::Column::State))
+                .is_in([EntryState::Pending.as_str(), EntryState::Approved.as_str()]),
+        )
+        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
+        .cond_where(latest_state())
+        .to_owned();
+    let row =
+        <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).one(db).await?;
+    Ok(entity::fixed::Fixed(row.and_then(|r| r.amount).unwrap_or_default()).to_decimal())
+}
