@@ -141,9 +141,11 @@ impl LedgerEntry {
 /// A posting to a partner's ledger: never edited; corrections are new entries.
 #[Object]
 impl LedgerEntry {
+    /// Opaque global identifier.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::LedgerEntry, self.0.id))
     }
+    /// What the entry is.
     async fn kind(&self) -> LedgerEntryKind {
         self.0.kind.into()
     }
@@ -198,6 +200,7 @@ impl LedgerEntry {
     async fn earned_at(&self) -> DateTime<Utc> {
         self.0.earned_at
     }
+    /// When it was posted.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
@@ -366,6 +369,7 @@ pub struct PartnerOfRecordClaim(pub partner_of_record_claim::Model);
 /// A partner's claim to advise a customer, and the customer's (or staff's) answer.
 #[Object]
 impl PartnerOfRecordClaim {
+    /// Opaque global identifier.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::PartnerOfRecordClaim, self.0.id))
     }
@@ -384,6 +388,7 @@ impl PartnerOfRecordClaim {
             None => Ok(None),
         }
     }
+    /// Where the claim stands.
     async fn status(&self) -> PartnerOfRecordStatus {
         self.0.status.into()
     }
@@ -395,6 +400,7 @@ impl PartnerOfRecordClaim {
     async fn staff_verified(&self) -> bool {
         self.0.staff_verified
     }
+    /// When the partner claimed.
     async fn claimed_at(&self) -> DateTime<Utc> {
         self.0.claimed_at
     }
@@ -402,6 +408,7 @@ impl PartnerOfRecordClaim {
     async fn decided_at(&self) -> Option<DateTime<Utc>> {
         self.0.decided_at
     }
+    /// When it stopped earning (replaced or ended by staff).
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at
     }
@@ -416,9 +423,11 @@ pub struct CommissionRule(pub commission_rule::Model);
 /// A programme's commission rule: a percentage of the list price attributed customers pay.
 #[Object]
 impl CommissionRule {
+    /// Opaque global identifier.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::CommissionRule, self.0.id))
     }
+    /// The programme whose terms it is.
     async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
         Ok(load::<entity::program::Entity>(ctx, self.0.program_id).await?.map(Program))
     }
@@ -433,6 +442,7 @@ impl CommissionRule {
     async fn product_line(&self) -> Option<&str> {
         self.0.product_line.as_deref()
     }
+    /// Percent of the list price attributed customers pay.
     async fn percent(&self) -> Decimal {
         self.0.percent.to_decimal().into()
     }
@@ -444,25 +454,30 @@ impl CommissionRule {
     async fn quarterly_target(&self) -> Option<Money> {
         self.0.quarterly_target.map(|t| money(t.to_decimal(), &self.0.currency))
     }
+    /// From when it applies (the payment's date).
     async fn valid_from(&self) -> DateTime<Utc> {
         self.0.valid_from
     }
+    /// Until when it applies (exclusive); none when open.
     async fn valid_to(&self) -> Option<DateTime<Utc>> {
         self.0.valid_to
     }
 }
 
-/// What one partner was paid in a batch.
 pub struct PayoutStatement(pub payout_statement::Model, pub String);
 
+/// What one partner was paid in a batch.
 #[Object]
 impl PayoutStatement {
+    /// A stable identifier (statements are fetched through their batch).
     pub async fn id(&self) -> ID {
         ID(ids::derived("PayoutStatement", &[&self.0.id.to_string()]))
     }
+    /// The partner paid.
     async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         Ok(load::<entity::organization::Entity>(ctx, self.0.partner_id).await?.map(Organization))
     }
+    /// What it was paid.
     async fn amount(&self) -> Money {
         money(self.0.amount.to_decimal(), &self.0.currency)
     }
@@ -481,6 +496,7 @@ pub struct PayoutBatch(pub payout_batch::Model);
 /// A payout batch ("wave"): every partner's approved, unpaid balance in one currency, paid once.
 #[Object]
 impl PayoutBatch {
+    /// Opaque global identifier.
     pub async fn id(&self) -> ID {
         ID(ids::encode(NodeType::PayoutBatch, self.0.id))
     }
@@ -488,15 +504,19 @@ impl PayoutBatch {
     async fn number(&self) -> &str {
         &self.0.number
     }
+    /// The currency it pays, ISO 4217.
     async fn currency(&self) -> &str {
         &self.0.currency
     }
+    /// Running or completed.
     async fn status(&self) -> PayoutBatchStatus {
         self.0.status.into()
     }
+    /// When it started.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// When every partner owed was paid.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at
     }
@@ -662,6 +682,7 @@ pub struct CreateCommissionRuleInput {
 /// What `createCommissionRule` returns.
 #[derive(SimpleObject)]
 pub struct CommissionRulePayload {
+    /// The rule created.
     pub rule: CommissionRule,
 }
 
@@ -697,6 +718,7 @@ pub struct EndPartnerOfRecordInput {
 /// What the partner-of-record mutations return.
 #[derive(SimpleObject)]
 pub struct PartnerOfRecordPayload {
+    /// The claim as it is now.
     pub claim: PartnerOfRecordClaim,
 }
 
@@ -753,6 +775,7 @@ pub struct RunPayoutInput {
 /// What `runPayout` returns.
 #[derive(SimpleObject)]
 pub struct RunPayoutPayload {
+    /// The batch, completed.
     pub batch: PayoutBatch,
     /// Partners this call paid (0 for a retry of a completed batch).
     pub partners_paid: i32,

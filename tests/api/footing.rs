@@ -15,7 +15,7 @@ use uuid::Uuid;
 use crate::helpers::*;
 
 /// Runs `cases` random cases of `strategy` against `check`, on the current Tokio runtime.
-fn run<S: Strategy>(cases: u32, strategy: S, check: impl Fn(S::Value) -> Result<(), TestCaseError>)
+pub(crate) fn run<S: Strategy>(cases: u32, strategy: S, check: impl Fn(S::Value) -> Result<(), TestCaseError>)
 where
     S::Value: std::fmt::Debug,
 {
@@ -25,7 +25,7 @@ where
     }
 }
 
-fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+pub(crate) fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     tokio::task::block_in_place(|| tokio::runtime::Handle::current().block_on(future))
 }
 

@@ -263,7 +263,15 @@ async fn payouts_pay_every_approved_entry_exactly_once_under_concurrency_and_ret
     assert_eq!(error_code(&app.gql(Some(&world.token("carl.channel@")), run, json!({ "k": "x" })).await), "FORBIDDEN");
     assert_eq!(error_code(&app.gql(Some(&anna), run, json!({ "k": "x" })).await), "FORBIDDEN");
     // The statement as CSV: Alpine reads its own rows, the batch it was not in is 404 to it.
-    let number = a["data"]["runPayout"]["batch"]["number"].as_str().unwrap().to_string();
+    // Whichever call's batch paid Alpine (the racers may answer with an earlier or later one),
+    // Alpine lists exactly that one.
+    let mine = app
+        .gql(Some(&anna), "{ payoutBatches { nodes { number statements { amount { amount } } } } }", json!({}))
+        .await;
+    let mine = mine["data"]["payoutBatches"]["nodes"].as_array().unwrap().clone();
+    assert_eq!(mine.len(), 1, "{mine:?}");
+    assert_eq!(mine[0]["statements"][0]["amount"]["amount"], owed.as_str());
+    let number = mine[0]["number"].as_str().unwrap().to_string();
     let csv =
         app.client.get(app.url(&format!("/exports/payouts/{number}.csv"))).bearer_auth(&anna).send().await.unwrap();
     assert_eq!(csv.status(), 200);
@@ -407,4 +415,55 @@ async fn actors_by_ledger_operations() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[tokio::test]
+async fn a_new_partner_of_record_ends_the_previous_and_both_are_told() {
+    use sea_orm::EntityTrait;
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (anna, cara, erika, vera) =
+        (world.token("anna@"), world.token("cara@"), world.token("erika@"), world.token("vera.admin@"));
+    // Celtic gets access to Edelweiss too, and claims to advise it.
+    let db = &app.ctx.db;
+    let id = |gid: &str| partnerhub::ids::decode_as(partnerhub::ids::NodeType::Organization, gid).unwrap();
+    let celtic_id = organization_id(&app, &vera, "Celtic Comms Ltd").await;
+    let edelweiss_id = organization_id(&app, &vera, "Edelweiss Dental").await;
+    let celtic = entity::organization::Entity::find_by_id(id(&celtic_id)).one(db).await.unwrap().unwrap();
+    let edelweiss = entity::organization::Entity::find_by_id(id(&edelweiss_id)).one(db).await.unwrap().unwrap();
+    let (active, all) = (entity::enums::GrantStatus::Active, partnerhub::domain::Rights::ALL);
+    partnerhub::demo::grant(&app.ctx, &celtic, &edelweiss, active, all).await.unwrap();
+    let claim = "mutation($c: ID!) { claimPartnerOfRecord(input: {customerId: $c, note: \"we took over\"}) { claim { id status } } }";
+    let made = app.gql(Some(&cara), claim, json!({ "c": edelweiss_id })).await;
+    assert_eq!(made["data"]["claimPartnerOfRecord"]["claim"]["status"], "CLAIMED", "{made}");
+    let told = "{ viewer { notifications(first: 50) { nodes { kind payload } } } }";
+    let erika_told = app.gql(Some(&erika), told, json!({})).await;
+    assert!(erika_told.to_string().contains("PARTNER_OF_RECORD_CLAIMED"), "{erika_told}");
+    let decide =
+        "mutation($id: ID!) { decidePartnerOfRecord(input: {claimId: $id, confirm: true}) { claim { status } } }";
+    let claim_id = made["data"]["claimPartnerOfRecord"]["claim"]["id"].clone();
+    assert_no_errors(&app.gql(Some(&erika), decide, json!({ "id": claim_id })).await);
+    // Alpine's claim on Edelweiss ended, with the reason; both partners were told.
+    let alpine_claims = app
+        .gql(
+            Some(&anna),
+            "{ partnerOfRecordClaims(status: ENDED) { nodes { customer { name } endReason } } }",
+            json!({}),
+        )
+        .await;
+    let ended = &alpine_claims["data"]["partnerOfRecordClaims"]["nodes"];
+    assert_eq!(ended[0]["customer"]["name"], "Edelweiss Dental", "{alpine_claims}");
+    assert_eq!(ended[0]["endReason"], "replaced by Celtic Comms Ltd");
+    let anna_told = app.gql(Some(&anna), told, json!({})).await;
+    assert!(anna_told.to_string().contains("PARTNER_OF_RECORD_ENDED"), "{anna_told}");
+    let cara_told = app.gql(Some(&cara), told, json!({})).await;
+    assert!(cara_told.to_string().contains("PARTNER_OF_RECORD_DECIDED"), "{cara_told}");
+    // Staff override: Vera ends Celtic's; it earns nothing from now on.
+    let end = "mutation($id: ID!) { endPartnerOfRecord(input: {claimId: $id, reason: \"customer asked\"}) { claim { status endReason } } }";
+    let over = app.gql(Some(&vera), end, json!({ "id": claim_id })).await;
+    assert_eq!(
+        over["data"]["endPartnerOfRecord"]["claim"],
+        json!({ "status": "ENDED", "endReason": "customer asked" })
+    );
+    assert_eq!(error_code(&app.gql(Some(&erika), end, json!({ "id": claim_id })).await), "FORBIDDEN");
 }

@@ -23,6 +23,7 @@ mod hardening;
 mod http;
 mod invitations;
 mod ledger;
+mod ledger_invariants;
 mod onboarding;
 mod organizations;
 mod pagination;

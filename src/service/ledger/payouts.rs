@@ -188,21 +188,36 @@ pub async fn run(ctx: &Ctx, principal: Option<&Principal>, key: &str, currency_c
     if let Some(running) = running(ctx, &code).await? {
         paid_now += complete(ctx, &running).await?;
     }
-    let batch = match start(ctx, principal, key, &code).await {
-        Ok(batch) => batch,
-        // Another call started one at the same moment: with this key (a retry racing its
-        // original) or for this currency. Complete that one and answer with it.
-        Err(AppError::Conflict(_)) => {
-            let keyed =
-                payout_batch::Entity::find().filter(payout_batch::Column::IdempotencyKey.eq(key)).one(&ctx.db).await?;
-            match keyed {
-                Some(b) => b,
-                None => running(ctx, &code)
-                    .await?
-                    .ok_or_else(|| AppError::Conflict("a payout batch in this currency is running".into()))?,
+    // Another call may start a batch at the same moment: with this key (a retry racing its
+    // original: answer with that batch), or another key for this currency (complete that one
+    // first, then start ours, so that the key always names one batch).
+    let mut attempts = 0;
+    let batch = loop {
+        attempts += 1;
+        match start(ctx, principal, key, &code).await {
+            Ok(batch) => break batch,
+            Err(AppError::Conflict(message)) => {
+                let keyed = payout_batch::Entity::find()
+                    .filter(payout_batch::Column::IdempotencyKey.eq(key))
+                    .one(&ctx.db)
+                    .await?;
+                if let Some(b) = keyed {
+                    if b.currency != code {
+                        return Err(AppError::Conflict(
+                            "this idempotency key was already used with different input".into(),
+                        ));
+                    }
+                    break b;
+                }
+                if let Some(other) = running(ctx, &code).await? {
+                    paid_now += complete(ctx, &other).await?;
+                }
+                if attempts >= 5 {
+                    return Err(AppError::Conflict(message));
+                }
             }
+            Err(other) => return Err(other),
         }
-        Err(other) => return Err(other),
     };
     paid_now += complete(ctx, &batch).await?;
     Ok(Run { batch: reload(ctx, batch.id).await?, paid_now })
