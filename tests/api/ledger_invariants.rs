@@ -221,6 +221,16 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
     });
 }
 
+/// A child process killed and reaped however the test ends.
+struct Node(std::process::Child);
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// A node killed (SIGKILL) while its payout job pays a batch: the batch stays RUNNING with some
 /// partners paid; the job run again completes it, and every approved entry is paid exactly once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,20 +248,22 @@ async fn a_payout_killed_half_way_is_completed_by_the_next_run_paying_each_entry
         partners.push(p);
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut node = std::process::Command::new(env!("CARGO_BIN_EXE_partnerhub"))
-        .arg("serve")
-        .env("PARTNERHUB_DATABASE_URL", &app.database_url)
-        .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PARTNERHUB_LOG", "warn")
-        .spawn()
-        .unwrap();
+    let mut node = Node(
+        std::process::Command::new(env!("CARGO_BIN_EXE_partnerhub"))
+            .arg("serve")
+            .env("PARTNERHUB_DATABASE_URL", &app.database_url)
+            .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
+            .env("PARTNERHUB_LOG", "warn")
+            .spawn()
+            .unwrap(),
+    );
     // The node's jobs start the scheduled payout at once; kill it once some partners are paid.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let paid_when_killed = loop {
         let paid = payout_statement::Entity::find().count(db).await.unwrap();
         if paid >= 20 {
-            node.kill().unwrap();
-            node.wait().unwrap();
+            node.0.kill().unwrap();
+            node.0.wait().unwrap();
             break payout_statement::Entity::find().count(db).await.unwrap();
         }
         assert!(std::time::Instant::now() < deadline, "the node's payout job never started");
