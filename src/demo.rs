@@ -135,6 +135,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     let staff = identity::authenticate_token(&ctx.db, &boot.token, None, now).await?;
     let create =
         |kind, name: &str, country: &str, domain: Option<&str>, vat: Option<&str>| organizations::NewOrganization {
+            referral_code: None,
             kind: Some(kind),
             name: name.into(),
             country: country.into(),
@@ -252,7 +253,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
         products.push(product);
     }
 
-    programs::create_tier(
+    let referrer = programs::create_tier(
         ctx,
         Some(&staff),
         referral.id,
@@ -591,8 +592,22 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     // earns Alpine its commission.
     seed_partners_of_record(ctx, &seeder.users, &staff, &tiers, &customers, &partners).await?;
 
-    // This month's bills, issued; Fjord has paid its own already.
+    // An affiliate of the referral programme, and a customer that came through its code.
+    let lumo = seed_affiliate(ctx, &mut seeder, &staff, &referrer, &plans).await?;
+
+    // This month's bills, issued; Fjord has paid its own already, and so has Lumo.
     let invoices = billing::run(ctx, Some(&staff), billing::Period::of(now), true, None).await?;
+    if let Some(lumo) = invoices.iter().find(|inv| inv.bill_to_organization_id == lumo.id) {
+        let payment = billing::NewPayment {
+            invoice_id: lumo.id,
+            amount: lumo.total.to_decimal(),
+            currency: "EUR".into(),
+            received_at: ctx.now(),
+            reference: Some("SEPA 2026-LU-001".into()),
+            idempotency_key: None,
+        };
+        billing::record_payment(ctx, Some(&staff), payment).await?;
+    }
     if let Some(fjord) = invoices.iter().find(|inv| Some(inv.bill_to_organization_id) == customers.get(1).map(|c| c.id))
     {
         let total = fjord.total.to_decimal();
@@ -658,6 +673,71 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     seed_ledger_history(ctx, &staff, &tiers, &partners).await?;
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
+}
+
+/// Tisza Referrals, an affiliate (Referrer tier, 10% of what referred customers pay); its code
+/// brought in Lumo Opticians, which buys a Cloud PBX itself. Returns Lumo.
+async fn seed_affiliate(
+    ctx: &Ctx,
+    seeder: &mut Seeder<'_>,
+    staff: &Principal,
+    referrer: &entity::tier::Model,
+    plans: &[Vec<entity::plan::Model>],
+) -> AppResult<organization::Model> {
+    use crate::service::ledger::{post, referrals};
+    let now = ctx.now();
+    let org = |kind, name: &str, country: &str, domain: &str, code: Option<String>| organizations::NewOrganization {
+        kind: Some(kind),
+        name: name.into(),
+        country: country.into(),
+        domain: Some(domain.into()),
+        vat_number: None,
+        registration_number: None,
+        website: Some(format!("https://www.{domain}")),
+        referral_code: code,
+    };
+    let tisza = organizations::create(
+        ctx,
+        Some(staff),
+        org(OrganizationKind::Partner, "Tisza Referrals Kft", "HU", "tiszareferrals.example", None),
+        None,
+    )
+    .await?;
+    programs::change_partner_tier(ctx, Some(staff), tisza.id, referrer.id, Some("first affiliate")).await?;
+    seeder.person(&tisza, "Tamas Tisza", "tamas@tiszareferrals.example", Role::Admin).await?;
+    let rule = post::NewRule {
+        program_id: referrer.program_id,
+        tier_id: Some(referrer.id),
+        product_line: None,
+        percent: Decimal::from(10),
+        accelerated_percent: None,
+        quarterly_target: None,
+        valid_from: crate::domain::ledger::Quarter::of(now).previous().start(),
+        valid_to: None,
+    };
+    post::create_rule(ctx, Some(staff), rule).await?;
+    let tamas = identity::authenticate_token(&ctx.db, principal_of_user(&seeder.users, "tamas@"), None, now).await?;
+    let code = referrals::create_code(ctx, Some(&tamas), None).await?;
+    let lumo = organizations::create(
+        ctx,
+        Some(staff),
+        org(OrganizationKind::Customer, "Lumo Opticians Oy", "FI", "lumo-opticians.example", Some(code.code)),
+        None,
+    )
+    .await?;
+    seeder.person(&lumo, "Lotta Lumo", "lotta@lumo-opticians.example", Role::Admin).await?;
+    let lotta = identity::authenticate_token(&ctx.db, principal_of_user(&seeder.users, "lotta@"), None, now).await?;
+    if let Some(pbx) = plans.get(2).and_then(|p| p.first()) {
+        let new = subscriptions::NewSubscription {
+            customer_id: lumo.id,
+            plan_id: pbx.id,
+            seats: 8,
+            billed_to: BilledTo::Customer,
+            idempotency_key: "demo-lumo-pbx",
+        };
+        subscriptions::create(ctx, Some(&lotta), new).await?;
+    }
+    Ok(lumo)
 }
 
 fn principal_of_user<'a>(users: &'a [DemoUser], prefix: &str) -> &'a str {

@@ -41,6 +41,8 @@ string_enum!(
         LedgerEntry = "LedgerEntry",
         PayoutBatch = "PayoutBatch",
         CommissionRule = "CommissionRule",
+        ReferralCode = "ReferralCode",
+        ReferralAttribution = "ReferralAttribution",
     }
 );
 

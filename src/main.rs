@@ -299,6 +299,15 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
         "    CSV: curl -H 'Authorization: Bearer <token>' 'http://{}/exports/payouts/<number>.csv'",
         settings.listen
     );
+    println!("\nAffiliates: Tisza Referrals (referral programme) gave its code to Lumo Opticians, created with it and");
+    println!("attributed to Tisza for 12 months; Lumo's paid invoice earned Tisza a 10% referral commission.");
+    println!(
+        "  As Tamas: createReferralCode(input: {{}}) {{ referralCode {{ code link }} }}, referralAttributions {{ nodes {{ organizationName endsAt }} }}"
+    );
+    println!(
+        "  As Vera: createOrganization(input: {{kind: CUSTOMER, name, country, referralCode: \"<code>\"}}); the link opens http://{}/?ref=<code>",
+        settings.listen
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

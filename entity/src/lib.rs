@@ -40,6 +40,8 @@ pub mod plan;
 pub mod product;
 pub mod program;
 pub mod program_terms;
+pub mod referral_attribution;
+pub mod referral_code;
 pub mod session;
 pub mod subscription;
 pub mod subscription_change;

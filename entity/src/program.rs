@@ -30,6 +30,8 @@ pub struct Model {
     pub min_payout: Option<Fixed>,
     /// Payout batches run every this many months (1 to 3), from January.
     pub payout_interval_months: i32,
+    /// How long an organisation created through an affiliate's referral code is attributed to it.
+    pub referral_attribution_months: i32,
     pub created_at: DateTimeUtc,
 }
 

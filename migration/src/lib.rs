@@ -21,6 +21,7 @@ mod m20261201_000014_billing_runs;
 mod m20261201_000015_scope_indexes;
 mod m20261201_000016_deals;
 mod m20261201_000017_ledger;
+mod m20261201_000018_referrals;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000015_scope_indexes::Migration),
             Box::new(m20261201_000016_deals::Migration),
             Box::new(m20261201_000017_ledger::Migration),
+            Box::new(m20261201_000018_referrals::Migration),
         ]
     }
 }

@@ -11,6 +11,8 @@ pub struct RequestState {
     pub principal: Option<Arc<Principal>>,
     /// Where domain verification looks TXT records up (the system resolver when `None`).
     pub dns_resolver: Option<std::net::SocketAddr>,
+    /// The server's external origin, for links (referral links).
+    pub public_url: String,
 }
 
 pub trait ContextExt {

@@ -23,7 +23,7 @@ use crate::{
     error::AppError,
     ids::{self, NodeType},
     policy,
-    service::ledger::{self as ledger_service, payouts, post, records},
+    service::ledger::{self as ledger_service, payouts, post, records, referrals},
 };
 
 fn money(amount: Dec, currency: &str) -> Money {
@@ -536,6 +536,61 @@ impl PayoutBatch {
     }
 }
 
+pub struct ReferralCode(pub entity::referral_code::Model);
+
+/// An affiliate's referral code: organisations created through it are attributed to the
+/// affiliate for the programme's attribution period.
+#[Object]
+impl ReferralCode {
+    /// Opaque global identifier.
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::ReferralCode, self.0.id))
+    }
+    /// The code to give to referred organisations.
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// A link that carries the code.
+    async fn link(&self, ctx: &Context<'_>) -> String {
+        format!("{}/?ref={}", ctx.state().public_url.trim_end_matches('/'), self.0.code)
+    }
+    /// The referral programme it belongs to.
+    async fn program(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Program>> {
+        Ok(load::<entity::program::Entity>(ctx, self.0.program_id).await?.map(Program))
+    }
+    /// When it was made.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+pub struct ReferralAttribution(pub entity::referral_attribution::Model);
+
+/// An organisation that came through an affiliate's referral code.
+#[Object]
+impl ReferralAttribution {
+    /// Opaque global identifier.
+    pub async fn id(&self) -> ID {
+        ID(ids::encode(NodeType::ReferralAttribution, self.0.id))
+    }
+    /// The referred organisation's name.
+    async fn organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        load_with::<super::loaders::Names>(ctx, self.0.organization_id).await
+    }
+    /// The affiliate it is attributed to.
+    async fn partner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
+        Ok(load::<entity::organization::Entity>(ctx, self.0.partner_id).await?.map(Organization))
+    }
+    /// Since when.
+    async fn attributed_at(&self) -> DateTime<Utc> {
+        self.0.attributed_at
+    }
+    /// Until when what it pays earns the affiliate commission.
+    async fn ends_at(&self) -> DateTime<Utc> {
+        self.0.ends_at
+    }
+}
+
 #[derive(Default)]
 pub struct LedgerQuery;
 
@@ -644,6 +699,53 @@ impl LedgerQuery {
     ) -> async_graphql::Result<Option<PartnerEarnings>> {
         let partner = partner_of(ctx, partner_id)?;
         earnings_of(ctx, partner).await
+    }
+
+    /// Your referral codes (an affiliate's ADMIN and BILLING; staff: all).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    async fn referral_codes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
+        after: Option<String>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<ReferralCode>> {
+        policy::signed_in(ctx.principal())?;
+        let args = PageArgs::of(ctx, first, after, last, before);
+        let select = referrals::codes(ctx.principal());
+        Ok(paginate(&ctx.service().db, select, entity::referral_code::Column::Id, |m| m.id, ReferralCode, args).await?)
+    }
+
+    /// Organisations attributed to you through your referral codes (an affiliate's ADMIN and
+    /// BILLING; staff: all).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    async fn referral_attributions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
+        after: Option<String>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<ReferralAttribution>> {
+        policy::signed_in(ctx.principal())?;
+        let args = PageArgs::of(ctx, first, after, last, before);
+        let select = referrals::attributions(ctx.principal());
+        Ok(paginate(
+            &ctx.service().db,
+            select,
+            entity::referral_attribution::Column::Id,
+            |m| m.id,
+            ReferralAttribution,
+            args,
+        )
+        .await?)
     }
 
     /// The commission rules of a programme (its published terms).
@@ -781,11 +883,39 @@ pub struct RunPayoutPayload {
     pub partners_paid: i32,
 }
 
+/// The input of `createReferralCode`.
+#[derive(InputObject)]
+pub struct CreateReferralCodeInput {
+    /// The referral programme; the first you belong to when absent.
+    pub program_id: Option<ID>,
+}
+
+/// What `createReferralCode` returns.
+#[derive(SimpleObject)]
+pub struct ReferralCodePayload {
+    /// Your code (the same one when asked again).
+    pub referral_code: ReferralCode,
+}
+
 #[derive(Default)]
 pub struct LedgerMutation;
 
 #[Object]
 impl LedgerMutation {
+    /// Your referral code and link as an affiliate (the ADMIN of a partner in a referral
+    /// programme); asking again returns the same code.
+    async fn create_referral_code(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The mutation's arguments, as one input object (Relay's convention).")]
+        input: CreateReferralCodeInput,
+    ) -> async_graphql::Result<ReferralCodePayload> {
+        policy::signed_in(ctx.principal())?;
+        let program = input.program_id.map(|p| decode(NodeType::Program, &p, "Program")).transpose()?;
+        let code = referrals::create_code(ctx.service(), ctx.principal(), program).await?;
+        Ok(ReferralCodePayload { referral_code: ReferralCode(code) })
+    }
+
     /// Adds a commission rule to a programme (staff ADMIN or FINANCE).
     async fn create_commission_rule(
         &self,

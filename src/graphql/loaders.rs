@@ -10,8 +10,8 @@ use entity::{
     api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, domain, exam_result,
     grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry, ledger_entry_state, membership,
     notification, organization, partner_of_record_claim, partnership, payment, payout_batch, plan, product, program,
-    program_terms, subscription, subscription_change, subscription_change_request, success_story, tier, tier_change,
-    tier_review, user, volume_band, welcome_gift,
+    program_terms, referral_attribution, referral_code, subscription, subscription_change, subscription_change_request,
+    success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -75,6 +75,11 @@ scoped!(ledger_entry, |p, _| policy::ledger_scope(p, (ledger_entry::Entity, ledg
 scoped!(partner_of_record_claim, |p, _| policy::record_claims_scope(p));
 scoped!(payout_batch, |p, _| policy::payout_batches_scope(p));
 scoped!(commission_rule, |p, _| policy::programs_scope(p));
+scoped!(referral_code, |p, _| policy::ledger_scope(p, (referral_code::Entity, referral_code::Column::PartnerId)));
+scoped!(referral_attribution, |p, _| policy::ledger_scope(
+    p,
+    (referral_attribution::Entity, referral_attribution::Column::PartnerId)
+));
 
 pub struct ById<E> {
     ctx: service::Ctx,
@@ -196,6 +201,8 @@ loaders! {
         record_claims: partner_of_record_claim,
         payout_batches: payout_batch,
         commission_rules: commission_rule,
+        referral_codes: referral_code,
+        referral_attributions: referral_attribution,
     }
     children {
         domains: domain,

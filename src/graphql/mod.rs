@@ -82,6 +82,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         ledger::LedgerEntry,
         ledger::PartnerOfRecordClaim,
         ledger::PayoutBatch,
+        ledger::ReferralAttribution,
+        ledger::ReferralCode,
         billing::BillingReportRow,
         programs::Course,
         programs::ExamResult,

@@ -61,6 +61,8 @@ pub enum Node {
     PartnerOfRecordClaim(super::ledger::PartnerOfRecordClaim),
     PayoutBatch(super::ledger::PayoutBatch),
     CommissionRule(super::ledger::CommissionRule),
+    ReferralCode(super::ledger::ReferralCode),
+    ReferralAttribution(super::ledger::ReferralAttribution),
 }
 
 const MAX_NODES: usize = 100;
@@ -141,6 +143,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::CommissionRule => load::<entity::commission_rule::Entity>(ctx, id)
             .await?
             .map(|m| Node::CommissionRule(super::ledger::CommissionRule(m))),
+        NodeType::ReferralCode => load::<entity::referral_code::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::ReferralCode(super::ledger::ReferralCode(m))),
+        NodeType::ReferralAttribution => load::<entity::referral_attribution::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::ReferralAttribution(super::ledger::ReferralAttribution(m))),
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

@@ -670,6 +670,9 @@ pub struct CreateProgramInput {
     pub minimum_payout: Option<MoneyInput>,
     /// Months between payout batches: 1, 2 or 3 (the default).
     pub payout_interval_months: Option<i32>,
+    /// Months an organisation created through an affiliate's referral code stays attributed to it
+    /// (default 12).
+    pub referral_attribution_months: Option<i32>,
 }
 
 /// What `createProgram` returns.
@@ -906,6 +909,7 @@ impl OnboardingMutation {
                 reversal_window_days: input.reversal_window_days,
                 min_payout: input.minimum_payout.map(MoneyInput::parts),
                 payout_interval_months: input.payout_interval_months,
+                referral_attribution_months: input.referral_attribution_months,
             },
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;

@@ -82,6 +82,9 @@ pub struct CreateOrganizationInput {
     pub registration_number: Option<String>,
     /// Its website.
     pub website: Option<String>,
+    /// The affiliate's referral code the customer came through: what it pays earns that affiliate
+    /// commission for the programme's attribution period.
+    pub referral_code: Option<String>,
     /// A retry with the same key returns the organisation the first call created.
     pub idempotency_key: Option<String>,
 }
@@ -116,6 +119,7 @@ impl OrganizationMutation {
                 vat_number: input.vat_number,
                 registration_number: input.registration_number,
                 website: input.website,
+                referral_code: input.referral_code,
             },
             input.idempotency_key.as_deref(),
         )

@@ -473,6 +473,10 @@ impl Program {
     async fn payout_interval_months(&self) -> i32 {
         self.0.payout_interval_months
     }
+    /// Months an organisation created through an affiliate's referral code stays attributed to it.
+    async fn referral_attribution_months(&self) -> i32 {
+        self.0.referral_attribution_months
+    }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
         super::onboarding::entry_conditions(&self.0)

@@ -430,6 +430,7 @@ async fn execute(
                 ctx: state.ctx.clone(),
                 principal: principal.clone(),
                 dns_resolver: state.settings.dns_resolver,
+                public_url: state.settings.public_url.clone(),
             },
         )
     };

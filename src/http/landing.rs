@@ -2,7 +2,7 @@
 //! newcomer looks for: GraphiQL, the schema, sign-in. Plain HTML, no script.
 
 use axum::{
-    extract::State,
+    extract::{Query, State},
     http::{HeaderValue, header},
     response::{IntoResponse, Response},
 };
@@ -13,7 +13,29 @@ fn escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-pub async fn page(State(state): State<AppState>) -> Response {
+#[derive(serde::Deserialize)]
+pub struct Landing {
+    /// An affiliate's referral code, from its referral link.
+    #[serde(rename = "ref")]
+    referral: Option<String>,
+}
+
+pub async fn page(State(state): State<AppState>, Query(landing): Query<Landing>) -> Response {
+    let referral = match landing.referral.as_deref() {
+        Some(code) => match crate::service::ledger::referrals::referred_by(&state.ctx.db, code).await {
+            Ok(Some((partner, code))) => format!(
+                "<p><strong>You were referred by {}.</strong> Give the code <code>{}</code> when your \
+                 account is opened, so that {} is credited.</p>",
+                escape(&partner),
+                escape(&code),
+                escape(&partner)
+            ),
+            Ok(None) => "<p>This referral link's code is not known; ask the partner who sent it.</p>".into(),
+            // The page still serves its links while the database is away.
+            Err(_) => "<p>This referral link cannot be checked right now; try again later.</p>".into(),
+        },
+        None => String::new(),
+    };
     let mut sign_in = String::new();
     for provider in state.providers.list() {
         sign_in.push_str(&format!(
@@ -36,7 +58,7 @@ pub async fn page(State(state): State<AppState>) -> Response {
          <style>body{{font:16px/1.5 system-ui,sans-serif;max-width:42rem;margin:3rem auto;padding:0 1rem}}</style>\
          </head><body><h1>partnerhub</h1>\
          <p>The partner portal's API: one GraphQL endpoint at <code>/graphql</code> for partner dashboards, \
-         customers and the vendor.</p><ul>{graphiql}\
+         customers and the vendor.</p>{referral}<ul>{graphiql}\
          <li><a href=\"/schema.graphql\">The schema</a> (SDL, with a description of every type and field)</li>\
          {sign_in}</ul></body></html>"
     );

@@ -99,6 +99,8 @@ pub enum Action<'a> {
     ManageLedger,
     /// Run a payout batch (staff ADMIN or FINANCE).
     RunPayout,
+    /// Get the acting affiliate's referral code (its ADMIN).
+    CreateReferralCode,
 }
 
 /// The subscription a change is about.
@@ -249,6 +251,10 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
                 || (m.organization_kind == OrganizationKind::Customer
                     && m.organization_id() == claim.customer_id
                     && m.role == Role::Admin)
+        }
+        Action::CreateReferralCode => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
         }
         Action::ManageLedger | Action::RunPayout => {
             let m = acting(principal)?;

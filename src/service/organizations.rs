@@ -23,6 +23,8 @@ pub struct NewOrganization {
     pub vat_number: Option<String>,
     pub registration_number: Option<String>,
     pub website: Option<String>,
+    /// An affiliate's referral code the organisation came through (customers only).
+    pub referral_code: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -69,13 +71,15 @@ pub async fn create(
     let canonical = json!({
         "kind": kind.as_str(), "name": name, "country": country, "domain": domain,
         "vatNumber": vat_number, "registrationNumber": registration_number, "website": website,
+        "referralCode": input.referral_code,
     });
     let key = idempotency_key
         .map(|k| idempotency::Key::new(principal.user_id(), "createOrganization", k, &canonical))
         .transpose()?;
     let fields =
         people::OrganizationFields { name, country: Some(country), domain, vat_number, registration_number, website };
-    match insert_once(ctx, principal, kind, fields, canonical, key.as_ref()).await {
+    let referral = input.referral_code.filter(|c| !c.trim().is_empty());
+    match insert_once(ctx, principal, kind, fields, referral.as_deref(), canonical, key.as_ref()).await {
         // The same key in flight twice: the loser's work rolled back; it answers with the winner's.
         Err(err) => match &key {
             Some(key) => {
@@ -93,6 +97,7 @@ async fn insert_once(
     principal: &Principal,
     kind: OrganizationKind,
     fields: people::OrganizationFields,
+    referral: Option<&str>,
     canonical: serde_json::Value,
     key: Option<&idempotency::Key<'_>>,
 ) -> AppResult<organization::Model> {
@@ -107,6 +112,9 @@ async fn insert_once(
         return Ok(existing);
     }
     let created = people::insert_organization(&txn, kind, fields, now).await?;
+    if let Some(code) = referral {
+        super::ledger::referrals::attribute(&txn, &created, code, now).await?;
+    }
     if let Some(key) = key {
         idempotency::remember(&txn, key, created.id, now).await?;
     }

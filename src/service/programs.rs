@@ -104,6 +104,8 @@ pub struct PayoutTerms {
     /// With the currency it was given in, which must be the programme's.
     pub min_payout: Option<(Decimal, String)>,
     pub payout_interval_months: Option<i32>,
+    /// Months an organisation created through an affiliate's code stays attributed (12 when not given).
+    pub referral_attribution_months: Option<i32>,
 }
 
 fn terms_body(field: &str, body: &str) -> AppResult<String> {
@@ -155,6 +157,10 @@ pub async fn create_program(
             "must be 1, 2 or 3: partners are paid at least every 3 months",
         ));
     }
+    let referral_attribution_months = input.payouts.referral_attribution_months.unwrap_or(12);
+    if !(1..=60).contains(&referral_attribution_months) {
+        return Err(AppError::bad_input("referralAttributionMonths", "must be 1 to 60 months"));
+    }
     let min_payout = match input.payouts.min_payout {
         Some((a, given)) => {
             let amount = amount_in("minimumPayout", a, &given, &currency)?;
@@ -181,6 +187,7 @@ pub async fn create_program(
         reversal_window_days: Set(reversal_window_days),
         min_payout: Set(min_payout),
         payout_interval_months: Set(payout_interval_months),
+        referral_attribution_months: Set(referral_attribution_months),
         created_at: Set(now),
     }
     .insert(&txn)

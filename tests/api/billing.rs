@@ -200,7 +200,7 @@ async fn a_partner_upgrades_now_prorated_and_downgrades_at_renewal() {
     // Past the period's end the renewal applies the downgrade and charges the new period.
     app.clock.advance(chrono::TimeDelta::days(total_days));
     let renewed = partnerhub::service::subscriptions::run_renewals(&app.ctx).await.unwrap();
-    assert_eq!(renewed, 10, "every demo subscription renews once");
+    assert_eq!(renewed, 11, "every demo subscription renews once");
     assert_eq!(partnerhub::service::subscriptions::run_renewals(&app.ctx).await.unwrap(), 0, "once");
     let after = subscriptions_of(&app, &anna, &edelweiss).await;
     let pbx_now = after.iter().find(|s| s["id"] == pbx["id"]).unwrap();
@@ -311,11 +311,11 @@ async fn invoices_are_issued_paid_or_voided_and_never_renumbered() {
     let world = app.demo().await;
     let (fiona, carl) = (world.token("fiona.finance@"), world.token("carl.channel@"));
     let all = invoices_of(&app, &fiona).await;
-    assert_eq!(all.len(), 5);
+    assert_eq!(all.len(), 6);
     let mut numbers: Vec<&str> = all.iter().map(|i| i["number"].as_str().unwrap()).collect();
     numbers.sort();
     let year = &period_now()[..4];
-    assert_eq!(numbers, (1..=5).map(|n| format!("INV-{year}-{n:06}")).collect::<Vec<_>>());
+    assert_eq!(numbers, (1..=6).map(|n| format!("INV-{year}-{n:06}")).collect::<Vec<_>>());
     let run = "mutation($p: String!) { runBilling(input: {period: $p}) { invoices { id } } }";
     assert_eq!(error_code(&app.gql(Some(&carl), run, json!({ "p": period_now() })).await), "FORBIDDEN");
     assert_eq!(
@@ -367,7 +367,7 @@ async fn invoices_are_issued_paid_or_voided_and_never_renumbered() {
     assert_eq!(voided["data"]["voidInvoice"]["invoice"]["status"], "VOID");
     assert_eq!(voided["data"]["voidInvoice"]["invoice"]["number"], garda["number"], "it keeps its number");
     assert_eq!(voided["data"]["voidInvoice"]["invoice"]["amountDue"]["amount"], "0.00");
-    assert_eq!(invoices_of(&app, &fiona).await.len(), 5, "never deleted");
+    assert_eq!(invoices_of(&app, &fiona).await.len(), 6, "never deleted");
     // The customer sees its invoices; its notification came with the issue.
     let giulia = invoices_of(&app, &world.token("giulia@")).await;
     assert_eq!((giulia.len(), giulia[0]["status"].as_str()), (1, Some("VOID")));
@@ -400,7 +400,7 @@ async fn invoices_are_issued_paid_or_voided_and_never_renumbered() {
     let made = &draft["data"]["runBilling"]["invoices"][0];
     assert_eq!(
         (made["status"].as_str(), made["number"].as_str()),
-        (Some("DRAFT"), Some(format!("INV-{year}-000006").as_str()))
+        (Some("DRAFT"), Some(format!("INV-{year}-000007").as_str()))
     );
     assert_eq!(invoices_of(&app, &erika).await.len(), 1, "the customer's ADMIN sees its draft too");
     let issue = "mutation($id: ID!) { issueInvoice(input: {id: $id}) { invoice { status issuedAt } } }";
@@ -448,9 +448,9 @@ async fn fifty_parallel_billings_on_two_nodes_number_without_gaps() {
     }
     numbers.sort();
     let year = &period_now()[..4];
-    assert_eq!(numbers, (6..=55).map(|n| format!("INV-{year}-{n:06}")).collect::<Vec<_>>(), "unique and gapless");
+    assert_eq!(numbers, (7..=56).map(|n| format!("INV-{year}-{n:06}")).collect::<Vec<_>>(), "unique and gapless");
     let listed = invoices_of(&app, &fiona).await;
-    assert_eq!(listed.len(), 55, "one invoice per customer and period");
+    assert_eq!(listed.len(), 56, "one invoice per customer and period");
 }
 
 #[tokio::test]

@@ -312,7 +312,7 @@ async fn the_quarter_close_posts_the_accelerator_once_and_only_when_the_target_w
 }
 
 /// Mutations of this issue, with who may run them (targets from the demo).
-pub const OPERATIONS: [&str; 8] = [
+pub const OPERATIONS: [&str; 9] = [
     "createCommissionRule",
     "claimPartnerOfRecord",
     "decidePartnerOfRecord",
@@ -321,21 +321,24 @@ pub const OPERATIONS: [&str; 8] = [
     "closeQuarter",
     "runPayout",
     "refundInvoice",
+    "createReferralCode",
 ];
 
 #[rustfmt::skip]
-const TABLE: &[(&str, [&str; 8])] = &[
-    ("vera.admin@", ["OK", "FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "OK"]),
-    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "OK", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("fiona.finance@", ["OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "OK", "OK", "OK"]),
+const TABLE: &[(&str, [&str; 9])] = &[
+    ("vera.admin@", ["OK", "FORBIDDEN", "OK", "OK", "OK", "OK", "OK", "OK", "FORBIDDEN"]),
+    ("carl.channel@", ["FORBIDDEN", "FORBIDDEN", "OK", "OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("fiona.finance@", ["OK", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK", "OK", "OK", "OK", "FORBIDDEN"]),
     // Baltic's ADMIN claims a customer it works with; its own claim it cannot decide; Alpine's
     // claim on Fjord does not exist for it.
-    ("bruno@", ["FORBIDDEN", "OK", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("bruno@", ["FORBIDDEN", "OK", "FORBIDDEN", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
     // Garda's ADMIN answers the claim on Garda, and sees no other.
-    ("giulia@", ["FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    ("giulia@", ["FORBIDDEN", "FORBIDDEN", "OK", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
     // A rival partner: Hanse is not its customer, the claims are not its to find.
-    ("cara@", ["FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
-    ("anonymous", ["UNAUTHENTICATED"; 8]),
+    ("cara@", ["FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN"]),
+    // The affiliate: its code, and nothing of the resellers' customers.
+    ("tamas@", ["FORBIDDEN", "BAD_USER_INPUT", "NOT_FOUND", "NOT_FOUND", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "FORBIDDEN", "OK"]),
+    ("anonymous", ["UNAUTHENTICATED"; 9]),
 ];
 
 #[tokio::test]
@@ -402,10 +405,11 @@ async fn actors_by_ledger_operations() {
                     "mutation { runPayout(input: {idempotencyKey: \"t\", currency: \"EUR\"}) { batch { id } } }",
                     json!({}),
                 ),
-                _ => (
+                "refundInvoice" => (
                     "mutation($i: ID!) { refundInvoice(input: {id: $i, reason: \"r\"}) { invoice { id } } }",
                     json!({ "i": fjord_invoice }),
                 ),
+                _ => ("mutation { createReferralCode(input: {}) { referralCode { code } } }", json!({})),
             };
             let body = app.gql(token.as_deref(), doc, vars).await;
             let got = if body["errors"].is_null() { "OK".to_string() } else { error_code(&body).to_string() };
@@ -466,4 +470,88 @@ async fn a_new_partner_of_record_ends_the_previous_and_both_are_told() {
         json!({ "status": "ENDED", "endReason": "customer asked" })
     );
     assert_eq!(error_code(&app.gql(Some(&erika), end, json!({ "id": claim_id })).await), "FORBIDDEN");
+}
+
+#[tokio::test]
+async fn an_affiliate_code_attributes_a_new_customer_whose_payments_earn_the_affiliate_and_no_one_else_reads_it() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (tamas, vera, anna, lotta) =
+        (world.token("tamas@"), world.token("vera.admin@"), world.token("anna@"), world.token("lotta@"));
+    // The demo: Lumo came through Tisza's code and paid; Tisza earned 10% of it, held for the
+    // referral programme's 14-day window.
+    let tisza = ledger(&app, &tamas).await;
+    let commissions = entries(&tisza, "COMMISSION");
+    assert_eq!(commissions.len(), 1, "{tisza}");
+    assert_eq!(commissions[0]["rate"], "10");
+    assert_eq!(commissions[0]["state"], "PENDING");
+    assert_eq!(commissions[0]["amount"]["amount"], "4.40", "10% of 8 seats at 5.50: {tisza}");
+
+    // One code per affiliate and programme: asking again answers the same.
+    let doc = "mutation { createReferralCode(input: {}) { referralCode { code link program { name } } } }";
+    let first = app.gql(Some(&tamas), doc, json!({})).await;
+    assert_no_errors(&first);
+    let code = first["data"]["createReferralCode"]["referralCode"]["code"].as_str().unwrap().to_string();
+    assert_eq!(app.gql(Some(&tamas), doc, json!({})).await["data"]["createReferralCode"]["referralCode"]["code"], code);
+    let link = first["data"]["createReferralCode"]["referralCode"]["link"].as_str().unwrap();
+    assert!(link.ends_with(&format!("/?ref={code}")), "{link}");
+    assert_eq!(first["data"]["createReferralCode"]["referralCode"]["program"]["name"], "Northwind Referral Programme");
+    // A reseller is no affiliate; staff and customers have no code either.
+    for token in [&anna, &vera, &lotta] {
+        assert_eq!(error_code(&app.gql(Some(token), doc, json!({})).await), "FORBIDDEN");
+    }
+    // The link's page names the affiliate and the code; an unknown code says so.
+    let page = app.client.get(app.url(&format!("/?ref={}", code.to_lowercase()))).send().await.unwrap();
+    let page = page.text().await.unwrap();
+    assert!(page.contains("You were referred by Tisza Referrals Kft") && page.contains(&code), "{page}");
+    let unknown = app.client.get(app.url("/?ref=NW-NOPE")).send().await.unwrap().text().await.unwrap();
+    assert!(unknown.contains("is not known") && !unknown.contains("Tisza"), "{unknown}");
+
+    // Staff open a customer account with the code (as the visitor gave it): attributed to Tisza
+    // for the programme's 12 months.
+    let create =
+        "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id name } } }";
+    let nova = json!({ "kind": "CUSTOMER", "name": "Nova Optics Oy", "country": "FI", "referralCode": format!(" {} ", code.to_lowercase()) });
+    assert_no_errors(&app.gql(Some(&vera), create, json!({ "i": nova })).await);
+    let doc = "{ referralAttributions { totalCount nodes { organizationName attributedAt endsAt partner { name } } } }";
+    let seen = app.gql(Some(&tamas), doc, json!({})).await;
+    let names: Vec<&str> = seen["data"]["referralAttributions"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["organizationName"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Lumo Opticians Oy", "Nova Optics Oy"], "{seen}");
+    let nova_row = &seen["data"]["referralAttributions"]["nodes"][1];
+    let (from, to) = (nova_row["attributedAt"].as_str().unwrap(), nova_row["endsAt"].as_str().unwrap());
+    let year_later = chrono::DateTime::parse_from_rfc3339(from).unwrap() + chrono::Months::new(12);
+    assert_eq!(chrono::DateTime::parse_from_rfc3339(to).unwrap(), year_later);
+
+    // Bad codes: the field is named and nothing was created. A partner is never attributed (the
+    // affiliate itself included): a partner referred earns nobody anything.
+    let count = "{ organizations(first: 100) { totalCount } }";
+    let before = app.gql(Some(&vera), count, json!({})).await["data"]["organizations"]["totalCount"].clone();
+    for (kind, name, code) in [
+        ("CUSTOMER", "Orion Optics Oy", "NW-NOPE".to_string()),
+        ("PARTNER", "Pegasus Referrals Oy", code.clone()),
+        ("DISTRIBUTOR", "Quasar Distribution Oy", code.clone()),
+    ] {
+        let input = json!({ "kind": kind, "name": name, "country": "FI", "referralCode": code });
+        let refused = app.gql(Some(&vera), create, json!({ "i": input })).await;
+        assert_eq!(error_code(&refused), "BAD_USER_INPUT", "{kind}: {refused}");
+        assert_eq!(refused["errors"][0]["extensions"]["field"], "referralCode", "{refused}");
+    }
+    assert_eq!(app.gql(Some(&vera), count, json!({})).await["data"]["organizations"]["totalCount"], before);
+
+    // The rival reseller, the referred customer and the anonymous visitor see no code and no
+    // attribution; staff see them all.
+    let codes = "{ referralCodes { totalCount } referralAttributions { totalCount } }";
+    for token in [&anna, &lotta] {
+        let body = app.gql(Some(token), codes, json!({})).await;
+        assert_eq!(body["data"]["referralCodes"]["totalCount"], 0, "{body}");
+        assert_eq!(body["data"]["referralAttributions"]["totalCount"], 0, "{body}");
+    }
+    assert_eq!(error_code(&app.gql(None, codes, json!({})).await), "UNAUTHENTICATED");
+    let staff = app.gql(Some(&vera), codes, json!({})).await;
+    assert_eq!(staff["data"]["referralAttributions"]["totalCount"], 2, "{staff}");
 }

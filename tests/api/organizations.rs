@@ -27,7 +27,7 @@ async fn staff_see_all_others_their_own_and_what_grants_connect() {
     let world = app.demo().await;
 
     let staff = app.gql(Some(&world.token("carl.channel@")), LIST, json!({})).await;
-    assert_eq!(staff["data"]["organizations"]["totalCount"], 10);
+    assert_eq!(staff["data"]["organizations"]["totalCount"], 12);
 
     // Anna (partner ADMIN) sees her partner and the two customers with ACTIVE grants, not the
     // customer whose grant is still PENDING.
@@ -53,7 +53,7 @@ async fn staff_see_all_others_their_own_and_what_grants_connect() {
             json!({}),
         )
         .await;
-    assert_eq!(filtered["data"]["organizations"]["totalCount"], 3);
+    assert_eq!(filtered["data"]["organizations"]["totalCount"], 4, "three resellers and an affiliate");
 
     let anonymous = app.gql(None, LIST, json!({})).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
@@ -127,7 +127,7 @@ async fn staff_admin_creates_organisations_with_validated_input_and_an_audit_row
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
     let count = app.gql(Some(&vera), "{ organizations { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["organizations"]["totalCount"], 11, "refused input stored nothing");
+    assert_eq!(count["data"]["organizations"]["totalCount"], 13, "refused input stored nothing");
 }
 
 #[tokio::test]
@@ -168,5 +168,5 @@ async fn an_idempotency_key_creates_one_organisation() {
     assert_no_errors(&b);
     assert_eq!(a["data"]["createOrganization"], b["data"]["createOrganization"]);
     let count = app.gql(Some(&vera), "{ organizations(filter: {kind: CUSTOMER}) { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["organizations"]["totalCount"], 7);
+    assert_eq!(count["data"]["organizations"]["totalCount"], 8);
 }

@@ -185,6 +185,8 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.deals", "vera.admin@", "{ LIST }"),
     ("Query.partnerOfRecordClaims", "vera.admin@", "{ LIST }"),
     ("Query.payoutBatches", "vera.admin@", "{ LIST }"),
+    ("Query.referralCodes", "vera.admin@", "{ LIST }"),
+    ("Query.referralAttributions", "vera.admin@", "{ LIST }"),
     ("Query.partnerLedger", "anna@", "{ LIST }"),
     ("Query.invoices", "vera.admin@", "{ LIST }"),
     ("Query.organizations", "vera.admin@", "{ LIST }"),
@@ -638,6 +640,38 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
                 reason: None,
             };
             post::post(db, entry, now).await.unwrap();
+        }
+    }
+    // Affiliates: five more customers through Tisza's code, and codes for other organisations
+    // written directly (only an affiliate's ADMIN gets one through the API).
+    let tamas = world.token("tamas@");
+    let code = gql(&tamas, "mutation { createReferralCode(input: {}) { referralCode { code } } }", json!({})).await;
+    let code = code["data"]["createReferralCode"]["referralCode"]["code"].as_str().unwrap().to_string();
+    let create = "mutation($i: CreateOrganizationInput!) { createOrganization(input: $i) { organization { id } } }";
+    for i in 0..5 {
+        let input =
+            json!({ "kind": "CUSTOMER", "name": format!("Referred {i} Oy"), "country": "FI", "referralCode": code });
+        gql(&vera, create, json!({ "i": input })).await;
+    }
+    {
+        let first = entity::referral_code::Entity::find().one(db).await.unwrap().unwrap();
+        let others = entity::organization::Entity::find()
+            .filter(entity::organization::Column::Id.ne(first.partner_id))
+            .all(db)
+            .await
+            .unwrap();
+        for (i, org) in others.iter().take(5).enumerate() {
+            entity::referral_code::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                partner_id: Set(org.id),
+                program_id: Set(first.program_id),
+                code: Set(format!("NW-THICK{i}")),
+                created_by_user_id: Set(first.created_by_user_id),
+                created_at: Set(chrono::Utc::now()),
+            }
+            .insert(db)
+            .await
+            .unwrap();
         }
     }
     let mut variables = serde_json::Map::new();

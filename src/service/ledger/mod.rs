@@ -5,6 +5,7 @@
 pub mod payouts;
 pub mod post;
 pub mod records;
+pub mod referrals;
 
 use std::collections::HashMap;
 

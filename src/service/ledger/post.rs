@@ -193,7 +193,14 @@ pub async fn accrue_invoice(db: &impl ConnectionTrait, inv: &invoice::Model, now
         .filter(partner_of_record_claim::Column::Status.eq(RecordClaimStatus::Confirmed))
         .all(db)
         .await?;
-    if claims.is_empty() {
+    // An affiliate's attribution earns where no partner of record does, while it lasts.
+    let referred = entity::referral_attribution::Entity::find()
+        .filter(entity::referral_attribution::Column::OrganizationId.eq(inv.bill_to_organization_id))
+        .filter(entity::referral_attribution::Column::AttributedAt.lte(paid_at))
+        .filter(entity::referral_attribution::Column::EndsAt.gt(paid_at))
+        .one(db)
+        .await?;
+    if claims.is_empty() && referred.is_none() {
         return Ok(0);
     }
     let lines = invoice_line::Entity::find()
@@ -216,7 +223,8 @@ pub async fn accrue_invoice(db: &impl ConnectionTrait, inv: &invoice::Model, now
         .into_iter()
         .map(|p| (p.id, p))
         .collect();
-    let partner_ids: Vec<Uuid> = claims.iter().map(|c| c.partner_id).collect();
+    let partner_ids: Vec<Uuid> =
+        claims.iter().map(|c| c.partner_id).chain(referred.iter().map(|r| r.partner_id)).collect();
     let placements =
         partnership::Entity::find().filter(partnership::Column::OrganizationId.is_in(partner_ids)).all(db).await?;
     let programs: HashMap<Uuid, program::Model> = program::Entity::find()
@@ -240,8 +248,17 @@ pub async fn accrue_invoice(db: &impl ConnectionTrait, inv: &invoice::Model, now
             continue;
         };
         let Some(product) = products.get(&sub.product_id) else { continue };
-        let Some(claim) = record_for(&claims, customer_id, product.id, paid_at) else { continue };
-        for place in placements.iter().filter(|p| p.organization_id == claim.partner_id) {
+        // The partner of record, else the affiliate (in its referral programme only).
+        let (earner, only_program, why) = match record_for(&claims, customer_id, product.id, paid_at) {
+            Some(claim) => (claim.partner_id, None, "partner of record"),
+            None => match &referred {
+                Some(r) => (r.partner_id, Some(r.program_id), "referral"),
+                None => continue,
+            },
+        };
+        for place in
+            placements.iter().filter(|p| p.organization_id == earner && only_program.is_none_or(|o| o == p.program_id))
+        {
             let Some(program) = programs.get(&place.program_id) else { continue };
             let applicable = rules.iter().filter(|r| {
                 r.program_id == place.program_id
@@ -259,7 +276,7 @@ pub async fn accrue_invoice(db: &impl ConnectionTrait, inv: &invoice::Model, now
                 let release = paid_at + TimeDelta::days(program.reversal_window_days.into());
                 let held = release > now;
                 let entry = NewEntry {
-                    partner_id: claim.partner_id,
+                    partner_id: earner,
                     kind: EntryKind::Commission,
                     amount,
                     currency: inv.currency.clone(),
@@ -274,7 +291,7 @@ pub async fn accrue_invoice(db: &impl ConnectionTrait, inv: &invoice::Model, now
                     reverses_entry_id: None,
                     quarter: Quarter::of(paid_at),
                     description: format!(
-                        "{}% commission on {} {} of invoice {}, line {}: {}",
+                        "{}% {why} commission on {} {} of invoice {}, line {}: {}",
                         percent.normalize(),
                         base,
                         inv.currency,
