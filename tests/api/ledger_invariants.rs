@@ -44,6 +44,7 @@ fn earning(
     cents: i64,
     currency: &str,
     held: bool,
+    rule: Option<Uuid>,
     now: chrono::DateTime<Utc>,
 ) -> post::NewEntry {
     post::NewEntry {
@@ -56,7 +57,7 @@ fn earning(
         source_key: key.into(),
         customer_id: None,
         invoice_line_id: None,
-        rule_id: None,
+        rule_id: rule,
         rate: Some(Decimal::from(20)),
         base: Some(Decimal::new(cents * 5, 2)),
         reverses_entry_id: None,
@@ -81,6 +82,8 @@ enum Op {
     Release,
     /// A payout in EUR or CHF (a retry of an earlier key sometimes).
     Payout(bool, u8),
+    /// The quarter ends and is closed (sometimes closed again): the accelerator is posted once.
+    CloseQuarter,
 }
 
 fn op() -> impl Strategy<Value = Op> {
@@ -89,10 +92,12 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (0usize..1000).prop_map(Op::Reverse),
         1 => Just(Op::Release),
         1 => (any::<bool>(), 0u8..3).prop_map(|(chf, k)| Op::Payout(chf, k)),
+        1 => Just(Op::CloseQuarter),
     ]
 }
 
-/// Random histories of earnings, reversals (refunds and cancellations), releases and payouts: the
+/// Random histories of earnings, reversals (refunds and cancellations), releases, quarter closes
+/// and payouts: the
 /// balances summed in SQL equal a model kept beside them, the entries' sum equals pending +
 /// approved + paid per currency, and no entry is in two batches.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -107,7 +112,17 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
     )
     .await
     .unwrap();
+    // EUR earnings count towards the Silver rule's quarterly target (500 EUR of base: 30% instead
+    // of 20%), as the demo's rules say.
+    let silver = entity::commission_rule::Entity::find()
+        .all(&app.ctx.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.quarterly_target.map(|t| t.to_decimal()) == Some(Decimal::from(500)))
+        .expect("the demo's Silver rule");
     let case = std::sync::atomic::AtomicU32::new(0);
+    let accelerated = std::sync::atomic::AtomicU32::new(0);
     run(16, prop::collection::vec(op(), 1..25), |ops| {
         block_on(async {
             let n = case.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -116,16 +131,25 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
             // The model: (pending, approved, paid) per currency, from what each step did.
             let mut model: std::collections::BTreeMap<&str, [Decimal; 3]> = Default::default();
             let mut posted: Vec<ledger_entry::Model> = Vec::new();
+            // Per quarter, the EUR base and commission under the accelerated rule.
+            let mut quarters: std::collections::BTreeMap<String, (Decimal, Decimal)> = Default::default();
             for (i, op) in ops.iter().enumerate() {
                 let now = app.ctx.now();
                 match op {
                     Op::Earn(cents, held, chf) => {
                         let cur = if *chf { "CHF" } else { "EUR" };
-                        let e = post::post(db, earning(p, &format!("prop:{n}:{i}"), *cents, cur, *held, now), now)
-                            .await
-                            .unwrap()
-                            .unwrap();
+                        let rule = (!chf).then_some(silver.id);
+                        let e =
+                            post::post(db, earning(p, &format!("prop:{n}:{i}"), *cents, cur, *held, rule, now), now)
+                                .await
+                                .unwrap()
+                                .unwrap();
                         model.entry(cur).or_default()[usize::from(!held)] += Decimal::new(*cents, 2);
+                        if rule.is_some() {
+                            let q = quarters.entry(Quarter::of(now).to_string()).or_default();
+                            q.0 += Decimal::new(cents * 5, 2);
+                            q.1 += Decimal::new(*cents, 2);
+                        }
                         posted.push(e);
                     }
                     Op::Reverse(k) if !posted.is_empty() => {
@@ -134,6 +158,12 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
                         let cur = if e.currency == "CHF" { "CHF" } else { "EUR" };
                         let amount = e.amount.to_decimal();
                         if post::reverse(db, &e, &current, "test", now).await.unwrap() {
+                            // The reversal counts in the quarter it is posted in.
+                            if e.rule_id.is_some() {
+                                let q = quarters.entry(Quarter::of(now).to_string()).or_default();
+                                q.0 -= e.base.map(|b| b.to_decimal()).unwrap_or_default();
+                                q.1 -= amount;
+                            }
                             let m = model.entry(cur).or_default();
                             match current.state {
                                 // The pair cancels: the original leaves its bucket.
@@ -153,6 +183,35 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
                             let pending = before.0.get(*cur).map(|b| b.pending).unwrap_or_default();
                             m[1] += pending;
                             m[0] -= pending;
+                        }
+                    }
+                    Op::CloseQuarter => {
+                        // Into the next quarter (once in a while again: the same quarter closes twice).
+                        if Quarter::of(now) == Quarter::of(now - TimeDelta::days(3)) {
+                            app.clock.advance(Quarter::of(now).end() - now + TimeDelta::hours(1));
+                        }
+                        let closing = Quarter::of(app.ctx.now()).previous();
+                        let made = post::close_quarter(&app.ctx, Some(&staff), closing).await.unwrap();
+                        let ours: Vec<&ledger_entry::Model> = made.iter().filter(|e| e.partner_id == p).collect();
+                        let (base, paid) = quarters.get(&closing.to_string()).copied().unwrap_or_default();
+                        let expected = partnerhub::domain::ledger::accelerator_adjustment(
+                            base,
+                            paid,
+                            Some(Decimal::from(500)),
+                            Some(Decimal::from(30)),
+                            "EUR",
+                        );
+                        let got = ours.first().map(|e| e.amount.to_decimal());
+                        // Posted by the first close only: a second close of the quarter adds nothing.
+                        if let Some(q) = quarters.get_mut(&closing.to_string()) {
+                            *q = Default::default();
+                        }
+                        prop_assert!(ours.len() <= 1);
+                        prop_assert_eq!(got, expected, "{} {:?}", closing, ops);
+                        if let Some(adjustment) = got {
+                            prop_assert_eq!(ours[0].kind, EntryKind::Adjustment);
+                            model.entry("EUR").or_default()[1] += adjustment;
+                            accelerated.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                         }
                     }
                     Op::Payout(chf, k) => {
@@ -219,6 +278,8 @@ async fn balances_always_add_up_and_nothing_is_paid_twice() {
             Ok(())
         })
     });
+    // Sixteen histories of up to 24 steps reach a target somewhere (a miss is ~1 in 10^8).
+    assert!(accelerated.into_inner() > 0, "no history closed a quarter whose target was met");
 }
 
 /// A child process killed and reaped however the test ends.
@@ -244,7 +305,7 @@ async fn a_payout_killed_half_way_is_completed_by_the_next_run_paying_each_entry
     let mut partners = Vec::new();
     for i in 0..owed {
         let p = partner(&app, &format!("Owed Partner {i:03}")).await;
-        post::post(db, earning(p, &format!("kill:{i}"), 1_000 + i, "EUR", false, now), now).await.unwrap();
+        post::post(db, earning(p, &format!("kill:{i}"), 1_000 + i, "EUR", false, None, now), now).await.unwrap();
         partners.push(p);
     }
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
@@ -329,7 +390,9 @@ async fn the_ledger_and_the_dashboard_cost_the_same_for_5_and_500_entries() {
     }
     for (p, n) in [(few, 5), (many, 500)] {
         for i in 0..n {
-            post::post(db, earning(p, &format!("count:{p}:{i}"), 100 + i, "EUR", i % 3 == 0, now), now).await.unwrap();
+            post::post(db, earning(p, &format!("count:{p}:{i}"), 100 + i, "EUR", i % 3 == 0, None, now), now)
+                .await
+                .unwrap();
         }
     }
     let query = "query($p: ID!) { partnerLedger(partnerId: $p, first: 100) { totalCount nodes { id kind amount { amount } state holdReason releaseAt history { state at } } }
