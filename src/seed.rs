@@ -1,7 +1,8 @@
 //! `partnerhub seed --scale N`: the demo, then per unit of N 1,000 partners, 50,000 customers
 //! with grants (whole-account, scoped to some subscriptions, and some expired), 200,000
 //! subscriptions, SALES users assigned to a third of their partner's customers, and API tokens
-//! for a sample of partner users. Deterministic (a seeded generator, IDs from a counter), and in
+//! for a sample of partner users, a deal for every fifth customer and a commission entry per
+//! customer in the partner's ledger (approved after its window, or still held). Deterministic (a seeded generator, IDs from a counter), and in
 //! multi-row INSERTs, so that N=1 takes well under a minute. The benchmark and the plan tests
 //! run on it.
 // Seeding writes whole tables as the system, not as a principal.
@@ -9,8 +10,8 @@
 
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{
-    api_token, grant, grant_assignment, grant_scope_item, membership, organization, partnership, plan, program, tier,
-    user,
+    api_token, grant, grant_assignment, grant_scope_item, ledger_entry, ledger_entry_state, membership, organization,
+    partnership, plan, program, tier, user,
 };
 use rand::{RngExt, SeedableRng, rngs::StdRng};
 use rust_decimal::{Decimal, prelude::ToPrimitive};
@@ -20,12 +21,12 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{
-        BilledTo, DealRejectionCode, DealStatus, GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind,
-        Rights, Role, SubscriptionStatus, UserKind,
+        BilledTo, DealRejectionCode, DealStatus, EntryKind, EntrySource, EntryState, GrantScope, GrantSide,
+        GrantStatus, OrganizationKind, ProgramKind, Rights, Role, SubscriptionStatus, UserKind, ledger::Quarter,
     },
     error::{AppError, AppResult},
     secrets,
-    service::Ctx,
+    service::{Ctx, exact},
 };
 
 /// Per unit of scale.
@@ -49,6 +50,7 @@ pub struct Seeded {
     pub subscriptions: usize,
     pub assignments: usize,
     pub deals: usize,
+    pub ledger_entries: usize,
     pub users: Vec<SeedUser>,
 }
 
@@ -182,6 +184,8 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         let mut assignments = Vec::new();
         let mut deals = Vec::new();
         let mut deal_products = Vec::new();
+        let mut entries = Vec::new();
+        let mut entry_states = Vec::new();
         for c in 0..CUSTOMERS_PER_PARTNER {
             let customer = ids.next();
             orgs.push(organization::ActiveModel {
@@ -258,6 +262,51 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
                     quantity: Set(rng.random_range(5..200)),
                 });
             }
+            // What the customer paid earned the partner 20%: approved once the 7-day window
+            // passed, held before.
+            let entry_id = ids.next();
+            let earned = at(rng.random_range(1..360));
+            let base = Decimal::new(rng.random_range(1_000..100_000), 2);
+            let amount = (base * Decimal::new(20, 2)).round_dp(2);
+            entries.push(ledger_entry::ActiveModel {
+                id: Set(entry_id),
+                partner_id: Set(partner),
+                kind: Set(EntryKind::Commission),
+                amount: Set(exact(amount)?),
+                currency: Set(reseller.currency.clone()),
+                source_type: Set(EntrySource::InvoiceLine),
+                source_id: Set(None),
+                source_key: Set(format!("seed:{entry_id}")),
+                customer_id: Set(Some(customer)),
+                invoice_line_id: Set(None),
+                rule_id: Set(None),
+                rate: Set(Some(exact(Decimal::from(20))?)),
+                base: Set(Some(exact(base)?)),
+                reverses_entry_id: Set(None),
+                quarter: Set(Quarter::of(earned).to_string()),
+                description: Set(format!("20% commission on {base} {} of a seeded invoice", reseller.currency)),
+                earned_at: Set(earned),
+                created_at: Set(earned),
+            });
+            let release = earned + TimeDelta::days(7);
+            let mut state = |seq: i32, state: EntryState, at: DateTime<Utc>| ledger_entry_state::ActiveModel {
+                id: Set(ids.next()),
+                entry_id: Set(entry_id),
+                partner_id: Set(partner),
+                seq: Set(seq),
+                state: Set(state),
+                hold_reason: Set((state == EntryState::Pending)
+                    .then(|| format!("reversal window until {}", release.format("%Y-%m-%d")))),
+                release_at: Set((state == EntryState::Pending).then_some(release)),
+                batch_id: Set(None),
+                reason: Set(None),
+                actor_user_id: Set(None),
+                created_at: Set(at),
+            };
+            entry_states.push(state(1, EntryState::Pending, earned));
+            if release <= now {
+                entry_states.push(state(2, EntryState::Approved, release));
+            }
             // A third of the customers are assigned to a SALES user.
             if c % 3 == 0 {
                 let sales = staff[1 + (c / 3) % 2].0;
@@ -275,6 +324,7 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         out.subscriptions += subs.len();
         out.assignments += assignments.len();
         out.deals += deals.len();
+        out.ledger_entries += entries.len();
         let mut tokens = Vec::new();
         if p < token_sample {
             for (user_id, email, role) in &staff {
@@ -309,6 +359,8 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         insert_all(&txn, tokens).await?;
         insert_all(&txn, deals).await?;
         insert_all(&txn, deal_products).await?;
+        insert_all(&txn, entries).await?;
+        insert_all(&txn, entry_states).await?;
     }
     txn.commit().await?;
     Ok(out)
