@@ -141,7 +141,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             }
             std::fs::write(&tokens_file, tsv).map_err(|e| format!("cannot write {}: {e}", tokens_file.display()))?;
             println!(
-                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments, {} deals, {} ledger entries in {:.1} s",
+                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments, {} deals, {} ledger entries ({} payout batch(es) run) in {:.1} s",
                 seeded.partners,
                 seeded.customers,
                 seeded.grants,
@@ -149,6 +149,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 seeded.assignments,
                 seeded.deals,
                 seeded.ledger_entries,
+                seeded.payout_batches,
                 started.elapsed().as_secs_f64()
             );
             println!("API tokens of {} users: {}", demo.users.len() + seeded.users.len(), tokens_file.display());

@@ -2,7 +2,8 @@
 //! with grants (whole-account, scoped to some subscriptions, and some expired), 200,000
 //! subscriptions, SALES users assigned to a third of their partner's customers, and API tokens
 //! for a sample of partner users, a deal for every fifth customer and a commission entry per
-//! customer in the partner's ledger (approved after its window, or still held). Deterministic (a seeded generator, IDs from a counter), and in
+//! customer in the partner's ledger (approved after its window, or still held), then runs the
+//! period's scheduled payout. Deterministic (a seeded generator, IDs from a counter), and in
 //! multi-row INSERTs, so that N=1 takes well under a minute. The benchmark and the plan tests
 //! run on it.
 // Seeding writes whole tables as the system, not as a principal.
@@ -51,6 +52,7 @@ pub struct Seeded {
     pub assignments: usize,
     pub deals: usize,
     pub ledger_entries: usize,
+    pub payout_batches: usize,
     pub users: Vec<SeedUser>,
 }
 
@@ -363,6 +365,9 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         insert_all(&txn, entry_states).await?;
     }
     txn.commit().await?;
+    // The state the payout job leaves: this period's scheduled payout made, so that a server on
+    // the seed (the benchmark's) does not start by paying every partner.
+    out.payout_batches = crate::service::ledger::payouts::run_scheduled(ctx).await?;
     Ok(out)
 }
 

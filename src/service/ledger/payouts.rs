@@ -316,10 +316,9 @@ async fn pay_partner(
     if owed.is_empty() || total <= Decimal::ZERO || minimum.is_some_and(|m| total < m) {
         return Ok(false);
     }
-    for (_, current) in &owed {
-        let change = StateChange { batch_id: Some(batch.id), ..StateChange::to(EntryState::Paid) };
-        post::transition(&txn, current, change, now).await?;
-    }
+    let change = StateChange { batch_id: Some(batch.id), ..StateChange::to(EntryState::Paid) };
+    let currents: Vec<&ledger_entry_state::Model> = owed.iter().map(|(_, current)| current).collect();
+    post::transition_many(&txn, &currents, &change, now).await?;
     payout_statement::ActiveModel {
         id: Set(Uuid::now_v7()),
         batch_id: Set(batch.id),

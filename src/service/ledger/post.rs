@@ -144,6 +144,43 @@ async fn insert_state(
     .await?)
 }
 
+/// Moves many entries on to the same state at once, as `transition` does one: a multi-row INSERT
+/// per 500 (a payout of thousands of entries is a few statements, not one per entry). All or
+/// nothing in the caller's transaction: a move not allowed, or one that lost a race on the unique
+/// (entry, seq) or (entry, state), fails the whole.
+pub async fn transition_many(
+    db: &impl ConnectionTrait,
+    from: &[&ledger_entry_state::Model],
+    change: &StateChange,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    let mut rows = Vec::with_capacity(from.len());
+    for f in from {
+        if !ledger::may_move(f.state, change.state) {
+            return Err(AppError::Conflict(format!("the entry is {}; it cannot become {}", f.state, change.state)));
+        }
+        rows.push(ledger_entry_state::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            entry_id: Set(f.entry_id),
+            partner_id: Set(f.partner_id),
+            seq: Set(f.seq + 1),
+            state: Set(change.state),
+            hold_reason: Set(change.hold_reason.clone()),
+            release_at: Set(change.release_at),
+            batch_id: Set(change.batch_id),
+            reason: Set(change.reason.clone()),
+            actor_user_id: Set(change.actor_user_id),
+            created_at: Set(now),
+        });
+    }
+    while !rows.is_empty() {
+        let rest = rows.split_off(rows.len().min(500));
+        ledger_entry_state::Entity::insert_many(rows).exec_without_returning(db).await?;
+        rows = rest;
+    }
+    Ok(())
+}
+
 /// Moves an entry on from its current state `from`: a new row numbered after it. CONFLICT when
 /// the move is not allowed, or another change of the entry landed first (the unique seq).
 pub async fn transition(
