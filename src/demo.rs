@@ -671,8 +671,61 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     }
 
     seed_ledger_history(ctx, &staff, &tiers, &partners).await?;
+    seed_rebate_terms(ctx, &staff, &tiers, &distributor).await?;
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
+}
+
+/// The approved distributor list (Danube on it, Sava Supply taken off) and the rebate table:
+/// per unit of desk phone bought, Silver 6 EUR (D3xx) and 9 EUR (D7xx); Gold 8 and 12 EUR, raised
+/// to 15 EUR for D7xx from this quarter, so a claim's invoice date decides its rate.
+async fn seed_rebate_terms(
+    ctx: &Ctx,
+    staff: &Principal,
+    tiers: &[entity::tier::Model],
+    danube: &organization::Model,
+) -> AppResult<()> {
+    use crate::service::rebates;
+    let now = ctx.now();
+    rebates::set_distributor(ctx, Some(staff), danube.id, true, Some("contract 2026".into())).await?;
+    let sava = organizations::create(
+        ctx,
+        Some(staff),
+        organizations::NewOrganization {
+            referral_code: None,
+            kind: Some(OrganizationKind::Distributor),
+            name: "Sava Supply d.o.o.".into(),
+            country: "SI".into(),
+            domain: Some("sava-supply.example".into()),
+            vat_number: None,
+            website: Some("https://www.sava-supply.example".into()),
+            registration_number: None,
+        },
+        None,
+    )
+    .await?;
+    rebates::set_distributor(ctx, Some(staff), sava.id, false, Some("contract ended".into())).await?;
+    let year_ago = now - chrono::Months::new(12);
+    let this_quarter = crate::domain::ledger::Quarter::of(now).start();
+    let (Some(silver), Some(gold)) = (tiers.get(1), tiers.get(2)) else { return Ok(()) };
+    for (tier, line, amount, from, to) in [
+        (silver, "D3xx", 6, year_ago, None),
+        (silver, "D7xx", 9, year_ago, None),
+        (gold, "D3xx", 8, year_ago, None),
+        (gold, "D7xx", 12, year_ago, Some(this_quarter)),
+        (gold, "D7xx", 15, this_quarter, None),
+    ] {
+        let rate = rebates::NewRate {
+            program_id: tier.program_id,
+            tier_id: tier.id,
+            product_line: line.into(),
+            amount_per_unit: (Decimal::from(amount), "EUR".into()),
+            valid_from: from,
+            valid_to: to,
+        };
+        rebates::create_rate(ctx, Some(staff), rate).await?;
+    }
+    Ok(())
 }
 
 /// Tisza Referrals, an affiliate (Referrer tier, 10% of what referred customers pay); its code

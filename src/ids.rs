@@ -43,6 +43,7 @@ string_enum!(
         CommissionRule = "CommissionRule",
         ReferralCode = "ReferralCode",
         ReferralAttribution = "ReferralAttribution",
+        RebateRate = "RebateRate",
     }
 );
 

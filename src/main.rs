@@ -310,6 +310,16 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
         "  As Vera: createOrganization(input: {{kind: CUSTOMER, name, country, referralCode: \"<code>\"}}); the link opens http://{}/?ref=<code>",
         settings.listen
     );
+    println!("\nRebate terms: Danube Distribution is on the approved distributor list, Sava Supply was taken off it;");
+    println!(
+        "the rebate table pays Silver 6/9 EUR and Gold 8/12 EUR per D3xx/D7xx phone, Gold D7xx 15 EUR from this quarter."
+    );
+    println!(
+        "  As Anna: {{ approvedDistributors {{ nodes {{ name }} }} rebateRates(programId: \"<id>\", at: \"<invoice date>\") {{ tier {{ name }} productLine amountPerUnit {{ amount }} }} }}"
+    );
+    println!(
+        "  As Fiona: setDistributorApproval(input: {{organizationId, active}}), createRebateRate(input: {{programId, tierId, productLine, amountPerUnit, validFrom}})"
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

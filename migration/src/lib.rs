@@ -22,6 +22,7 @@ mod m20261201_000015_scope_indexes;
 mod m20261201_000016_deals;
 mod m20261201_000017_ledger;
 mod m20261201_000018_referrals;
+mod m20261204_000019_rebate_rates;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000016_deals::Migration),
             Box::new(m20261201_000017_ledger::Migration),
             Box::new(m20261201_000018_referrals::Migration),
+            Box::new(m20261204_000019_rebate_rates::Migration),
         ]
     }
 }

@@ -8,6 +8,7 @@ pub mod grants;
 pub mod kinds;
 pub mod ledger;
 pub mod notifications;
+pub mod rebates;
 pub mod rights;
 pub mod tiers;
 pub mod validate;

@@ -10,7 +10,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QuerySelect, QueryTrait, Select,
-    sea_query::{Alias, Expr, Query, SelectStatement},
+    sea_query::{Alias, Expr, Query, QueryStatementBuilder, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -105,6 +105,39 @@ async fn count(db: &DatabaseConnection, all: &SelectStatement) -> AppResult<i64>
     Ok(row.map(|r| r.try_get::<i64>("", "n")).transpose()?.unwrap_or(0))
 }
 
+/// The page and its count in one statement: the count rides along as an uncorrelated scalar
+/// subquery, which both databases evaluate once. Only an empty page after a cursor, which cannot
+/// carry it, costs a second statement.
+async fn page_with_count<E>(
+    db: &DatabaseConnection,
+    mut page: SelectStatement,
+    all: &SelectStatement,
+    has_cursor: bool,
+) -> AppResult<(Vec<E::Model>, Option<i64>)>
+where
+    E: EntityTrait,
+    E::Model: FromQueryResult,
+{
+    const TOTAL: &str = "total_count_";
+    let total = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(all.clone(), Alias::new("t"))
+        .to_owned()
+        .into_sub_query_statement();
+    page.expr_as(Expr::SubQuery(None, Box::new(total)), Alias::new(TOTAL));
+    // The select is the service's, under its scope.
+    #[allow(clippy::disallowed_methods)]
+    let results = db.query_all(&page).await?;
+    let counted = results.first().map(|r| r.try_get::<i64>("", TOTAL)).transpose()?;
+    let rows = results.iter().map(|r| E::Model::from_query_result(r, "")).collect::<Result<Vec<_>, _>>()?;
+    let n = match counted {
+        Some(n) => n,
+        None if has_cursor => count(db, all).await?,
+        None => 0,
+    };
+    Ok((rows, Some(n)))
+}
+
 pub type Page<N> = Connection<KeysetCursor, N, ConnectionTotals>;
 
 fn size(name: &str, value: i32) -> AppResult<u64> {
@@ -154,12 +187,11 @@ where
         page = page.filter(key.lt(before));
     }
     page = if backward { page.order_by_desc(key) } else { page.order_by_asc(key) };
-    let rows = page.limit(limit + 1).all(db);
+    let page = page.limit(limit + 1);
     let (mut rows, counted) = if args.total {
-        let (rows, n) = futures_util::try_join!(async { Ok(rows.await?) }, count(db, &all))?;
-        (rows, Some(n))
+        page_with_count::<E>(db, page.into_query(), &all, after.is_some() || before.is_some()).await?
     } else {
-        (rows.await?, None)
+        (page.all(db).await?, None)
     };
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);

@@ -10,7 +10,7 @@ use super::enums::{GrantScopeKind, GrantSide, GrantStatus, SubscriptionStatus};
 use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
-    loaders::{CustomerSubscriptions, Names, ViewerRights, load, load_with, prime},
+    loaders::{CustomerSubscriptions, Names, ViewerRights, feed, load, load_with, prime},
     members::Invitation,
     types::{Organization, User},
 };
@@ -557,8 +557,8 @@ impl CustomerQuery {
             PageArgs::of(ctx, first, after, last, before),
         )
         .await?;
-        // What a customer list shows of each customer, for the whole page in one statement each
-        // (the items then read it from the request's cache).
+        // What a customer list shows of each customer, for the whole page in one statement (the
+        // items then read it from the request's cache).
         let ids: Vec<uuid::Uuid> = page.edges.iter().map(|e| e.node.0.id).collect();
         let look = ctx.look_ahead();
         let asks = |field: &str| {
@@ -566,11 +566,17 @@ impl CustomerQuery {
                 && (look.field("nodes").field(field).exists()
                     || look.field("edges").field("node").field(field).exists())
         };
-        let rights = async { if asks("viewerRights") { prime::<ViewerRights>(ctx, &ids).await } else { Ok(()) } };
-        let summaries = async {
-            if asks("subscriptionSummary") { prime::<CustomerSubscriptions>(ctx, &ids).await } else { Ok(()) }
-        };
-        futures_util::try_join!(rights, summaries)?;
+        match (asks("viewerRights"), asks("subscriptionSummary")) {
+            (true, true) => {
+                let (summaries, rights) =
+                    crate::service::subscriptions::listing(ctx.service(), ctx.principal(), &ids).await?;
+                feed::<CustomerSubscriptions>(ctx, summaries).await?;
+                feed::<ViewerRights>(ctx, rights).await?;
+            }
+            (true, false) => prime::<ViewerRights>(ctx, &ids).await?,
+            (false, true) => prime::<CustomerSubscriptions>(ctx, &ids).await?,
+            (false, false) => {}
+        }
         Ok(page)
     }
 

@@ -13,7 +13,7 @@ use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
     customers::Product,
-    loaders::{PayoutStatements, children, load, load_with},
+    loaders::{PartnerStanding, PayoutStatements, children, load, load_with},
     programs::{Money, MoneyInput},
     scalars::Decimal,
     types::{Organization, Program, Tier},
@@ -39,7 +39,7 @@ fn partner_of(ctx: &Context<'_>, partner_id: Option<ID>) -> async_graphql::Resul
     }
 }
 
-fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<uuid::Uuid, AppError> {
+pub(super) fn decode(kind: NodeType, id: &ID, what: &'static str) -> Result<uuid::Uuid, AppError> {
     ids::decode_as(kind, id).ok_or(AppError::NotFound(what))
 }
 
@@ -263,16 +263,14 @@ pub struct PartnerEarnings {
 
 /// Builds a partner's balances (2 statements, plus 2 for the minimum payout).
 pub async fn balances_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_graphql::Result<Vec<LedgerBalance>> {
-    let db = &ctx.service().db;
-    let principal = ctx.principal();
-    if !policy::reads_ledger_of(principal, partner_id) {
+    if !policy::reads_ledger_of(ctx.principal(), partner_id) {
         return Ok(Vec::new());
     }
-    let sums = ledger_service::balances(db, principal, partner_id).await?;
-    let pending = ledger_service::holds(db, principal, partner_id).await?;
-    let minimums = ledger_service::minimum_payouts(db, partner_id).await?;
+    let standing = load_with::<PartnerStanding>(ctx, partner_id).await?.unwrap_or_default();
+    let pending = &standing.holds;
+    let minimums = ledger_service::minimum_payouts(&standing.places);
     let mut out = Vec::new();
-    for (currency, b) in sums.0 {
+    for (currency, b) in standing.balances.0 {
         let mut holds: Vec<LedgerHold> = pending
             .iter()
             .filter(|h| h.3 == currency)
@@ -310,7 +308,8 @@ pub async fn earnings_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
     let db = &ctx.service().db;
     let now = ctx.service().now();
     let quarter = Quarter::of(now);
-    let figures = ledger_service::quarter_figures(db, principal, partner_id, quarter, now).await?;
+    let places = load_with::<PartnerStanding>(ctx, partner_id).await?.unwrap_or_default().places;
+    let figures = ledger_service::quarter_figures(db, principal, partner_id, &places, quarter, now).await?;
     let Some(currency) = figures.currency.clone() else { return Ok(None) };
     let balances = balances_of(ctx, partner_id).await?;
     let mine = balances.into_iter().find(|b| b.currency == currency);
@@ -331,7 +330,7 @@ pub async fn earnings_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
         held,
         holds,
         rebates_unpaid: money(figures.rebates_unpaid, &currency),
-        next_payout_at: payouts::next_payout_at(db, partner_id, now).await?,
+        next_payout_at: payouts::next_payout_at(&places, now),
     }))
 }
 

@@ -10,8 +10,8 @@ use entity::{
     api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, domain, exam_result,
     grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry, ledger_entry_state, membership,
     notification, organization, partner_of_record_claim, partnership, payment, payout_batch, plan, product, program,
-    program_terms, referral_attribution, referral_code, subscription, subscription_change, subscription_change_request,
-    success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
+    program_terms, rebate_rate, referral_attribution, referral_code, subscription, subscription_change,
+    subscription_change_request, success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -75,6 +75,7 @@ scoped!(ledger_entry, |p, _| policy::ledger_scope(p, (ledger_entry::Entity, ledg
 scoped!(partner_of_record_claim, |p, _| policy::record_claims_scope(p));
 scoped!(payout_batch, |p, _| policy::payout_batches_scope(p));
 scoped!(commission_rule, |p, _| policy::programs_scope(p));
+scoped!(rebate_rate, |p, _| policy::programs_scope(p));
 scoped!(referral_code, |p, _| policy::ledger_scope(p, (referral_code::Entity, referral_code::Column::PartnerId)));
 scoped!(referral_attribution, |p, _| policy::ledger_scope(
     p,
@@ -201,6 +202,7 @@ loaders! {
         record_claims: partner_of_record_claim,
         payout_batches: payout_batch,
         commission_rules: commission_rule,
+        rebate_rates: rebate_rate,
         referral_codes: referral_code,
         referral_attributions: referral_attribution,
     }
@@ -228,6 +230,7 @@ loaders! {
         deal_history: DealHistory,
         deal_conflicts: DealConflicts,
         payout_statements: PayoutStatements,
+        partner_standing: PartnerStanding,
     }
     pages {
         subscription_pages: subscription,
@@ -436,6 +439,15 @@ pub async fn prime<L: In + Loader<Uuid, Error = AppError>>(
     Ok(())
 }
 
+/// Puts values read beside a page into the request's loader `L`, as if it had loaded them.
+pub async fn feed<L: In + Loader<Uuid, Error = AppError>>(
+    ctx: &async_graphql::Context<'_>,
+    values: HashMap<Uuid, L::Value>,
+) -> async_graphql::Result<()> {
+    L::loader(of(ctx)?).feed_many(values).await;
+    Ok(())
+}
+
 /// Loads one value through the request's loader `L`.
 pub async fn load_with<L: In + Loader<Uuid, Error = AppError>>(
     ctx: &async_graphql::Context<'_>,
@@ -459,6 +471,27 @@ impl Loader<Uuid> for CustomerSubscriptions {
 
     async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
         service::subscriptions::summaries(&self.ctx, self.principal.as_deref(), keys).await
+    }
+}
+
+/// A partner's balances, holds and programmes, once per request however many money fields ask
+/// (`partnerBalances` and `partnerEarnings` both read them). The caller checked
+/// `policy::reads_ledger_of`; the statements are scoped again by the ledger's policy.
+pub struct PartnerStanding {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for PartnerStanding {
+    type Value = service::ledger::Standing;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut out = HashMap::new();
+        for key in keys {
+            out.insert(*key, service::ledger::standing(&self.ctx.db, self.principal.as_deref(), *key).await?);
+        }
+        Ok(out)
     }
 }
 

@@ -16,6 +16,7 @@ pub mod node;
 pub mod onboarding;
 pub mod organizations;
 pub mod programs;
+pub mod rebates;
 pub mod scalars;
 pub mod types;
 pub mod viewer;
@@ -39,6 +40,7 @@ pub struct Query(
     change_requests::ChangeRequestQuery,
     deals::DealQuery,
     ledger::LedgerQuery,
+    rebates::RebateQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -57,6 +59,7 @@ pub struct Mutation(
     change_requests::ChangeRequestMutation,
     deals::DealMutation,
     ledger::LedgerMutation,
+    rebates::RebateMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -63,6 +63,7 @@ pub enum Node {
     CommissionRule(super::ledger::CommissionRule),
     ReferralCode(super::ledger::ReferralCode),
     ReferralAttribution(super::ledger::ReferralAttribution),
+    RebateRate(super::rebates::RebateRate),
 }
 
 const MAX_NODES: usize = 100;
@@ -149,6 +150,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::ReferralAttribution => load::<entity::referral_attribution::Entity>(ctx, id)
             .await?
             .map(|m| Node::ReferralAttribution(super::ledger::ReferralAttribution(m))),
+        NodeType::RebateRate => {
+            load::<entity::rebate_rate::Entity>(ctx, id).await?.map(|m| Node::RebateRate(super::rebates::RebateRate(m)))
+        }
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

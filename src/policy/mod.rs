@@ -99,6 +99,8 @@ pub enum Action<'a> {
     ManageLedger,
     /// Run a payout batch (staff ADMIN or FINANCE).
     RunPayout,
+    /// Keep the approved distributor list and the rebate table (staff ADMIN or FINANCE).
+    ManageRebates,
     /// Get the acting affiliate's referral code (its ADMIN).
     CreateReferralCode,
 }
@@ -256,7 +258,7 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
         }
-        Action::ManageLedger | Action::RunPayout => {
+        Action::ManageLedger | Action::RunPayout | Action::ManageRebates => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::Finance)
         }
@@ -1025,6 +1027,17 @@ pub fn subscription_changes_scope(principal: Option<&Principal>, now: DateTime<U
 /// tender posts need them without sign-in.
 pub fn programs_scope(_principal: Option<&Principal>) -> Condition {
     Condition::all()
+}
+
+/// Approved distributors a principal sees: staff the whole list, taken-off ones included; any
+/// other signed-in user the active ones (a partner names one in a claim). Visitors none.
+pub fn distributors_scope(principal: Option<&Principal>) -> Condition {
+    use entity::distributor_approval;
+    let Some(p) = principal else { return Condition::all().add(Expr::val(false)) };
+    if p.acting.as_ref().is_some_and(is_staff) {
+        return Condition::all();
+    }
+    Condition::all().add(distributor_approval::Column::Active.eq(true))
 }
 
 /// Deals a principal sees: staff all; a partner's ADMIN all of the partner's, its SALES users

@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod people;
 pub mod programs;
+pub mod rebates;
 pub mod service_accounts;
 pub mod stories;
 pub mod subscriptions;

@@ -246,6 +246,7 @@ fn every_mutation_has_rows() {
             .chain(crate::cross_party::OPERATIONS.iter())
             .chain(crate::deals::OPERATIONS.iter())
             .chain(crate::ledger::OPERATIONS.iter())
+            .chain(crate::rebates::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -27,7 +27,7 @@ async fn staff_see_all_others_their_own_and_what_grants_connect() {
     let world = app.demo().await;
 
     let staff = app.gql(Some(&world.token("carl.channel@")), LIST, json!({})).await;
-    assert_eq!(staff["data"]["organizations"]["totalCount"], 12);
+    assert_eq!(staff["data"]["organizations"]["totalCount"], 13);
 
     // Anna (partner ADMIN) sees her partner and the two customers with ACTIVE grants, not the
     // customer whose grant is still PENDING.
@@ -127,7 +127,7 @@ async fn staff_admin_creates_organisations_with_validated_input_and_an_audit_row
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
     let count = app.gql(Some(&vera), "{ organizations { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["organizations"]["totalCount"], 13, "refused input stored nothing");
+    assert_eq!(count["data"]["organizations"]["totalCount"], 14, "refused input stored nothing");
 }
 
 #[tokio::test]

@@ -145,6 +145,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("CloseQuarterPayload.adjustments", "a mutation's result"),
     ("MarkLedgerEntryPayload.entries", "a mutation's result"),
     ("Query.commissionRules", "one programme's rules, one statement"),
+    ("Query.rebateRates", "one programme's rebate table, one statement"),
     ("PayoutBatch.statements", "a batch's statements through a loader; checked inside the batch list"),
     ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
     ("Deal.conflicts", "a deal's rivals through a loader; checked inside the deals list"),
@@ -184,6 +185,7 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.customers", "vera.admin@", "{ LIST }"),
     ("Query.deals", "vera.admin@", "{ LIST }"),
     ("Query.partnerOfRecordClaims", "vera.admin@", "{ LIST }"),
+    ("Query.approvedDistributors", "vera.admin@", "{ LIST }"),
     ("Query.payoutBatches", "vera.admin@", "{ LIST }"),
     ("Query.referralCodes", "vera.admin@", "{ LIST }"),
     ("Query.referralAttributions", "vera.admin@", "{ LIST }"),
@@ -652,6 +654,13 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
         let input =
             json!({ "kind": "CUSTOMER", "name": format!("Referred {i} Oy"), "country": "FI", "referralCode": code });
         gql(&vera, create, json!({ "i": input })).await;
+    }
+    // More distributors on the approved list.
+    let approve = "mutation($o: ID!) { setDistributorApproval(input: {organizationId: $o, active: true}) { active } }";
+    for i in 0..5 {
+        let input = json!({ "kind": "DISTRIBUTOR", "name": format!("Extra Distribution {i}"), "country": "AT" });
+        let made = gql(&vera, create, json!({ "i": input })).await;
+        gql(&vera, approve, json!({ "o": made["data"]["createOrganization"]["organization"]["id"] })).await;
     }
     {
         let first = entity::referral_code::Entity::find().one(db).await.unwrap().unwrap();

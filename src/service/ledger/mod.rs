@@ -191,24 +191,71 @@ pub fn balance_in(balances: &Balances, currency: &str) -> Balance {
     balances.0.get(currency).cloned().unwrap_or_default()
 }
 
+/// What the money fields of one request read about a partner: its balances, what is pending
+/// behind holds, and its programmes (read once per request through a loader).
+#[derive(Clone, Debug, Default)]
+pub struct Standing {
+    pub balances: Balances,
+    /// (reason, release, amount, currency) of the pending entries.
+    pub holds: Vec<(String, Option<DateTime<Utc>>, Decimal, String)>,
+    pub places: Places,
+}
+
+/// Three statements side by side.
+pub async fn standing(
+    db: &impl ConnectionTrait,
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+) -> AppResult<Standing> {
+    let (balances, holds, places) = futures_util::try_join!(
+        balances(db, principal, partner_id),
+        holds(db, principal, partner_id),
+        places_of(db, partner_id)
+    )?;
+    Ok(Standing { balances, holds, places })
+}
+
+/// A partner's partnerships with their programmes: read once for a request's money figures
+/// (minimum payouts, the quarter's rules, the next payout date).
+#[derive(Clone, Debug, Default)]
+pub struct Places(pub Vec<(entity::partnership::Model, entity::program::Model)>);
+
+impl Places {
+    pub fn programs(&self) -> impl Iterator<Item = &entity::program::Model> + Clone {
+        self.0.iter().map(|(_, program)| program)
+    }
+}
+
+/// One statement: the partnerships joined to their programmes, in the order of the programmes.
+pub async fn places_of(db: &impl ConnectionTrait, partner_id: Uuid) -> AppResult<Places> {
+    use entity::{partnership, program};
+    use sea_orm::{QueryOrder, QuerySelect, sea_query::JoinType};
+    let rows = partnership::Entity::find()
+        .select_also(program::Entity)
+        .join(
+            JoinType::InnerJoin,
+            partnership::Entity::belongs_to(program::Entity)
+                .from(partnership::Column::ProgramId)
+                .to(program::Column::Id)
+                .into(),
+        )
+        .filter(partnership::Column::OrganizationId.eq(partner_id))
+        .order_by_asc(program::Column::Id)
+        .all(db)
+        .await?;
+    Ok(Places(rows.into_iter().filter_map(|(place, program)| program.map(|p| (place, p))).collect()))
+}
+
 /// The minimum payout of a partner per currency: the highest of its programmes' minimums.
-pub async fn minimum_payouts(db: &impl ConnectionTrait, partner_id: Uuid) -> AppResult<HashMap<String, Decimal>> {
-    let places = entity::partnership::Entity::find()
-        .filter(entity::partnership::Column::OrganizationId.eq(partner_id))
-        .all(db)
-        .await?;
-    let programs = entity::program::Entity::find()
-        .filter(entity::program::Column::Id.is_in(places.iter().map(|p| p.program_id)))
-        .all(db)
-        .await?;
+pub fn minimum_payouts(places: &Places) -> HashMap<String, Decimal> {
     let mut out: HashMap<String, Decimal> = HashMap::new();
-    for p in programs {
+    for p in places.programs() {
         if let Some(min) = p.min_payout {
             let m = out.entry(p.currency.clone()).or_default();
             *m = (*m).max(min.to_decimal());
         }
     }
-    Ok(out)
+    out
 }
 
 /// A partner's commission figures for a quarter, in its programme currency.
@@ -228,6 +275,7 @@ pub async fn quarter_figures(
     db: &impl ConnectionTrait,
     principal: Option<&Principal>,
     partner_id: Uuid,
+    places: &Places,
     quarter: crate::domain::ledger::Quarter,
     now: DateTime<Utc>,
 ) -> AppResult<QuarterFigures> {
@@ -237,15 +285,7 @@ pub async fn quarter_figures(
         amount: i64,
         base: Option<i64>,
     }
-    let places = entity::partnership::Entity::find()
-        .filter(entity::partnership::Column::OrganizationId.eq(partner_id))
-        .all(db)
-        .await?;
-    let programs = entity::program::Entity::find()
-        .filter(entity::program::Column::Id.is_in(places.iter().map(|p| p.program_id)))
-        .all(db)
-        .await?;
-    let Some(program) = programs.first() else { return Ok(QuarterFigures::default()) };
+    let Some(program) = places.programs().next() else { return Ok(QuarterFigures::default()) };
     let currency = program.currency.clone();
     let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
     let open_or_paid = [EntryState::Pending, EntryState::Approved, EntryState::Paid, EntryState::Reversed];
@@ -291,9 +331,9 @@ pub async fn quarter_figures(
         }
     }
     figures.rebates_unpaid = rebates_unpaid(db, principal, partner_id, &currency, now).await?;
-    let tier_of = |program_id: Uuid| places.iter().find(|p| p.program_id == program_id).map(|p| p.tier_id);
+    let tier_of = |program_id: Uuid| places.0.iter().find(|(p, _)| p.program_id == program_id).map(|(p, _)| p.tier_id);
     let rules = entity::commission_rule::Entity::find()
-        .filter(entity::commission_rule::Column::ProgramId.is_in(programs.iter().map(|p| p.id)))
+        .filter(entity::commission_rule::Column::ProgramId.is_in(places.programs().map(|p| p.id)))
         .filter(entity::commission_rule::Column::ValidFrom.lte(now))
         .all(db)
         .await?;

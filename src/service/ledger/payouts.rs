@@ -398,15 +398,8 @@ pub async fn run_scheduled(ctx: &Ctx) -> AppResult<usize> {
 }
 
 /// The next scheduled payout for a partner's programmes (the soonest).
-pub async fn next_payout_at(
-    db: &impl ConnectionTrait,
-    partner_id: Uuid,
-    now: DateTime<Utc>,
-) -> AppResult<Option<DateTime<Utc>>> {
-    let places = partnership::Entity::find().filter(partnership::Column::OrganizationId.eq(partner_id)).all(db).await?;
-    let programs =
-        program::Entity::find().filter(program::Column::Id.is_in(places.iter().map(|p| p.program_id))).all(db).await?;
-    Ok(programs.iter().map(|p| ledger::next_payout(now, u32::try_from(p.payout_interval_months).unwrap_or(3))).min())
+pub fn next_payout_at(places: &super::Places, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    places.programs().map(|p| ledger::next_payout(now, u32::try_from(p.payout_interval_months).unwrap_or(3))).min()
 }
 
 /// A batch the principal sees, by number.
