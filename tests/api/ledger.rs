@@ -555,3 +555,43 @@ async fn an_affiliate_code_attributes_a_new_customer_whose_payments_earn_the_aff
     let staff = app.gql(Some(&vera), codes, json!({})).await;
     assert_eq!(staff["data"]["referralAttributions"]["totalCount"], 2, "{staff}");
 }
+
+/// An affiliate's first code asked for several times at once (a double click, two tabs): one
+/// code, every request answered with it, none refused.
+#[tokio::test]
+async fn a_first_referral_code_asked_for_at_once_is_one_code() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (vera, tamas) = (world.token("vera.admin@"), world.token("tamas@"));
+    let program = app
+        .gql(
+            Some(&vera),
+            "mutation { createProgram(input: {name: \"Second Referral\", kind: REFERRAL, currency: \"EUR\", terms: \"Terms.\"}) { program { id } } }",
+            json!({}),
+        )
+        .await;
+    let program = program["data"]["createProgram"]["program"]["id"].clone();
+    let tier = app
+        .gql(
+            Some(&vera),
+            "mutation($p: ID!) { createTier(input: {programId: $p, name: \"Referrer\", rank: 1}) { tier { id } } }",
+            json!({ "p": program }),
+        )
+        .await;
+    let tier = tier["data"]["createTier"]["tier"]["id"].clone();
+    let tisza = organization_id(&app, &vera, "Tisza Referrals Kft").await;
+    let placed = app
+        .gql(
+            Some(&vera),
+            "mutation($o: ID!, $t: ID!) { changePartnerTier(input: {partnerId: $o, tierId: $t, reason: \"second programme\"}) { change { id } } }",
+            json!({ "o": tisza, "t": tier }),
+        )
+        .await;
+    assert_no_errors(&placed);
+    let doc = "mutation($p: ID!) { createReferralCode(input: {programId: $p}) { referralCode { code } } }";
+    let ask = || app.gql(Some(&tamas), doc, json!({ "p": program }));
+    let answers = futures_util::future::join_all((0..8).map(|_| ask())).await;
+    let codes: Vec<&Value> = answers.iter().map(|a| &a["data"]["createReferralCode"]["referralCode"]["code"]).collect();
+    assert!(codes.iter().all(|c| c.is_string()), "{answers:?}");
+    assert!(codes.iter().all(|c| *c == codes[0]), "one code for all: {codes:?}");
+}

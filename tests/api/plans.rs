@@ -73,6 +73,12 @@ async fn every_scope_is_driven_from_the_principals_side() {
             ("exam_results", policy::exam_results_scope(p)),
             ("grants", policy::grants_scope(p)),
             ("deals", policy::deals_scope(p)),
+            (
+                "ledger_entries",
+                policy::ledger_scope(p, (entity::ledger_entry::Entity, entity::ledger_entry::Column::PartnerId)),
+            ),
+            ("payout_batches", policy::payout_batches_scope(p)),
+            ("partner_of_record_claims", policy::record_claims_scope(p)),
         ];
         for (table, scope) in scopes {
             let select = Query::select()
@@ -80,6 +86,14 @@ async fn every_scope_is_driven_from_the_principals_side() {
                 .from(sea_orm::sea_query::Alias::new(table))
                 .cond_where(scope)
                 .to_owned();
+            // A SALES user reads no ledger: the scope is a constant false, which SQLite tests once
+            // before its loop (its plan names the scan all the same), so it is held to what it
+            // returns instead.
+            if email == "sales1@" && matches!(table, "ledger_entries" | "payout_batches") {
+                let rows = app.ctx.db.query_all_raw(backend.build(&select)).await.unwrap();
+                assert!(rows.is_empty(), "{email} reads {table}");
+                continue;
+            }
             if assert_driven_from_the_small_side(&app, &format!("{email} {table}"), table, backend.build(&select)).await
             {
                 held.insert(table);
@@ -87,7 +101,7 @@ async fn every_scope_is_driven_from_the_principals_side() {
         }
     }
     // The tables that grow with the seed today; each later table the seed fills joins them.
-    assert_eq!(held.into_iter().collect::<Vec<_>>(), ["grants", "organizations", "subscriptions"]);
+    assert_eq!(held.into_iter().collect::<Vec<_>>(), ["grants", "ledger_entries", "organizations", "subscriptions"]);
 }
 
 async fn sqlite_plan(app: &TestApp, statement: &Statement) -> Vec<String> {

@@ -71,7 +71,7 @@ pub async fn create_code(
     if let Some(code) = existing {
         return Ok(code);
     }
-    let code = referral_code::ActiveModel {
+    let inserted = referral_code::ActiveModel {
         id: Set(Uuid::now_v7()),
         partner_id: Set(partner_id),
         program_id: Set(program.id),
@@ -80,7 +80,22 @@ pub async fn create_code(
         created_at: Set(now),
     }
     .insert(&txn)
-    .await?;
+    .await;
+    let code = match inserted {
+        Ok(code) => code,
+        // Two first requests at once both read "none" on PostgreSQL; the unique key lets one
+        // insert, and the other answers with its code, as a later request would.
+        Err(err) if matches!(err.sql_err(), Some(sea_orm::SqlErr::UniqueConstraintViolation(_))) => {
+            txn.rollback().await?;
+            let winner = referral_code::Entity::find()
+                .filter(referral_code::Column::PartnerId.eq(partner_id))
+                .filter(referral_code::Column::ProgramId.eq(program.id))
+                .one(&ctx.db)
+                .await?;
+            return winner.ok_or_else(|| err.into());
+        }
+        Err(err) => return Err(err.into()),
+    };
     let event = audit::Event {
         action: "referral_code.created",
         target_type: "ReferralCode",
