@@ -38,6 +38,9 @@ pub enum AppError {
     BadInput { field: Option<String>, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// A conflict with what is stored that one input field causes (a period overlapping another).
+    #[error("{message}")]
+    ConflictOn { field: &'static str, message: String },
     /// A customer that already exists, found by `by` (vatNumber or domain). Who it is stays
     /// unsaid: the partner asks for access by that identifier and learns it once approved.
     #[error("this customer already exists on partnerhub; ask it for access with requestCustomerAccess by its {by}")]
@@ -107,7 +110,7 @@ impl AppError {
             AppError::Forbidden(_) => code::FORBIDDEN,
             AppError::NotFound(_) => code::NOT_FOUND,
             AppError::BadInput { .. } => code::BAD_USER_INPUT,
-            AppError::Conflict(_) | AppError::Duplicate { .. } => code::CONFLICT,
+            AppError::Conflict(_) | AppError::ConflictOn { .. } | AppError::Duplicate { .. } => code::CONFLICT,
             AppError::RateLimited { .. } => code::RATE_LIMITED,
             AppError::Internal(_) => code::INTERNAL,
         }
@@ -288,8 +291,8 @@ impl From<AppError> for async_graphql::Error {
         if let AppError::BadInput { field: Some(field), .. } = &err {
             extensions.set("field", field.as_str());
         }
-        if let AppError::Duplicate { by } = &err {
-            extensions.set("field", *by);
+        if let AppError::Duplicate { by: field } | AppError::ConflictOn { field, .. } = &err {
+            extensions.set("field", *field);
         }
         if let AppError::RateLimited { retry_after } = &err {
             extensions.set("retryAfter", *retry_after);

@@ -158,7 +158,10 @@ pub(crate) fn status_for(err: &crate::error::AppError) -> StatusCode {
         AppError::NotFound(_) => StatusCode::NOT_FOUND,
         AppError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         AppError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        AppError::BadInput { .. } | AppError::Conflict(_) | AppError::Duplicate { .. } => StatusCode::BAD_REQUEST,
+        AppError::BadInput { .. }
+        | AppError::Conflict(_)
+        | AppError::ConflictOn { .. }
+        | AppError::Duplicate { .. } => StatusCode::BAD_REQUEST,
     }
 }
 

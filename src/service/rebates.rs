@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use entity::{distributor_approval, organization, program, rebate_rate, tier};
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Select,
-    sea_query::Query,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder,
+    QuerySelect, Select, sea_query::Query,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -25,6 +25,7 @@ use crate::{
 
 /// Puts a DISTRIBUTOR organisation on the approved list, or takes it off (it stays listed as
 /// inactive for staff, so the claims that named it keep their history).
+#[tracing::instrument(skip_all, fields(organization = %organization_id, active))]
 pub async fn set_distributor(
     ctx: &Ctx,
     principal: Option<&Principal>,
@@ -111,15 +112,12 @@ fn validity(rate: &rebate_rate::Model) -> Validity {
 
 /// Adds a rate to a programme's rebate table. Rates of one tier, product line and currency may
 /// not overlap in time: the rate in force on an invoice date is then never in doubt.
+#[tracing::instrument(skip_all, fields(program = %new.program_id, tier = %new.tier_id))]
 pub async fn create_rate(ctx: &Ctx, principal: Option<&Principal>, new: NewRate) -> AppResult<rebate_rate::Model> {
     let p = policy::signed_in(principal)?;
     policy::can(p, Action::ManageRebates)?;
     let program =
         program::Entity::find_by_id(new.program_id).one(&ctx.db).await?.ok_or(AppError::NotFound("Program"))?;
-    let found = tier::Entity::find_by_id(new.tier_id).one(&ctx.db).await?;
-    if found.is_none_or(|t| t.program_id != program.id) {
-        return Err(AppError::bad_input("tierId", "is not a tier of that programme"));
-    }
     let line = new.product_line.trim().to_string();
     if line.is_empty() || line.chars().count() > 100 {
         return Err(AppError::bad_input("productLine", "is 1 to 100 characters"));
@@ -142,6 +140,12 @@ pub async fn create_rate(ctx: &Ctx, principal: Option<&Principal>, new: NewRate)
     let period = Validity { from: new.valid_from, to: new.valid_to };
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    // The tier's row is locked (on PostgreSQL; SQLite's write transaction already serialises) so
+    // that two rates entered at once cannot both pass the overlap check.
+    let found = tier::Entity::find_by_id(new.tier_id).lock_exclusive().one(&txn).await?;
+    if found.is_none_or(|t| t.program_id != program.id) {
+        return Err(AppError::bad_input("tierId", "is not a tier of that programme"));
+    }
     let key = rebates::product_line_key(&line);
     let same = rebate_rate::Entity::find()
         .filter(rebate_rate::Column::TierId.eq(new.tier_id))
@@ -149,9 +153,10 @@ pub async fn create_rate(ctx: &Ctx, principal: Option<&Principal>, new: NewRate)
         .all(&txn)
         .await?;
     if same.iter().any(|r| rebates::product_line_key(&r.product_line) == key && validity(r).overlaps(&period)) {
-        return Err(AppError::Conflict(
-            "validFrom: another rate of this tier and product line is in force in that period; end it first".into(),
-        ));
+        return Err(AppError::ConflictOn {
+            field: "validFrom",
+            message: "another rate of this tier and product line is in force in that period; end it first".into(),
+        });
     }
     let rate = rebate_rate::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -184,6 +189,7 @@ pub async fn create_rate(ctx: &Ctx, principal: Option<&Principal>, new: NewRate)
 
 /// A programme's rebate table, oldest first: published terms, like the programme itself. With
 /// `at`, only the rates in force then (one per tier, product line and currency).
+#[tracing::instrument(skip_all, fields(program = %program_id))]
 pub async fn rates(
     db: &impl ConnectionTrait,
     principal: Option<&Principal>,

@@ -80,6 +80,13 @@ async fn every_scope_is_driven_from_the_principals_side() {
             ("payout_batches", policy::payout_batches_scope(p)),
             ("partner_of_record_claims", policy::record_claims_scope(p)),
         ];
+        // The approved distributors a partner picks from: organisations reached from the list.
+        let distributors = QueryTrait::build(&partnerhub::service::rebates::distributors(p, None), backend);
+        if assert_driven_from_the_small_side(&app, &format!("{email} distributors"), "organizations", distributors)
+            .await
+        {
+            held.insert("organizations");
+        }
         for (table, scope) in scopes {
             let select = Query::select()
                 .expr(Expr::col((sea_orm::sea_query::Alias::new(table), sea_orm::sea_query::Alias::new("id"))))

@@ -139,6 +139,7 @@ async fn a_rate_beside_one_in_force_or_a_bad_amount_is_refused_and_nothing_chang
     // Written differently, the same line: the open 15 EUR rate is in force then.
     let overlap = app.gql(Some(&fiona), CREATE_RATE, vars(" d7XX ", "20", "EUR", next_year, None)).await;
     assert_eq!(error_code(&overlap), "CONFLICT", "{overlap}");
+    assert_eq!(overlap["errors"][0]["extensions"]["field"], "validFrom", "{overlap}");
     for (v, field) in [
         (vars("D9xx", "0", "EUR", next_year, None), "amountPerUnit"),
         (vars("D9xx", "-3", "EUR", next_year, None), "amountPerUnit"),
@@ -170,6 +171,34 @@ async fn a_rate_beside_one_in_force_or_a_bad_amount_is_refused_and_nothing_chang
         )
         .await;
     assert_eq!(node["data"]["node"]["productLine"], "D9xx", "{node}");
+}
+
+/// Two staff entering overlapping rates at the same moment: one is stored, the others are told
+/// of the conflict, so an invoice date never has two rates.
+#[tokio::test]
+async fn overlapping_rates_entered_at_once_store_one() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (vera, fiona) = (world.token("vera.admin@"), fiona(&world));
+    let (program, gold) = program_and_tier(&app, &vera, "Gold").await;
+    let (app, program, gold) = (&app, &program, &gold);
+    let ask = |token: String, amount: &'static str| {
+        let vars = json!({ "p": program, "t": gold, "line": "D5xx", "amount": amount, "currency": "EUR",
+                           "from": "2026-01-01T00:00:00Z" });
+        async move { app.gql(Some(&token), CREATE_RATE, vars).await }
+    };
+    let answers = futures_util::future::join_all([
+        ask(vera.clone(), "3"),
+        ask(fiona.clone(), "4"),
+        ask(vera.clone(), "5"),
+        ask(fiona.clone(), "6"),
+    ])
+    .await;
+    let stored = answers.iter().filter(|a| a["errors"].is_null()).count();
+    assert_eq!(stored, 1, "{answers:?}");
+    assert!(answers.iter().filter(|a| !a["errors"].is_null()).all(|a| error_code(a) == "CONFLICT"), "{answers:?}");
+    let rates = app.gql(Some(&vera), RATES, json!({ "p": program })).await;
+    assert_eq!(rates_of(&rates).iter().filter(|r| r.1 == "D5xx").count(), 1, "{rates}");
 }
 
 /// Mutations of this issue, with who may run them (targets from the demo).
