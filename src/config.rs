@@ -81,6 +81,8 @@ pub mod vars {
         AUTH_FAILURES_PER_MINUTE = "PARTNERHUB_AUTH_FAILURES_PER_MINUTE": "failed authentications per client address and per token prefix before RATE_LIMITED (default 10)";
         SIGN_INS_PER_MINUTE = "PARTNERHUB_SIGN_INS_PER_MINUTE": "SSO sign-in attempts per client address before RATE_LIMITED (default 20)";
         SESSION_LIFETIME = "PARTNERHUB_SESSION_LIFETIME": "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)";
+        FILES = "PARTNERHUB_FILES": "where invoice files are kept: a directory, or s3://<bucket> for several nodes (credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) (default ./partnerhub-files)";
+        S3_ENDPOINT = "PARTNERHUB_S3_ENDPOINT": "endpoint of an S3-compatible server for s3:// files, e.g. http://127.0.0.1:9000 (default AWS)";
         DNS_RESOLVER = "PARTNERHUB_DNS_RESOLVER": "DNS server (ip:port) asked for domain-verification TXT records (default the system's resolver)";
         OIDC_ISSUER = "PARTNERHUB_OIDC_<NAME>_ISSUER": "issuer URL of OpenID provider <NAME> (its key in /auth/login?provider=, lower-cased)";
         OIDC_CLIENT_ID = "PARTNERHUB_OIDC_<NAME>_CLIENT_ID": "client id registered at that provider";
@@ -115,6 +117,8 @@ pub struct Settings {
     /// The longest an API token may be created for.
     pub token_max_lifetime: chrono::TimeDelta,
     pub rate_limits: RateLimitSettings,
+    /// Where uploaded files are kept.
+    pub files: crate::files::Location,
 }
 
 /// Failed authentication and sign-in attempts allowed per client address (and per token
@@ -334,7 +338,13 @@ impl Settings {
             auth_failures_per_minute: source.per_minute(AUTH_FAILURES_PER_MINUTE, 10)?,
             sign_ins_per_minute: source.per_minute(SIGN_INS_PER_MINUTE, 20)?,
         };
+        let files = crate::files::Location::parse(
+            &source.get(FILES).unwrap_or_else(|| "./partnerhub-files".into()),
+            source.get(S3_ENDPOINT),
+        )
+        .map_err(|message| ConfigError::Invalid { name: FILES.name, message })?;
         Ok(Settings {
+            files,
             environment,
             listen,
             database_url,

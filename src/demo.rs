@@ -43,6 +43,8 @@ pub struct Demo {
     pub invitation: (String, String),
     /// partner, customer, status, rights, scope
     pub grants: Vec<(String, String, String, Vec<&'static str>, String)>,
+    /// What a duplicate rebate claim was told (Baltic claiming Alpine's invoice again).
+    pub duplicate_refusal: String,
 }
 
 struct Seeder<'a> {
@@ -672,8 +674,9 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
 
     seed_ledger_history(ctx, &staff, &tiers, &partners).await?;
     seed_rebate_terms(ctx, &staff, &tiers, &distributor).await?;
+    let duplicate_refusal = seed_rebate_claims(ctx, &seeder.users, &products, &distributor).await?;
 
-    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants })
+    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants, duplicate_refusal })
 }
 
 /// The approved distributor list (Danube on it, Sava Supply taken off) and the rebate table:
@@ -726,6 +729,117 @@ async fn seed_rebate_terms(
         rebates::create_rate(ctx, Some(staff), rate).await?;
     }
     Ok(())
+}
+
+/// A minimal PDF (one page, one line of text): a real file for the demo's invoices.
+pub fn invoice_pdf(text: &str) -> Vec<u8> {
+    let text: String =
+        text.chars().filter(|c| c.is_ascii_graphic() || *c == ' ').filter(|c| !"()\\".contains(*c)).collect();
+    let stream = format!("BT /F1 14 Tf 72 720 Td ({text}) Tj ET");
+    let objects = [
+        "<< /Type /Catalog /Pages 2 0 R >>".to_string(),
+        "<< /Type /Pages /Kids [3 0 R] /Count 1 >>".to_string(),
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R /Resources << /Font << /F1 5 0 R >> >> >>"
+            .to_string(),
+        format!("<< /Length {} >>\nstream\n{stream}\nendstream", stream.len()),
+        "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>".to_string(),
+    ];
+    let mut out = b"%PDF-1.4\n".to_vec();
+    let mut offsets = Vec::new();
+    for (i, body) in objects.iter().enumerate() {
+        offsets.push(out.len());
+        out.extend_from_slice(format!("{} 0 obj\n{body}\nendobj\n", i + 1).as_bytes());
+    }
+    let xref = out.len();
+    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    for offset in offsets {
+        out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
+    }
+    out.extend_from_slice(
+        format!("trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n", objects.len() + 1).as_bytes(),
+    );
+    out
+}
+
+/// An upload as the HTTP layer hands it over: a temporary file with the bytes.
+pub fn upload(name: &str, bytes: &[u8]) -> AppResult<crate::service::rebate_claims::Invoice> {
+    use std::io::{Seek, Write};
+    let mut file = tempfile::tempfile().map_err(|e| crate::error::AppError::internal(format!("demo file: {e}")))?;
+    file.write_all(bytes)
+        .and_then(|_| file.rewind())
+        .map_err(|e| crate::error::AppError::internal(format!("demo file: {e}")))?;
+    Ok(crate::service::rebate_claims::Invoice { name: name.into(), file })
+}
+
+/// Rebate claims in each status, with their invoice files: Alpine's accepted one (priced at last
+/// quarter's Gold rate), Sam's open one that Danube confirmed, Baltic's rejected one (200 units
+/// claimed, 20 invoiced); then Baltic tries Alpine's invoice again, its number written
+/// differently, and is refused without learning whose claim it was. Returns that refusal.
+async fn seed_rebate_claims(
+    ctx: &Ctx,
+    users: &[DemoUser],
+    products: &[entity::product::Model],
+    danube: &organization::Model,
+) -> AppResult<String> {
+    use crate::service::rebate_claims::{self, Decision, NewClaim};
+    let now = ctx.now();
+    let as_user = |prefix: &str| {
+        let token = principal_of_user(users, prefix).to_string();
+        async move { identity::authenticate_token(&ctx.db, &token, None, now).await }
+    };
+    let (anna, sam, bruno) = (as_user("anna@").await?, as_user("sam@").await?, as_user("bruno@").await?);
+    let (fiona, dora) = (as_user("fiona.finance@").await?, as_user("dora@").await?);
+    let (Some(d7), Some(d3)) = (products.first(), products.get(1)) else { return Ok(String::new()) };
+    let last_quarter = crate::domain::ledger::Quarter::of(now).previous().start().date_naive() + chrono::Days::new(20);
+    let claim = |number: &str, date: chrono::NaiveDate, lines: Vec<(Uuid, i32)>, key: &str| -> AppResult<NewClaim> {
+        Ok(NewClaim {
+            program_id: None,
+            distributor_id: danube.id,
+            invoice_number: number.into(),
+            invoice_date: date,
+            lines,
+            invoice: upload(
+                &format!("{number}.pdf"),
+                &invoice_pdf(&format!("Danube Distribution GmbH - invoice {number}")),
+            )?,
+            idempotency_key: key.into(),
+        })
+    };
+    let accepted = rebate_claims::submit(
+        ctx,
+        Some(&anna),
+        claim("DD-2026-0412", last_quarter, vec![(d7.id, 20), (d3.id, 10)], "demo-claim-1")?,
+    )
+    .await?;
+    rebate_claims::decide(ctx, Some(&fiona), accepted.id, Decision::Accept).await?;
+    let open = rebate_claims::submit(
+        ctx,
+        Some(&sam),
+        claim("DD-2026-0533", now.date_naive() - chrono::Days::new(5), vec![(d7.id, 8)], "demo-claim-2")?,
+    )
+    .await?;
+    let lines = entity::rebate_claim_line::Entity::find()
+        .filter(entity::rebate_claim_line::Column::ClaimId.eq(open.id))
+        .all(&ctx.db)
+        .await?;
+    let marks = lines.iter().map(|l| (l.id, crate::domain::LineMark::Confirmed)).collect();
+    rebate_claims::mark(ctx, Some(&dora), open.id, marks, Some("Matches our delivery note LS-7731.".into())).await?;
+    let rejected = rebate_claims::submit(
+        ctx,
+        Some(&bruno),
+        claim("DD-2026-0498", now.date_naive() - chrono::Days::new(12), vec![(d3.id, 200)], "demo-claim-3")?,
+    )
+    .await?;
+    let reason = Decision::Reject {
+        code: crate::domain::ClaimRejection::QuantityMismatch,
+        text: Some("The invoice shows 20 units, not 200.".into()),
+    };
+    rebate_claims::decide(ctx, Some(&fiona), rejected.id, reason).await?;
+    let again = claim("dd 2026 0412", last_quarter, vec![(d3.id, 5)], "demo-claim-4")?;
+    Ok(match rebate_claims::submit(ctx, Some(&bruno), again).await {
+        Err(refused) => refused.public_message(),
+        Ok(_) => String::new(),
+    })
 }
 
 /// Tisza Referrals, an affiliate (Referrer tier, 10% of what referred customers pay); its code

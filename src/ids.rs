@@ -44,6 +44,7 @@ string_enum!(
         ReferralCode = "ReferralCode",
         ReferralAttribution = "ReferralAttribution",
         RebateRate = "RebateRate",
+        RebateClaim = "RebateClaim",
     }
 );
 

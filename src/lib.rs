@@ -9,6 +9,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod files;
 pub mod graphql;
 pub mod http;
 pub mod ids;
@@ -55,6 +56,8 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("{0}")]
     Documents(String),
+    #[error("cannot open the file store: {0}")]
+    Files(String),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
 }
@@ -80,10 +83,11 @@ impl Application {
             settings.graphql.trusted_documents.as_deref(),
         )
         .map_err(StartError::Documents)?;
+        let files = files::Files::open(&settings.files).map_err(StartError::Files)?;
         let state = AppState {
             settings: Arc::new(settings),
             schema,
-            ctx: service::Ctx { db, clock, limits },
+            ctx: service::Ctx { db, clock, limits, files },
             statements,
             providers,
             cookie,

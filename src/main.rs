@@ -127,7 +127,9 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
-            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default() };
+            let files = partnerhub::files::Files::open(&settings.files)?;
+            let ctx =
+                Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default(), files };
             let demo = demo::seed(&ctx).await.map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
             let seeded = partnerhub::seed::seed(&ctx, scale, token_partners)
                 .await
@@ -160,7 +162,9 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
-            let ctx = Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default() };
+            let files = partnerhub::files::Files::open(&settings.files)?;
+            let ctx =
+                Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default(), files };
             let done = bootstrap::bootstrap(&ctx, &vendor_name, &admin_email, country.as_deref())
                 .await
                 .map_err(|e| format!("bootstrap refused: {}", e.public_message()))?;
@@ -184,6 +188,11 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 }
             };
             settings.environment = Environment::Development;
+            // The demo's files go with its database, unless a store was chosen.
+            let default_files = partnerhub::files::Location::Local("./partnerhub-files".into());
+            if dir.exists() && settings.files == default_files {
+                settings.files = partnerhub::files::Location::Local(dir.join("files"));
+            }
             let app = Application::build(settings, Arc::new(SystemClock)).await.map_err(|e| e.to_string())?;
             let listener = app.bind().await.map_err(|e| e.to_string())?;
             let seeded = demo::seed(&app.state.ctx)
@@ -319,6 +328,21 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     );
     println!(
         "  As Fiona: setDistributorApproval(input: {{organizationId, active}}), createRebateRate(input: {{programId, tierId, productLine, amountPerUnit, validFrom}})"
+    );
+    println!("\nRebate claims: Alpine's claim on Danube invoice DD-2026-0412 is ACCEPTED (its rebate is in Alpine's");
+    println!("ledger), Sam's DD-2026-0533 is OPEN and Dora (Danube) confirmed its line, Baltic's DD-2026-0498 was");
+    println!("REJECTED (QUANTITY_MISMATCH). Baltic then tried Alpine's invoice as \"dd 2026 0412\" and was refused:");
+    println!("  {}", demo.duplicate_refusal);
+    println!(
+        "  As Fiona (the queue, oldest first): {{ rebateClaims(filter: {{status: OPEN}}) {{ nodes {{ id invoiceNumber amount {{ amount }} lines {{ productLine quantity distributorMark }} distributorNote invoiceFile {{ url contentType }} }} }} }}"
+    );
+    println!("    then acceptRebateClaim(input: {{claimId}}) or rejectRebateClaim(input: {{claimId, reason, text}});");
+    println!("    the file: curl -OJ -H 'Authorization: Bearer <token>' http://{}/files/<id>", settings.listen);
+    println!(
+        "  As Dora: rebateClaims {{ nodes {{ invoiceNumber amount lines {{ id quantity }} }} }} (amount is null), markRebateClaimLines."
+    );
+    println!(
+        "  As Anna: rebateSummary {{ accepted {{ amount }} paid {{ amount }} unpaid {{ amount }} claimsOpen }}; submit with curl -F (README)."
     );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");

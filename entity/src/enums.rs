@@ -73,6 +73,9 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("ledger_entries", "source_type", texts(EntrySource::ALL, EntrySource::as_str)),
         ("ledger_entry_states", "state", texts(EntryState::ALL, EntryState::as_str)),
         ("payout_batches", "status", texts(PayoutStatus::ALL, PayoutStatus::as_str)),
+        ("rebate_claims", "status", texts(ClaimStatus::ALL, ClaimStatus::as_str)),
+        ("rebate_claims", "rejection_code", texts(ClaimRejection::ALL, ClaimRejection::as_str)),
+        ("rebate_claim_lines", "distributor_mark", texts(LineMark::ALL, LineMark::as_str)),
     ]
 }
 
@@ -197,6 +200,7 @@ db_enum!(
         PartnerOfRecordDecided = "PARTNER_OF_RECORD_DECIDED",
         PartnerOfRecordEnded = "PARTNER_OF_RECORD_ENDED",
         PayoutMade = "PAYOUT_MADE",
+        RebateClaimDecided = "REBATE_CLAIM_DECIDED",
     }
 );
 
@@ -291,3 +295,35 @@ db_enum!(
 );
 
 db_enum!(PayoutStatus { Running = "RUNNING", Completed = "COMPLETED" });
+
+db_enum!(
+    /// A rebate claim's review status.
+    ClaimStatus {
+        /// Waiting for staff.
+        Open = "OPEN",
+        /// Its rebate is in the ledger.
+        Accepted = "ACCEPTED",
+        /// Refused with a reason; after acceptance its rebate was reversed.
+        Rejected = "REJECTED",
+    }
+);
+
+db_enum!(
+    /// Why staff rejected a rebate claim.
+    ClaimRejection {
+        /// The quantities claimed do not match the invoice.
+        QuantityMismatch = "QUANTITY_MISMATCH",
+        Duplicate = "DUPLICATE",
+        /// The distributor is not (or no longer) on the approved list.
+        DistributorNotApproved = "DISTRIBUTOR_NOT_APPROVED",
+        PartnerStatusChanged = "PARTNER_STATUS_CHANGED",
+        UnusualActivity = "UNUSUAL_ACTIVITY",
+        /// With a text.
+        Other = "OTHER",
+    }
+);
+
+db_enum!(
+    /// A distributor's mark on a claim line.
+    LineMark { Confirmed = "CONFIRMED", Disputed = "DISPUTED" }
+);

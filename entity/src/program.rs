@@ -32,6 +32,8 @@ pub struct Model {
     pub payout_interval_months: i32,
     /// How long an organisation created through an affiliate's referral code is attributed to it.
     pub referral_attribution_months: i32,
+    /// The largest invoice file a rebate claim may carry, in bytes.
+    pub rebate_file_max_bytes: i64,
     pub created_at: DateTimeUtc,
 }
 

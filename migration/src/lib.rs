@@ -23,6 +23,7 @@ mod m20261201_000016_deals;
 mod m20261201_000017_ledger;
 mod m20261201_000018_referrals;
 mod m20261204_000019_rebate_rates;
+mod m20261204_000020_rebate_claims;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000017_ledger::Migration),
             Box::new(m20261201_000018_referrals::Migration),
             Box::new(m20261204_000019_rebate_rates::Migration),
+            Box::new(m20261204_000020_rebate_claims::Migration),
         ]
     }
 }

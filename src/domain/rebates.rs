@@ -4,6 +4,11 @@
 
 use chrono::{DateTime, Utc};
 
+/// A programme's invoice file limit when it sets none: 10 MiB.
+pub const DEFAULT_FILE_MAX_BYTES: i64 = 10 * 1024 * 1024;
+/// The most a programme may allow.
+pub const LARGEST_FILE_MAX_BYTES: i64 = 50 * 1024 * 1024;
+
 /// A rate's validity: from `from` (inclusive) until `to` (exclusive), open when `to` is `None`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Validity {

@@ -269,4 +269,6 @@ pub enum NotificationKind {
     PartnerOfRecordEnded,
     /// A payout batch paid your organisation.
     PayoutMade,
+    /// Staff accepted or rejected a rebate claim of yours.
+    RebateClaimDecided,
 }

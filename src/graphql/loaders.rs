@@ -10,8 +10,9 @@ use entity::{
     api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, domain, exam_result,
     grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry, ledger_entry_state, membership,
     notification, organization, partner_of_record_claim, partnership, payment, payout_batch, plan, product, program,
-    program_terms, rebate_rate, referral_attribution, referral_code, subscription, subscription_change,
-    subscription_change_request, success_story, tier, tier_change, tier_review, user, volume_band, welcome_gift,
+    program_terms, rebate_claim, rebate_claim_line, rebate_rate, referral_attribution, referral_code, stored_file,
+    subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
+    user, volume_band, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -76,6 +77,8 @@ scoped!(partner_of_record_claim, |p, _| policy::record_claims_scope(p));
 scoped!(payout_batch, |p, _| policy::payout_batches_scope(p));
 scoped!(commission_rule, |p, _| policy::programs_scope(p));
 scoped!(rebate_rate, |p, _| policy::programs_scope(p));
+scoped!(rebate_claim, |p, _| policy::rebate_claims_scope(p));
+scoped!(stored_file, |p, _| policy::stored_files_scope(p));
 scoped!(referral_code, |p, _| policy::ledger_scope(p, (referral_code::Entity, referral_code::Column::PartnerId)));
 scoped!(referral_attribution, |p, _| policy::ledger_scope(
     p,
@@ -203,6 +206,8 @@ loaders! {
         payout_batches: payout_batch,
         commission_rules: commission_rule,
         rebate_rates: rebate_rate,
+        rebate_claims: rebate_claim,
+        stored_files: stored_file,
         referral_codes: referral_code,
         referral_attributions: referral_attribution,
     }
@@ -216,6 +221,7 @@ loaders! {
         payments: payment,
         gift_of: welcome_gift,
         entry_states: ledger_entry_state,
+        claim_lines: rebate_claim_line,
     }
     others {
         viewer_rights: ViewerRights,
@@ -231,6 +237,7 @@ loaders! {
         deal_conflicts: DealConflicts,
         payout_statements: PayoutStatements,
         partner_standing: PartnerStanding,
+        rebate_summaries: RebateSummaries,
     }
     pages {
         subscription_pages: subscription,
@@ -338,6 +345,8 @@ child!(plan, ProductId.product_id, Rank, Order::Asc, policy::catalog_scope);
 child!(volume_band, PlanId.plan_id, MinSeats, Order::Asc);
 // An invoice's lines and payments: the invoice was already scoped by the policy.
 child!(invoice_line, InvoiceId.invoice_id, Position, Order::Asc);
+// A claim's lines: the claim was already scoped by the policy.
+child!(rebate_claim_line, ClaimId.claim_id, Position, Order::Asc);
 child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
 // A partnership's welcome gift (one at most), for staff and the partner's members.
 child!(welcome_gift, PartnershipId.partnership_id, Id, Order::Asc, policy::welcome_gifts_scope);
@@ -492,6 +501,22 @@ impl Loader<Uuid> for PartnerStanding {
             out.insert(*key, service::ledger::standing(&self.ctx.db, self.principal.as_deref(), *key).await?);
         }
         Ok(out)
+    }
+}
+
+/// Per partner, its rebate figures for the dashboard (three statements per batch); absent for
+/// a partner whose ledger the caller does not read.
+pub struct RebateSummaries {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for RebateSummaries {
+    type Value = service::rebate_claims::Summary;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::rebate_claims::summaries(&self.ctx.db, self.principal.as_deref(), keys, self.ctx.now()).await
     }
 }
 

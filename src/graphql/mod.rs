@@ -41,6 +41,7 @@ pub struct Query(
     deals::DealQuery,
     ledger::LedgerQuery,
     rebates::RebateQuery,
+    rebates::RebateClaimQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -60,6 +61,7 @@ pub struct Mutation(
     deals::DealMutation,
     ledger::LedgerMutation,
     rebates::RebateMutation,
+    rebates::RebateClaimMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -75,6 +77,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         )
         .override_output_type_description::<async_graphql::Json<serde_json::Value>>(
             "Any JSON value; used where a record keeps data of varying shape, such as an audit event's before and after.",
+        )
+        .override_input_type_description::<async_graphql::Upload>(
+            "A file sent with the request as a GraphQL multipart request (operations, map, then the file); null in the operations' variables.",
         );
     describe_pages!(
         builder,
@@ -87,6 +92,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
         ledger::PayoutBatch,
         ledger::ReferralAttribution,
         ledger::ReferralCode,
+        rebates::RebateClaim,
         billing::BillingReportRow,
         programs::Course,
         programs::ExamResult,

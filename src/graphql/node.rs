@@ -64,6 +64,7 @@ pub enum Node {
     ReferralCode(super::ledger::ReferralCode),
     ReferralAttribution(super::ledger::ReferralAttribution),
     RebateRate(super::rebates::RebateRate),
+    RebateClaim(super::rebates::RebateClaim),
 }
 
 const MAX_NODES: usize = 100;
@@ -153,6 +154,9 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::RebateRate => {
             load::<entity::rebate_rate::Entity>(ctx, id).await?.map(|m| Node::RebateRate(super::rebates::RebateRate(m)))
         }
+        NodeType::RebateClaim => load::<entity::rebate_claim::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::RebateClaim(super::rebates::RebateClaim(m))),
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

@@ -673,6 +673,9 @@ pub struct CreateProgramInput {
     /// Months an organisation created through an affiliate's referral code stays attributed to it
     /// (default 12).
     pub referral_attribution_months: Option<i32>,
+    /// The largest invoice file a rebate claim may carry, in bytes: 1 KiB to 50 MiB (default
+    /// 10 MiB). Larger uploads are cut off while they stream in.
+    pub rebate_file_max_bytes: Option<i32>,
 }
 
 /// What `createProgram` returns.
@@ -910,6 +913,7 @@ impl OnboardingMutation {
                 min_payout: input.minimum_payout.map(MoneyInput::parts),
                 payout_interval_months: input.payout_interval_months,
                 referral_attribution_months: input.referral_attribution_months,
+                rebate_file_max_bytes: input.rebate_file_max_bytes.map(i64::from),
             },
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;

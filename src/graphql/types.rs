@@ -43,6 +43,14 @@ impl Organization {
     async fn name(&self) -> &str {
         &self.0.name
     }
+    /// A partner's rebates for its dashboard: accepted in the last 3 months, paid and unpaid,
+    /// and open claims. Null for anyone but the partner's ADMIN and BILLING, and staff.
+    async fn rebate_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::rebates::RebateSummary>> {
+        if self.0.kind != crate::domain::OrganizationKind::Partner {
+            return Ok(None);
+        }
+        super::rebates::summary_of(ctx, self.0.id).await
+    }
     /// ISO 3166-1 alpha-2.
     async fn country(&self) -> Option<&str> {
         self.0.country.as_deref()
@@ -476,6 +484,10 @@ impl Program {
     /// Months an organisation created through an affiliate's referral code stays attributed to it.
     async fn referral_attribution_months(&self) -> i32 {
         self.0.referral_attribution_months
+    }
+    /// The largest invoice file a rebate claim may carry, in bytes.
+    async fn rebate_file_max_bytes(&self) -> i64 {
+        self.0.rebate_file_max_bytes
     }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {

@@ -153,19 +153,22 @@ fn credentials(headers: &HeaderMap) -> Option<Credentials<'_>> {
 pub async fn post(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
-    headers: HeaderMap,
-    body: Result<Bytes, axum::extract::rejection::BytesRejection>,
+    request: axum::extract::Request,
 ) -> Response {
+    let headers = request.headers().clone();
     let Some(media) = negotiate(&headers) else { return not_acceptable() };
+    if let Some(boundary) = multipart_boundary(&headers) {
+        return multipart(&state, &headers, client, request.into_body(), boundary, media).await;
+    }
     if !is_json(&headers) {
         return plain_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
-            "send the request as Content-Type: application/json",
+            "send the request as Content-Type: application/json (or multipart/form-data with a file)",
             code::BAD_USER_INPUT,
         );
     }
-    let body = match body {
+    let body = match <Bytes as axum::extract::FromRequest<AppState>>::from_request(request, &state).await {
         Ok(body) => body,
         Err(rejection) => {
             return plain_error(
@@ -213,6 +216,79 @@ pub async fn post(
         },
     };
     execute(&state, &headers, client, batch, media).await
+}
+
+/// The boundary of a `multipart/form-data` body.
+fn multipart_boundary(headers: &HeaderMap) -> Option<String> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok())?;
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    if !essence.eq_ignore_ascii_case("multipart/form-data") {
+        return None;
+    }
+    multer::parse_boundary(content_type).ok()
+}
+
+/// A GraphQL multipart request: one operation with its files. Only a signed-in caller may send
+/// one (nothing anonymous takes a file), so any other body is refused unread; a cookie must come
+/// from our own origin, as for JSON, so a cross-site form cannot post one.
+async fn multipart(
+    state: &AppState,
+    headers: &HeaderMap,
+    client: Option<IpAddr>,
+    body: axum::body::Body,
+    boundary: String,
+    media: Media,
+) -> Response {
+    // Who it is, before a byte of the body is read: a bad token or a cross-site cookie is
+    // refused at once, not after a 10 MiB upload.
+    match principal(state, headers, client).await {
+        Ok(Some(_)) => {}
+        Ok(None) => return app_error(AppError::Unauthenticated("sign in to upload files".into()), media),
+        Err(err) => return app_error(err, media),
+    }
+    let max_file = match crate::service::rebate_claims::upload_limit(&state.ctx.db).await {
+        Ok(limit) => limit,
+        Err(err) => return app_error(err, media),
+    };
+    let max_operations = state.settings.graphql.max_body_bytes as u64;
+    let received = match super::upload::receive(body, boundary, max_file, max_operations).await {
+        Ok(received) => received,
+        Err(refusal) => {
+            let mut body = error_body(&refusal.message, code::BAD_USER_INPUT);
+            if let Some(field) = refusal.field {
+                body["errors"][0]["extensions"]["field"] = Value::from(field);
+            }
+            let mut response =
+                (refusal.status, [(header::CONTENT_TYPE, media.as_str())], body.to_string()).into_response();
+            // The rest of the body is not read: the client should stop sending it.
+            response.headers_mut().insert(header::CONNECTION, HeaderValue::from_static("close"));
+            return response;
+        }
+    };
+    if received.operations.is_array() {
+        return plain_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "a multipart request carries one operation",
+            code::BAD_USER_INPUT,
+        );
+    }
+    let incoming = match request_from_json(received.operations, state.settings.graphql.max_variables) {
+        Ok(incoming) => incoming,
+        Err(message) => return plain_error(StatusCode::BAD_REQUEST, media, &message, code::BAD_USER_INPUT),
+    };
+    let mut request = resolve(state, incoming);
+    if let Ok(request) = &mut request {
+        for (paths, upload) in received.files {
+            for path in paths {
+                match upload.try_clone() {
+                    Ok(copy) => request.set_upload(&path, copy),
+                    Err(err) => return app_error(AppError::internal_from("taking the upload", err), media),
+                }
+            }
+        }
+    }
+    execute(state, headers, client, Operations::Single(Box::new(request)), media).await
 }
 
 fn is_json(headers: &HeaderMap) -> bool {

@@ -3,11 +3,13 @@
 mod auth;
 pub mod csv;
 mod exports;
+mod files;
 mod graphiql;
 mod graphql;
 mod landing;
 pub mod limits;
 pub mod persisted;
+mod upload;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
 
@@ -39,6 +41,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", axum::routing::post(auth::logout))
         .route("/exports/invoices.csv", get(exports::invoices))
         .route("/exports/payouts/{file}", get(exports::payouts))
+        .route("/files/{id}", get(files::download))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -103,6 +103,13 @@ pub enum Action<'a> {
     ManageRebates,
     /// Get the acting affiliate's referral code (its ADMIN).
     CreateReferralCode,
+    /// Claim a rebate for the acting partner (its ADMIN or SALES; the tier is the service's
+    /// rule, from the rebate table).
+    SubmitRebateClaim,
+    /// Accept or reject rebate claims (staff ADMIN or FINANCE).
+    ReviewRebateClaims,
+    /// Mark a claim's lines confirmed or disputed: a member of the distributor it names.
+    MarkRebateClaim { claim: &'a entity::rebate_claim::Model },
 }
 
 /// The subscription a change is about.
@@ -258,7 +265,15 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
         }
-        Action::ManageLedger | Action::RunPayout | Action::ManageRebates => {
+        Action::SubmitRebateClaim => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Sales)
+        }
+        Action::MarkRebateClaim { claim } => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Distributor && m.organization_id() == claim.distributor_id
+        }
+        Action::ManageLedger | Action::RunPayout | Action::ManageRebates | Action::ReviewRebateClaims => {
             let m = acting(principal)?;
             is_staff(m) && matches!(m.role, Role::Admin | Role::Finance)
         }
@@ -1038,6 +1053,50 @@ pub fn distributors_scope(principal: Option<&Principal>) -> Condition {
         return Condition::all();
     }
     Condition::all().add(distributor_approval::Column::Active.eq(true))
+}
+
+/// Rebate claims a principal sees: staff all; a partner's members the partner's own; the named
+/// distributor's members the claims naming it (read-only, and without amounts:
+/// `sees_claim_amounts`). Nobody else: never a rival partner, never another distributor.
+pub fn rebate_claims_scope(principal: Option<&Principal>) -> Condition {
+    use entity::rebate_claim;
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Partner => Condition::all().add(rebate_claim::Column::PartnerId.eq(m.organization_id())),
+        OrganizationKind::Distributor => {
+            Condition::all().add(rebate_claim::Column::DistributorId.eq(m.organization_id()))
+        }
+        OrganizationKind::Customer => none,
+    }
+}
+
+/// Stored files a principal may read: those of claims it sees.
+pub fn stored_files_scope(principal: Option<&Principal>) -> Condition {
+    use entity::{rebate_claim, stored_file};
+    Condition::all().add(
+        stored_file::Column::Id.in_subquery(
+            Query::select()
+                .column(rebate_claim::Column::FileId)
+                .from(rebate_claim::Entity)
+                .cond_where(rebate_claims_scope(principal))
+                .to_owned(),
+        ),
+    )
+}
+
+/// Whether the principal reads a claim's rebate amounts: staff and the claiming partner, not
+/// the distributor.
+pub fn sees_claim_amounts(principal: Option<&Principal>, claim: &entity::rebate_claim::Model) -> bool {
+    principal.and_then(|p| p.acting.as_ref()).is_some_and(|m| {
+        is_staff(m) || (m.organization_kind == OrganizationKind::Partner && m.organization_id() == claim.partner_id)
+    })
+}
+
+/// Whether the principal reviews rebate claims (staff ADMIN or FINANCE): their list is a queue.
+pub fn reviews_rebate_claims(principal: Option<&Principal>) -> bool {
+    principal.is_some_and(|p| can(p, Action::ReviewRebateClaims).is_ok())
 }
 
 /// Deals a principal sees: staff all; a partner's ADMIN all of the partner's, its SALES users

@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod organizations;
 pub mod people;
 pub mod programs;
+pub mod rebate_claims;
 pub mod rebates;
 pub mod service_accounts;
 pub mod stories;
@@ -42,6 +43,8 @@ pub struct Ctx {
     pub db: DatabaseConnection,
     pub clock: Arc<dyn Clock>,
     pub limits: Limits,
+    /// Where uploaded files are kept.
+    pub files: crate::files::Files,
 }
 
 /// Limits the settings put on use cases.

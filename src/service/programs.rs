@@ -106,6 +106,8 @@ pub struct PayoutTerms {
     pub payout_interval_months: Option<i32>,
     /// Months an organisation created through an affiliate's code stays attributed (12 when not given).
     pub referral_attribution_months: Option<i32>,
+    /// The largest invoice file of a rebate claim, in bytes (10 MiB when not given).
+    pub rebate_file_max_bytes: Option<i64>,
 }
 
 fn terms_body(field: &str, body: &str) -> AppResult<String> {
@@ -161,6 +163,11 @@ pub async fn create_program(
     if !(1..=60).contains(&referral_attribution_months) {
         return Err(AppError::bad_input("referralAttributionMonths", "must be 1 to 60 months"));
     }
+    let rebate_file_max_bytes =
+        input.payouts.rebate_file_max_bytes.unwrap_or(crate::domain::rebates::DEFAULT_FILE_MAX_BYTES);
+    if !(1024..=crate::domain::rebates::LARGEST_FILE_MAX_BYTES).contains(&rebate_file_max_bytes) {
+        return Err(AppError::bad_input("rebateFileMaxBytes", "must be 1 KiB to 50 MiB"));
+    }
     let min_payout = match input.payouts.min_payout {
         Some((a, given)) => {
             let amount = amount_in("minimumPayout", a, &given, &currency)?;
@@ -188,6 +195,7 @@ pub async fn create_program(
         min_payout: Set(min_payout),
         payout_interval_months: Set(payout_interval_months),
         referral_attribution_months: Set(referral_attribution_months),
+        rebate_file_max_bytes: Set(rebate_file_max_bytes),
         created_at: Set(now),
     }
     .insert(&txn)

@@ -247,6 +247,7 @@ fn every_mutation_has_rows() {
             .chain(crate::deals::OPERATIONS.iter())
             .chain(crate::ledger::OPERATIONS.iter())
             .chain(crate::rebates::OPERATIONS.iter())
+            .chain(crate::rebate_claims::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

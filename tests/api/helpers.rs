@@ -20,6 +20,8 @@ pub struct TestApp {
     pub ctx: Ctx,
     /// Where the app's database is, for a second process (the CLI) to open.
     pub database_url: String,
+    /// Where its files are (a second node shares them).
+    pub files: partnerhub::files::Location,
     /// Whether this app made its database (a second node shares the first node's).
     owns_database: bool,
     _dir: tempfile::TempDir,
@@ -74,7 +76,17 @@ pub fn test_settings(database_url: String) -> Settings {
     settings.graphql.dataloader_delay = Duration::from_millis(2);
     // No test looks anything up in the real DNS (tests that need records start dnsmasq).
     settings.dns_resolver = Some(refusing_dns_server());
+    // Never the working directory; `spawn_with` gives each app its own.
+    settings.files = partnerhub::files::Location::Local(std::env::temp_dir().join("partnerhub-test-files"));
     settings
+}
+
+/// The S3-compatible server scripts/test starts (moto), with its bucket: the other file store.
+/// A test that needs it fails without it.
+pub fn s3_files(settings: &mut Settings) {
+    let endpoint = std::env::var("PARTNERHUB_TEST_S3_ENDPOINT")
+        .expect("PARTNERHUB_TEST_S3_ENDPOINT (scripts/test starts an S3-compatible server and sets it)");
+    settings.files = partnerhub::files::Location::S3 { bucket: "partnerhub-test".into(), endpoint: Some(endpoint) };
 }
 
 /// A DNS server on loopback that answers every query at once with REFUSED.
@@ -133,6 +145,7 @@ impl TestApp {
     pub async fn spawn_with(adjust: impl FnOnce(&mut Settings)) -> TestApp {
         let dir = tempfile::tempdir().unwrap();
         let mut settings = test_settings(fresh_database(&dir).await);
+        settings.files = partnerhub::files::Location::Local(dir.path().join("files"));
         adjust(&mut settings);
         Self::start(settings, dir, true).await
     }
@@ -141,6 +154,7 @@ impl TestApp {
         init_test_log();
         let clock = ShiftedClock::default();
         let database_url = settings.database_url.clone();
+        let files = settings.files.clone();
         let app = Application::build(settings, Arc::new(clock.clone())).await.expect("build app");
         let listener = app.bind().await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -155,6 +169,7 @@ impl TestApp {
             clock,
             ctx,
             database_url,
+            files,
             owns_database,
             _dir: dir,
         }
@@ -162,7 +177,8 @@ impl TestApp {
 
     /// Another node on the same database, as in a multi-node deployment.
     pub async fn second_node(&self) -> TestApp {
-        let settings = test_settings(self.database_url.clone());
+        let mut settings = test_settings(self.database_url.clone());
+        settings.files = self.files.clone();
         Self::start(settings, tempfile::tempdir().unwrap(), false).await
     }
 

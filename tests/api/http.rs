@@ -29,12 +29,9 @@ async fn every_response_carries_a_request_id_and_echoes_a_sane_one() {
 #[tokio::test]
 async fn a_body_that_is_not_json_is_refused_with_415() {
     let app = TestApp::spawn().await;
-    for content_type in [
-        "text/plain",
-        "application/x-www-form-urlencoded",
-        "multipart/form-data; boundary=x",
-        "application/json; charset=utf-16",
-    ] {
+    for content_type in
+        ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data", "application/json; charset=utf-16"]
+    {
         let r = app
             .client
             .post(app.url("/graphql"))

@@ -29,6 +29,7 @@ mod organizations;
 mod pagination;
 mod plans;
 mod programs;
+mod rebate_claims;
 mod rebates;
 mod service_accounts;
 mod sso;

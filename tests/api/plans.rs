@@ -79,6 +79,8 @@ async fn every_scope_is_driven_from_the_principals_side() {
             ),
             ("payout_batches", policy::payout_batches_scope(p)),
             ("partner_of_record_claims", policy::record_claims_scope(p)),
+            ("rebate_claims", policy::rebate_claims_scope(p)),
+            ("stored_files", policy::stored_files_scope(p)),
         ];
         // The approved distributors a partner picks from: organisations reached from the list.
         let distributors = QueryTrait::build(&partnerhub::service::rebates::distributors(p, None), backend);

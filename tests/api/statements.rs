@@ -146,6 +146,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("MarkLedgerEntryPayload.entries", "a mutation's result"),
     ("Query.commissionRules", "one programme's rules, one statement"),
     ("Query.rebateRates", "one programme's rebate table, one statement"),
+    ("RebateClaim.lines", "a claim's lines through a loader; checked inside the claims list"),
     ("PayoutBatch.statements", "a batch's statements through a loader; checked inside the batch list"),
     ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
     ("Deal.conflicts", "a deal's rivals through a loader; checked inside the deals list"),
@@ -186,6 +187,7 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.deals", "vera.admin@", "{ LIST }"),
     ("Query.partnerOfRecordClaims", "vera.admin@", "{ LIST }"),
     ("Query.approvedDistributors", "vera.admin@", "{ LIST }"),
+    ("Query.rebateClaims", "vera.admin@", "{ LIST }"),
     ("Query.payoutBatches", "vera.admin@", "{ LIST }"),
     ("Query.referralCodes", "vera.admin@", "{ LIST }"),
     ("Query.referralAttributions", "vera.admin@", "{ LIST }"),
@@ -681,6 +683,28 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
             .insert(db)
             .await
             .unwrap();
+        }
+    }
+    // Rebate claims: four more of Alpine's, two of them marked by Danube (six and more in all).
+    {
+        use crate::rebate_claims::{ids, input, png, submit};
+        let ids = ids(app, world).await;
+        let (dora, day) = (world.token("dora@"), chrono::Utc::now().date_naive());
+        for i in 0..4 {
+            let vars =
+                input(&ids.danube, &format!("THICK-{i}"), day, &[(&ids.d7, 1 + i), (&ids.d3, 1)], &format!("k{i}"));
+            let (_, made) = submit(app, Some(&anna), vars, png(&format!("thick{i}")), "t.png").await;
+            let made = ok(made);
+            if i % 2 == 0 {
+                let claim = &made["data"]["submitRebateClaim"]["claim"];
+                let lines: Vec<Value> = claim["lines"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|l| json!({ "lineId": l["id"], "mark": "CONFIRMED" }))
+                    .collect();
+                gql(&dora, "mutation($id: ID!, $l: [RebateLineMarkInput!]!) { markRebateClaimLines(input: {claimId: $id, lines: $l, note: \"ok\"}) { claim { id } } }", json!({ "id": claim["id"], "l": lines })).await;
+            }
         }
     }
     let mut variables = serde_json::Map::new();
