@@ -143,7 +143,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             }
             std::fs::write(&tokens_file, tsv).map_err(|e| format!("cannot write {}: {e}", tokens_file.display()))?;
             println!(
-                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments, {} deals, {} ledger entries ({} payout batch(es) run) in {:.1} s",
+                "seeded the demo and {} partners, {} customers, {} grants, {} subscriptions, {} assignments, {} deals, {} ledger entries, {} rebate claims ({} payout batch(es) run) in {:.1} s",
                 seeded.partners,
                 seeded.customers,
                 seeded.grants,
@@ -151,6 +151,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 seeded.assignments,
                 seeded.deals,
                 seeded.ledger_entries,
+                seeded.rebate_claims,
                 seeded.payout_batches,
                 started.elapsed().as_secs_f64()
             );

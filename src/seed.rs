@@ -2,7 +2,8 @@
 //! with grants (whole-account, scoped to some subscriptions, and some expired), 200,000
 //! subscriptions, SALES users assigned to a third of their partner's customers, and API tokens
 //! for a sample of partner users, a deal for every fifth customer and a commission entry per
-//! customer in the partner's ledger (approved after its window, or still held), then runs the
+//! customer in the partner's ledger (approved after its window, or still held), a rebate claim
+//! for every second customer (open, accepted or rejected, with two lines and a file), then runs the
 //! period's scheduled payout. Deterministic (a seeded generator, IDs from a counter), and in
 //! multi-row INSERTs, so that N=1 takes well under a minute. The benchmark and the plan tests
 //! run on it.
@@ -22,8 +23,9 @@ use uuid::Uuid;
 use crate::{
     db,
     domain::{
-        BilledTo, DealRejectionCode, DealStatus, EntryKind, EntrySource, EntryState, GrantScope, GrantSide,
-        GrantStatus, OrganizationKind, ProgramKind, Rights, Role, SubscriptionStatus, UserKind, ledger::Quarter,
+        BilledTo, ClaimRejection, ClaimStatus, DealRejectionCode, DealStatus, EntryKind, EntrySource, EntryState,
+        GrantScope, GrantSide, GrantStatus, OrganizationKind, ProgramKind, Rights, Role, SubscriptionStatus, UserKind,
+        ledger::Quarter,
     },
     error::{AppError, AppResult},
     secrets,
@@ -52,6 +54,7 @@ pub struct Seeded {
     pub assignments: usize,
     pub deals: usize,
     pub ledger_entries: usize,
+    pub rebate_claims: usize,
     pub payout_batches: usize,
     pub users: Vec<SeedUser>,
 }
@@ -122,6 +125,25 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         .await?
         .ok_or_else(|| AppError::Conflict("seed runs after the demo: no distributor".into()))?;
 
+    // Rebate claims price their lines at the demo's rates, D7xx and D3xx phones.
+    let rates = entity::rebate_rate::Entity::find()
+        .filter(entity::rebate_rate::Column::ProgramId.eq(reseller.id))
+        .order_by_asc(entity::rebate_rate::Column::Id)
+        .all(db)
+        .await?;
+    let products = entity::product::Entity::find().order_by_asc(entity::product::Column::Id).all(db).await?;
+    let rated: Vec<(entity::product::Model, entity::rebate_rate::Model)> = products
+        .into_iter()
+        .filter_map(|p| {
+            let key = crate::domain::rebates::product_line_key(&p.product_line);
+            let rate = rates.iter().find(|r| crate::domain::rebates::product_line_key(&r.product_line) == key)?;
+            Some((p, rate.clone()))
+        })
+        .collect();
+    if rated.is_empty() {
+        return Err(AppError::Conflict("seed runs after the demo: no rebate rates".into()));
+    }
+
     let partners = (Decimal::from(PARTNERS) * scale).round().to_usize().unwrap_or(1).max(1);
     let mut out = Seeded { partners, ..Default::default() };
     let txn = db::begin_write(db).await?;
@@ -188,6 +210,9 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         let mut deal_products = Vec::new();
         let mut entries = Vec::new();
         let mut entry_states = Vec::new();
+        let mut files = Vec::new();
+        let mut claims = Vec::new();
+        let mut claim_lines = Vec::new();
         for c in 0..CUSTOMERS_PER_PARTNER {
             let customer = ids.next();
             orgs.push(organization::ActiveModel {
@@ -262,6 +287,74 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
                     deal_id: Set(deal_id),
                     product_id: Set(plans[c % plans.len()].product_id),
                     quantity: Set(rng.random_range(5..200)),
+                });
+            }
+            // A rebate claim for every second customer's purchase from the distributor: open,
+            // accepted or rejected. Accepted ones carry no ledger entry here, so the ledger
+            // benchmark stays the commissions it was.
+            if c % 2 == 0 {
+                let (claim_id, file_id) = (ids.next(), ids.next());
+                let (admin, _, _) = &staff[0];
+                let created = at(rng.random_range(1..300));
+                files.push(entity::stored_file::ActiveModel {
+                    id: Set(file_id),
+                    sha256: Set(format!("{:0>64}", file_id.simple())),
+                    content_type: Set("application/pdf".into()),
+                    size_bytes: Set(rng.random_range(20_000..900_000)),
+                    uploaded_by_user_id: Set(*admin),
+                    created_at: Set(created),
+                });
+                let unique = i32::try_from(p * CUSTOMERS_PER_PARTNER + c + 1).unwrap_or(i32::MAX);
+                let picked = [&rated[c % rated.len()], &rated[(c + 1) % rated.len()]];
+                let quantities = [unique, 1 + (c as i32 % 7)];
+                let mut total = Decimal::ZERO;
+                let mut keyed = Vec::new();
+                for (position, ((product, rate), quantity)) in picked.iter().zip(quantities).enumerate() {
+                    let per_unit = rate.amount_per_unit.to_decimal();
+                    total += per_unit * Decimal::from(quantity);
+                    keyed.push((product.id.to_string(), i64::from(quantity)));
+                    claim_lines.push(entity::rebate_claim_line::ActiveModel {
+                        id: Set(ids.next()),
+                        claim_id: Set(claim_id),
+                        position: Set(position as i32 + 1),
+                        product_id: Set(product.id),
+                        product_line: Set(product.product_line.clone()),
+                        quantity: Set(quantity),
+                        rate_id: Set(rate.id),
+                        amount_per_unit: Set(rate.amount_per_unit),
+                        amount: Set(exact(per_unit * Decimal::from(quantity))?),
+                        distributor_mark: Set((c % 4 == 0).then_some(crate::domain::LineMark::Confirmed)),
+                    });
+                }
+                let status = [ClaimStatus::Open, ClaimStatus::Accepted, ClaimStatus::Accepted, ClaimStatus::Rejected]
+                    [(c / 2) % 4];
+                let number = format!("SD-{p:05}-{c:02}");
+                claims.push(entity::rebate_claim::ActiveModel {
+                    id: Set(claim_id),
+                    partner_id: Set(partner),
+                    program_id: Set(reseller.id),
+                    tier_id: Set(tier.id),
+                    distributor_id: Set(distributor.id),
+                    submitted_by_user_id: Set(*admin),
+                    invoice_key: Set(crate::domain::rebates::invoice_number_key(&number)),
+                    invoice_number: Set(number),
+                    invoice_date: Set(created.date_naive()),
+                    lines_key: Set(crate::domain::rebates::lines_key(&keyed)),
+                    file_id: Set(file_id),
+                    file_name: Set(format!("invoice-{p}-{c}.pdf")),
+                    amount: Set(exact(total)?),
+                    currency: Set(reseller.currency.clone()),
+                    status: Set(status),
+                    rejection_code: Set((status == ClaimStatus::Rejected).then_some(ClaimRejection::QuantityMismatch)),
+                    rejection_text: Set(None),
+                    reviewed_by_user_id: Set(None),
+                    reviewed_at: Set((status != ClaimStatus::Open).then_some(created)),
+                    accepted_at: Set((status == ClaimStatus::Accepted).then_some(created)),
+                    distributor_note: Set(None),
+                    distributor_marked_by_user_id: Set(None),
+                    distributor_marked_at: Set(None),
+                    created_at: Set(created),
+                    updated_at: Set(created),
                 });
             }
             // What the customer paid earned the partner 20%: approved once the 7-day window
@@ -363,6 +456,10 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
         insert_all(&txn, deal_products).await?;
         insert_all(&txn, entries).await?;
         insert_all(&txn, entry_states).await?;
+        out.rebate_claims += claims.len();
+        insert_all(&txn, files).await?;
+        insert_all(&txn, claims).await?;
+        insert_all(&txn, claim_lines).await?;
     }
     txn.commit().await?;
     // The state the payout job leaves: this period's scheduled payout made, so that a server on

@@ -263,7 +263,8 @@ impl InvoiceFile {
     }
 }
 
-pub struct RebateClaimLine(pub entity::rebate_claim_line::Model, bool);
+/// A line, whether the caller reads amounts, and the claim's currency.
+pub struct RebateClaimLine(pub entity::rebate_claim_line::Model, bool, String);
 
 /// A product and quantity of a claim, with the rate that priced it.
 #[Object]
@@ -285,14 +286,12 @@ impl RebateClaimLine {
         self.0.quantity
     }
     /// The rebate per unit, frozen at submission; null for the distributor.
-    async fn amount_per_unit(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
-        let Some(claim) = load::<rebate_claim::Entity>(ctx, self.0.claim_id).await? else { return Ok(None) };
-        Ok(self.1.then(|| money(self.0.amount_per_unit.to_decimal(), &claim.currency)))
+    async fn amount_per_unit(&self) -> Option<Money> {
+        self.1.then(|| money(self.0.amount_per_unit.to_decimal(), &self.2))
     }
     /// The line's rebate; null for the distributor.
-    async fn amount(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Money>> {
-        let Some(claim) = load::<rebate_claim::Entity>(ctx, self.0.claim_id).await? else { return Ok(None) };
-        Ok(self.1.then(|| money(self.0.amount.to_decimal(), &claim.currency)))
+    async fn amount(&self) -> Option<Money> {
+        self.1.then(|| money(self.0.amount.to_decimal(), &self.2))
     }
     /// The distributor's mark, once it looked.
     async fn distributor_mark(&self) -> Option<RebateLineMark> {
@@ -358,7 +357,7 @@ impl RebateClaim {
         Ok(children::<entity::rebate_claim_line::Entity>(ctx, self.0.id)
             .await?
             .into_iter()
-            .map(|l| RebateClaimLine(l, amounts))
+            .map(|l| RebateClaimLine(l, amounts, self.0.currency.clone()))
             .collect())
     }
     /// The invoice file.
@@ -427,7 +426,8 @@ pub struct RebateSummary {
     pub claims_open: i64,
 }
 
-/// `partner.rebateSummary`: the partner's ADMIN and BILLING, and staff; null for anyone else.
+/// `partner.rebateSummary`: the partner's ADMIN and BILLING, and staff; null for anyone else,
+/// and before the partner's first claim.
 pub async fn summary_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_graphql::Result<Option<RebateSummary>> {
     let Some(s) = load_with::<RebateSummaries>(ctx, partner_id).await? else { return Ok(None) };
     Ok(Some(RebateSummary {
@@ -479,8 +479,8 @@ impl RebateClaimQuery {
     }
 
     /// The rebate figures of a partner's dashboard (yours when `partnerId` is absent): accepted
-    /// in the last 3 months, paid and unpaid, and open claims. Null for anyone but the partner's
-    /// ADMIN and BILLING, and staff.
+    /// in the last 3 months, paid and unpaid, and open claims. Null before its first claim, and
+    /// for anyone but the partner's ADMIN and BILLING, and staff.
     async fn rebate_summary(
         &self,
         ctx: &Context<'_>,

@@ -44,7 +44,8 @@ impl Organization {
         &self.0.name
     }
     /// A partner's rebates for its dashboard: accepted in the last 3 months, paid and unpaid,
-    /// and open claims. Null for anyone but the partner's ADMIN and BILLING, and staff.
+    /// and open claims. Null before its first claim, and for anyone but the partner's ADMIN and
+    /// BILLING, and staff.
     async fn rebate_summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<super::rebates::RebateSummary>> {
         if self.0.kind != crate::domain::OrganizationKind::Partner {
             return Ok(None);

@@ -726,7 +726,8 @@ pub struct Summary {
 
 /// Accepted in the last 3 months, paid and unpaid, from the ledger (a REBATE entry is posted
 /// on acceptance); and the open claims. Per partner the principal reads the ledger of (its
-/// ADMIN and BILLING, staff); three statements for any number of partners.
+/// ADMIN and BILLING, staff) that has claimed at all; one statement for any number of partners:
+/// the ledger's sums and the claims' counts side by side.
 pub async fn summaries(
     db: &impl ConnectionTrait,
     principal: Option<&Principal>,
@@ -734,6 +735,7 @@ pub async fn summaries(
     now: DateTime<Utc>,
 ) -> AppResult<HashMap<Uuid, Summary>> {
     use entity::ledger_entry_state;
+    use sea_orm::sea_query::UnionType;
     let readable: Vec<Uuid> =
         partner_ids.iter().copied().filter(|id| policy::reads_ledger_of(principal, *id)).collect();
     if readable.is_empty() {
@@ -741,6 +743,7 @@ pub async fn summaries(
     }
     #[derive(sea_orm::FromQueryResult)]
     struct Row {
+        source: String,
         partner_id: Uuid,
         currency: String,
         state: String,
@@ -749,10 +752,11 @@ pub async fn summaries(
     }
     let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
     let since = now - chrono::Months::new(3);
-    let query = Query::select()
-        .column((e, ledger_entry::Column::PartnerId))
-        .column((e, ledger_entry::Column::Currency))
-        .column((s, ledger_entry_state::Column::State))
+    let mut query = Query::select()
+        .expr_as(Expr::val("ledger"), Alias::new("source"))
+        .expr_as(Expr::col((e, ledger_entry::Column::PartnerId)), Alias::new("partner_id"))
+        .expr_as(Expr::col((e, ledger_entry::Column::Currency)), Alias::new("currency"))
+        .expr_as(Expr::col((s, ledger_entry_state::Column::State)), Alias::new("state"))
         .expr_as(db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
         .expr_as(Func::count(Expr::col((e, ledger_entry::Column::Id))), Alias::new("entries"))
         .from(e)
@@ -766,47 +770,41 @@ pub async fn summaries(
         .group_by_col((e, ledger_entry::Column::Currency))
         .group_by_col((s, ledger_entry_state::Column::State))
         .to_owned();
+    let claims = Query::select()
+        .expr_as(Expr::val("claims"), Alias::new("source"))
+        .expr_as(Expr::col(rebate_claim::Column::PartnerId), Alias::new("partner_id"))
+        .expr_as(Expr::col(rebate_claim::Column::Currency), Alias::new("currency"))
+        .expr_as(Expr::col(rebate_claim::Column::Status), Alias::new("state"))
+        .expr_as(Expr::cust("CAST(0 AS BIGINT)"), Alias::new("amount"))
+        .expr_as(Func::count(Expr::col(rebate_claim::Column::Id)), Alias::new("entries"))
+        .from(rebate_claim::Entity)
+        .and_where(Expr::col(rebate_claim::Column::PartnerId).is_in(readable.clone()))
+        .cond_where(policy::rebate_claims_scope(principal))
+        .group_by_col(rebate_claim::Column::PartnerId)
+        .group_by_col(rebate_claim::Column::Currency)
+        .group_by_col(rebate_claim::Column::Status)
+        .to_owned();
+    query.union(UnionType::All, claims);
     let rows =
         <Row as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
-    let currencies: Vec<(Uuid, String)> = partnership::Entity::find()
-        .select_only()
-        .column(partnership::Column::OrganizationId)
-        .column(program::Column::Currency)
-        .join(
-            sea_orm::JoinType::InnerJoin,
-            partnership::Entity::belongs_to(program::Entity)
-                .from(partnership::Column::ProgramId)
-                .to(program::Column::Id)
-                .into(),
-        )
-        .filter(partnership::Column::OrganizationId.is_in(readable.clone()))
-        .order_by_asc(partnership::Column::Id)
-        .into_tuple()
-        .all(db)
-        .await?;
-    let open: Vec<(Uuid, i64)> = rebate_claim::Entity::find()
-        .select_only()
-        .column(rebate_claim::Column::PartnerId)
-        .expr(Func::count(Expr::col(rebate_claim::Column::Id)))
-        .filter(rebate_claim::Column::PartnerId.is_in(readable.clone()))
-        .filter(rebate_claim::Column::Status.eq(ClaimStatus::Open))
-        .filter(policy::rebate_claims_scope(principal))
-        .group_by(rebate_claim::Column::PartnerId)
-        .into_tuple()
-        .all(db)
-        .await?;
     let mut out = HashMap::new();
     for partner in readable {
-        // The programme's currency; else the one its rebates are in.
-        let currency = currencies
-            .iter()
-            .find(|(p, _)| *p == partner)
-            .map(|(_, c)| c.clone())
-            .or_else(|| rows.iter().find(|r| r.partner_id == partner).map(|r| r.currency.clone()))
-            .unwrap_or_else(|| "EUR".into());
-        let claims_open = open.iter().find(|(p, _)| *p == partner).map(|(_, n)| *n).unwrap_or_default();
-        let mut summary = Summary { currency: currency.clone(), claims_open, ..Default::default() };
-        for row in rows.iter().filter(|r| r.partner_id == partner && r.currency == currency) {
+        let mine = || rows.iter().filter(move |r| r.partner_id == partner);
+        // The claims' currency (the programme's, frozen on each claim); a partner that never
+        // claimed has no summary.
+        let Some(currency) =
+            mine().find(|r| r.source == "claims").or_else(|| mine().next()).map(|r| r.currency.clone())
+        else {
+            continue;
+        };
+        let mut summary = Summary { currency: currency.clone(), ..Default::default() };
+        for row in mine().filter(|r| r.currency == currency) {
+            if row.source == "claims" {
+                if ClaimStatus::parse(&row.state) == Some(ClaimStatus::Open) {
+                    summary.claims_open += row.entries;
+                }
+                continue;
+            }
             let amount = entity::fixed::Fixed(row.amount.unwrap_or_default()).to_decimal();
             match EntryState::parse(&row.state) {
                 Some(EntryState::Paid) => summary.paid += amount,

@@ -259,4 +259,25 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
     // Authentication, the page (count, rows, states), the balances and the earnings' figures;
     // partnerEarnings sums the balances again (a per-request cache would save three).
     assert!(count <= 9, "Q4: {count} statements");
+    // Q5, the partner's rebate claims with their lines and files: a claim for every second
+    // seeded customer, the same statements for a page of 5 and of 25.
+    let q5 = "query($n: Int) { rebateClaims(first: $n) { totalCount nodes { id status invoiceNumber invoiceDate amount { amount currency } distributor { name } lines { productLine quantity amount { amount } distributorMark } invoiceFile { url contentType } } } }";
+    let mut counts = Vec::new();
+    for n in [5, 25] {
+        let (count, body) = app.count_statements(app.gql(Some(&admin.token), q5, json!({ "n": n }))).await;
+        assert_no_errors(&body);
+        let nodes = body["data"]["rebateClaims"]["nodes"].as_array().unwrap();
+        assert_eq!(nodes.len(), n, "Q5: {body}");
+        assert_eq!(body["data"]["rebateClaims"]["totalCount"], 25, "Q5: {body}");
+        assert!(
+            nodes.iter().all(|c| c["lines"].as_array().unwrap().len() == 2 && c["invoiceFile"]["url"].is_string()),
+            "Q5: {body}"
+        );
+        assert!(nodes.iter().any(|c| c["status"] == "REJECTED"), "Q5: {body}");
+        counts.push(count);
+    }
+    eprintln!("Q5: {counts:?} statements");
+    assert_eq!(counts[0], counts[1], "Q5: statements grow with the page: {counts:?}");
+    // Authentication, the page with its count, distributors, lines and files.
+    assert!(counts[1] <= 5, "Q5: {} statements", counts[1]);
 }
