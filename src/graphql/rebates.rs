@@ -236,9 +236,10 @@ pub enum RebateLineMark {
     Disputed,
 }
 
-/// The invoice file of a claim, one click away: `GET <url>` with the same credentials.
+/// A stored file and the name it was uploaded under.
 pub struct InvoiceFile(pub entity::stored_file::Model, pub String);
 
+/// The invoice file of a claim, one click away: `GET <url>` with the same credentials.
 #[Object]
 impl InvoiceFile {
     /// Where to download it: `/files/<id>`, as an attachment.

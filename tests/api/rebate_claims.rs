@@ -676,3 +676,52 @@ async fn nodes_on_one_bucket_serve_each_other_s_files() {
     assert_eq!(header(got.headers(), "content-type"), "application/pdf");
     assert_eq!(got.bytes().await.unwrap().as_ref(), pdf(&tag).as_slice());
 }
+
+/// An accepted rebate is owed, and the next payout batch pays it: the dashboard moves it from
+/// unpaid to paid, and a claim rejected after that is taken back from the next payout.
+#[tokio::test]
+async fn an_accepted_rebate_is_paid_in_the_next_payout() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let (anna, fiona) = (world.token("anna@"), world.token("fiona.finance@"));
+    let ids = ids(&app, &world).await;
+    const SUMMARY: &str = "{ rebateSummary { accepted { amount } paid { amount } unpaid { amount } claimsAccepted } }";
+    let (_, body) = submit(
+        &app,
+        Some(&anna),
+        input(&ids.danube, "PAY-1", today(&app), &[(&ids.d3, 5)], "pay"),
+        png("pay"),
+        "p.png",
+    )
+    .await;
+    let id = claim(&body)["id"].as_str().unwrap().to_string();
+    assert_no_errors(&app.gql(Some(&fiona), ACCEPT, json!({ "id": id })).await);
+    let before = app.gql(Some(&anna), SUMMARY, json!({})).await;
+    // The demo's accepted 320 EUR and these 40.
+    assert_eq!(
+        before["data"]["rebateSummary"],
+        json!({ "accepted": { "amount": "360.00" }, "paid": { "amount": "0.00" }, "unpaid": { "amount": "360.00" }, "claimsAccepted": 2 })
+    );
+    let run = "mutation { runPayout(input: {idempotencyKey: \"rebates\", currency: \"EUR\"}) { batch { statements { partner { name } amount { amount } } } } }";
+    let paid = app.gql(Some(&fiona), run, json!({})).await;
+    assert_no_errors(&paid);
+    let after = app.gql(Some(&anna), SUMMARY, json!({})).await;
+    assert_eq!(
+        after["data"]["rebateSummary"],
+        json!({ "accepted": { "amount": "360.00" }, "paid": { "amount": "360.00" }, "unpaid": { "amount": "0.00" }, "claimsAccepted": 2 }),
+        "{paid}"
+    );
+    // Rejected once paid: the reversal is owed back, in the ledger as approved.
+    assert_no_errors(&app.gql(Some(&fiona), REJECT, json!({ "id": id, "reason": "DUPLICATE" })).await);
+    let ledger = app
+        .gql(
+            Some(&anna),
+            "{ partnerLedger(filter: {kind: REVERSAL}) { nodes { amount { amount } state } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        ledger["data"]["partnerLedger"]["nodes"][0],
+        json!({ "amount": { "amount": "-40.00" }, "state": "APPROVED" })
+    );
+}
