@@ -372,109 +372,119 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, new: NewClaim) -> 
     // leaves bytes that the next upload of the same file reuses.
     ctx.files.put(&examined.sha256, examined.file).await?;
 
-    let txn = db::begin_write(&ctx.db).await?;
-    let file_id = match stored_file::Entity::find()
-        .filter(stored_file::Column::Sha256.eq(examined.sha256.as_str()))
-        .one(&txn)
-        .await?
-    {
-        Some(f) => f.id,
-        None => {
-            let row = stored_file::ActiveModel {
+    let recorded: AppResult<rebate_claim::Model> = async {
+        let txn = db::begin_write(&ctx.db).await?;
+        let file_id = match stored_file::Entity::find()
+            .filter(stored_file::Column::Sha256.eq(examined.sha256.as_str()))
+            .one(&txn)
+            .await?
+        {
+            Some(f) => f.id,
+            None => {
+                let row = stored_file::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    sha256: Set(examined.sha256.clone()),
+                    content_type: Set(examined.kind.content_type().to_string()),
+                    size_bytes: Set(examined.size),
+                    uploaded_by_user_id: Set(principal.user_id()),
+                    created_at: Set(now),
+                };
+                stored_file::Entity::insert(row.clone())
+                    .on_conflict_do_nothing_on([stored_file::Column::Sha256])
+                    .exec_without_returning(&txn)
+                    .await?;
+                stored_file::Entity::find()
+                    .filter(stored_file::Column::Sha256.eq(examined.sha256.as_str()))
+                    .one(&txn)
+                    .await?
+                    .ok_or_else(|| AppError::internal("a stored file vanished"))?
+                    .id
+            }
+        };
+        let id = Uuid::now_v7();
+        let claim = rebate_claim::ActiveModel {
+            id: Set(id),
+            partner_id: Set(partner_id),
+            program_id: Set(program.id),
+            tier_id: Set(place.tier_id),
+            distributor_id: Set(new.distributor_id),
+            submitted_by_user_id: Set(principal.user_id()),
+            invoice_number: Set(number),
+            invoice_key: Set(invoice_key),
+            invoice_date: Set(new.invoice_date),
+            lines_key: Set(lines_key),
+            file_id: Set(file_id),
+            file_name: Set(file_name),
+            amount: Set(exact(total)?),
+            currency: Set(program.currency.clone()),
+            status: Set(ClaimStatus::Open),
+            rejection_code: Set(None),
+            rejection_text: Set(None),
+            reviewed_by_user_id: Set(None),
+            reviewed_at: Set(None),
+            accepted_at: Set(None),
+            distributor_note: Set(None),
+            distributor_marked_by_user_id: Set(None),
+            distributor_marked_at: Set(None),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        let created = match claim.insert(&txn).await {
+            Ok(c) => c,
+            Err(err) => {
+                drop(txn);
+                return Err(match duplicate_from_index(&err) {
+                    Some(field) => duplicate(field, None, partner_id),
+                    None => err.into(),
+                });
+            }
+        };
+        for (position, ((product_id, quantity), (line, _))) in new.lines.iter().zip(&priced).enumerate() {
+            let rate = rate_of(&rebates::product_line_key(line))
+                .ok_or_else(|| AppError::internal("a priced rate vanished"))?;
+            let per_unit = rate.amount_per_unit.to_decimal();
+            rebate_claim_line::ActiveModel {
                 id: Set(Uuid::now_v7()),
-                sha256: Set(examined.sha256.clone()),
-                content_type: Set(examined.kind.content_type().to_string()),
-                size_bytes: Set(examined.size),
-                uploaded_by_user_id: Set(principal.user_id()),
-                created_at: Set(now),
-            };
-            stored_file::Entity::insert(row.clone())
-                .on_conflict_do_nothing_on([stored_file::Column::Sha256])
-                .exec_without_returning(&txn)
-                .await?;
-            stored_file::Entity::find()
-                .filter(stored_file::Column::Sha256.eq(examined.sha256.as_str()))
-                .one(&txn)
-                .await?
-                .ok_or_else(|| AppError::internal("a stored file vanished"))?
-                .id
+                claim_id: Set(id),
+                position: Set(position as i32 + 1),
+                product_id: Set(*product_id),
+                product_line: Set(line.clone()),
+                quantity: Set(*quantity),
+                rate_id: Set(rate.id),
+                amount_per_unit: Set(rate.amount_per_unit),
+                amount: Set(exact(per_unit * Decimal::from(*quantity))?),
+                distributor_mark: Set(None),
+            }
+            .insert(&txn)
+            .await?;
         }
-    };
-    let id = Uuid::now_v7();
-    let claim = rebate_claim::ActiveModel {
-        id: Set(id),
-        partner_id: Set(partner_id),
-        program_id: Set(program.id),
-        tier_id: Set(place.tier_id),
-        distributor_id: Set(new.distributor_id),
-        submitted_by_user_id: Set(principal.user_id()),
-        invoice_number: Set(number),
-        invoice_key: Set(invoice_key),
-        invoice_date: Set(new.invoice_date),
-        lines_key: Set(lines_key),
-        file_id: Set(file_id),
-        file_name: Set(file_name),
-        amount: Set(exact(total)?),
-        currency: Set(program.currency.clone()),
-        status: Set(ClaimStatus::Open),
-        rejection_code: Set(None),
-        rejection_text: Set(None),
-        reviewed_by_user_id: Set(None),
-        reviewed_at: Set(None),
-        accepted_at: Set(None),
-        distributor_note: Set(None),
-        distributor_marked_by_user_id: Set(None),
-        distributor_marked_at: Set(None),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    let created = match claim.insert(&txn).await {
-        Ok(c) => c,
-        Err(err) => {
-            drop(txn);
-            return Err(match duplicate_from_index(&err) {
-                Some(field) => duplicate(field, None, partner_id),
-                None => err.into(),
-            });
-        }
-    };
-    for (position, ((product_id, quantity), (line, _))) in new.lines.iter().zip(&priced).enumerate() {
-        let rate =
-            rate_of(&rebates::product_line_key(line)).ok_or_else(|| AppError::internal("a priced rate vanished"))?;
-        let per_unit = rate.amount_per_unit.to_decimal();
-        rebate_claim_line::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            claim_id: Set(id),
-            position: Set(position as i32 + 1),
-            product_id: Set(*product_id),
-            product_line: Set(line.clone()),
-            quantity: Set(*quantity),
-            rate_id: Set(rate.id),
-            amount_per_unit: Set(rate.amount_per_unit),
-            amount: Set(exact(per_unit * Decimal::from(*quantity))?),
-            distributor_mark: Set(None),
-        }
-        .insert(&txn)
-        .await?;
+        let event = audit::Event {
+            action: "rebate_claim.submitted",
+            target_type: "RebateClaim",
+            target_id: Some(id),
+            customer_id: None,
+            before: None,
+            after: Some(json!({
+                "distributor": created.distributor_id, "invoiceNumber": created.invoice_number,
+                "amount": created.amount, "currency": created.currency, "file": examined.sha256,
+            })),
+        };
+        audit::record(&txn, Some(principal), event, now).await?;
+        idempotency::remember(&txn, &key, id, now).await?;
+        txn.commit().await.map_err(|err| match duplicate_from_index(&err) {
+            Some(field) => duplicate(field, None, partner_id),
+            None => err.into(),
+        })?;
+        Ok(created)
     }
-    let event = audit::Event {
-        action: "rebate_claim.submitted",
-        target_type: "RebateClaim",
-        target_id: Some(id),
-        customer_id: None,
-        before: None,
-        after: Some(json!({
-            "distributor": created.distributor_id, "invoiceNumber": created.invoice_number,
-            "amount": created.amount, "currency": created.currency, "file": examined.sha256,
-        })),
-    };
-    audit::record(&txn, Some(principal), event, now).await?;
-    idempotency::remember(&txn, &key, id, now).await?;
-    match txn.commit().await {
-        Ok(()) => Ok(created),
-        Err(err) => match duplicate_from_index(&err) {
-            Some(field) => Err(duplicate(field, None, partner_id)),
-            None => Err(err.into()),
+    .await;
+    match recorded {
+        Ok(created) => Ok(created),
+        // The same request sent twice at once: the one that lost the race answers with the
+        // winner's claim, as a later retry would.
+        Err(err) => match idempotency::previous(&ctx.db, &key).await.ok().flatten() {
+            Some(id) => find(&ctx.db, Some(principal), id).await,
+            None => Err(err),
         },
     }
 }

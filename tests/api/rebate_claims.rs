@@ -725,3 +725,29 @@ async fn an_accepted_rebate_is_paid_in_the_next_payout() {
         json!({ "amount": { "amount": "-40.00" }, "state": "APPROVED" })
     );
 }
+
+/// A client that sends its claim twice at once (a double click, a retry on a slow line) gets one
+/// claim, the same one, from both.
+#[tokio::test]
+async fn the_same_claim_sent_twice_at_once_is_one_claim() {
+    let app = TestApp::spawn().await;
+    let world = app.demo().await;
+    let anna = world.token("anna@");
+    let ids = ids(&app, &world).await;
+    let send = || {
+        let vars = input(&ids.danube, "TWICE-1", today(&app), &[(&ids.d7, 2)], "twice");
+        let (app, anna) = (&app, &anna);
+        async move { submit(app, Some(anna), vars, png("twice"), "t.png").await.1 }
+    };
+    let answers = futures_util::future::join_all([send(), send(), send()]).await;
+    let ids: Vec<&Value> = answers.iter().map(|a| &claim(a)["id"]).collect();
+    assert!(ids.iter().all(|id| *id == ids[0]), "{answers:?}");
+    let claims = app.gql(Some(&anna), CLAIMS, json!({})).await;
+    let twice = claims["data"]["rebateClaims"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["invoiceNumber"] == "TWICE-1")
+        .count();
+    assert_eq!(twice, 1, "{claims}");
+}
