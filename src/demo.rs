@@ -802,7 +802,7 @@ async fn seed_rebate_claims(
                 &format!("{number}.pdf"),
                 &invoice_pdf(&format!("Danube Distribution GmbH - invoice {number}")),
             )?,
-            idempotency_key: key.into(),
+            idempotency_key: Some(key.into()),
         })
     };
     let accepted = rebate_claims::submit(

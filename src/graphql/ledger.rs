@@ -26,12 +26,12 @@ use crate::{
     service::ledger::{self as ledger_service, payouts, post, records, referrals},
 };
 
-fn money(amount: Dec, currency: &str) -> Money {
+pub(super) fn money(amount: Dec, currency: &str) -> Money {
     Money::new(display(amount, currency), currency.to_string())
 }
 
 /// The partner asked about: the given one, else the caller's own organisation.
-fn partner_of(ctx: &Context<'_>, partner_id: Option<ID>) -> async_graphql::Result<uuid::Uuid> {
+pub(super) fn partner_of(ctx: &Context<'_>, partner_id: Option<ID>) -> async_graphql::Result<uuid::Uuid> {
     let principal = policy::signed_in(ctx.principal())?;
     match partner_id {
         Some(id) => Ok(ids::decode_as(NodeType::Organization, &id).unwrap_or_default()),

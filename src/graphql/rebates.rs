@@ -9,7 +9,7 @@ use super::{
     connection::{Page, PageArgs, paginate},
     context::ContextExt,
     customers::Product,
-    ledger::decode,
+    ledger::{decode, money, partner_of},
     loaders::{RebateSummaries, children, load, load_with},
     programs::{Money, MoneyInput},
     types::{Organization, Program, Tier, User},
@@ -300,10 +300,6 @@ impl RebateClaimLine {
     }
 }
 
-fn money(amount: rust_decimal::Decimal, currency: &str) -> Money {
-    Money::new(display(amount, currency), currency.to_string())
-}
-
 pub struct RebateClaim(pub rebate_claim::Model);
 
 impl RebateClaim {
@@ -487,14 +483,7 @@ impl RebateClaimQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The partner; yours when absent.")] partner_id: Option<ID>,
     ) -> async_graphql::Result<Option<RebateSummary>> {
-        policy::signed_in(ctx.principal())?;
-        let partner = match partner_id {
-            Some(id) => decode(NodeType::Organization, &id, "Organization")?,
-            None => match ctx.principal().and_then(|p| p.acting.as_ref()) {
-                Some(m) => m.organization_id(),
-                None => return Ok(None),
-            },
-        };
+        let partner = partner_of(ctx, partner_id)?;
         summary_of(ctx, partner).await
     }
 }
@@ -525,7 +514,7 @@ pub struct SubmitRebateClaimInput {
     /// `rebateFileMaxBytes`. Sent as a GraphQL multipart request.
     pub file: Upload,
     /// A retry with the same key and input returns the first claim.
-    pub idempotency_key: String,
+    pub idempotency_key: Option<String>,
 }
 
 /// What the claim mutations return.

@@ -1094,11 +1094,6 @@ pub fn sees_claim_amounts(principal: Option<&Principal>, claim: &entity::rebate_
     })
 }
 
-/// Whether the principal reviews rebate claims (staff ADMIN or FINANCE): their list is a queue.
-pub fn reviews_rebate_claims(principal: Option<&Principal>) -> bool {
-    principal.is_some_and(|p| can(p, Action::ReviewRebateClaims).is_ok())
-}
-
 /// Deals a principal sees: staff all; a partner's ADMIN all of the partner's, its SALES users
 /// those they registered; the named distributor's members (read-only). Nobody else.
 pub fn deals_scope(principal: Option<&Principal>) -> Condition {

@@ -91,7 +91,7 @@ pub struct NewClaim {
     /// Products and quantities.
     pub lines: Vec<(Uuid, i32)>,
     pub invoice: Invoice,
-    pub idempotency_key: String,
+    pub idempotency_key: Option<String>,
 }
 
 /// What the file is, by its content: its kind, hash and size. Read in parts from the temporary
@@ -359,8 +359,14 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, new: NewClaim) -> 
         "program": program.id, "distributor": new.distributor_id, "number": invoice_key,
         "date": new.invoice_date, "lines": lines_key, "file": examined.sha256,
     });
-    let key = idempotency::Key::new(principal.user_id(), "submitRebateClaim", &new.idempotency_key, &canonical)?;
-    if let Some(id) = idempotency::previous(&ctx.db, &key).await? {
+    let key = new
+        .idempotency_key
+        .as_deref()
+        .map(|k| idempotency::Key::new(principal.user_id(), "submitRebateClaim", k, &canonical))
+        .transpose()?;
+    if let Some(key) = &key
+        && let Some(id) = idempotency::previous(&ctx.db, key).await?
+    {
         return find(&ctx.db, Some(principal), id).await;
     }
     if let Some((claim, field)) =
@@ -470,7 +476,9 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, new: NewClaim) -> 
             })),
         };
         audit::record(&txn, Some(principal), event, now).await?;
-        idempotency::remember(&txn, &key, id, now).await?;
+        if let Some(key) = &key {
+            idempotency::remember(&txn, key, id, now).await?;
+        }
         txn.commit().await.map_err(|err| match duplicate_from_index(&err) {
             Some(field) => duplicate(field, None, partner_id),
             None => err.into(),
@@ -482,10 +490,13 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, new: NewClaim) -> 
         Ok(created) => Ok(created),
         // The same request sent twice at once: the one that lost the race answers with the
         // winner's claim, as a later retry would.
-        Err(err) => match idempotency::previous(&ctx.db, &key).await.ok().flatten() {
-            Some(id) => find(&ctx.db, Some(principal), id).await,
-            None => Err(err),
-        },
+        Err(err) => {
+            let Some(key) = &key else { return Err(err) };
+            match idempotency::previous(&ctx.db, key).await.ok().flatten() {
+                Some(id) => find(&ctx.db, Some(principal), id).await,
+                None => Err(err),
+            }
+        }
     }
 }
 
@@ -514,7 +525,6 @@ pub async fn decide(
     decision: Decision,
 ) -> AppResult<rebate_claim::Model> {
     let principal = policy::signed_in(principal)?;
-    policy::can(principal, Action::ReviewRebateClaims)?;
     let text = match &decision {
         Decision::Reject { code, text } => {
             let text = text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_string);
@@ -530,7 +540,9 @@ pub async fn decide(
     };
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
+    // A claim the caller cannot see is NOT_FOUND; only a visible one answers FORBIDDEN.
     let claim = find(&txn, Some(principal), id).await?;
+    policy::can(principal, Action::ReviewRebateClaims)?;
     let to = match (&decision, claim.status) {
         (Decision::Accept, ClaimStatus::Open) => ClaimStatus::Accepted,
         (Decision::Reject { .. }, ClaimStatus::Open | ClaimStatus::Accepted) => ClaimStatus::Rejected,
