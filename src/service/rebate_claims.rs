@@ -372,6 +372,13 @@ pub async fn submit(ctx: &Ctx, principal: Option<&Principal>, new: NewClaim) -> 
     if let Some((claim, field)) =
         earlier(&ctx.db, new.distributor_id, &invoice_key, new.invoice_date, &lines_key, &examined.sha256).await?
     {
+        // The earlier claim may be this very request's, sent twice at once: it committed its key
+        // with the claim, so the key tells.
+        if let Some(key) = &key
+            && let Some(id) = idempotency::previous(&ctx.db, key).await?
+        {
+            return find(&ctx.db, Some(principal), id).await;
+        }
         return Err(duplicate(field, Some(&claim), partner_id));
     }
     // Content-addressed, so storing before the transaction is safe: a claim that then fails
