@@ -83,7 +83,16 @@ pub mod vars {
         SESSION_LIFETIME = "PARTNERHUB_SESSION_LIFETIME": "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)";
         FILES = "PARTNERHUB_FILES": "where invoice files are kept: a directory, or s3://<bucket> for several nodes (credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) (default ./partnerhub-files)";
         S3_ENDPOINT = "PARTNERHUB_S3_ENDPOINT": "endpoint of an S3-compatible server for s3:// files, e.g. http://127.0.0.1:9000 (default AWS)";
-        DNS_RESOLVER = "PARTNERHUB_DNS_RESOLVER": "DNS server (ip:port) asked for domain-verification TXT records (default the system's resolver)";
+        DNS_RESOLVER = "PARTNERHUB_DNS_RESOLVER": "DNS server (ip:port) asked for domain-verification TXT records and webhook hosts (default the system's resolver)";
+        SMTP_URL = "PARTNERHUB_SMTP_URL": "SMTP server for e-mail: smtps://user:pass@host:465 (TLS), smtp://user:pass@host:587?tls=required (STARTTLS), smtp://host:port (plain, loopback only); unset prints e-mails to the log instead (default unset)";
+        MAIL_FROM = "PARTNERHUB_MAIL_FROM": "sender of e-mails (default partnerhub <no-reply@localhost>)";
+        OUTBOX_POLL_MS = "PARTNERHUB_OUTBOX_POLL_MS": "how often each node looks for notifications to deliver, in milliseconds (default 1000)";
+        DELIVERY_MAX_ATTEMPTS = "PARTNERHUB_DELIVERY_MAX_ATTEMPTS": "tries of one e-mail or webhook before it becomes a dead letter (default 8)";
+        DELIVERY_RETRY_BASE = "PARTNERHUB_DELIVERY_RETRY_BASE": "wait after a first failed try; it doubles per try up to 6h, with ±20% jitter (default 30s)";
+        DELIVERY_LEASE = "PARTNERHUB_DELIVERY_LEASE": "how long a node holds a delivery it is trying; after that another node may try it (default 60s)";
+        WEBHOOK_TIMEOUT = "PARTNERHUB_WEBHOOK_TIMEOUT": "longest wait for a webhook receiver's answer (default 5s)";
+        WEBHOOK_ALLOW_LOOPBACK = "PARTNERHUB_WEBHOOK_ALLOW_LOOPBACK": "`on` lets webhooks reach this host (127.0.0.1, ::1), over http too, for development and tests; private and link-local addresses stay refused (default off)";
+        WEBHOOK_SECRET_OVERLAP = "PARTNERHUB_WEBHOOK_SECRET_OVERLAP": "how long a rotated webhook secret still signs beside the new one (default 24h)";
         OIDC_ISSUER = "PARTNERHUB_OIDC_<NAME>_ISSUER": "issuer URL of OpenID provider <NAME> (its key in /auth/login?provider=, lower-cased)";
         OIDC_CLIENT_ID = "PARTNERHUB_OIDC_<NAME>_CLIENT_ID": "client id registered at that provider";
         OIDC_CLIENT_SECRET = "PARTNERHUB_OIDC_<NAME>_CLIENT_SECRET": "client secret registered at that provider";
@@ -119,6 +128,36 @@ pub struct Settings {
     pub rate_limits: RateLimitSettings,
     /// Where uploaded files are kept.
     pub files: crate::files::Location,
+    pub delivery: DeliverySettings,
+}
+
+/// How notifications leave: SMTP, the worker's schedule, webhook limits.
+#[derive(Clone)]
+pub struct DeliverySettings {
+    /// None: e-mails are printed to the log (development, the demo).
+    pub smtp_url: Option<String>,
+    pub mail_from: String,
+    pub poll: std::time::Duration,
+    pub schedule: crate::domain::delivery::Schedule,
+    pub lease: chrono::TimeDelta,
+    pub webhook_timeout: std::time::Duration,
+    pub webhook_allow_loopback: bool,
+    pub webhook_secret_overlap: chrono::TimeDelta,
+}
+
+/// The SMTP URL carries a password: never printed.
+impl std::fmt::Debug for DeliverySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeliverySettings")
+            .field("smtp_url", &self.smtp_url.as_ref().map(|_| "<set>"))
+            .field("mail_from", &self.mail_from)
+            .field("poll", &self.poll)
+            .field("schedule", &self.schedule)
+            .field("lease", &self.lease)
+            .field("webhook_timeout", &self.webhook_timeout)
+            .field("webhook_allow_loopback", &self.webhook_allow_loopback)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Failed authentication and sign-in attempts allowed per client address (and per token
@@ -343,7 +382,30 @@ impl Settings {
             source.get(S3_ENDPOINT),
         )
         .map_err(|message| ConfigError::Invalid { name: FILES.name, message })?;
+        let std_duration = |d: chrono::TimeDelta| std::time::Duration::from_millis(d.num_milliseconds().max(1) as u64);
+        let max_attempts =
+            u32::try_from(source.number(DELIVERY_MAX_ATTEMPTS, 8)?).ok().filter(|n| (1..=50).contains(n)).ok_or_else(
+                || ConfigError::Invalid { name: DELIVERY_MAX_ATTEMPTS.name, message: "must be 1 to 50".into() },
+            )?;
+        let delivery = DeliverySettings {
+            smtp_url: source.get(SMTP_URL),
+            mail_from: source.get(MAIL_FROM).unwrap_or_else(|| "partnerhub <no-reply@localhost>".into()),
+            poll: std::time::Duration::from_millis(source.number(OUTBOX_POLL_MS, 1000)?.max(10) as u64),
+            schedule: crate::domain::delivery::Schedule {
+                base: source.duration(DELIVERY_RETRY_BASE, chrono::TimeDelta::seconds(30))?,
+                max_attempts,
+                ..Default::default()
+            },
+            lease: source.duration(DELIVERY_LEASE, chrono::TimeDelta::seconds(60))?,
+            webhook_timeout: std_duration(source.duration(WEBHOOK_TIMEOUT, chrono::TimeDelta::seconds(5))?),
+            webhook_allow_loopback: source.parsed(WEBHOOK_ALLOW_LOOPBACK, false, "on or off", parse_switch)?,
+            webhook_secret_overlap: source.duration(WEBHOOK_SECRET_OVERLAP, chrono::TimeDelta::hours(24))?,
+        };
+        if let Err(message) = crate::delivery::mail::Mailer::check_settings(&delivery) {
+            return Err(ConfigError::Invalid { name: SMTP_URL.name, message });
+        }
         Ok(Settings {
+            delivery,
             files,
             environment,
             listen,

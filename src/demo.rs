@@ -113,6 +113,7 @@ pub async fn grant(
         message: Set(None),
         requested_by_user_id: Set(None),
         auto_extended_at: Set(None),
+        expiry_warned_at: Set(None),
         customer_hidden: Set(false),
     }
     .insert(&ctx.db)

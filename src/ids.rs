@@ -45,6 +45,8 @@ string_enum!(
         ReferralAttribution = "ReferralAttribution",
         RebateRate = "RebateRate",
         RebateClaim = "RebateClaim",
+        WebhookEndpoint = "WebhookEndpoint",
+        Delivery = "Delivery",
     }
 );
 

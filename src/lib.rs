@@ -6,6 +6,7 @@ pub mod auth;
 pub mod clock;
 pub mod config;
 pub mod db;
+pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod error;
@@ -56,7 +57,7 @@ pub enum StartError {
     Listen { addr: SocketAddr, source: std::io::Error },
     #[error("{0}")]
     Documents(String),
-    #[error("cannot open the file store: {0}")]
+    #[error("cannot start: {0}")]
     Files(String),
     #[error("server stopped: {0}")]
     Serve(std::io::Error),
@@ -76,18 +77,17 @@ impl Application {
         let cookie = auth::session::CookiePolicy {
             secure: !(settings.is_development() && settings.public_url.starts_with("http://")),
         };
-        let limits = service::Limits { token_max_lifetime: settings.token_max_lifetime };
         let auth_limits = Arc::new(http::limits::AuthLimits::new(settings.rate_limits));
         let documents = http::persisted::Documents::new(
             settings.graphql.persisted_queries,
             settings.graphql.trusted_documents.as_deref(),
         )
         .map_err(StartError::Documents)?;
-        let files = files::Files::open(&settings.files).map_err(StartError::Files)?;
+        let ctx = service::Ctx::open(db, clock, &settings).map_err(StartError::Files)?;
         let state = AppState {
             settings: Arc::new(settings),
             schema,
-            ctx: service::Ctx { db, clock, limits, files },
+            ctx,
             statements,
             providers,
             cookie,

@@ -127,9 +127,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
-            let files = partnerhub::files::Files::open(&settings.files)?;
-            let ctx =
-                Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default(), files };
+            let ctx = Ctx::open(conn, Arc::new(SystemClock), &settings)?;
             let demo = demo::seed(&ctx).await.map_err(|e| format!("cannot seed the demo: {}", e.public_message()))?;
             let seeded = partnerhub::seed::seed(&ctx, scale, token_partners)
                 .await
@@ -163,9 +161,7 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 .await
                 .map_err(|e| format!("cannot open the database: {e}"))?;
             db::migrate(&conn).await.map_err(|e| format!("cannot apply migrations: {e}"))?;
-            let files = partnerhub::files::Files::open(&settings.files)?;
-            let ctx =
-                Ctx { db: conn, clock: Arc::new(SystemClock), limits: partnerhub::service::Limits::default(), files };
+            let ctx = Ctx::open(conn, Arc::new(SystemClock), &settings)?;
             let done = bootstrap::bootstrap(&ctx, &vendor_name, &admin_email, country.as_deref())
                 .await
                 .map_err(|e| format!("bootstrap refused: {}", e.public_message()))?;
@@ -189,6 +185,10 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
                 }
             };
             settings.environment = Environment::Development;
+            // A webhook receiver on this machine is what a developer trying the demo has.
+            if partnerhub::config::vars::WEBHOOK_ALLOW_LOOPBACK.from_process().is_none() {
+                settings.delivery.webhook_allow_loopback = true;
+            }
             // The demo's files go with its database, unless a store was chosen.
             let default_files = partnerhub::files::Location::Local("./partnerhub-files".into());
             if dir.exists() && settings.files == default_files {
@@ -344,6 +344,32 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     );
     println!(
         "  As Anna: rebateSummary {{ accepted {{ amount }} paid {{ amount }} unpaid {{ amount }} claimsOpen }}; submit with curl -F (README)."
+    );
+    let smtp = if settings.delivery.smtp_url.is_some() {
+        "sent through PARTNERHUB_SMTP_URL"
+    } else {
+        "printed below as the outbox worker sends them (no PARTNERHUB_SMTP_URL is set)"
+    };
+    println!("\nNotifications leave the outbox: e-mails are {smtp}, in each reader's language (Hans reads");
+    println!(
+        "German, Ines Spanish; setPreferredLanguage(input: {{language: PL}}) changes yours); the invitation above"
+    );
+    println!("was e-mailed with a link to http://{}/invitations/accept?token=... .", settings.listen);
+    println!(
+        "  Webhooks, as Anna or Hans (ADMIN): registerWebhookEndpoint(input: {{url: \"https://...\", kinds: [GRANT_REQUESTED]}}) {{ secret endpoint {{ id }} }}"
+    );
+    println!(
+        "    each POST is signed as Standard Webhooks describes (verify with the `standardwebhooks` package and the whsec_ secret);"
+    );
+    println!(
+        "    the log: deliveries(filter: {{endpointId}}) {{ nodes {{ status attempts lastResponseCode lastError nextAttemptAt attemptLog {{ number error }} }} }},"
+    );
+    println!(
+        "    then redeliver(input: {{deliveryId}}) and rotateWebhookSecret(input: {{endpointId}}). The demo allows loopback"
+    );
+    println!("    receivers (PARTNERHUB_WEBHOOK_ALLOW_LOOPBACK); private and link-local addresses stay refused.");
+    println!(
+        "  As Vera (staff ADMIN), the dead letters of every channel: deliveries(filter: {{status: DEAD}}) {{ nodes {{ channel recipient lastError }} }}."
     );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");

@@ -190,6 +190,7 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
                 email_verified: Set(true),
                 display_name: Set(format!("{} {n} of partner {p}", role.as_str())),
                 created_at: Set(at(380)),
+                language: Set(None),
             });
             memberships.push(membership::ActiveModel {
                 id: Set(ids.next()),
@@ -495,6 +496,7 @@ fn grant_row(
         message: Set(None),
         requested_by_user_id: Set(None),
         auto_extended_at: Set(None),
+        expiry_warned_at: Set(None),
         customer_hidden: Set(false),
     }
 }

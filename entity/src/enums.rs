@@ -76,6 +76,10 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("rebate_claims", "status", texts(ClaimStatus::ALL, ClaimStatus::as_str)),
         ("rebate_claims", "rejection_code", texts(ClaimRejection::ALL, ClaimRejection::as_str)),
         ("rebate_claim_lines", "distributor_mark", texts(LineMark::ALL, LineMark::as_str)),
+        ("users", "language", texts(Language::ALL, Language::as_str)),
+        ("deliveries", "language", texts(Language::ALL, Language::as_str)),
+        ("deliveries", "channel", texts(DeliveryChannel::ALL, DeliveryChannel::as_str)),
+        ("deliveries", "status", texts(DeliveryStatus::ALL, DeliveryStatus::as_str)),
     ]
 }
 
@@ -201,7 +205,25 @@ db_enum!(
         PartnerOfRecordEnded = "PARTNER_OF_RECORD_ENDED",
         PayoutMade = "PAYOUT_MADE",
         RebateClaimDecided = "REBATE_CLAIM_DECIDED",
+        GrantExpiring = "GRANT_EXPIRING",
+        Invitation = "INVITATION",
+        WebhookEndpointDisabled = "WEBHOOK_ENDPOINT_DISABLED",
     }
+);
+
+db_enum!(
+    /// The language a person reads notifications in.
+    Language { En = "EN", De = "DE", Fr = "FR", Pl = "PL", Es = "ES" }
+);
+
+db_enum!(
+    /// How a notification leaves: an e-mail to a person, or a signed POST to a webhook endpoint.
+    DeliveryChannel { Email = "EMAIL", Webhook = "WEBHOOK" }
+);
+
+db_enum!(
+    /// A delivery waits (first try or a retry), went out, or gave up after its last attempt.
+    DeliveryStatus { Pending = "PENDING", Delivered = "DELIVERED", Dead = "DEAD" }
 );
 
 db_enum!(

@@ -34,6 +34,8 @@ pub struct Model {
     /// Asked for by VAT number or domain: the partner does not learn who the customer is until
     /// the customer approves.
     pub customer_hidden: bool,
+    /// The end both sides were warned of, a week before it; a moved end is warned of again.
+    pub expiry_warned_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

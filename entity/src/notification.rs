@@ -16,7 +16,12 @@ pub struct Model {
     pub user_id: Option<Uuid>,
     pub payload: Json,
     pub created_at: DateTimeUtc,
+    /// When its last e-mail or webhook went out.
     pub delivered_at: Option<DateTimeUtc>,
+    /// An address outside every organisation (an invitation): e-mailed there only, listed to nobody.
+    pub recipient_email: Option<String>,
+    /// When the worker turned it into deliveries (one per recipient and endpoint).
+    pub dispatched_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

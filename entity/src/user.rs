@@ -1,6 +1,6 @@
 use sea_orm::entity::prelude::*;
 
-use crate::enums::UserKind;
+use crate::enums::{Language, UserKind};
 
 /// A person (identified by OIDC issuer + subject once they have signed in) or a service account.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
@@ -16,6 +16,8 @@ pub struct Model {
     pub email_verified: bool,
     pub display_name: String,
     pub created_at: DateTimeUtc,
+    /// The language of their e-mails; their organisation's country decides when unset.
+    pub language: Option<Language>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -23,7 +23,8 @@ mod m20261201_000016_deals;
 mod m20261201_000017_ledger;
 mod m20261201_000018_referrals;
 mod m20261204_000019_rebate_rates;
-mod m20261204_000020_rebate_claims;
+pub(crate) mod m20261204_000020_rebate_claims;
+mod m20261205_000021_delivery;
 
 pub struct Migrator;
 
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000018_referrals::Migration),
             Box::new(m20261204_000019_rebate_rates::Migration),
             Box::new(m20261204_000020_rebate_claims::Migration),
+            Box::new(m20261205_000021_delivery::Migration),
         ]
     }
 }

@@ -4,6 +4,7 @@ pub mod billing;
 pub mod country;
 pub mod currency;
 pub mod deals;
+pub mod delivery;
 pub mod grants;
 pub mod kinds;
 pub mod ledger;

@@ -12,6 +12,8 @@ pub enum Audience {
     Everyone,
     /// Those who read the organisation's bills: ADMIN, BILLING, and the vendor's FINANCE.
     Billing,
+    /// The organisation's ADMINs (its integrations: webhook endpoints).
+    Admins,
 }
 
 pub const BILLING_READERS: [Role; 3] = [Role::Admin, Role::Billing, Role::Finance];
@@ -32,6 +34,7 @@ impl Audiences for NotificationKind {
             InvoiceIssued | SubscriptionBillingHandedOver | PartnerBilledSubscriptionsStopping | PayoutMade => {
                 Audience::Billing
             }
+            WebhookEndpointDisabled => Audience::Admins,
             _ => Audience::Everyone,
         }
     }
@@ -40,6 +43,7 @@ impl Audiences for NotificationKind {
         match self.audience() {
             Audience::Everyone => true,
             Audience::Billing => BILLING_READERS.contains(&role),
+            Audience::Admins => role == Role::Admin,
         }
     }
 

@@ -13,6 +13,8 @@ pub struct RequestState {
     pub dns_resolver: Option<std::net::SocketAddr>,
     /// The server's external origin, for links (referral links).
     pub public_url: String,
+    /// Development shows secrets that production only e-mails (invitation tokens).
+    pub development: bool,
 }
 
 pub trait ContextExt {

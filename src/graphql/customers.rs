@@ -690,8 +690,9 @@ pub struct CreateCustomerPayload {
     pub grant: Grant,
     /// The Invitation as `createCustomer` left it.
     pub invitation: Invitation,
-    /// The admin's invitation token, shown once.
-    pub invitation_token: String,
+    /// The admin's invitation token: e-mailed to the admin; shown here only in development
+    /// (null in production).
+    pub invitation_token: Option<String>,
 }
 
 /// Name the customer by exactly one of `customerId`, `vatNumber` or `domain` (a domain the
@@ -866,7 +867,7 @@ impl CustomerMutation {
             customer: Organization(created.customer),
             grant: Grant(created.grant),
             invitation: Invitation(created.invitation),
-            invitation_token: created.invitation_token,
+            invitation_token: ctx.state().development.then_some(created.invitation_token),
         })
     }
 

@@ -257,6 +257,12 @@ pub enum NotificationKind {
     SubscriptionChangeRequested,
     /// The partner approved or declined a change you asked for.
     SubscriptionChangeDecided,
+    /// A grant ends within a week.
+    GrantExpiring,
+    /// An invitation to join an organisation (sent by e-mail only).
+    Invitation,
+    /// A webhook endpoint kept failing and was disabled.
+    WebhookEndpointDisabled,
     /// A deal you registered changed status (approved, rejected, questioned, expired).
     DealStatusChanged,
     /// The protection of a deal you registered ends within 14 days.

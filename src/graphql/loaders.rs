@@ -7,12 +7,12 @@ use std::{collections::HashMap, marker::PhantomData, sync::Arc, time::Duration};
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{
-    api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, domain, exam_result,
-    grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry, ledger_entry_state, membership,
-    notification, organization, partner_of_record_claim, partnership, payment, payout_batch, plan, product, program,
-    program_terms, rebate_claim, rebate_claim_line, rebate_rate, referral_attribution, referral_code, stored_file,
-    subscription, subscription_change, subscription_change_request, success_story, tier, tier_change, tier_review,
-    user, volume_band, welcome_gift,
+    api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, delivery,
+    delivery_attempt, domain, exam_result, grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry,
+    ledger_entry_state, membership, notification, organization, partner_of_record_claim, partnership, payment,
+    payout_batch, plan, product, program, program_terms, rebate_claim, rebate_claim_line, rebate_rate,
+    referral_attribution, referral_code, stored_file, subscription, subscription_change, subscription_change_request,
+    success_story, tier, tier_change, tier_review, user, volume_band, webhook_endpoint, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -79,6 +79,8 @@ scoped!(commission_rule, |p, _| policy::programs_scope(p));
 scoped!(rebate_rate, |p, _| policy::programs_scope(p));
 scoped!(rebate_claim, |p, _| policy::rebate_claims_scope(p));
 scoped!(stored_file, |p, _| policy::stored_files_scope(p));
+scoped!(webhook_endpoint, |p, _| policy::webhook_endpoints_scope(p));
+scoped!(delivery, |p, _| policy::deliveries_scope(p));
 scoped!(referral_code, |p, _| policy::ledger_scope(p, (referral_code::Entity, referral_code::Column::PartnerId)));
 scoped!(referral_attribution, |p, _| policy::ledger_scope(
     p,
@@ -210,6 +212,8 @@ loaders! {
         stored_files: stored_file,
         referral_codes: referral_code,
         referral_attributions: referral_attribution,
+        webhook_endpoints: webhook_endpoint,
+        deliveries: delivery,
     }
     children {
         domains: domain,
@@ -222,6 +226,7 @@ loaders! {
         gift_of: welcome_gift,
         entry_states: ledger_entry_state,
         claim_lines: rebate_claim_line,
+        delivery_attempts: delivery_attempt,
     }
     others {
         viewer_rights: ViewerRights,
@@ -348,6 +353,8 @@ child!(invoice_line, InvoiceId.invoice_id, Position, Order::Asc);
 // A claim's lines: the claim was already scoped by the policy.
 child!(rebate_claim_line, ClaimId.claim_id, Position, Order::Asc);
 child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
+// Attempts are read only under a delivery already read under its scope.
+child!(delivery_attempt, DeliveryId.delivery_id, Id, Order::Asc);
 // A partnership's welcome gift (one at most), for staff and the partner's members.
 child!(welcome_gift, PartnershipId.partnership_id, Id, Order::Asc, policy::welcome_gifts_scope);
 // A ledger entry's states, oldest first (the last is current): the entry was already scoped.

@@ -122,9 +122,9 @@ pub struct InviteMemberInput {
 pub struct InviteMemberPayload {
     /// The Invitation as `inviteMember` and `resendInvitation` left it.
     pub invitation: Invitation,
-    /// The single-use secret the invitee accepts with (sent by e-mail once delivery exists);
-    /// shown this once.
-    pub token: String,
+    /// The single-use secret the invitee accepts with. It is e-mailed to the invitee; this
+    /// field shows it only in development (null in production).
+    pub token: Option<String>,
 }
 
 /// The input of `acceptInvitation`.
@@ -222,7 +222,7 @@ impl MemberMutation {
         let org = decode(NodeType::Organization, &input.organization_id, "Organization")?;
         let (invitation, token) =
             invitations::invite(ctx.service(), ctx.principal(), org, &input.email, input.role.into()).await?;
-        Ok(InviteMemberPayload { invitation: Invitation(invitation), token })
+        Ok(InviteMemberPayload { invitation: Invitation(invitation), token: ctx.state().development.then_some(token) })
     }
 
     /// Accepts an invitation sent to your verified e-mail address.
@@ -246,7 +246,7 @@ impl MemberMutation {
         policy::signed_in(ctx.principal())?;
         let id = decode(NodeType::Invitation, &input.id, "Invitation")?;
         let (invitation, token) = invitations::resend(ctx.service(), ctx.principal(), id).await?;
-        Ok(InviteMemberPayload { invitation: Invitation(invitation), token })
+        Ok(InviteMemberPayload { invitation: Invitation(invitation), token: ctx.state().development.then_some(token) })
     }
 
     /// Takes an invitation back; its token stops working.

@@ -20,6 +20,7 @@ pub mod rebates;
 pub mod scalars;
 pub mod types;
 pub mod viewer;
+pub mod webhooks;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, registry::SDLExportOptions};
 
@@ -42,6 +43,7 @@ pub struct Query(
     ledger::LedgerQuery,
     rebates::RebateQuery,
     rebates::RebateClaimQuery,
+    webhooks::WebhookQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -62,6 +64,7 @@ pub struct Mutation(
     ledger::LedgerMutation,
     rebates::RebateMutation,
     rebates::RebateClaimMutation,
+    webhooks::WebhookMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;

@@ -65,6 +65,8 @@ pub enum Node {
     ReferralAttribution(super::ledger::ReferralAttribution),
     RebateRate(super::rebates::RebateRate),
     RebateClaim(super::rebates::RebateClaim),
+    WebhookEndpoint(super::webhooks::WebhookEndpoint),
+    Delivery(super::webhooks::Delivery),
 }
 
 const MAX_NODES: usize = 100;
@@ -157,6 +159,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::RebateClaim => load::<entity::rebate_claim::Entity>(ctx, id)
             .await?
             .map(|m| Node::RebateClaim(super::rebates::RebateClaim(m))),
+        NodeType::WebhookEndpoint => load::<entity::webhook_endpoint::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::WebhookEndpoint(super::webhooks::WebhookEndpoint(m))),
+        NodeType::Delivery => {
+            load::<entity::delivery::Entity>(ctx, id).await?.map(|m| Node::Delivery(super::webhooks::Delivery(m)))
+        }
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

@@ -45,6 +45,12 @@ impl Viewer {
         }
     }
 
+    /// The language you chose for your e-mails; null when they follow your organisation's
+    /// country (German in Germany and Austria, French in France and Belgium, and so on).
+    async fn preferred_language(&self) -> Option<super::webhooks::Language> {
+        self.0.user.language.map(Into::into)
+    }
+
     /// The membership this request acts as: the one named by the `X-Partnerhub-Organization`
     /// header, or the only one. `null` when the user has several and named none.
     async fn acting_as(&self) -> Option<Membership> {

@@ -507,6 +507,7 @@ async fn execute(
                 principal: principal.clone(),
                 dns_resolver: state.settings.dns_resolver,
                 public_url: state.settings.public_url.clone(),
+                development: state.settings.is_development(),
             },
         )
     };

@@ -6,6 +6,7 @@ mod exports;
 mod files;
 mod graphiql;
 mod graphql;
+mod invitations;
 mod landing;
 pub mod limits;
 pub mod persisted;
@@ -42,6 +43,7 @@ pub fn router(state: AppState) -> Router {
         .route("/exports/invoices.csv", get(exports::invoices))
         .route("/exports/payouts/{file}", get(exports::payouts))
         .route("/files/{id}", get(files::download))
+        .route("/invitations/accept", get(invitations::show).post(invitations::accept))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

@@ -50,6 +50,42 @@ pub async fn run_expiry(ctx: &Ctx) -> AppResult<Outcome> {
     Ok(outcome)
 }
 
+/// How long before its end a live grant's two sides are told it ends.
+pub const EXPIRY_WARNING: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Tells both sides of each live grant that ends within a week, once per end date: the
+/// conditional update that records the warned end makes a second run (on any node) a no-op.
+pub async fn warn_expiring(ctx: &Ctx) -> AppResult<u32> {
+    let now = ctx.now();
+    let soon = grant::Entity::find()
+        .filter(grant::Column::Status.eq(GrantStatus::Active))
+        .filter(grant::Column::EndsAt.gt(now))
+        .filter(grant::Column::EndsAt.lte(now + EXPIRY_WARNING))
+        .order_by_asc(grant::Column::EndsAt)
+        .limit(BATCH)
+        .all(&ctx.db)
+        .await?;
+    let mut warned = 0;
+    for g in soon.into_iter().filter(|g| g.expiry_warned_at != Some(g.ends_at)) {
+        let txn = db::begin_write(&ctx.db).await?;
+        let marked = grant::Entity::update_many()
+            .col_expr(grant::Column::ExpiryWarnedAt, Expr::value(Some(g.ends_at)))
+            .filter(grant::Column::Id.eq(g.id))
+            .filter(grant::Column::Status.eq(GrantStatus::Active))
+            .filter(grant::Column::EndsAt.eq(g.ends_at))
+            .exec(&txn)
+            .await?;
+        if marked.rows_affected == 0 {
+            txn.rollback().await?;
+            continue;
+        }
+        crate::service::grants::notify(&txn, "grant.expiring", &g, now).await?;
+        txn.commit().await?;
+        warned += 1;
+    }
+    Ok(warned)
+}
+
 /// Changes the grant only if it is still exactly as read; true when this run made the change.
 async fn apply(ctx: &Ctx, g: &grant::Model, decision: &AtEnd, now: DateTime<Utc>) -> AppResult<bool> {
     let txn = db::begin_write(&ctx.db).await?;

@@ -5,14 +5,16 @@
 #![allow(clippy::disallowed_methods)]
 
 pub mod grants;
+pub mod outbox;
 pub mod tiers;
 
 use std::time::Duration;
 
 use crate::service::Ctx;
 
-/// Runs the periodic jobs until the process stops.
+/// Runs the periodic jobs, and the outbox worker, until the process stops.
 pub fn spawn(ctx: Ctx) {
+    outbox::spawn(ctx.clone());
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         // The tier review runs once per UTC day on each node (at start, then after midnight);
@@ -29,6 +31,9 @@ pub fn spawn(ctx: Ctx) {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
                 err.report("grant expiry run failed; retrying next minute");
+            }
+            if let Err(err) = grants::warn_expiring(&ctx).await {
+                err.report("grant expiry warnings failed; retrying next minute");
             }
             if let Err(err) = crate::service::deals::run_expiry(&ctx).await {
                 err.report("deal expiry run failed; retrying next minute");

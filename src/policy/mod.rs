@@ -110,6 +110,12 @@ pub enum Action<'a> {
     ReviewRebateClaims,
     /// Mark a claim's lines confirmed or disputed: a member of the distributor it names.
     MarkRebateClaim { claim: &'a entity::rebate_claim::Model },
+    /// Register, change and rotate the acting organisation's webhook endpoints, read their
+    /// delivery log and redeliver (a partner's or customer's ADMIN).
+    ManageWebhooks,
+    /// Send a delivery again: a dead letter of any kind (staff ADMIN), or a webhook delivery
+    /// of the acting organisation's endpoint (its ADMIN).
+    Redeliver { endpoint_organization_id: Option<Uuid> },
 }
 
 /// The subscription a change is about.
@@ -272,6 +278,15 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
         Action::MarkRebateClaim { claim } => {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Distributor && m.organization_id() == claim.distributor_id
+        }
+        Action::ManageWebhooks => {
+            let m = acting(principal)?;
+            matches!(m.organization_kind, OrganizationKind::Partner | OrganizationKind::Customer)
+                && m.role == Role::Admin
+        }
+        Action::Redeliver { endpoint_organization_id } => {
+            let m = acting(principal)?;
+            m.role == Role::Admin && (is_staff(m) || endpoint_organization_id == Some(m.organization_id()))
         }
         Action::ManageLedger | Action::RunPayout | Action::ManageRebates | Action::ReviewRebateClaims => {
             let m = acting(principal)?;
@@ -1086,6 +1101,38 @@ pub fn stored_files_scope(principal: Option<&Principal>) -> Condition {
     )
 }
 
+/// Webhook endpoints: those of the organisation a partner's or customer's ADMIN acts as.
+pub fn webhook_endpoints_scope(principal: Option<&Principal>) -> Condition {
+    use entity::webhook_endpoint::Column;
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m)
+            if m.role == Role::Admin
+                && matches!(m.organization_kind, OrganizationKind::Partner | OrganizationKind::Customer) =>
+        {
+            Condition::all().add(Column::OrganizationId.eq(m.organization_id()))
+        }
+        _ => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// Deliveries: a staff ADMIN sees every one (the dead-letter queue); an endpoint's owner sees
+/// the webhook deliveries of its endpoints. E-mails to people are nobody else's business.
+pub fn deliveries_scope(principal: Option<&Principal>) -> Condition {
+    use entity::{delivery, webhook_endpoint};
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) && m.role == Role::Admin => Condition::all(),
+        _ => Condition::all().add(
+            delivery::Column::EndpointId.in_subquery(
+                Query::select()
+                    .column(webhook_endpoint::Column::Id)
+                    .from(webhook_endpoint::Entity)
+                    .cond_where(webhook_endpoints_scope(principal))
+                    .to_owned(),
+            ),
+        ),
+    }
+}
+
 /// Whether the principal reads a claim's rebate amounts: staff and the claiming partner, not
 /// the distributor.
 pub fn sees_claim_amounts(principal: Option<&Principal>, claim: &entity::rebate_claim::Model) -> bool {
@@ -1218,6 +1265,7 @@ mod tests {
             email_verified: false,
             display_name: "x".into(),
             created_at: now,
+            language: None,
         };
         let m = MembershipContext {
             membership: entity::membership::Model {

@@ -83,6 +83,7 @@ pub(crate) async fn notify(
         "grant.ended" => &[(K::GrantEnded, g.customer_id)],
         "grant.expired" => &[(K::GrantExpired, g.partner_id), (K::GrantExpired, g.customer_id)],
         "grant.extended" => &[(K::GrantExtended, g.partner_id), (K::GrantExtended, g.customer_id)],
+        "grant.expiring" => &[(K::GrantExpiring, g.partner_id), (K::GrantExpiring, g.customer_id)],
         _ => &[],
     };
     for (kind, organization_id) in recipients {
@@ -280,6 +281,7 @@ pub(crate) async fn insert(
         message: Set(r.message.clone()),
         requested_by_user_id: Set(Some(principal.user_id())),
         auto_extended_at: Set(None),
+        expiry_warned_at: Set(None),
         customer_hidden: Set(customer_hidden),
     }
     .insert(txn)

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::{Ctx, audit, field, organizations, people};
 use crate::{
     db,
-    domain::{OrganizationKind, Role, RolesOfKind, validate},
+    domain::{OrganizationKind, Role, RolesOfKind, notifications::NotificationKind, validate},
     error::{AppError, AppResult},
     policy::{self, MemberAuthority},
     principal::Principal,
@@ -137,7 +137,30 @@ pub(crate) async fn insert(
         after: Some(audit_json(&created)),
     };
     audit::record(txn, principal, event, now).await?;
+    send_email(txn, principal, org, &created, &secret.secret, now).await?;
     Ok((created, secret.secret))
+}
+
+/// The invitation e-mail, through the outbox in the invitation's transaction: the token goes to
+/// the invited address (in the invitee's organisation's language) and nowhere else.
+async fn send_email(
+    txn: &impl sea_orm::ConnectionTrait,
+    principal: Option<&Principal>,
+    org: &organization::Model,
+    invitation: &invitation::Model,
+    token: &str,
+    now: chrono::DateTime<chrono::Utc>,
+) -> AppResult<()> {
+    let payload = serde_json::json!({
+        "invitationId": crate::ids::encode(crate::ids::NodeType::Invitation, invitation.id),
+        "organization": org.name,
+        "role": invitation.role,
+        "inviter": principal.map_or_else(|| org.name.clone(), |p| p.user.display_name.clone()),
+        "expiresAt": invitation.expires_at,
+        "language": crate::domain::delivery::language_for(None, org.country.as_deref()),
+        "token": token,
+    });
+    super::notifications::enqueue_email(txn, NotificationKind::Invitation, &invitation.email, payload, now).await
 }
 
 fn still_open(i: &invitation::Model) -> AppResult<()> {
@@ -158,6 +181,7 @@ async fn change_open(
     id: Uuid,
     action: &'static str,
     apply: impl FnOnce(&mut invitation::ActiveModel, chrono::DateTime<chrono::Utc>),
+    email_token: Option<&str>,
 ) -> AppResult<invitation::Model> {
     let principal = policy::signed_in(principal)?;
     let now = ctx.now();
@@ -187,6 +211,9 @@ async fn change_open(
         after: Some(audit_json(&updated)),
     };
     audit::record(&txn, Some(principal), event, now).await?;
+    if let Some(token) = email_token {
+        send_email(&txn, Some(principal), &org, &updated, token, now).await?;
+    }
     txn.commit().await?;
     Ok(updated)
 }
@@ -216,6 +243,7 @@ pub(crate) async fn reissue(
         after: Some(audit_json(&updated)),
     };
     audit::record(txn, Some(principal), event, now).await?;
+    send_email(txn, Some(principal), org, &updated, &secret.secret, now).await?;
     Ok((updated, secret.secret))
 }
 
@@ -223,16 +251,24 @@ pub(crate) async fn reissue(
 pub async fn resend(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<(invitation::Model, String)> {
     let secret = token::generate();
     let hash = secret.hash.clone();
-    let updated = change_open(ctx, principal, id, "invitation.resent", |active, now| {
-        active.token_hash = Set(hash);
-        active.expires_at = Set(now + VALIDITY);
-    })
+    let updated = change_open(
+        ctx,
+        principal,
+        id,
+        "invitation.resent",
+        |active, now| {
+            active.token_hash = Set(hash);
+            active.expires_at = Set(now + VALIDITY);
+        },
+        Some(&secret.secret),
+    )
     .await?;
     Ok((updated, secret.secret))
 }
 
 pub async fn cancel(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppResult<invitation::Model> {
-    change_open(ctx, principal, id, "invitation.cancelled", |active, now| active.cancelled_at = Set(Some(now))).await
+    change_open(ctx, principal, id, "invitation.cancelled", |active, now| active.cancelled_at = Set(Some(now)), None)
+        .await
 }
 
 /// Accepting needs the invited address, verified by the provider the user signed in with.
@@ -487,4 +523,32 @@ pub async fn remove_partner_members(
         .await?;
     txn.commit().await?;
     Ok(brought.into_iter().map(|m| m.id).collect())
+}
+
+/// What the invitation link shows before sign-in: the token is the credential, and it shows
+/// only the invitation it opens (organisation, role, address, validity).
+pub async fn preview(ctx: &Ctx, secret: &str) -> AppResult<(invitation::Model, organization::Model, Option<String>)> {
+    let found = invitation::Entity::find()
+        .filter(invitation::Column::TokenHash.eq(token::hash(secret.trim())))
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    still_open(&found)?;
+    if found.expires_at <= ctx.now() {
+        return Err(AppError::Conflict("this invitation has expired; ask for a new one".into()));
+    }
+    let org = organization::Entity::find_by_id(found.organization_id)
+        .one(&ctx.db)
+        .await?
+        .ok_or(AppError::NotFound("Invitation"))?;
+    let inviter = match found.invited_by_user_id {
+        Some(id) => user::Entity::find_by_id(id).one(&ctx.db).await?.map(|u| u.display_name),
+        None => None,
+    };
+    Ok((found, org, inviter))
+}
+
+/// The name of an organisation the caller just joined (for the page that confirms it).
+pub async fn organization_name(ctx: &Ctx, id: Uuid) -> AppResult<String> {
+    Ok(organization::Entity::find_by_id(id).one(&ctx.db).await?.map(|o| o.name).unwrap_or_default())
 }

@@ -29,6 +29,7 @@ pub mod service_accounts;
 pub mod stories;
 pub mod subscriptions;
 pub mod tokens;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -45,6 +46,8 @@ pub struct Ctx {
     pub limits: Limits,
     /// Where uploaded files are kept.
     pub files: crate::files::Files,
+    /// E-mail and webhooks, for the outbox worker and endpoint checks.
+    pub delivery: Arc<crate::delivery::Channels>,
 }
 
 /// Limits the settings put on use cases.
@@ -61,6 +64,21 @@ impl Default for Limits {
 }
 
 impl Ctx {
+    /// The use cases' context from the settings: file store and delivery channels opened.
+    pub fn open(
+        db: DatabaseConnection,
+        clock: Arc<dyn Clock>,
+        settings: &crate::config::Settings,
+    ) -> Result<Self, String> {
+        Ok(Ctx {
+            db,
+            clock,
+            limits: Limits { token_max_lifetime: settings.token_max_lifetime },
+            files: crate::files::Files::open(&settings.files)?,
+            delivery: Arc::new(crate::delivery::Channels::start(settings)?),
+        })
+    }
+
     pub fn now(&self) -> DateTime<Utc> {
         self.clock.now()
     }

@@ -16,18 +16,7 @@ pub async fn enqueue(
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
-    notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        kind: Set(kind),
-        organization_id: Set(Some(organization_id)),
-        user_id: Set(user_id),
-        payload: Set(payload),
-        created_at: Set(now),
-        delivered_at: Set(None),
-    }
-    .insert(db)
-    .await?;
-    Ok(())
+    insert(db, kind, Some(organization_id), user_id, None, payload, now).await
 }
 
 /// A notification to one person outside any organisation (an applicant without one yet).
@@ -38,14 +27,39 @@ pub async fn enqueue_personal(
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    insert(db, kind, None, Some(user_id), None, payload, now).await
+}
+
+/// An e-mail to an address that is nobody's yet (an invitation): in no one's list.
+pub async fn enqueue_email(
+    db: &impl ConnectionTrait,
+    kind: NotificationKind,
+    email: &str,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    insert(db, kind, None, None, Some(email.to_string()), payload, now).await
+}
+
+async fn insert(
+    db: &impl ConnectionTrait,
+    kind: NotificationKind,
+    organization_id: Option<Uuid>,
+    user_id: Option<Uuid>,
+    recipient_email: Option<String>,
+    payload: serde_json::Value,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
     notification::ActiveModel {
         id: Set(Uuid::now_v7()),
         kind: Set(kind),
-        organization_id: Set(None),
-        user_id: Set(Some(user_id)),
+        organization_id: Set(organization_id),
+        user_id: Set(user_id),
         payload: Set(payload),
         created_at: Set(now),
         delivered_at: Set(None),
+        recipient_email: Set(recipient_email),
+        dispatched_at: Set(None),
     }
     .insert(db)
     .await?;

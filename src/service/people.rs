@@ -28,6 +28,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateT
         email_verified: Set(new.email_verified),
         display_name: Set(new.display_name.into()),
         created_at: Set(now),
+        language: Set(None),
     }
     .insert(db)
     .await?)
@@ -111,4 +112,32 @@ pub fn members_of(
 pub fn memberships_of(principal: &crate::principal::Principal) -> sea_orm::Select<membership::Entity> {
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
     membership::Entity::find().filter(membership::Column::UserId.eq(principal.user_id()))
+}
+
+/// Sets (or clears) the language of the caller's e-mails.
+pub async fn set_language(
+    ctx: &super::Ctx,
+    principal: Option<&crate::principal::Principal>,
+    language: Option<crate::domain::Language>,
+) -> AppResult<Option<crate::domain::Language>> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    let principal = crate::policy::signed_in(principal)?;
+    let now = ctx.now();
+    let txn = crate::db::begin_write(&ctx.db).await?;
+    user::Entity::update_many()
+        .col_expr(user::Column::Language, Expr::value(language.map(|l| l.as_str())))
+        .filter(user::Column::Id.eq(principal.user_id()))
+        .exec(&txn)
+        .await?;
+    let event = super::audit::Event {
+        action: "user.language_set",
+        target_type: "User",
+        target_id: Some(principal.user_id()),
+        customer_id: None,
+        before: Some(serde_json::json!({ "language": principal.user.language })),
+        after: Some(serde_json::json!({ "language": language })),
+    };
+    super::audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(language)
 }

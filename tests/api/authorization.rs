@@ -248,6 +248,7 @@ fn every_mutation_has_rows() {
             .chain(crate::ledger::OPERATIONS.iter())
             .chain(crate::rebates::OPERATIONS.iter())
             .chain(crate::rebate_claims::OPERATIONS.iter())
+            .chain(crate::notifications::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -208,7 +208,8 @@ async fn a_retry_with_the_idempotency_key_gets_the_first_result() {
         assert!(block.contains("idempotencyKey: String"), "{input} takes no idempotencyKey");
     }
 
-    let app = TestApp::spawn().await;
+    // Development shows the invitation token (production only e-mails it).
+    let app = TestApp::spawn_with(development).await;
     let world = app.demo().await;
     let (anna, vera, fiona, bruno) =
         (world.token("anna@"), world.token("vera.admin@"), world.token("fiona.finance@"), world.token("bruno@"));

@@ -343,6 +343,7 @@ async fn prepare(w: &World, state: State, op: &str) -> Option<Uuid> {
         message: Set(None),
         requested_by_user_id: Set(None),
         auto_extended_at: Set(None),
+        expiry_warned_at: Set(None),
         customer_hidden: Set(false),
     }
     .insert(db)

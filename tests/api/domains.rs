@@ -22,6 +22,34 @@ fn dnsmasq_binary() -> Option<&'static str> {
 
 /// Serves exactly these TXT records on `port`.
 async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
+    let args: Vec<String> = records.iter().map(|(name, text)| format!("--txt-record={name},{text}")).collect();
+    start_dnsmasq(port, &args).await
+}
+
+/// A DNS server on loopback answering as the given dnsmasq options say (`--address=/name/ip`).
+pub struct Dns {
+    pub addr: std::net::SocketAddr,
+    _server: Dnsmasq,
+}
+
+pub async fn dnsmasq_with(options: &[&str]) -> Dns {
+    assert!(dnsmasq_binary().is_some(), "dnsmasq is needed: install Debian's dnsmasq-base (scripts/test does)");
+    let options: Vec<String> = options.iter().map(|o| o.to_string()).collect();
+    // A port found free can be taken before dnsmasq binds it (many tests run at once): retry.
+    for _ in 0..3 {
+        let port = free_udp_port();
+        if let Some(server) = try_start_dnsmasq(port, &options).await {
+            return Dns { addr: format!("127.0.0.1:{port}").parse().unwrap(), _server: server };
+        }
+    }
+    panic!("dnsmasq did not start");
+}
+
+async fn start_dnsmasq(port: u16, options: &[String]) -> Dnsmasq {
+    try_start_dnsmasq(port, options).await.expect("dnsmasq did not start")
+}
+
+async fn try_start_dnsmasq(port: u16, options: &[String]) -> Option<Dnsmasq> {
     let binary = dnsmasq_binary().expect("dnsmasq");
     let mut command = Command::new(binary);
     command.args([
@@ -36,13 +64,14 @@ async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
     if nix_is_root() {
         command.arg("--user=nobody");
     }
-    for (name, text) in records {
-        command.arg(format!("--txt-record={name},{text}"));
-    }
-    let child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start dnsmasq");
-    // Ready when it answers: poll with a deadline, no fixed sleep.
+    command.args(options);
+    let mut child = command.stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("start dnsmasq");
+    // Ready when it answers: poll with a deadline, no fixed sleep. Gone at once: the port was taken.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     loop {
+        if child.try_wait().ok().flatten().is_some() {
+            return None;
+        }
         let probe = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
         probe.set_read_timeout(Some(std::time::Duration::from_millis(100))).unwrap();
         // A minimal query for ". NS".
@@ -50,10 +79,14 @@ async fn dnsmasq(port: u16, records: &[(&str, &str)]) -> Dnsmasq {
         if probe.send_to(&query, ("127.0.0.1", port)).is_ok() && probe.recv_from(&mut [0u8; 512]).is_ok() {
             break;
         }
-        assert!(std::time::Instant::now() < deadline, "dnsmasq did not start");
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return None;
+        }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
-    Dnsmasq(child)
+    Some(Dnsmasq(child))
 }
 
 /// dnsmasq started by root drops to an unprivileged user; by anyone else it stays as that user.

@@ -24,6 +24,8 @@ pub struct TestApp {
     pub files: partnerhub::files::Location,
     /// Whether this app made its database (a second node shares the first node's).
     owns_database: bool,
+    /// How it delivers notifications (a second node delivers the same way).
+    delivery: partnerhub::config::DeliverySettings,
     _dir: tempfile::TempDir,
 }
 
@@ -155,6 +157,7 @@ impl TestApp {
         let clock = ShiftedClock::default();
         let database_url = settings.database_url.clone();
         let files = settings.files.clone();
+        let delivery = settings.delivery.clone();
         let app = Application::build(settings, Arc::new(clock.clone())).await.expect("build app");
         let listener = app.bind().await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -171,6 +174,7 @@ impl TestApp {
             database_url,
             files,
             owns_database,
+            delivery,
             _dir: dir,
         }
     }
@@ -179,6 +183,7 @@ impl TestApp {
     pub async fn second_node(&self) -> TestApp {
         let mut settings = test_settings(self.database_url.clone());
         settings.files = self.files.clone();
+        settings.delivery = self.delivery.clone();
         Self::start(settings, tempfile::tempdir().unwrap(), false).await
     }
 
@@ -284,4 +289,105 @@ pub const OK: StatusCode = StatusCode::OK;
 #[allow(dead_code)]
 pub fn development(settings: &mut Settings) {
     settings.environment = Environment::Development;
+}
+
+/// A Python with the notification tests' peers (aiosmtpd, standardwebhooks): scripts/test
+/// installs them into target/test-tools/notify and names it in PARTNERHUB_TEST_PYTHON.
+pub fn test_python() -> String {
+    std::env::var("PARTNERHUB_TEST_PYTHON")
+        .ok()
+        .filter(|p| !p.is_empty())
+        .or_else(|| {
+            let local = concat!(env!("CARGO_MANIFEST_DIR"), "/target/test-tools/notify/bin/python");
+            std::path::Path::new(local).exists().then(|| local.to_string())
+        })
+        .expect("PARTNERHUB_TEST_PYTHON: a Python with aiosmtpd and standardwebhooks (scripts/test installs them)")
+}
+
+const NOTIFY_TOOLS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/notify/tools.py");
+
+/// A real SMTP server (aiosmtpd) on loopback; each message it receives is a JSON file the test
+/// reads back: envelope, headers, decoded text and HTML.
+pub struct SmtpSink {
+    child: std::process::Child,
+    dir: tempfile::TempDir,
+    pub url: String,
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl SmtpSink {
+    pub async fn start() -> SmtpSink {
+        use std::io::BufRead;
+        let dir = tempfile::tempdir().unwrap();
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let mut child = std::process::Command::new(test_python())
+            .args([NOTIFY_TOOLS, "smtp-sink", &port.to_string(), dir.path().to_str().unwrap()])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("start the SMTP sink");
+        let stdout = child.stdout.take().unwrap();
+        let ready = tokio::task::spawn_blocking(move || {
+            let mut line = String::new();
+            std::io::BufReader::new(stdout).read_line(&mut line).map(|_| line)
+        });
+        let line =
+            tokio::time::timeout(Duration::from_secs(20), ready).await.expect("SMTP sink start").unwrap().unwrap();
+        assert_eq!(line.trim(), "ready", "SMTP sink did not start");
+        SmtpSink { child, dir, url: format!("smtp://127.0.0.1:{port}") }
+    }
+
+    /// Every message received so far.
+    pub fn messages(&self) -> Vec<Value> {
+        let mut found: Vec<Value> = std::fs::read_dir(self.dir.path())
+            .unwrap()
+            .filter_map(|e| e.ok())
+            .filter(|e| e.path().extension().is_some_and(|x| x == "json"))
+            .map(|e| serde_json::from_str(&std::fs::read_to_string(e.path()).unwrap()).unwrap())
+            .collect();
+        found.sort_by_key(|m| m["outbox_id"].as_str().unwrap_or_default().to_string());
+        found
+    }
+
+    /// The messages to `address` (lower-case), polling until `count` arrived (10 s at most).
+    pub async fn wait_for(&self, address: &str, count: usize) -> Vec<Value> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let to: Vec<Value> = self
+                .messages()
+                .into_iter()
+                .filter(|m| m["rcpt_tos"].as_array().unwrap().iter().any(|r| r.as_str() == Some(address)))
+                .collect();
+            if to.len() >= count || std::time::Instant::now() > deadline {
+                return to;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+/// Verifies a captured webhook request with the Standard Webhooks reference library (Python);
+/// the verified payload, or the library's refusal.
+pub fn verify_webhook(secret: &str, body: &str, headers: &HashMap<String, String>) -> Result<Value, String> {
+    use std::io::Write;
+    let mut child = std::process::Command::new(test_python())
+        .args([NOTIFY_TOOLS, "verify-webhook", secret])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("run the webhook verifier");
+    let request = json!({ "body": body, "headers": headers });
+    child.stdin.take().unwrap().write_all(request.to_string().as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    if out.status.success() {
+        Ok(serde_json::from_slice(&out.stdout).unwrap())
+    } else {
+        Err(String::from_utf8_lossy(&out.stderr).into_owned())
+    }
 }

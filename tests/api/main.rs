@@ -24,6 +24,7 @@ mod http;
 mod invitations;
 mod ledger;
 mod ledger_invariants;
+mod notifications;
 mod onboarding;
 mod organizations;
 mod pagination;

@@ -150,6 +150,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("PayoutBatch.statements", "a batch's statements through a loader; checked inside the batch list"),
     ("Deal.history", "a deal's history through a loader; checked inside the deals list"),
     ("Deal.conflicts", "a deal's rivals through a loader; checked inside the deals list"),
+    ("Delivery.attemptLog", "a delivery's tries through a loader; checked inside the deliveries list"),
 ];
 
 /// Connections nested under an item that page on their own, one statement per parent item. The
@@ -188,6 +189,8 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.partnerOfRecordClaims", "vera.admin@", "{ LIST }"),
     ("Query.approvedDistributors", "vera.admin@", "{ LIST }"),
     ("Query.rebateClaims", "vera.admin@", "{ LIST }"),
+    ("Query.webhookEndpoints", "anna@", "{ LIST }"),
+    ("Query.deliveries", "vera.admin@", "{ LIST }"),
     ("Query.payoutBatches", "vera.admin@", "{ LIST }"),
     ("Query.referralCodes", "vera.admin@", "{ LIST }"),
     ("Query.referralAttributions", "vera.admin@", "{ LIST }"),
@@ -706,6 +709,37 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
                 gql(&dora, "mutation($id: ID!, $l: [RebateLineMarkInput!]!) { markRebateClaimLines(input: {claimId: $id, lines: $l, note: \"ok\"}) { claim { id } } }", json!({ "id": claim["id"], "l": lines })).await;
             }
         }
+    }
+    // Webhook endpoints of Alpine (written directly: registration checks URLs on the network),
+    // and the demo's notifications delivered: e-mails and one webhook message per endpoint.
+    {
+        let alpine_id = partnerhub::ids::decode(&alpine).unwrap().1;
+        let anna_id = entity::user::Entity::find()
+            .filter(entity::user::Column::Email.eq("anna@alpinevoice.example"))
+            .one(db)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        for i in 0..6 {
+            entity::webhook_endpoint::ActiveModel {
+                id: Set(uuid::Uuid::now_v7()),
+                organization_id: Set(alpine_id),
+                url: Set(format!("https://hooks.example/{i}")),
+                kinds: Set(json!(["TIER_CHANGED"])),
+                description: Set(format!("endpoint {i}")),
+                enabled: Set(true),
+                disabled_at: Set(None),
+                disabled_reason: Set(None),
+                created_by_user_id: Set(anna_id),
+                created_at: Set(chrono::Utc::now()),
+                updated_at: Set(chrono::Utc::now()),
+            }
+            .insert(db)
+            .await
+            .unwrap();
+        }
+        partnerhub::jobs::outbox::run_once(&app.ctx).await.unwrap();
     }
     let mut variables = serde_json::Map::new();
     variables.insert("alpine".into(), json!(alpine));
