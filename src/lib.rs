@@ -10,6 +10,7 @@ pub mod delivery;
 pub mod demo;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod files;
 pub mod graphql;
 pub mod http;
@@ -84,6 +85,9 @@ impl Application {
         )
         .map_err(StartError::Documents)?;
         let ctx = service::Ctx::open(db, clock, &settings).map_err(StartError::Files)?;
+        if sea_orm::ConnectionTrait::get_database_backend(&ctx.db) == sea_orm::DbBackend::Postgres {
+            ctx.events.listen(&settings.database_url);
+        }
         let state = AppState {
             settings: Arc::new(settings),
             schema,

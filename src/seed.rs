@@ -191,6 +191,7 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
                 display_name: Set(format!("{} {n} of partner {p}", role.as_str())),
                 created_at: Set(at(380)),
                 language: Set(None),
+                notifications_read_at: Set(None),
             });
             memberships.push(membership::ActiveModel {
                 id: Set(ids.next()),
@@ -469,7 +470,8 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
     Ok(out)
 }
 
-fn grant_row(
+/// A grant row as the seed writes it (tests bulk-load customers with it too).
+pub fn grant_row(
     id: Uuid,
     partner: Uuid,
     customer: Uuid,

@@ -18,6 +18,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The language of their e-mails; their organisation's country decides when unset.
     pub language: Option<Language>,
+    /// Notifications written before this are read (the dashboard's unread count).
+    pub notifications_read_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -25,6 +25,7 @@ impl MigrationTrait for Migration {
             "ALTER TABLE notifications ADD COLUMN recipient_email VARCHAR(320) NULL",
             "ALTER TABLE notifications ADD COLUMN dispatched_at TIMESTAMP WITH TIME ZONE NULL",
             "ALTER TABLE users ADD COLUMN language VARCHAR(48) NULL",
+            "ALTER TABLE users ADD COLUMN notifications_read_at TIMESTAMP WITH TIME ZONE NULL",
             "ALTER TABLE grants ADD COLUMN expiry_warned_at TIMESTAMP WITH TIME ZONE NULL",
         ] {
             db.execute_unprepared(sql).await?;

@@ -137,6 +137,14 @@ macro_rules! loaders {
         }
 
         impl Loaders {
+            /// Forgets what was read: a live stream reads each event's objects afresh.
+            pub fn clear_all(&self) {
+                $(self.$id_field.clear::<Uuid>();)*
+                $(self.$child_field.clear::<Uuid>();)*
+                $(self.$other_field.clear::<Uuid>();)*
+                $(self.$page_field.clear::<(Uuid, u64)>();)*
+            }
+
             pub fn new(ctx: &service::Ctx, principal: &Option<Arc<Principal>>, delay: Duration) -> Loaders {
                 Loaders {
                     $($id_field: cached(ById { ctx: ctx.clone(), principal: principal.clone(), _entity: PhantomData }, delay),)*
@@ -271,7 +279,10 @@ pub trait In: Loader<Uuid> + Sized {
 
 /// The request's loaders (the HTTP layer always puts them in).
 pub fn of<'a>(ctx: &'a async_graphql::Context<'_>) -> async_graphql::Result<&'a Loaders> {
-    ctx.data::<Loaders>().map_err(|_| AppError::internal("a request without its loaders").into())
+    // A live connection shares its loaders with its streams, which clear them per event.
+    ctx.data::<Loaders>()
+        .or_else(|_| ctx.data::<Arc<Loaders>>().map(|l| l.as_ref()))
+        .map_err(|_| AppError::internal("a request without its loaders").into())
 }
 
 /// Loads one row through the request's loader for `E`.

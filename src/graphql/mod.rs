@@ -7,9 +7,11 @@ pub mod checks;
 pub mod connection;
 pub mod context;
 pub mod customers;
+pub mod dashboard;
 pub mod deals;
 pub mod enums;
 pub mod ledger;
+pub mod live;
 pub mod loaders;
 pub mod members;
 pub mod node;
@@ -22,7 +24,7 @@ pub mod types;
 pub mod viewer;
 pub mod webhooks;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder, registry::SDLExportOptions};
+use async_graphql::{MergedObject, Schema, SchemaBuilder, registry::SDLExportOptions};
 
 use crate::config::Settings;
 
@@ -44,6 +46,7 @@ pub struct Query(
     rebates::RebateQuery,
     rebates::RebateClaimQuery,
     webhooks::WebhookQuery,
+    dashboard::DashboardQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -65,12 +68,13 @@ pub struct Mutation(
     rebates::RebateMutation,
     rebates::RebateClaimMutation,
     webhooks::WebhookMutation,
+    dashboard::DashboardMutation,
 );
 
-pub type AppSchema = Schema<Query, Mutation, EmptySubscription>;
+pub type AppSchema = Schema<Query, Mutation, live::Subscription>;
 
-fn builder() -> SchemaBuilder<Query, Mutation, EmptySubscription> {
-    let builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
+    let builder = Schema::build(Query::default(), Mutation::default(), live::Subscription)
         // The library's own wording speaks of its Rust types; a client wants the format.
         .override_output_type_description::<chrono::DateTime<chrono::Utc>>(
             "A point in time: an RFC 3339 string in UTC, such as 2026-11-30T09:15:00Z.",

@@ -396,8 +396,16 @@ pub async fn get(
     State(state): State<AppState>,
     ClientAddr(client): ClientAddr,
     headers: HeaderMap,
+    ws: Result<axum::extract::ws::WebSocketUpgrade, axum::extract::ws::rejection::WebSocketUpgradeRejection>,
+    protocol: Result<async_graphql_axum::GraphQLProtocol, StatusCode>,
     params: Result<Query<Vec<(String, String)>>, QueryRejection>,
 ) -> Response {
+    if let Ok(ws) = ws {
+        return match protocol {
+            Ok(protocol) => super::live::upgrade(state, &headers, ws, protocol),
+            Err(_) => (StatusCode::BAD_REQUEST, "name the graphql-transport-ws protocol").into_response(),
+        };
+    }
     let Ok(Query(params)) = params else {
         return plain_error(
             StatusCode::BAD_REQUEST,

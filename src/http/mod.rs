@@ -9,6 +9,7 @@ mod graphql;
 mod invitations;
 mod landing;
 pub mod limits;
+mod live;
 pub mod persisted;
 mod upload;
 

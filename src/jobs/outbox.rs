@@ -130,6 +130,11 @@ pub async fn dispatch(ctx: &Ctx) -> AppResult<usize> {
                 .await?;
         }
         txn.commit().await?;
+        // On SQLite (one process) this node's subscribers hear of it here, once it is surely
+        // committed; on PostgreSQL the NOTIFY sent with the notification told every node.
+        if ctx.db.get_database_backend() != sea_orm::DbBackend::Postgres {
+            ctx.events.publish(crate::events::Event::Notification(n.id));
+        }
         done += 1;
     }
     Ok(done)

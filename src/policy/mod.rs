@@ -1266,6 +1266,7 @@ mod tests {
             display_name: "x".into(),
             created_at: now,
             language: None,
+            notifications_read_at: None,
         };
         let m = MembershipContext {
             membership: entity::membership::Model {

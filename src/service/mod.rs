@@ -11,6 +11,7 @@ pub mod catalog;
 pub mod change_requests;
 pub mod courses;
 pub mod customers;
+pub mod dashboard;
 pub mod deals;
 pub mod domains;
 pub mod gifts;
@@ -48,6 +49,8 @@ pub struct Ctx {
     pub files: crate::files::Files,
     /// E-mail and webhooks, for the outbox worker and endpoint checks.
     pub delivery: Arc<crate::delivery::Channels>,
+    /// Live events for this node's subscriptions.
+    pub events: crate::events::Events,
 }
 
 /// Limits the settings put on use cases.
@@ -76,6 +79,7 @@ impl Ctx {
             limits: Limits { token_max_lifetime: settings.token_max_lifetime },
             files: crate::files::Files::open(&settings.files)?,
             delivery: Arc::new(crate::delivery::Channels::start(settings)?),
+            events: crate::events::Events::default(),
         })
     }
 

@@ -50,8 +50,9 @@ async fn insert(
     payload: serde_json::Value,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    let id = Uuid::now_v7();
     notification::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(id),
         kind: Set(kind),
         organization_id: Set(organization_id),
         user_id: Set(user_id),
@@ -63,10 +64,23 @@ async fn insert(
     }
     .insert(db)
     .await?;
+    // Subscribers on every node hear of it when the transaction commits (on SQLite the outbox
+    // worker tells this process's subscribers once it is committed).
+    crate::events::Events::notify_on_commit(db, crate::events::Event::Notification(id)).await?;
     Ok(())
 }
 
 /// The principal's notifications (the policy's scope).
 pub fn for_viewer(principal: &Principal) -> Select<notification::Entity> {
     notification::Entity::find().filter(policy::notifications_scope(principal))
+}
+
+/// One notification, when the principal reads it (a live stream's event).
+pub async fn visible_one(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    id: Uuid,
+) -> AppResult<Option<notification::Model>> {
+    use sea_orm::ColumnTrait;
+    Ok(for_viewer(principal).filter(notification::Column::Id.eq(id)).one(db).await?)
 }

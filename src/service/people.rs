@@ -29,6 +29,7 @@ pub async fn insert_user(db: &impl ConnectionTrait, new: NewUser<'_>, now: DateT
         display_name: Set(new.display_name.into()),
         created_at: Set(now),
         language: Set(None),
+        notifications_read_at: Set(None),
     }
     .insert(db)
     .await?)

@@ -127,6 +127,12 @@ pub async fn revoke(ctx: &Ctx, principal: Option<&Principal>, id: Uuid) -> AppRe
         now,
     )
     .await?;
+    // Live streams opened with the token end now, on every node.
+    let event = crate::events::Event::TokenRevoked(updated.id);
+    let told_nodes = crate::events::Events::notify_on_commit(&txn, event).await?;
     txn.commit().await?;
+    if !told_nodes {
+        ctx.events.publish(event);
+    }
     Ok(updated)
 }

@@ -249,6 +249,7 @@ fn every_mutation_has_rows() {
             .chain(crate::rebates::OPERATIONS.iter())
             .chain(crate::rebate_claims::OPERATIONS.iter())
             .chain(crate::notifications::OPERATIONS.iter())
+            .chain(crate::dashboard::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -175,3 +175,40 @@ async fn a_removed_member_loses_access_on_the_next_request() {
         .await;
     assert_eq!(error_code(&last), "CONFLICT");
 }
+
+/// The e-mailed link: the page shows the invitation; signed in as the invited address, its form
+/// accepts it; a form posted from another site is refused.
+#[tokio::test]
+async fn the_e_mailed_link_opens_a_page_whose_form_accepts_the_invitation() {
+    let s = setup().await;
+    let token = token_of(&invite(&s, "bob@example.test", "SALES").await);
+    let link = format!("/invitations/accept?token={token}");
+    let page = s.app.client.get(s.app.url(&link)).send().await.unwrap();
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Anna Alpine invites") && html.contains("bob@example.test"), "{html}");
+    assert!(html.contains("/auth/login?provider=alpha"), "sign-in links come back here: {html}");
+    assert!(!html.contains("<form"), "no form before sign-in");
+
+    let bob = browser::sign_in(&s.app, "alpha", "bob").await;
+    let signed = s.app.client.get(s.app.url(&link)).header("cookie", &bob).send().await.unwrap();
+    let html = signed.text().await.unwrap();
+    assert!(html.contains("<form method=\"post\" action=\"/invitations/accept\">"), "{html}");
+    let post = |origin: &'static str| {
+        s.app
+            .client
+            .post(s.app.url("/invitations/accept"))
+            .header("cookie", &bob)
+            .header("origin", origin)
+            .form(&[("token", token.as_str())])
+            .send()
+    };
+    let foreign = post("https://evil.example").await.unwrap();
+    assert_eq!(foreign.status(), reqwest::StatusCode::FORBIDDEN);
+    let accepted = post(crate::idp::PUBLIC_URL).await.unwrap();
+    assert_eq!(accepted.status(), reqwest::StatusCode::OK);
+    let html = accepted.text().await.unwrap();
+    assert!(html.contains("You are now a member of <strong>Alpine Voice AG</strong> as sales"), "{html}");
+    let again = post(crate::idp::PUBLIC_URL).await.unwrap();
+    assert_eq!(again.status(), reqwest::StatusCode::CONFLICT);
+}
