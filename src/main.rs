@@ -371,7 +371,10 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "  As Vera (staff ADMIN), the dead letters of every channel: deliveries(filter: {{status: DEAD}}) {{ nodes {{ channel recipient lastError }} }}."
     );
-    println!("\nLive updates over WebSocket (graphql-transport-ws on ws://{}/graphql), e.g. with the npm graphql-ws client:", settings.listen);
+    println!(
+        "\nLive updates over WebSocket (graphql-transport-ws on ws://{}/graphql), e.g. with the npm graphql-ws client:",
+        settings.listen
+    );
     println!(
         "  createClient({{ url: 'ws://{}/graphql', connectionParams: {{ authorization: 'Bearer <token>' }} }})",
         settings.listen
@@ -379,16 +382,24 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "    .subscribe({{ query: 'subscription {{ grantChanged {{ id status partner {{ name }} }} }}' }}, {{ next: console.log }})"
     );
-    println!("  (also notificationAdded, dealChanged, rebateClaimChanged, payoutMade). Subscribe as Hans, then, as Anna,");
-    println!("  requestCustomerAccess for Hanse: Hans's stream shows it; Cara's shows nothing. Revoking the token ends it.");
+    println!(
+        "  (also notificationAdded, dealChanged, rebateClaimChanged, payoutMade). Subscribe as Hans, then, as Anna,"
+    );
+    println!(
+        "  requestCustomerAccess for Hanse: Hans's stream shows it; Cara's shows nothing. Revoking the token ends it."
+    );
     println!(
         "\nDashboard, as Anna: {{ partnerDashboard {{ tierEvaluation {{ currentTier {{ name }} nextTier {{ name }} }} dealsLast30Days {{ status count }}"
     );
     println!(
         "  rebateClaimsLast30Days {{ status count }} earnings {{ commissions {{ amount }} target {{ amount }} }} rebates {{ unpaid {{ amount }} }}"
     );
-    println!("  renewalsDueIn30Days customersWithRenewalsDue grantsExpiringSoon unreadNotifications }} }}; markNotificationsRead(input: {{}}).");
-    println!("  As Vera: {{ staffQueues {{ queue waiting oldestSince }} }} (applications, deals, claims, tier reviews waiting).");
+    println!(
+        "  renewalsDueIn30Days customersWithRenewalsDue grantsExpiringSoon unreadNotifications }} }}; markNotificationsRead(input: {{}})."
+    );
+    println!(
+        "  As Vera: {{ staffQueues {{ queue waiting oldestSince }} }} (applications, deals, claims, tier reviews waiting)."
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(
