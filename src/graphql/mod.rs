@@ -121,7 +121,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
         types::Tier,
         programs::TierChange,
         onboarding::TierReview,
-        onboarding::WelcomeGift
+        onboarding::WelcomeGift,
+        webhooks::WebhookEndpoint,
+        webhooks::Delivery,
     )
 }
 
