@@ -5,13 +5,16 @@ use chrono::{DateTime, Utc};
 
 use super::{
     context::ContextExt,
-    ledger::{PartnerEarnings, earnings_of, partner_of},
-    loaders::{first_child, load},
-    onboarding::{TierEvaluation, evaluation},
-    rebates::{RebateSummary, summary_of},
+    ledger::{PartnerEarnings, earnings_from, partner_of},
+    loaders::{self, load},
+    onboarding::TierEvaluation,
+    rebates::RebateSummary,
     types::Organization,
 };
-use crate::{policy, service::dashboard};
+use crate::{
+    policy,
+    service::{dashboard, ledger, programs, rebate_claims},
+};
 
 /// How many items are in one status.
 #[derive(SimpleObject)]
@@ -34,9 +37,12 @@ fn int(n: i64) -> i32 {
 
 pub struct PartnerDashboard {
     partner: uuid::Uuid,
-    counts: dashboard::Counts,
+    facts: dashboard::Facts,
+    places: ledger::Places,
 }
 
+// Six statements at most: the sign-in, the facts, the programmes, the partner, the tiers and the
+// commission rules (tests/api/dashboard.rs holds the budget).
 /// A partner's home page: the account and its tier, recent deals and claims, money, renewals,
 /// grants ending and unread notifications, read in at most six statements whatever the number of
 /// customers. Money is null for anyone but the partner's ADMIN and BILLING, and staff.
@@ -48,41 +54,72 @@ impl PartnerDashboard {
     }
     /// Its current tier and what is missing for the next, in its first programme.
     async fn tier_evaluation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TierEvaluation>> {
-        let Some(p) = first_child::<entity::partnership::Entity>(ctx, self.partner).await? else { return Ok(None) };
-        evaluation(ctx, &p).await
+        let Some((place, _)) = self.places.0.first() else { return Ok(None) };
+        let service = ctx.service();
+        let tiers = programs::tiers_of_programs(ctx.principal(), [place.program_id])
+            .all(&service.db)
+            .await
+            .map_err(crate::error::AppError::from)?;
+        let evaluation = programs::evaluate_one(
+            place,
+            &tiers,
+            &self.facts.exams,
+            self.facts.accepted_stories.clone(),
+            service.now(),
+        )?;
+        // Read under the tiers' scope: the tier fields below need no statement of their own.
+        loaders::feed_rows::<entity::tier::Entity>(ctx, tiers).await?;
+        Ok(Some(TierEvaluation::new(place.tier_id, evaluation)))
     }
     /// Deals registered in the last 30 days, by status.
     async fn deals_last_30_days(&self) -> Vec<StatusCount> {
-        by_status(&self.counts.deals)
+        by_status(&self.facts.counts.deals)
     }
     /// Rebate claims submitted in the last 30 days, by status.
     async fn rebate_claims_last_30_days(&self) -> Vec<StatusCount> {
-        by_status(&self.counts.claims)
+        by_status(&self.facts.counts.claims)
     }
     /// Commission this quarter against the target, balances and the next payout.
     async fn earnings(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<PartnerEarnings>> {
-        earnings_of(ctx, self.partner).await
+        if !policy::reads_ledger_of(ctx.principal(), self.partner) {
+            return Ok(None);
+        }
+        let Some(program) = self.places.programs().next() else { return Ok(None) };
+        let service = ctx.service();
+        let now = service.now();
+        let mut figures = self.facts.quarter_figures(&program.currency);
+        let rules = ledger::commission_rules_of(&service.db, &self.places, now).await?;
+        figures.apply_rules(&self.places, &rules, now);
+        let standing = ledger::Standing {
+            balances: self.facts.balances.clone(),
+            holds: self.facts.holds.clone(),
+            places: self.places.clone(),
+        };
+        Ok(earnings_from(&standing, figures, now))
     }
     /// Rebates accepted, paid and unpaid, and claims open.
     async fn rebates(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<RebateSummary>> {
-        summary_of(ctx, self.partner).await
+        if !policy::reads_ledger_of(ctx.principal(), self.partner) {
+            return Ok(None);
+        }
+        Ok(rebate_claims::summary_from(self.facts.rebates.clone()).map(RebateSummary::from))
     }
     /// Subscriptions it manages that renew or end within 30 days (`renewalsDue(withinDays: 30)`
     /// lists them).
     async fn renewals_due_in_30_days(&self) -> i32 {
-        int(self.counts.renewals_due)
+        int(self.facts.counts.renewals_due)
     }
     /// Customers with such a renewal.
     async fn customers_with_renewals_due(&self) -> i32 {
-        int(self.counts.customers_with_renewals_due)
+        int(self.facts.counts.customers_with_renewals_due)
     }
     /// Its live grants that end within 14 days.
     async fn grants_expiring_soon(&self) -> i32 {
-        int(self.counts.grants_expiring)
+        int(self.facts.counts.grants_expiring)
     }
     /// Your notifications since you last marked them read (`markNotificationsRead`).
     async fn unread_notifications(&self) -> i32 {
-        int(self.counts.unread_notifications)
+        int(self.facts.counts.unread_notifications)
     }
 }
 
@@ -116,8 +153,12 @@ impl DashboardQuery {
         if !policy::sees_partner_internals(Some(principal), partner) {
             return Ok(None);
         }
-        let counts = dashboard::counts(&ctx.service().db, principal, partner, ctx.service().now()).await?;
-        Ok(Some(PartnerDashboard { partner, counts }))
+        let service = ctx.service();
+        let (facts, places) = futures_util::try_join!(
+            dashboard::facts(&service.db, principal, partner, service.now()),
+            ledger::places_of(&service.db, partner)
+        )?;
+        Ok(Some(PartnerDashboard { partner, facts, places }))
     }
 
     /// What waits for staff (staff only; empty for anyone else): applications, deals and rebate

@@ -267,10 +267,16 @@ pub async fn balances_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
         return Ok(Vec::new());
     }
     let standing = load_with::<PartnerStanding>(ctx, partner_id).await?.unwrap_or_default();
+    Ok(balances_from(&standing))
+}
+
+/// The balances of a standing, with the holds per currency and a hold for an approved balance
+/// under the minimum payout.
+pub fn balances_from(standing: &ledger_service::Standing) -> Vec<LedgerBalance> {
     let pending = &standing.holds;
     let minimums = ledger_service::minimum_payouts(&standing.places);
     let mut out = Vec::new();
-    for (currency, b) in standing.balances.0 {
+    for (currency, b) in standing.balances.0.clone() {
         let mut holds: Vec<LedgerHold> = pending
             .iter()
             .filter(|h| h.3 == currency)
@@ -296,7 +302,7 @@ pub async fn balances_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
             currency,
         });
     }
-    Ok(out)
+    out
 }
 
 /// The dashboard's money figures for a partner in its programme currency.
@@ -307,12 +313,21 @@ pub async fn earnings_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
     }
     let db = &ctx.service().db;
     let now = ctx.service().now();
-    let quarter = Quarter::of(now);
-    let places = load_with::<PartnerStanding>(ctx, partner_id).await?.unwrap_or_default().places;
-    let figures = ledger_service::quarter_figures(db, principal, partner_id, &places, quarter, now).await?;
-    let Some(currency) = figures.currency.clone() else { return Ok(None) };
-    let balances = balances_of(ctx, partner_id).await?;
-    let mine = balances.into_iter().find(|b| b.currency == currency);
+    let standing = load_with::<PartnerStanding>(ctx, partner_id).await?.unwrap_or_default();
+    let figures =
+        ledger_service::quarter_figures(db, principal, partner_id, &standing.places, Quarter::of(now), now).await?;
+    Ok(earnings_from(&standing, figures, now))
+}
+
+/// The earnings shown from a partner's standing and this quarter's figures; none without a
+/// programme currency.
+pub fn earnings_from(
+    standing: &ledger_service::Standing,
+    figures: ledger_service::QuarterFigures,
+    now: DateTime<Utc>,
+) -> Option<PartnerEarnings> {
+    let currency = figures.currency.clone()?;
+    let mine = balances_from(standing).into_iter().find(|b| b.currency == currency);
     let (approved, held, holds) = match mine {
         Some(b) => {
             let held = b.holds.iter().map(|h| h.amount.amount.0).sum::<Dec>();
@@ -320,8 +335,8 @@ pub async fn earnings_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
         }
         None => (money(Dec::ZERO, &currency), money(Dec::ZERO, &currency), Vec::new()),
     };
-    Ok(Some(PartnerEarnings {
-        quarter: quarter.to_string(),
+    Some(PartnerEarnings {
+        quarter: Quarter::of(now).to_string(),
         commissions: money(figures.commissions, &currency),
         attributed_revenue: money(figures.base, &currency),
         target: figures.target.map(|t| money(t, &currency)),
@@ -330,8 +345,8 @@ pub async fn earnings_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_gra
         held,
         holds,
         rebates_unpaid: money(figures.rebates_unpaid, &currency),
-        next_payout_at: payouts::next_payout_at(&places, now),
-    }))
+        next_payout_at: payouts::next_payout_at(&standing.places, now),
+    })
 }
 
 /// A ledger list's filter.

@@ -294,6 +294,17 @@ where
     Ok(E::loader(of(ctx)?).load_one(id).await?)
 }
 
+/// Puts rows read elsewhere in this request into `E`'s loader, so fields that load them by id
+/// need no statement. The rows must have been read under `E`'s scope (`Scoped::scope`).
+pub async fn feed_rows<E>(ctx: &async_graphql::Context<'_>, rows: Vec<E::Model>) -> async_graphql::Result<()>
+where
+    E: ByIdIn,
+    E::Model: Clone + Send + Sync + 'static,
+{
+    E::loader(of(ctx)?).feed_many(rows.into_iter().map(|m| (E::id_of(&m), m))).await;
+    Ok(())
+}
+
 /// Per customer, what the requesting partner user may do there now (one query per batch).
 pub struct ViewerRights {
     ctx: service::Ctx,

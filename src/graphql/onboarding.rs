@@ -296,6 +296,12 @@ pub struct TierEvaluation {
     evaluation: rules::Evaluation,
 }
 
+impl TierEvaluation {
+    pub fn new(current: Uuid, evaluation: rules::Evaluation) -> Self {
+        TierEvaluation { current, evaluation }
+    }
+}
+
 /// A partner measured against every tier of its programme, now.
 #[Object]
 impl TierEvaluation {

@@ -426,14 +426,19 @@ pub struct RebateSummary {
 /// `partner.rebateSummary`: the partner's ADMIN and BILLING, and staff; null for anyone else,
 /// and before the partner's first claim.
 pub async fn summary_of(ctx: &Context<'_>, partner_id: uuid::Uuid) -> async_graphql::Result<Option<RebateSummary>> {
-    let Some(s) = load_with::<RebateSummaries>(ctx, partner_id).await? else { return Ok(None) };
-    Ok(Some(RebateSummary {
-        accepted: money(s.accepted, &s.currency),
-        paid: money(s.paid, &s.currency),
-        unpaid: money(s.unpaid, &s.currency),
-        claims_accepted: s.claims_accepted,
-        claims_open: s.claims_open,
-    }))
+    Ok(load_with::<RebateSummaries>(ctx, partner_id).await?.map(RebateSummary::from))
+}
+
+impl From<crate::service::rebate_claims::Summary> for RebateSummary {
+    fn from(s: crate::service::rebate_claims::Summary) -> Self {
+        RebateSummary {
+            accepted: money(s.accepted, &s.currency),
+            paid: money(s.paid, &s.currency),
+            unpaid: money(s.unpaid, &s.currency),
+            claims_accepted: s.claims_accepted,
+            claims_open: s.claims_open,
+        }
+    }
 }
 
 #[derive(Default)]

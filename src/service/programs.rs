@@ -711,43 +711,80 @@ pub async fn evaluate_many(
         .await?;
     let mut out = HashMap::new();
     for p in partnerships {
-        let definitions = tiers
-            .iter()
-            .filter(|t| t.program_id == p.program_id)
-            .map(|t| {
-                Ok(TierDefinition { id: t.id, name: t.name.clone(), rank: t.rank, requirements: requirements_of(t)? })
-            })
-            .collect::<AppResult<Vec<_>>>()?;
         let members: Vec<Uuid> = people.iter().filter(|(o, _)| *o == p.organization_id).map(|(_, u)| *u).collect();
-        let own: Vec<&(exam_result::Model, Option<course::Model>)> =
-            exams.iter().filter(|(e, _)| members.contains(&e.user_id)).collect();
-        let basic_training_passed = own.iter().any(|(_, c)| c.as_ref().is_some_and(|c| c.kind == CourseKind::Online));
-        let passes = own
+        let own: Vec<ExamFact> = exams
             .iter()
-            .map(|(e, c)| ExamPass {
+            .filter(|(e, _)| members.contains(&e.user_id))
+            .map(|(e, c)| ExamFact {
                 person: e.user_id,
                 passed_at: e.passed_at,
                 expires_at: e.expires_at,
-                certifying: c.as_ref().is_some_and(|c| c.kind == CourseKind::Certifying),
+                course: c.as_ref().map(|c| c.kind),
             })
             .collect();
         let accepted_stories =
             stories.iter().filter(|s| s.partner_id == p.organization_id).filter_map(|s| s.reviewed_at).collect();
-        let facts = PartnerFacts {
-            joined_at: p.joined_at,
-            basic_training_passed,
-            exams: passes,
-            committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
-            accepted_stories,
-            yearly_fee_paid_until: p.yearly_fee_paid_until,
-        };
-        out.insert(p.id, tiers::evaluate(&definitions, &facts, now));
+        out.insert(p.id, evaluate_one(p, &tiers, &own, accepted_stories, now)?);
     }
     Ok(out)
 }
 
+/// An exam a member of the partner passed, with the kind of its course (none when the course is
+/// gone).
+#[derive(Clone, Debug)]
+pub struct ExamFact {
+    pub person: Uuid,
+    pub passed_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub course: Option<CourseKind>,
+}
+
+/// One partnership measured against its programme's tiers (`tiers` may hold other programmes'
+/// too), from its members' exams and the review dates of its accepted stories.
+pub fn evaluate_one(
+    p: &partnership::Model,
+    tiers: &[tier::Model],
+    exams: &[ExamFact],
+    accepted_stories: Vec<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> AppResult<Evaluation> {
+    let definitions = tiers
+        .iter()
+        .filter(|t| t.program_id == p.program_id)
+        .map(|t| Ok(TierDefinition { id: t.id, name: t.name.clone(), rank: t.rank, requirements: requirements_of(t)? }))
+        .collect::<AppResult<Vec<_>>>()?;
+    let facts = PartnerFacts {
+        joined_at: p.joined_at,
+        basic_training_passed: exams.iter().any(|e| e.course == Some(CourseKind::Online)),
+        exams: exams
+            .iter()
+            .map(|e| ExamPass {
+                person: e.person,
+                passed_at: e.passed_at,
+                expires_at: e.expires_at,
+                certifying: e.course == Some(CourseKind::Certifying),
+            })
+            .collect(),
+        committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
+        accepted_stories,
+        yearly_fee_paid_until: p.yearly_fee_paid_until,
+    };
+    Ok(tiers::evaluate(&definitions, &facts, now))
+}
+
 fn exam_course() -> RelationDef {
     exam_result::Entity::belongs_to(course::Entity).from(exam_result::Column::CourseId).to(course::Column::Id).into()
+}
+
+/// The tiers of some programmes (public, like the programmes), lowest first.
+pub fn tiers_of_programs(
+    principal: Option<&Principal>,
+    program_ids: impl IntoIterator<Item = Uuid>,
+) -> Select<tier::Entity> {
+    tier::Entity::find()
+        .filter(tier::Column::ProgramId.is_in(program_ids))
+        .filter(policy::programs_scope(principal))
+        .order_by_asc(tier::Column::Rank)
 }
 
 /// The programmes (public).

@@ -753,6 +753,41 @@ pub struct Summary {
     pub claims_open: i64,
 }
 
+/// One partner's summed row for its rebate summary: a ledger state's sum of recent REBATE
+/// entries (`ledger::recent_rebates`), or a claim status's count.
+#[derive(Clone, Debug)]
+pub struct SummaryRow {
+    pub from_claims: bool,
+    pub currency: String,
+    pub state: String,
+    pub amount: Option<i64>,
+    pub entries: i64,
+}
+
+/// The summary in the claims' currency (the programme's, frozen on each claim); none for a
+/// partner that never claimed.
+pub fn summary_from(rows: Vec<SummaryRow>) -> Option<Summary> {
+    let currency = rows.iter().find(|r| r.from_claims).or_else(|| rows.first()).map(|r| r.currency.clone())?;
+    let mut summary = Summary { currency: currency.clone(), ..Default::default() };
+    for row in rows.iter().filter(|r| r.currency == currency) {
+        if row.from_claims {
+            if ClaimStatus::parse(&row.state) == Some(ClaimStatus::Open) {
+                summary.claims_open += row.entries;
+            }
+            continue;
+        }
+        let amount = entity::fixed::Fixed(row.amount.unwrap_or_default()).to_decimal();
+        match EntryState::parse(&row.state) {
+            Some(EntryState::Paid) => summary.paid += amount,
+            Some(EntryState::Pending | EntryState::Approved) => summary.unpaid += amount,
+            _ => continue,
+        }
+        summary.accepted += amount;
+        summary.claims_accepted += row.entries;
+    }
+    Some(summary)
+}
+
 /// Accepted in the last 3 months, paid and unpaid, from the ledger (a REBATE entry is posted
 /// on acceptance); and the open claims. Per partner the principal reads the ledger of (its
 /// ADMIN and BILLING, staff) that has claimed at all; one statement for any number of partners:
@@ -818,32 +853,16 @@ pub async fn summaries(
         <Row as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
     let mut out = HashMap::new();
     for partner in readable {
-        let mine = || rows.iter().filter(move |r| r.partner_id == partner);
-        // The claims' currency (the programme's, frozen on each claim); a partner that never
-        // claimed has no summary.
-        let Some(currency) =
-            mine().find(|r| r.source == "claims").or_else(|| mine().next()).map(|r| r.currency.clone())
-        else {
-            continue;
-        };
-        let mut summary = Summary { currency: currency.clone(), ..Default::default() };
-        for row in mine().filter(|r| r.currency == currency) {
-            if row.source == "claims" {
-                if ClaimStatus::parse(&row.state) == Some(ClaimStatus::Open) {
-                    summary.claims_open += row.entries;
-                }
-                continue;
-            }
-            let amount = entity::fixed::Fixed(row.amount.unwrap_or_default()).to_decimal();
-            match EntryState::parse(&row.state) {
-                Some(EntryState::Paid) => summary.paid += amount,
-                Some(EntryState::Pending | EntryState::Approved) => summary.unpaid += amount,
-                _ => continue,
-            }
-            summary.accepted += amount;
-            summary.claims_accepted += row.entries;
+        let mine = rows.iter().filter(|r| r.partner_id == partner).map(|r| SummaryRow {
+            from_claims: r.source == "claims",
+            currency: r.currency.clone(),
+            state: r.state.clone(),
+            amount: r.amount,
+            entries: r.entries,
+        });
+        if let Some(summary) = summary_from(mine.collect()) {
+            out.insert(partner, summary);
         }
-        out.insert(partner, summary);
     }
     Ok(out)
 }

@@ -28,6 +28,9 @@ use crate::{
     principal::Principal,
 };
 
+/// The states of money earned and not yet paid out.
+pub const UNPAID: [EntryState; 2] = [EntryState::Pending, EntryState::Approved];
+
 /// A state row that is its entry's current one: no later row of the same entry exists.
 pub fn latest_state() -> Condition {
     let later = Alias::new("later");
@@ -105,6 +108,29 @@ pub async fn current_states(
     Ok(rows.into_iter().map(|s| (s.entry_id, s)).collect())
 }
 
+/// The entries of one partner joined to their current states, under the ledger's policy: what
+/// every sum of the ledger starts from.
+pub fn partner_entries(principal: Option<&Principal>, partner_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    Query::select()
+        .from(e)
+        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
+        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
+        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
+        .cond_where(latest_state())
+        .to_owned()
+}
+
+/// Adds one summed row (kind, current state, amount, currency) to the balances; an unknown kind
+/// or state is an error, not a silent zero.
+pub fn add_balance_row(out: &mut Balances, kind: &str, state: &str, amount: Decimal, currency: &str) -> AppResult<()> {
+    let (Some(k), Some(st)) = (EntryKind::parse(kind), EntryState::parse(state)) else {
+        return Err(AppError::internal(format!("ledger row of kind {kind} in state {state}")));
+    };
+    out.add(k, st, amount, currency);
+    Ok(())
+}
+
 /// A partner's balances per currency, summed in SQL from the entries and their current states;
 /// nothing is stored. One statement.
 pub async fn balances(
@@ -120,16 +146,11 @@ pub async fn balances(
         amount: i64,
     }
     let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
-    let query = Query::select()
+    let query = partner_entries(principal, partner_id)
         .column((e, ledger_entry::Column::Currency))
         .column((e, ledger_entry::Column::Kind))
         .column((s, ledger_entry_state::Column::State))
         .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
-        .from(e)
-        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
-        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
-        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
-        .cond_where(latest_state())
         .group_by_col((e, ledger_entry::Column::Currency))
         .group_by_col((e, ledger_entry::Column::Kind))
         .group_by_col((s, ledger_entry_state::Column::State))
@@ -138,10 +159,7 @@ pub async fn balances(
         <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
     let mut out = Balances::default();
     for r in rows {
-        let (Some(kind), Some(state)) = (EntryKind::parse(&r.kind), EntryState::parse(&r.state)) else {
-            return Err(AppError::internal(format!("ledger row of kind {} in state {}", r.kind, r.state)));
-        };
-        out.add(kind, state, entity::fixed::Fixed(r.amount).to_decimal(), &r.currency);
+        add_balance_row(&mut out, &r.kind, &r.state, entity::fixed::Fixed(r.amount).to_decimal(), &r.currency)?;
     }
     Ok(out)
 }
@@ -160,30 +178,29 @@ pub async fn holds(
         amount: i64,
     }
     let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
-    let query = Query::select()
+    let query = partner_entries(principal, partner_id)
         .column((s, ledger_entry_state::Column::HoldReason))
         .column((s, ledger_entry_state::Column::ReleaseAt))
         .column((e, ledger_entry::Column::Currency))
         .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
-        .from(e)
-        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
-        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
         .and_where(Expr::col((s, ledger_entry_state::Column::State)).eq(EntryState::Pending.as_str()))
-        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
-        .cond_where(latest_state())
         .group_by_col((s, ledger_entry_state::Column::HoldReason))
         .group_by_col((s, ledger_entry_state::Column::ReleaseAt))
         .group_by_col((e, ledger_entry::Column::Currency))
         .to_owned();
     let rows =
         <Hold as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
-    Ok(rows
-        .into_iter()
-        .map(|h| {
-            let reason = h.hold_reason.unwrap_or_else(|| "held".into());
-            (reason, h.release_at, entity::fixed::Fixed(h.amount).to_decimal(), h.currency)
-        })
-        .collect())
+    Ok(rows.into_iter().map(|h| hold_row(h.hold_reason, h.release_at, h.amount, h.currency)).collect())
+}
+
+/// (reason, release, amount, currency) of a summed hold row; a hold without a reason is "held".
+pub fn hold_row(
+    reason: Option<String>,
+    release_at: Option<DateTime<Utc>>,
+    amount: i64,
+    currency: String,
+) -> (String, Option<DateTime<Utc>>, Decimal, String) {
+    (reason.unwrap_or_else(|| "held".into()), release_at, entity::fixed::Fixed(amount).to_decimal(), currency)
 }
 
 /// One currency's balance, zero when the partner has none in it.
@@ -269,6 +286,78 @@ pub struct QuarterFigures {
     pub rebates_unpaid: Decimal,
 }
 
+/// The entries that count towards a quarter's commission: commissions, their reversals and
+/// adjustments of `quarter`, open or paid (a write-off as duplicate or fraud does not count).
+pub fn quarter_entries(
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    quarter: crate::domain::ledger::Quarter,
+) -> sea_orm::sea_query::SelectStatement {
+    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
+    let open_or_paid = [EntryState::Pending, EntryState::Approved, EntryState::Paid, EntryState::Reversed];
+    partner_entries(principal, partner_id)
+        .and_where(Expr::col((e, ledger_entry::Column::Kind)).is_in([
+            EntryKind::Commission.as_str(),
+            EntryKind::Reversal.as_str(),
+            EntryKind::Adjustment.as_str(),
+        ]))
+        .and_where(Expr::col((e, ledger_entry::Column::Quarter)).eq(quarter.to_string()))
+        .and_where(Expr::col((s, ledger_entry_state::Column::State)).is_in(open_or_paid.map(|st| st.as_str())))
+        .to_owned()
+}
+
+impl QuarterFigures {
+    /// Adds one kind's sums (amount and attributed base, as stored `Fixed`): an adjustment moves
+    /// the commission but was not earned on revenue.
+    pub fn add_sum(&mut self, kind: &str, amount: i64, base: Option<i64>) {
+        let amount = entity::fixed::Fixed(amount).to_decimal();
+        match EntryKind::parse(kind) {
+            Some(EntryKind::Adjustment) => self.commissions += amount,
+            Some(EntryKind::Commission | EntryKind::Reversal) => {
+                self.commissions += amount;
+                self.base += entity::fixed::Fixed(base.unwrap_or_default()).to_decimal();
+            }
+            _ => {}
+        }
+    }
+
+    /// The target and the rate reached under the rule that applies to the partner's tier now
+    /// (`rules` are its programmes' rules valid from before now, `commission_rules_of`).
+    pub fn apply_rules(&mut self, places: &Places, rules: &[entity::commission_rule::Model], now: DateTime<Utc>) {
+        let tier_of =
+            |program_id: Uuid| places.0.iter().find(|(p, _)| p.program_id == program_id).map(|(p, _)| p.tier_id);
+        let live = rules.iter().filter(|r| {
+            r.valid_from <= now
+                && r.valid_to.is_none_or(|to| now < to)
+                && r.tier_id.is_none_or(|t| Some(t) == tier_of(r.program_id))
+        });
+        let best = live.clone().find(|r| r.quarterly_target.is_some()).or_else(|| live.clone().next());
+        if let Some(rule) = best {
+            let target = rule.quarterly_target.map(|t| t.to_decimal());
+            self.target = target;
+            self.rate = Some(crate::domain::ledger::rate_reached(
+                self.base,
+                rule.percent.to_decimal(),
+                target,
+                rule.accelerated_percent.map(|a| a.to_decimal()),
+            ));
+        }
+    }
+}
+
+/// The commission rules of a partner's programmes that started before now: one statement.
+pub async fn commission_rules_of(
+    db: &impl ConnectionTrait,
+    places: &Places,
+    now: DateTime<Utc>,
+) -> AppResult<Vec<entity::commission_rule::Model>> {
+    Ok(entity::commission_rule::Entity::find()
+        .filter(entity::commission_rule::Column::ProgramId.is_in(places.programs().map(|p| p.id)))
+        .filter(entity::commission_rule::Column::ValidFrom.lte(now))
+        .all(db)
+        .await?)
+}
+
 /// This quarter's commission against the target, and rebates accepted in the last 3 months and
 /// not yet paid: a fixed number of statements, whatever the number of entries.
 pub async fn quarter_figures(
@@ -287,71 +376,38 @@ pub async fn quarter_figures(
     }
     let Some(program) = places.programs().next() else { return Ok(QuarterFigures::default()) };
     let currency = program.currency.clone();
-    let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
-    let open_or_paid = [EntryState::Pending, EntryState::Approved, EntryState::Paid, EntryState::Reversed];
-    let query = Query::select()
+    let e = ledger_entry::Entity;
+    let query = quarter_entries(principal, partner_id, quarter)
         .column((e, ledger_entry::Column::Kind))
         .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
         .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Base)), Alias::new("base"))
-        .from(e)
-        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
-        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
         .and_where(Expr::col((e, ledger_entry::Column::Currency)).eq(currency.as_str()))
-        .and_where(Expr::col((e, ledger_entry::Column::Kind)).is_in([
-            EntryKind::Commission.as_str(),
-            EntryKind::Reversal.as_str(),
-            EntryKind::Adjustment.as_str(),
-            EntryKind::Rebate.as_str(),
-        ]))
-        .and_where(
-            Expr::col((e, ledger_entry::Column::Quarter)).eq(quarter.to_string()).or(Expr::col((
-                e,
-                ledger_entry::Column::Kind,
-            ))
-            .eq(EntryKind::Rebate.as_str())),
-        )
-        .and_where(Expr::col((s, ledger_entry_state::Column::State)).is_in(open_or_paid.map(|st| st.as_str())))
-        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
-        .cond_where(latest_state())
         .group_by_col((e, ledger_entry::Column::Kind))
         .to_owned();
     let rows =
         <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).all(db).await?;
     let mut figures = QuarterFigures { currency: Some(currency.clone()), ..Default::default() };
     for r in rows {
-        let amount = entity::fixed::Fixed(r.amount).to_decimal();
-        match EntryKind::parse(&r.kind) {
-            Some(EntryKind::Rebate) => {}
-            Some(EntryKind::Adjustment) => figures.commissions += amount,
-            Some(_) => {
-                figures.commissions += amount;
-                figures.base += entity::fixed::Fixed(r.base.unwrap_or_default()).to_decimal();
-            }
-            None => {}
-        }
+        figures.add_sum(&r.kind, r.amount, r.base);
     }
     figures.rebates_unpaid = rebates_unpaid(db, principal, partner_id, &currency, now).await?;
-    let tier_of = |program_id: Uuid| places.0.iter().find(|(p, _)| p.program_id == program_id).map(|(p, _)| p.tier_id);
-    let rules = entity::commission_rule::Entity::find()
-        .filter(entity::commission_rule::Column::ProgramId.is_in(places.programs().map(|p| p.id)))
-        .filter(entity::commission_rule::Column::ValidFrom.lte(now))
-        .all(db)
-        .await?;
-    let live = rules
-        .iter()
-        .filter(|r| r.valid_to.is_none_or(|to| now < to) && r.tier_id.is_none_or(|t| Some(t) == tier_of(r.program_id)));
-    let best = live.clone().find(|r| r.quarterly_target.is_some()).or_else(|| live.clone().next());
-    if let Some(rule) = best {
-        let target = rule.quarterly_target.map(|t| t.to_decimal());
-        figures.target = target;
-        figures.rate = Some(crate::domain::ledger::rate_reached(
-            figures.base,
-            rule.percent.to_decimal(),
-            target,
-            rule.accelerated_percent.map(|a| a.to_decimal()),
-        ));
-    }
+    let rules = commission_rules_of(db, places, now).await?;
+    figures.apply_rules(places, &rules, now);
     Ok(figures)
+}
+
+/// The rebates a summary counts: REBATE entries earned in the 3 months before `now` (a REBATE
+/// entry is posted when a claim is accepted).
+pub fn recent_rebates(
+    principal: Option<&Principal>,
+    partner_id: Uuid,
+    now: DateTime<Utc>,
+) -> sea_orm::sea_query::SelectStatement {
+    let e = ledger_entry::Entity;
+    partner_entries(principal, partner_id)
+        .and_where(Expr::col((e, ledger_entry::Column::Kind)).eq(EntryKind::Rebate.as_str()))
+        .and_where(Expr::col((e, ledger_entry::Column::EarnedAt)).gte(now - chrono::Months::new(3)))
+        .to_owned()
 }
 
 /// Rebates accepted in the last 3 months and not yet paid.
@@ -367,21 +423,10 @@ async fn rebates_unpaid(
         amount: Option<i64>,
     }
     let (e, s) = (ledger_entry::Entity, ledger_entry_state::Entity);
-    let since = now - chrono::Months::new(3);
-    let query = Query::select()
+    let query = recent_rebates(principal, partner_id, now)
         .expr_as(crate::db::sum_fixed((e, ledger_entry::Column::Amount)), Alias::new("amount"))
-        .from(e)
-        .inner_join(s, Expr::col((s, ledger_entry_state::Column::EntryId)).equals((e, ledger_entry::Column::Id)))
-        .and_where(Expr::col((e, ledger_entry::Column::PartnerId)).eq(partner_id))
         .and_where(Expr::col((e, ledger_entry::Column::Currency)).eq(currency))
-        .and_where(Expr::col((e, ledger_entry::Column::Kind)).eq(EntryKind::Rebate.as_str()))
-        .and_where(Expr::col((e, ledger_entry::Column::EarnedAt)).gte(since))
-        .and_where(
-            Expr::col((s, ledger_entry_state::Column::State))
-                .is_in([EntryState::Pending.as_str(), EntryState::Approved.as_str()]),
-        )
-        .cond_where(policy::ledger_scope(principal, (e, ledger_entry::Column::PartnerId)))
-        .cond_where(latest_state())
+        .and_where(Expr::col((s, ledger_entry_state::Column::State)).is_in(UNPAID.map(|st| st.as_str())))
         .to_owned();
     let row =
         <Sum as sea_orm::FromQueryResult>::find_by_statement(db.get_database_backend().build(&query)).one(db).await?;
