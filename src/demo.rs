@@ -166,6 +166,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
                 min_payout: Some((Decimal::new(20, 0), "EUR".into())),
                 ..Default::default()
             },
+            directory_lists_all: false,
         },
     )
     .await?;
@@ -196,6 +197,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
                 payout_interval_months: Some(1),
                 ..Default::default()
             },
+            directory_lists_all: false,
         },
     )
     .await?;
@@ -676,6 +678,7 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     seed_ledger_history(ctx, &staff, &tiers, &partners).await?;
     seed_rebate_terms(ctx, &staff, &tiers, &distributor).await?;
     let duplicate_refusal = seed_rebate_claims(ctx, &seeder.users, &products, &distributor).await?;
+    seed_directory(ctx, &mut seeder, &staff, &tiers, &partners, create).await?;
 
     Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants, duplicate_refusal })
 }
@@ -683,6 +686,294 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
 /// The approved distributor list (Danube on it, Sava Supply taken off) and the rebate table:
 /// per unit of desk phone bought, Silver 6 EUR (D3xx) and 9 EUR (D7xx); Gold 8 and 12 EUR, raised
 /// to 15 EUR for D7xx from this quarter, so a claim's invoice date decides its rate.
+/// The public directory: profiles for Alpine (Gold), Baltic (Silver) and Celtic (Registered, so
+/// not listed although it opted in), and ten more partners across Europe at Silver and Gold, with
+/// coordinates and published stories; Vltava (Gold) did not opt in. Nordlicht's accepted story
+/// about Matterhorn Bank was not published: the directory never names that customer.
+// Coordinates are degrees, not money.
+#[allow(clippy::disallowed_types)]
+async fn seed_directory(
+    ctx: &Ctx,
+    seeder: &mut Seeder<'_>,
+    staff: &Principal,
+    tiers: &[entity::tier::Model],
+    partners: &[organization::Model],
+    create: impl Fn(OrganizationKind, &str, &str, Option<&str>, Option<&str>) -> organizations::NewOrganization,
+) -> AppResult<()> {
+    use crate::service::directory::{ProfileInput, update_profile};
+    let now = ctx.now();
+    let (silver, gold) = (&tiers[1], &tiers[2]);
+    let list = |v: &[&str]| Some(v.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+    #[allow(clippy::type_complexity)]
+    let profile = |description: &str,
+                   city: &str,
+                   (lat, lon): (f64, f64),
+                   languages: &[&str],
+                   expertise: &[&str],
+                   lines: &[&str]| ProfileInput {
+        description: Some(description.into()),
+        city: Some(city.into()),
+        coordinates: Some(Some((lat, lon))),
+        languages: list(languages),
+        expertise: list(expertise),
+        product_lines: list(lines),
+        opted_in: Some(true),
+        ..Default::default()
+    };
+    let founding = [
+        (
+            &partners[0],
+            profile(
+                "Cloud PBX and desk phones for clinics and practices across Switzerland, with our own 24/7 service desk.",
+                "Zurich",
+                (47.3769, 8.5417),
+                &["de", "fr", "en"],
+                &["Healthcare", "SIP trunking", "Migration"],
+                &["Cloud PBX", "Desk phones"],
+            ),
+        ),
+        (
+            &partners[1],
+            profile(
+                "Hosted contact centres and Microsoft Teams integration for the Baltics.",
+                "Riga",
+                (56.9496, 24.1052),
+                &["lv", "en", "ru"],
+                &["Contact centre", "Teams integration"],
+                &["Cloud PBX"],
+            ),
+        ),
+        (
+            &partners[2],
+            profile(
+                "Small-office phone systems in Ireland.",
+                "Dublin",
+                (53.3498, -6.2603),
+                &["en"],
+                &["Small office"],
+                &["Desk phones"],
+            ),
+        ),
+    ];
+    for (partner, input) in founding {
+        update_profile(ctx, Some(staff), partner.id, input).await?;
+    }
+    let more: [(&str, &str, &str, &str, &entity::tier::Model, ProfileInput); 10] = [
+        (
+            "Nordlicht Telecom GmbH",
+            "DE",
+            "nordlicht-telecom.example",
+            "DE123456789",
+            gold,
+            profile(
+                "Voice over IP for ports and logistics in northern Germany; SIP trunks and DECT on the quay.",
+                "Hamburg",
+                (53.5511, 9.9937),
+                &["de", "en"],
+                &["SIP trunking", "Logistics"],
+                &["Cloud PBX", "DECT"],
+            ),
+        ),
+        (
+            "Donau Netzwerk GmbH",
+            "AT",
+            "donau-netzwerk.example",
+            "ATU12345678",
+            silver,
+            profile(
+                "Networks and phone systems for Viennese offices.",
+                "Vienna",
+                (48.2082, 16.3738),
+                &["de", "en"],
+                &["Networking"],
+                &["Desk phones"],
+            ),
+        ),
+        (
+            "Wiener Cloudwerk KG",
+            "AT",
+            "wiener-cloudwerk.example",
+            "ATU87654321",
+            gold,
+            profile(
+                "Cloud telephony for hotels and the public sector in Austria.",
+                "Vienna",
+                (48.1986, 16.3695),
+                &["de"],
+                &["Hospitality", "Public sector"],
+                &["Cloud PBX"],
+            ),
+        ),
+        (
+            "Rhein Unified Comms GmbH",
+            "DE",
+            "rhein-uc.example",
+            "DE987654321",
+            silver,
+            profile(
+                "Unified communications for the Rhineland's manufacturers.",
+                "Cologne",
+                (50.9375, 6.9603),
+                &["de", "en"],
+                &["Manufacturing", "SIP trunking"],
+                &["Cloud PBX", "Desk phones"],
+            ),
+        ),
+        (
+            "Seine Téléphonie SAS",
+            "FR",
+            "seine-telephonie.example",
+            "FR12345678901",
+            gold,
+            profile(
+                "Téléphonie d'entreprise et centres de contact à Paris.",
+                "Paris",
+                (48.8566, 2.3522),
+                &["fr", "en"],
+                &["Contact centre"],
+                &["Cloud PBX"],
+            ),
+        ),
+        (
+            "Vistula Systems sp. z o.o.",
+            "PL",
+            "vistula-systems.example",
+            "PL1234567890",
+            silver,
+            profile(
+                "Phone systems and headsets for Polish offices and call centres.",
+                "Warsaw",
+                (52.2297, 21.0122),
+                &["pl"],
+                &["Contact centre"],
+                &["Headsets", "Desk phones"],
+            ),
+        ),
+        (
+            "Tajo Comunicaciones SL",
+            "ES",
+            "tajo-comunicaciones.example",
+            "ESB12345678",
+            silver,
+            profile(
+                "Comunicaciones unificadas para pymes en Madrid.",
+                "Madrid",
+                (40.4168, -3.7038),
+                &["es", "en"],
+                &["Small office"],
+                &["Cloud PBX"],
+            ),
+        ),
+        (
+            "Fjell Nett AS",
+            "NO",
+            "fjell-nett.example",
+            "NO123456789",
+            gold,
+            profile(
+                "Telephony for Norway's offshore and energy sites.",
+                "Oslo",
+                (59.9139, 10.7522),
+                &["no", "en"],
+                &["Energy", "DECT"],
+                &["DECT", "Desk phones"],
+            ),
+        ),
+        (
+            "Adriatic Voice d.o.o.",
+            "HR",
+            "adriatic-voice.example",
+            "HR12345678901",
+            silver,
+            profile(
+                "Hotel phone systems along the Adriatic coast.",
+                "Zagreb",
+                (45.8150, 15.9819),
+                &["hr", "en", "de"],
+                &["Hospitality"],
+                &["Desk phones"],
+            ),
+        ),
+        (
+            "Lusitania Contact Lda",
+            "PT",
+            "lusitania-contact.example",
+            "PT123456789",
+            silver,
+            profile(
+                "Contact centres for Portuguese retailers.",
+                "Lisbon",
+                (38.7223, -9.1393),
+                &["pt", "en"],
+                &["Contact centre", "Retail"],
+                &["Cloud PBX", "Headsets"],
+            ),
+        ),
+    ];
+    let mut added = Vec::new();
+    for (name, country, domain, vat, tier, input) in more {
+        let org = organizations::create(
+            ctx,
+            Some(staff),
+            create(OrganizationKind::Partner, name, country, Some(domain), Some(vat)),
+            None,
+        )
+        .await?;
+        programs::change_partner_tier(ctx, Some(staff), org.id, tier.id, Some("founding partner")).await?;
+        let admin = domain.split('.').next().unwrap_or(domain);
+        seeder.person(&org, &format!("{name} admin"), &format!("admin@{admin}.example"), Role::Admin).await?;
+        update_profile(ctx, Some(staff), org.id, input).await?;
+        added.push(org);
+    }
+    // Vltava: a Gold partner that did not opt in.
+    let vltava = organizations::create(
+        ctx,
+        Some(staff),
+        create(
+            OrganizationKind::Partner,
+            "Vltava Integrace s.r.o.",
+            "CZ",
+            Some("vltava-integrace.example"),
+            Some("CZ12345678"),
+        ),
+        None,
+    )
+    .await?;
+    programs::change_partner_tier(ctx, Some(staff), vltava.id, gold.id, Some("founding partner")).await?;
+    let hidden = ProfileInput {
+        opted_in: Some(false),
+        ..profile("Integration in Prague.", "Prague", (50.0755, 14.4378), &["cs"], &["Networking"], &["Desk phones"])
+    };
+    update_profile(ctx, Some(staff), vltava.id, hidden).await?;
+
+    // Stories: published ones on four of the new partners, and one Nordlicht may not publish.
+    for (i, (customer, publishable)) in [
+        ("Hafen Reederei AG", true),
+        ("Matterhorn Bank AG", false),
+        ("Hotel Sacher-Nord", true),
+        ("Rheinwerk Stahl", true),
+        ("Galeries Seine", true),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let partner = if i < 2 { &added[0] } else { &added[i] };
+        let admin =
+            seeder.users.iter().find(|u| u.organization == partner.name).map(|u| u.token.clone()).unwrap_or_default();
+        let principal = identity::authenticate_token(&ctx.db, &admin, None, now).await?;
+        let story = stories::NewStory {
+            customer_name: customer.into(),
+            title: format!("{customer} on Northwind Cloud PBX"),
+            summary: "Every site on one cloud PBX, moved over a weekend without a missed call.".into(),
+            products: vec!["CPBX".into()],
+            publishable,
+        };
+        let submitted = stories::submit(ctx, Some(&principal), story).await?;
+        stories::review(ctx, Some(staff), submitted.id, true, None).await?;
+    }
+    Ok(())
+}
+
 async fn seed_rebate_terms(
     ctx: &Ctx,
     staff: &Principal,

@@ -400,6 +400,16 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "  As Vera: {{ staffQueues {{ queue waiting oldestSince }} }} (applications, deals, claims, tier reviews waiting)."
     );
+    println!(
+        "\nDirectory: visitors open http://{}/partners (twelve listed partners; Celtic is Registered, Vltava opted out)",
+        settings.listen
+    );
+    println!(
+        "  and GraphQL answers without sign-in: {{ directory(query: \"voice\", filter: {{near: {{lat: 48.21, lon: 16.37, km: 100}}}}) {{ nodes {{ name tier {{ name }} distanceKm profilePath }} }} }}"
+    );
+    println!(
+        "  As Anna: updatePartnerProfile(input: {{description, expertise, coordinates: {{lat, lon}}, optedIn}}) {{ listed }}"
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

@@ -80,6 +80,7 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("deliveries", "language", texts(Language::ALL, Language::as_str)),
         ("deliveries", "channel", texts(DeliveryChannel::ALL, DeliveryChannel::as_str)),
         ("deliveries", "status", texts(DeliveryStatus::ALL, DeliveryStatus::as_str)),
+        ("partner_profile_tags", "kind", texts(ProfileTagKind::ALL, ProfileTagKind::as_str)),
     ]
 }
 
@@ -174,6 +175,11 @@ db_enum!(ProgramKind { Reseller = "RESELLER", Referral = "REFERRAL" });
 db_enum!(
     /// ONLINE (e.g. the basic training) or CERTIFYING (an exam with a certificate).
     CourseKind { Online = "ONLINE", Certifying = "CERTIFYING" }
+);
+
+db_enum!(
+    /// What a directory filter value of a partner's profile is.
+    ProfileTagKind { Language = "LANGUAGE", Expertise = "EXPERTISE", ProductLine = "PRODUCT_LINE" }
 );
 
 db_enum!(

@@ -34,6 +34,8 @@ pub mod membership;
 pub mod notification;
 pub mod organization;
 pub mod partner_of_record_claim;
+pub mod partner_profile;
+pub mod partner_profile_tag;
 pub mod partnership;
 pub mod payment;
 pub mod payout_batch;

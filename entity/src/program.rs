@@ -35,6 +35,8 @@ pub struct Model {
     /// The largest invoice file a rebate claim may carry, in bytes.
     pub rebate_file_max_bytes: i64,
     pub created_at: DateTimeUtc,
+    /// The directory lists every partner of the programme who opted in, whatever its tier.
+    pub directory_lists_all: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

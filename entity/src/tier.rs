@@ -13,6 +13,8 @@ pub struct Model {
     pub requirements: Option<Json>,
     /// `domain::tiers::Benefits` as JSON.
     pub benefits: Option<Json>,
+    /// Whether the tier lists its partners in the public directory (kept with `benefits`).
+    pub directory_listing: bool,
     pub created_at: DateTimeUtc,
 }
 

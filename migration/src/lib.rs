@@ -25,6 +25,7 @@ mod m20261201_000018_referrals;
 mod m20261204_000019_rebate_rates;
 pub(crate) mod m20261204_000020_rebate_claims;
 mod m20261205_000021_delivery;
+mod m20261205_000022_directory;
 
 pub struct Migrator;
 
@@ -53,6 +54,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000019_rebate_rates::Migration),
             Box::new(m20261204_000020_rebate_claims::Migration),
             Box::new(m20261205_000021_delivery::Migration),
+            Box::new(m20261205_000022_directory::Migration),
         ]
     }
 }

@@ -244,6 +244,7 @@ loaders! {
         super_admin: SuperAdmin,
         paid: Paid,
         evaluations: Evaluations,
+        directory_extras: DirectoryExtras,
         managed_amounts: ManagedAmounts,
         deal_products: DealProducts,
         deal_history: DealHistory,
@@ -617,6 +618,24 @@ impl Loader<Uuid> for Evaluations {
             .filter(|p| policy::sees_partner_internals(self.principal.as_deref(), p.organization_id))
             .collect();
         service::programs::evaluate_many(&self.ctx.db, &partnerships, self.ctx.now()).await
+    }
+}
+
+/// What the directory shows beside each listed profile: its tier badge, certified people and
+/// published stories (three statements per batch). Public: the caller read the profile through
+/// the directory's listing.
+pub struct DirectoryExtras {
+    ctx: service::Ctx,
+    #[allow(dead_code)]
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for DirectoryExtras {
+    type Value = service::directory::Extras;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        service::directory::extras(&self.ctx.db, keys, self.ctx.now()).await
     }
 }
 

@@ -9,6 +9,7 @@ pub mod context;
 pub mod customers;
 pub mod dashboard;
 pub mod deals;
+pub mod directory;
 pub mod enums;
 pub mod ledger;
 pub mod live;
@@ -47,6 +48,7 @@ pub struct Query(
     rebates::RebateClaimQuery,
     webhooks::WebhookQuery,
     dashboard::DashboardQuery,
+    directory::DirectoryQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -69,6 +71,7 @@ pub struct Mutation(
     rebates::RebateClaimMutation,
     webhooks::WebhookMutation,
     dashboard::DashboardMutation,
+    directory::DirectoryMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, live::Subscription>;
@@ -87,6 +90,9 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
         )
         .override_input_type_description::<async_graphql::Upload>(
             "A file sent with the request as a GraphQL multipart request (operations, map, then the file); null in the operations' variables.",
+        )
+        .override_output_type_description::<directory::DirectoryPage>(
+            "A page of the public directory, in its order (tier, relevance, name; nearest first for `near` without text): `edges` with cursors, `nodes`, and `pageInfo` (forward only: `first` and `after`).",
         );
     describe_pages!(
         builder,
@@ -124,6 +130,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
         onboarding::WelcomeGift,
         webhooks::WebhookEndpoint,
         webhooks::Delivery,
+        directory::PublicStory,
     )
 }
 

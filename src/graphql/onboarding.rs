@@ -682,6 +682,9 @@ pub struct CreateProgramInput {
     /// The largest invoice file a rebate claim may carry, in bytes: 1 KiB to 50 MiB (default
     /// 10 MiB). Larger uploads are cut off while they stream in.
     pub rebate_file_max_bytes: Option<i32>,
+    /// List every partner who opted in in the public directory, whatever its tier (default
+    /// false: only tiers whose benefits include a listing).
+    pub directory_lists_all: Option<bool>,
 }
 
 /// What `createProgram` returns.
@@ -921,6 +924,7 @@ impl OnboardingMutation {
                 referral_attribution_months: input.referral_attribution_months,
                 rebate_file_max_bytes: input.rebate_file_max_bytes.map(i64::from),
             },
+            directory_lists_all: input.directory_lists_all.unwrap_or(false),
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;
         Ok(ProgramPayload { program: Program(program) })

@@ -490,6 +490,11 @@ impl Program {
     async fn rebate_file_max_bytes(&self) -> i64 {
         self.0.rebate_file_max_bytes
     }
+    /// Whether the public directory lists every partner who opted in, not only those at a tier
+    /// whose benefits include a listing.
+    async fn directory_lists_all(&self) -> bool {
+        self.0.directory_lists_all
+    }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {
         super::onboarding::entry_conditions(&self.0)

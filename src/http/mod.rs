@@ -2,6 +2,7 @@
 
 mod auth;
 pub mod csv;
+mod directory;
 mod exports;
 mod files;
 mod graphiql;
@@ -10,6 +11,7 @@ mod invitations;
 mod landing;
 pub mod limits;
 mod live;
+mod pages;
 pub mod persisted;
 mod upload;
 
@@ -45,6 +47,9 @@ pub fn router(state: AppState) -> Router {
         .route("/exports/payouts/{file}", get(exports::payouts))
         .route("/files/{id}", get(files::download))
         .route("/invitations/accept", get(invitations::show).post(invitations::accept))
+        .route("/partners", get(directory::search))
+        .route("/partners/{slug}", get(directory::profile))
+        .route("/assets/site.css", get(pages::stylesheet))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)

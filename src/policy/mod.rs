@@ -116,6 +116,8 @@ pub enum Action<'a> {
     /// Send a delivery again: a dead letter of any kind (staff ADMIN), or a webhook delivery
     /// of the acting organisation's endpoint (its ADMIN).
     Redeliver { endpoint_organization_id: Option<Uuid> },
+    /// Change a partner's directory profile: its ADMIN, or staff ADMIN.
+    EditPartnerProfile { partner_id: Uuid },
 }
 
 /// The subscription a change is about.
@@ -283,6 +285,12 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             let m = acting(principal)?;
             matches!(m.organization_kind, OrganizationKind::Partner | OrganizationKind::Customer)
                 && m.role == Role::Admin
+        }
+        Action::EditPartnerProfile { partner_id } => {
+            let m = acting(principal)?;
+            m.role == Role::Admin
+                && (is_staff(m)
+                    || (m.organization_kind == OrganizationKind::Partner && m.organization_id() == partner_id))
         }
         Action::Redeliver { endpoint_organization_id } => {
             let m = acting(principal)?;

@@ -13,6 +13,7 @@ pub mod courses;
 pub mod customers;
 pub mod dashboard;
 pub mod deals;
+pub mod directory;
 pub mod domains;
 pub mod gifts;
 pub mod grants;

@@ -72,6 +72,12 @@ pub fn requirements_of(t: &tier::Model) -> AppResult<Requirements> {
     })
 }
 
+/// Whether stored benefits include a directory listing (kept as a column for the directory's
+/// join).
+fn listing(benefits: &Option<serde_json::Value>) -> bool {
+    benefits.as_ref().and_then(|b| b.get("directoryListing")).and_then(serde_json::Value::as_bool).unwrap_or(false)
+}
+
 pub fn benefits_of(t: &tier::Model) -> AppResult<Benefits> {
     t.benefits.clone().map_or(Ok(Benefits::default()), |j| {
         serde_json::from_value(j).map_err(|e| AppError::internal_from(format!("tier {} benefits", t.id), e))
@@ -94,6 +100,8 @@ pub struct NewProgram {
     pub deal_max_discount_percent: Option<Decimal>,
     /// How commissions are held and paid out.
     pub payouts: PayoutTerms,
+    /// List every partner who opted in, not only those at a tier with a listing.
+    pub directory_lists_all: bool,
 }
 
 /// A programme's payout settings: none given means 7 days' reversal window, no minimum payout,
@@ -197,6 +205,7 @@ pub async fn create_program(
         referral_attribution_months: Set(referral_attribution_months),
         rebate_file_max_bytes: Set(rebate_file_max_bytes),
         created_at: Set(now),
+        directory_lists_all: Set(input.directory_lists_all),
     }
     .insert(&txn)
     .await?;
@@ -351,6 +360,7 @@ pub async fn create_tier(
         name: Set(name),
         rank: Set(rank),
         requirements: Set(requirements),
+        directory_listing: Set(listing(&benefits)),
         benefits: Set(benefits),
         created_at: Set(now),
     }
@@ -400,6 +410,7 @@ pub async fn update_tier(
         active.requirements = Set(requirements);
     }
     if benefits.is_some() {
+        active.directory_listing = Set(listing(&benefits));
         active.benefits = Set(benefits);
     }
     let updated = active.update(&txn).await?;

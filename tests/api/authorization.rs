@@ -250,6 +250,7 @@ fn every_mutation_has_rows() {
             .chain(crate::rebate_claims::OPERATIONS.iter())
             .chain(crate::notifications::OPERATIONS.iter())
             .chain(crate::dashboard::OPERATIONS.iter())
+            .chain(crate::directory::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -80,6 +80,10 @@ async fn a_change_through_one_node_reaches_a_subscriber_on_another_and_no_rival(
     listening(node_b, before + 3).await;
 
     let hanse_id = organization_id(&a, &hans, "Hanse Logistik GmbH").await;
+    if !on_postgres() {
+        // The demo's own notifications leave first, so the one measured is the next batch's.
+        while partnerhub::jobs::outbox::dispatch(&a.ctx).await.unwrap() > 0 {}
+    }
     let asked = a
         .gql(
             Some(&anna),

@@ -18,6 +18,7 @@ mod customers;
 mod dashboard;
 mod deals;
 mod delegation;
+mod directory;
 mod domains;
 mod footing;
 mod hardening;

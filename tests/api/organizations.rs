@@ -27,7 +27,8 @@ async fn staff_see_all_others_their_own_and_what_grants_connect() {
     let world = app.demo().await;
 
     let staff = app.gql(Some(&world.token("carl.channel@")), LIST, json!({})).await;
-    assert_eq!(staff["data"]["organizations"]["totalCount"], 13);
+    // The demo's 13, and the directory's 11 partners.
+    assert_eq!(staff["data"]["organizations"]["totalCount"], 24);
 
     // Anna (partner ADMIN) sees her partner and the two customers with ACTIVE grants, not the
     // customer whose grant is still PENDING.
@@ -53,7 +54,10 @@ async fn staff_see_all_others_their_own_and_what_grants_connect() {
             json!({}),
         )
         .await;
-    assert_eq!(filtered["data"]["organizations"]["totalCount"], 4, "three resellers and an affiliate");
+    assert_eq!(
+        filtered["data"]["organizations"]["totalCount"], 15,
+        "three resellers, an affiliate and the directory's eleven"
+    );
 
     let anonymous = app.gql(None, LIST, json!({})).await;
     assert_eq!(error_code(&anonymous), "UNAUTHENTICATED");
@@ -127,7 +131,7 @@ async fn staff_admin_creates_organisations_with_validated_input_and_an_audit_row
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body}");
     }
     let count = app.gql(Some(&vera), "{ organizations { totalCount } }", json!({})).await;
-    assert_eq!(count["data"]["organizations"]["totalCount"], 14, "refused input stored nothing");
+    assert_eq!(count["data"]["organizations"]["totalCount"], 25, "refused input stored nothing");
 }
 
 #[tokio::test]
