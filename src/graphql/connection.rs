@@ -26,6 +26,17 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> u
     1 + (page as usize).saturating_mul(child_complexity.max(1))
 }
 
+/// A cursor's text as clients see it: `prefix` and `payload`, base64url without padding.
+pub fn encode_opaque(prefix: &str, payload: &str) -> String {
+    URL_SAFE_NO_PAD.encode(format!("{prefix}{payload}"))
+}
+
+/// The payload of a cursor made by `encode_opaque` with `prefix`; none for anything else.
+pub fn decode_opaque(prefix: &str, cursor: &str) -> Option<String> {
+    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
+    text.strip_prefix(prefix).map(str::to_string)
+}
+
 /// An opaque position: the key of the row it stands for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct KeysetCursor(pub Uuid);
@@ -34,17 +45,14 @@ impl CursorType for KeysetCursor {
     type Error = String;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| t.strip_prefix("k1:").and_then(|id| Uuid::parse_str(id).ok()))
+        decode_opaque("k1:", s)
+            .and_then(|id| Uuid::parse_str(&id).ok())
             .map(KeysetCursor)
             .ok_or_else(|| "is not a cursor from this API".to_string())
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("k1:{}", self.0.as_simple()))
+        encode_opaque("k1:", &self.0.as_simple().to_string())
     }
 }
 

@@ -8,11 +8,13 @@ use async_graphql::{
     Context, ID, InputObject, MaybeUndefined, Object, SimpleObject,
     connection::{Connection, CursorType, Edge, EmptyFields},
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use entity::{partner_profile, success_story};
 
 use super::{
-    connection::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageArgs, first_page_of, paginate, plain_first_page},
+    connection::{
+        DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, Page, PageArgs, decode_opaque, encode_opaque, first_page_of, paginate,
+        plain_first_page,
+    },
     context::ContextExt,
     loaders::load_with,
 };
@@ -30,17 +32,14 @@ impl CursorType for DirectoryCursor {
     type Error = String;
 
     fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
-        URL_SAFE_NO_PAD
-            .decode(s)
-            .ok()
-            .and_then(|b| String::from_utf8(b).ok())
-            .and_then(|t| t.strip_prefix("d1:").and_then(|json| serde_json::from_str(json).ok()))
+        decode_opaque("d1:", s)
+            .and_then(|json| serde_json::from_str(&json).ok())
             .map(DirectoryCursor)
             .ok_or_else(|| "is not a cursor from this API".to_string())
     }
 
     fn encode_cursor(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("d1:{}", serde_json::to_string(&self.0).unwrap_or_default()))
+        encode_opaque("d1:", &serde_json::to_string(&self.0).unwrap_or_default())
     }
 }
 
