@@ -80,6 +80,7 @@ pub mod vars {
         TOKEN_MAX_LIFETIME = "PARTNERHUB_TOKEN_MAX_LIFETIME": "the longest an API token may be created for: 730d, 12h or seconds (default 730d)";
         AUTH_FAILURES_PER_MINUTE = "PARTNERHUB_AUTH_FAILURES_PER_MINUTE": "failed authentications per client address and per token prefix before RATE_LIMITED (default 10)";
         SIGN_INS_PER_MINUTE = "PARTNERHUB_SIGN_INS_PER_MINUTE": "SSO sign-in attempts per client address before RATE_LIMITED (default 20)";
+        TENDER_POSTS_PER_HOUR = "PARTNERHUB_TENDER_POSTS_PER_HOUR": "calls for tenders posted per client address and per author e-mail per hour before RATE_LIMITED (default 5)";
         SESSION_LIFETIME = "PARTNERHUB_SESSION_LIFETIME": "absolute lifetime of a sign-in session: 12h, 90m or seconds (default 12h)";
         FILES = "PARTNERHUB_FILES": "where invoice files are kept: a directory, or s3://<bucket> for several nodes (credentials and region from AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_REGION) (default ./partnerhub-files)";
         S3_ENDPOINT = "PARTNERHUB_S3_ENDPOINT": "endpoint of an S3-compatible server for s3:// files, e.g. http://127.0.0.1:9000 (default AWS)";
@@ -161,11 +162,13 @@ impl std::fmt::Debug for DeliverySettings {
 }
 
 /// Failed authentication and sign-in attempts allowed per client address (and per token
-/// prefix), per minute, before `RATE_LIMITED`.
+/// prefix) per minute, and tenders posted per client address and per e-mail per hour, before
+/// `RATE_LIMITED`.
 #[derive(Clone, Copy, Debug)]
 pub struct RateLimitSettings {
     pub auth_failures_per_minute: u32,
     pub sign_ins_per_minute: u32,
+    pub tender_posts_per_hour: u32,
 }
 
 /// One OpenID Connect provider; `key` is what `/auth/login?provider=` names.
@@ -285,7 +288,7 @@ impl Source<'_> {
         }
     }
 
-    fn per_minute(&self, setting: Setting, default: usize) -> Result<u32, ConfigError> {
+    fn rate(&self, setting: Setting, default: usize) -> Result<u32, ConfigError> {
         u32::try_from(self.number(setting, default)?)
             .ok()
             .filter(|n| *n > 0)
@@ -374,8 +377,9 @@ impl Settings {
             source.parsed(DNS_RESOLVER, None, "an address such as 127.0.0.1:53", |t| t.parse().ok().map(Some))?;
         let token_max_lifetime = source.duration(TOKEN_MAX_LIFETIME, chrono::TimeDelta::days(730))?;
         let rate_limits = RateLimitSettings {
-            auth_failures_per_minute: source.per_minute(AUTH_FAILURES_PER_MINUTE, 10)?,
-            sign_ins_per_minute: source.per_minute(SIGN_INS_PER_MINUTE, 20)?,
+            auth_failures_per_minute: source.rate(AUTH_FAILURES_PER_MINUTE, 10)?,
+            sign_ins_per_minute: source.rate(SIGN_INS_PER_MINUTE, 20)?,
+            tender_posts_per_hour: source.rate(TENDER_POSTS_PER_HOUR, 5)?,
         };
         let files = crate::files::Location::parse(
             &source.get(FILES).unwrap_or_else(|| "./partnerhub-files".into()),

@@ -45,6 +45,8 @@ pub struct Demo {
     pub grants: Vec<(String, String, String, Vec<&'static str>, String)>,
     /// What a duplicate rebate claim was told (Baltic claiming Alpine's invoice again).
     pub duplicate_refusal: String,
+    /// The private key of the visitor's confirmed tender (its page lists the responses).
+    pub tender_manage_key: String,
 }
 
 struct Seeder<'a> {
@@ -679,8 +681,155 @@ pub async fn seed(ctx: &Ctx) -> AppResult<Demo> {
     seed_rebate_terms(ctx, &staff, &tiers, &distributor).await?;
     let duplicate_refusal = seed_rebate_claims(ctx, &seeder.users, &products, &distributor).await?;
     seed_directory(ctx, &mut seeder, &staff, &tiers, &partners, create).await?;
+    let tender_manage_key = seed_tenders(ctx, &seeder.users).await?;
 
-    Ok(Demo { users: seeder.users, invitation: (email.into(), invitation_token), grants, duplicate_refusal })
+    Ok(Demo {
+        users: seeder.users,
+        invitation: (email.into(), invitation_token),
+        grants,
+        duplicate_refusal,
+        tender_manage_key,
+    })
+}
+
+/// The tender board: Edelweiss's call for Swiss partners with healthcare expertise (Alpine showed
+/// interest and responded), Hanse's open call it awarded to Nordlicht over Baltic, and a visitor's
+/// call for Austria and Germany, confirmed through the e-mailed link as a visitor would.
+async fn seed_tenders(ctx: &Ctx, users: &[DemoUser]) -> AppResult<String> {
+    use crate::service::tenders::{self, Awarder, NewTender, Posted, Response};
+    let now = ctx.now();
+    let as_user = |prefix: &str| {
+        let token = users.iter().find(|u| u.email.starts_with(prefix)).map(|u| u.token.clone()).unwrap_or_default();
+        async move { identity::authenticate_token(&ctx.db, &token, None, now).await }
+    };
+    let (erika, hans, anna, bruno, nordlicht) = (
+        as_user("erika@").await?,
+        as_user("hans@").await?,
+        as_user("anna@").await?,
+        as_user("bruno@").await?,
+        as_user("admin@nordlicht-telecom").await?,
+    );
+    let call =
+        |title: &str, description: &str, budget: (i64, i64), currency: &str, region: &[&str], days: i64| NewTender {
+            title: title.into(),
+            description: description.into(),
+            budget_min: Decimal::new(budget.0, 0),
+            budget_max: Decimal::new(budget.1, 0),
+            currency: currency.into(),
+            region: region.iter().map(|s| s.to_string()).collect(),
+            product_lines: vec!["Desk phones".into(), "Cloud PBX".into()],
+            expertise: Vec::new(),
+            deadline: now + TimeDelta::days(days),
+            contact_name: String::new(),
+            contact_email: String::new(),
+        };
+    let published = |posted: Posted| match posted {
+        Posted::Published(t) => Ok(*t),
+        Posted::AwaitingConfirmation { .. } => Err(crate::error::AppError::internal("a customer's tender waits")),
+    };
+    let lucerne = published(
+        tenders::post(
+            ctx,
+            Some(&erika),
+            None,
+            NewTender {
+                expertise: vec!["Healthcare".into()],
+                contact_name: "Erika Edelweiss".into(),
+                contact_email: "erika@edelweiss-dental.example".into(),
+                ..call(
+                    "Phones and a cloud PBX for our new practice in Lucerne",
+                    "Twelve desk phones, a reception console and a cloud PBX shared with our Zurich practice, \
+                     installed by March, with a support contract for three years.",
+                    (8_000, 15_000),
+                    "CHF",
+                    &["CH"],
+                    21,
+                )
+            },
+        )
+        .await?,
+    )?;
+    tenders::respond(
+        ctx,
+        Some(&anna),
+        Response {
+            tender_id: lucerne.id,
+            proposal: "Alpine installs and runs it from our Zurich service desk; the practice shares the PBX.".into(),
+            price: Decimal::new(12_400, 0),
+            currency: "CHF".into(),
+            idempotency_key: "demo-lucerne".into(),
+        },
+    )
+    .await?;
+    let warehouses = published(
+        tenders::post(
+            ctx,
+            Some(&hans),
+            None,
+            NewTender {
+                contact_name: "Hans Hanse".into(),
+                contact_email: "hans@hanse-logistik.example".into(),
+                ..call(
+                    "Voice for three warehouses",
+                    "DECT handsets on the floor and desk phones in the offices of our Hamburg, Bremen and Riga \
+                     warehouses, on one cloud PBX.",
+                    (20_000, 40_000),
+                    "EUR",
+                    &[],
+                    14,
+                )
+            },
+        )
+        .await?,
+    )?;
+    let mut winner = None;
+    for (partner, key, price, text) in [
+        (&bruno, "demo-warehouses-baltic", 31_000, "Baltic runs Riga and connects the German sites over Teams."),
+        (&nordlicht, "demo-warehouses-nordlicht", 28_500, "Nordlicht has DECT on the quay in Hamburg already."),
+    ] {
+        let r = tenders::respond(
+            ctx,
+            Some(partner),
+            Response {
+                tender_id: warehouses.id,
+                proposal: text.into(),
+                price: Decimal::new(price, 0),
+                currency: "EUR".into(),
+                idempotency_key: key.into(),
+            },
+        )
+        .await?;
+        winner = Some(r.id);
+    }
+    if let Some(winner) = winner {
+        tenders::award(ctx, Awarder::Principal(&hans), winner).await?;
+    }
+    tenders::post(
+        ctx,
+        None,
+        None,
+        NewTender {
+            contact_name: "Vroni Visitor".into(),
+            contact_email: "vroni@bakery.example".into(),
+            ..call(
+                "Phones for a bakery chain in Vienna and Munich",
+                "Nine shops and a bakehouse: one number per shop, calls to the bakehouse free, \
+                 a phone at every till.",
+                (5_000, 12_000),
+                "EUR",
+                &["AT", "DE"],
+                30,
+            )
+        },
+    )
+    .await?;
+    // The visitor follows the link the outbox e-mails: its token is in the queued message.
+    let mail = entity::notification::Entity::find()
+        .filter(entity::notification::Column::RecipientEmail.eq("vroni@bakery.example"))
+        .one(&ctx.db)
+        .await?;
+    let token = mail.and_then(|m| m.payload["token"].as_str().map(str::to_string)).unwrap_or_default();
+    Ok(tenders::confirm(ctx, &token).await?.manage_key)
 }
 
 /// The approved distributor list (Danube on it, Sava Supply taken off) and the rebate table:

@@ -47,6 +47,8 @@ string_enum!(
         RebateClaim = "RebateClaim",
         WebhookEndpoint = "WebhookEndpoint",
         Delivery = "Delivery",
+        Tender = "Tender",
+        TenderResponse = "TenderResponse",
     }
 );
 

@@ -410,6 +410,22 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
     println!(
         "  As Anna: updatePartnerProfile(input: {{description, expertise, coordinates: {{lat, lon}}, optedIn}}) {{ listed }}"
     );
+    println!("\nTenders (partners only): Edelweiss asks Swiss partners with healthcare expertise (Anna responded;");
+    println!("  Bruno does not see it), Hanse awarded its warehouses to Nordlicht, and a visitor's bakery call is");
+    println!(
+        "  confirmed. As Anna: {{ tenders {{ nodes {{ title status author {{ contactEmail }} myResponse {{ price {{ amount }} }} }} }} }}"
+    );
+    println!(
+        "  (author stays null until expressInterest(input: {{tenderId}})); respondToTender, awardTender as Erika or Hans."
+    );
+    println!(
+        "  Visitors post at http://{}/tenders/new (the confirmation link is e-mailed: printed below",
+        settings.listen
+    );
+    println!(
+        "  without PARTNERHUB_SMTP_URL); the bakery's private page: http://{}/tenders/manage?key={}",
+        settings.listen, demo.tender_manage_key
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

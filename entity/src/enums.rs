@@ -81,6 +81,8 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("deliveries", "channel", texts(DeliveryChannel::ALL, DeliveryChannel::as_str)),
         ("deliveries", "status", texts(DeliveryStatus::ALL, DeliveryStatus::as_str)),
         ("partner_profile_tags", "kind", texts(ProfileTagKind::ALL, ProfileTagKind::as_str)),
+        ("tenders", "status", texts(TenderStatus::ALL, TenderStatus::as_str)),
+        ("tender_tags", "kind", texts(TenderTagKind::ALL, TenderTagKind::as_str)),
     ]
 }
 
@@ -183,6 +185,17 @@ db_enum!(
 );
 
 db_enum!(
+    /// Where a call for tenders stands: UNCONFIRMED until its visitor author confirms the e-mail,
+    /// OPEN until the deadline, then CLOSED; AWARDED once the author picked a response.
+    TenderStatus { Unconfirmed = "UNCONFIRMED", Open = "OPEN", Closed = "CLOSED", Awarded = "AWARDED" }
+);
+
+db_enum!(
+    /// What a tender is restricted to or about: a country of its region, an expertise, a product line.
+    TenderTagKind { Region = "REGION", Expertise = "EXPERTISE", ProductLine = "PRODUCT_LINE" }
+);
+
+db_enum!(
     NotificationKind {
         GrantRequested = "GRANT_REQUESTED",
         GrantOffered = "GRANT_OFFERED",
@@ -214,6 +227,11 @@ db_enum!(
         GrantExpiring = "GRANT_EXPIRING",
         Invitation = "INVITATION",
         WebhookEndpointDisabled = "WEBHOOK_ENDPOINT_DISABLED",
+        TenderConfirmation = "TENDER_CONFIRMATION",
+        TenderPublished = "TENDER_PUBLISHED",
+        TenderAwarded = "TENDER_AWARDED",
+        TenderNotAwarded = "TENDER_NOT_AWARDED",
+        TenderDigest = "TENDER_DIGEST",
     }
 );
 

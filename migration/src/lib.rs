@@ -26,6 +26,7 @@ mod m20261204_000019_rebate_rates;
 pub(crate) mod m20261204_000020_rebate_claims;
 mod m20261205_000021_delivery;
 mod m20261205_000022_directory;
+mod m20261206_000023_tenders;
 
 pub struct Migrator;
 
@@ -55,6 +56,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_000020_rebate_claims::Migration),
             Box::new(m20261205_000021_delivery::Migration),
             Box::new(m20261205_000022_directory::Migration),
+            Box::new(m20261206_000023_tenders::Migration),
         ]
     }
 }

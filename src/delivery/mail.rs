@@ -193,6 +193,8 @@ mod tests {
             "tier": "Gold", "to": "Gold", "from": "Silver", "title": "t", "reason": "r", "protectedUntil": "2026-12-01T00:00:00Z",
             "partner": "Alpine", "seats": 3, "subscriptionIds": ["a"], "renewsAt": "2027-01-01T00:00:00Z",
             "inviter": "Ian", "role": "ADMIN", "expiresAt": "2026-12-08T00:00:00Z", "url": "https://h/x",
+            "deadline": "2026-12-20T00:00:00Z", "count": 2, "price": "9.50",
+            "tenders": [{ "title": "Phones", "budget": "1–2 EUR", "deadline": "2026-12-20T00:00:00Z" }],
         })
     }
 

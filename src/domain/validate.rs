@@ -20,6 +20,20 @@ pub fn name(value: &str, max: usize) -> Result<String, String> {
     Ok(trimmed.to_string())
 }
 
+/// Plain text a person wrote (a description, a proposal): trimmed, at most `max` characters,
+/// line breaks and tabs kept, other control characters refused. Stored as typed; every output
+/// escapes it.
+pub fn plain_text(value: &str, max: usize) -> Result<String, String> {
+    let trimmed = value.trim();
+    if trimmed.chars().count() > max {
+        return Err(format!("must be at most {max} characters"));
+    }
+    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        return Err("must not contain control characters".into());
+    }
+    Ok(trimmed.to_string())
+}
+
 /// Bidirectional overrides, embeddings and isolates, and invisible characters: in a name they
 /// make it read differently from what it is (U+202E turns "exe.txt" into "txt.exe"). Zero-width
 /// (non-)joiners stay allowed: scripts such as Persian and the Indic ones need them.

@@ -15,6 +15,8 @@ pub struct RequestState {
     pub public_url: String,
     /// Development shows secrets that production only e-mails (invitation tokens).
     pub development: bool,
+    /// The client's address, for limits on anonymous writes (posting tenders).
+    pub client: Option<std::net::IpAddr>,
 }
 
 pub trait ContextExt {

@@ -277,4 +277,14 @@ pub enum NotificationKind {
     PayoutMade,
     /// Staff accepted or rejected a rebate claim of yours.
     RebateClaimDecided,
+    /// A visitor's call for tenders waits for its e-mail to be confirmed (sent to that address).
+    TenderConfirmation,
+    /// A visitor's call for tenders is published; the mail carries its private link.
+    TenderPublished,
+    /// The author of a tender picked your response.
+    TenderAwarded,
+    /// The author of a tender you responded to picked another response.
+    TenderNotAwarded,
+    /// The day's new calls for tenders that match your organisation.
+    TenderDigest,
 }

@@ -12,7 +12,8 @@ use entity::{
     ledger_entry_state, membership, notification, organization, partner_of_record_claim, partnership, payment,
     payout_batch, plan, product, program, program_terms, rebate_claim, rebate_claim_line, rebate_rate,
     referral_attribution, referral_code, stored_file, subscription, subscription_change, subscription_change_request,
-    success_story, tier, tier_change, tier_review, user, volume_band, webhook_endpoint, welcome_gift,
+    success_story, tender, tender_response, tier, tier_change, tier_review, user, volume_band, webhook_endpoint,
+    welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -51,6 +52,8 @@ scoped!(program, |p, _| policy::programs_scope(p));
 scoped!(tier, |p, _| policy::programs_scope(p));
 scoped!(invitation, |p, c: &service::Ctx| policy::invitations_scope(p, c.now()));
 scoped!(grant, |p, _| policy::grants_scope(p));
+scoped!(tender, |p, c: &service::Ctx| policy::tenders_scope(p, c.now()));
+scoped!(tender_response, |p, _| policy::tender_responses_scope(p));
 scoped!(product, |p, _| policy::programs_scope(p));
 scoped!(course, |p, _| policy::programs_scope(p));
 scoped!(subscription, |p, c: &service::Ctx| policy::subscriptions_scope(p, c.now()));
@@ -222,6 +225,8 @@ loaders! {
         referral_attributions: referral_attribution,
         webhook_endpoints: webhook_endpoint,
         deliveries: delivery,
+        tenders: tender,
+        tender_responses: tender_response,
     }
     children {
         domains: domain,
@@ -237,6 +242,7 @@ loaders! {
         delivery_attempts: delivery_attempt,
     }
     others {
+        tender_standings: TenderStandings,
         viewer_rights: ViewerRights,
         names: Names,
         viewer_grant: ViewerGrant,
@@ -255,6 +261,7 @@ loaders! {
     }
     pages {
         subscription_pages: subscription,
+        tender_response_pages: tender_response,
     }
 }
 
@@ -639,6 +646,26 @@ impl Loader<Uuid> for DirectoryExtras {
     }
 }
 
+/// The acting partner's interest in and response to each tender (two statements per batch).
+pub struct TenderStandings {
+    ctx: service::Ctx,
+    principal: Option<Arc<Principal>>,
+}
+
+impl Loader<Uuid> for TenderStandings {
+    type Value = service::tenders::Standing;
+    type Error = AppError;
+
+    async fn load(&self, keys: &[Uuid]) -> Result<HashMap<Uuid, Self::Value>, Self::Error> {
+        let mut found = service::tenders::standing(&self.ctx.db, self.principal.as_deref(), keys).await?;
+        // Every key answered, so a tender the partner has no standing on is not asked again.
+        for key in keys {
+            found.entry(*key).or_default();
+        }
+        Ok(found)
+    }
+}
+
 /// What each partner manages per year at list price, per currency (three queries per batch).
 pub struct ManagedAmounts {
     ctx: service::Ctx,
@@ -695,6 +722,22 @@ impl Nested for subscription::Entity {
     fn visible_under(principal: Option<&Principal>, ctx: &service::Ctx, parents: &[Uuid]) -> sea_orm::Select<Self> {
         service::subscriptions::visible(principal, ctx.now())
             .filter(subscription::Column::CustomerId.is_in(parents.iter().copied()))
+    }
+}
+
+impl Nested for tender_response::Entity {
+    fn parent_column() -> Self::Column {
+        tender_response::Column::TenderId
+    }
+    fn key_column() -> Self::Column {
+        tender_response::Column::Id
+    }
+    fn parent_of(model: &Self::Model) -> Uuid {
+        model.tender_id
+    }
+    fn visible_under(principal: Option<&Principal>, _: &service::Ctx, parents: &[Uuid]) -> sea_orm::Select<Self> {
+        service::tenders::visible_responses(principal)
+            .filter(tender_response::Column::TenderId.is_in(parents.iter().copied()))
     }
 }
 

@@ -21,6 +21,7 @@ pub mod organizations;
 pub mod programs;
 pub mod rebates;
 pub mod scalars;
+pub mod tenders;
 pub mod types;
 pub mod viewer;
 pub mod webhooks;
@@ -49,6 +50,7 @@ pub struct Query(
     webhooks::WebhookQuery,
     dashboard::DashboardQuery,
     directory::DirectoryQuery,
+    tenders::TenderQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -72,6 +74,7 @@ pub struct Mutation(
     webhooks::WebhookMutation,
     dashboard::DashboardMutation,
     directory::DirectoryMutation,
+    tenders::TenderMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, live::Subscription>;
@@ -131,6 +134,8 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
         webhooks::WebhookEndpoint,
         webhooks::Delivery,
         directory::PublicStory,
+        tenders::Tender,
+        tenders::TenderResponse,
     )
 }
 

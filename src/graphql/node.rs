@@ -67,6 +67,8 @@ pub enum Node {
     RebateClaim(super::rebates::RebateClaim),
     WebhookEndpoint(super::webhooks::WebhookEndpoint),
     Delivery(super::webhooks::Delivery),
+    Tender(super::tenders::Tender),
+    TenderResponse(super::tenders::TenderResponse),
 }
 
 const MAX_NODES: usize = 100;
@@ -165,6 +167,12 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::Delivery => {
             load::<entity::delivery::Entity>(ctx, id).await?.map(|m| Node::Delivery(super::webhooks::Delivery(m)))
         }
+        NodeType::Tender => {
+            load::<entity::tender::Entity>(ctx, id).await?.map(|m| Node::Tender(super::tenders::Tender(m)))
+        }
+        NodeType::TenderResponse => load::<entity::tender_response::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::TenderResponse(super::tenders::TenderResponse(m))),
         NodeType::Plan => load::<entity::plan::Entity>(ctx, id).await?.map(|m| Node::Plan(Plan(m))),
         NodeType::Invoice => load::<entity::invoice::Entity>(ctx, id).await?.map(|m| Node::Invoice(Invoice(m))),
         NodeType::Grant => load::<grant::Entity>(ctx, id).await?.map(|m| Node::Grant(Grant(m))),

@@ -516,6 +516,7 @@ async fn execute(
                 dns_resolver: state.settings.dns_resolver,
                 public_url: state.settings.public_url.clone(),
                 development: state.settings.is_development(),
+                client,
             },
         )
     };
@@ -607,6 +608,11 @@ fn response_json(response: GqlResponse, max_errors: usize) -> Result<Value, serd
 }
 
 fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response {
+    // A limit met inside execution (posting a tender) says when to retry, as one met before.
+    let retry_after = match &response {
+        BatchResponse::Single(r) => retry_after_of(r),
+        BatchResponse::Batch(rs) => rs.iter().filter_map(retry_after_of).max(),
+    };
     let (status, body) = match response {
         BatchResponse::Single(r) => {
             let status = if media == Media::GraphqlResponseJson && is_request_error(&r) {
@@ -628,9 +634,28 @@ fn respond(response: BatchResponse, media: Media, max_errors: usize) -> Response
         }
     };
     match body {
-        Ok(body) => (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response(),
+        Ok(body) => {
+            let mut response = (status, [(header::CONTENT_TYPE, media.as_str())], body).into_response();
+            if let Some(value) = retry_after.and_then(|s| HeaderValue::from_str(&s.to_string()).ok()) {
+                response.headers_mut().insert(header::RETRY_AFTER, value);
+            }
+            response
+        }
         Err(err) => app_error(AppError::internal_from("encoding the response", err), media),
     }
+}
+
+/// The longest `retryAfter` of a response's RATE_LIMITED errors.
+fn retry_after_of(response: &GqlResponse) -> Option<u64> {
+    response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("retryAfter"))
+        .filter_map(|v| match v {
+            async_graphql::Value::Number(n) => n.as_u64(),
+            _ => None,
+        })
+        .max()
 }
 
 #[cfg(test)]

@@ -106,7 +106,11 @@ mod tests {
     use super::*;
 
     fn limits(n: u32) -> AuthLimits {
-        AuthLimits::new(RateLimitSettings { auth_failures_per_minute: n, sign_ins_per_minute: n })
+        AuthLimits::new(RateLimitSettings {
+            auth_failures_per_minute: n,
+            sign_ins_per_minute: n,
+            tender_posts_per_hour: n,
+        })
     }
 
     #[test]

@@ -76,6 +76,7 @@ pub fn upgrade(state: AppState, headers: &HeaderMap, ws: WebSocketUpgrade, proto
                     dns_resolver: state.settings.dns_resolver,
                     public_url: state.settings.public_url.clone(),
                     development: state.settings.is_development(),
+                    client: None,
                 });
                 data.insert(auth);
                 Ok(data)

@@ -13,6 +13,7 @@ pub mod limits;
 mod live;
 mod pages;
 pub mod persisted;
+mod tenders;
 mod upload;
 
 use std::{panic::AssertUnwindSafe, time::Instant};
@@ -49,6 +50,9 @@ pub fn router(state: AppState) -> Router {
         .route("/invitations/accept", get(invitations::show).post(invitations::accept))
         .route("/partners", get(directory::search))
         .route("/partners/{slug}", get(directory::profile))
+        .route("/tenders/new", get(tenders::new).post(tenders::post))
+        .route("/tenders/confirm", get(tenders::confirm_page).post(tenders::confirm))
+        .route("/tenders/manage", get(tenders::manage).post(tenders::award))
         .route("/assets/site.css", get(pages::stylesheet))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))

@@ -1,4 +1,4 @@
-//! The public pages (issue 18): server-rendered HTML from minijinja templates with one
+//! The public pages (issue 18: the directory and the tender forms): server-rendered HTML from minijinja templates with one
 //! stylesheet and no script, under a strict Content-Security-Policy.
 
 use std::sync::OnceLock;
@@ -14,6 +14,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("partners.html", include_str!("../../templates/pages/partners.html")),
     ("partner.html", include_str!("../../templates/pages/partner.html")),
     ("not_found.html", include_str!("../../templates/pages/not_found.html")),
+    ("tender_new.html", include_str!("../../templates/pages/tender_new.html")),
+    ("tender_sent.html", include_str!("../../templates/pages/tender_sent.html")),
+    ("tender_confirm.html", include_str!("../../templates/pages/tender_confirm.html")),
+    ("tender_manage.html", include_str!("../../templates/pages/tender_manage.html")),
 ];
 
 const STYLESHEET: &str = include_str!("../../assets/site.css");

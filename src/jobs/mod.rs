@@ -27,6 +27,9 @@ pub fn spawn(ctx: Ctx) {
         // run, here or on another node, posts and pays nothing twice.
         let mut closed = None;
         let mut paid_slot = None;
+        // The tender digest goes out once per UTC day; one row per partner and day keeps a
+        // second run (another node, a restart) from sending it twice.
+        let mut digested_on = None;
         loop {
             tick.tick().await;
             if let Err(err) = grants::run_expiry(&ctx).await {
@@ -37,6 +40,9 @@ pub fn spawn(ctx: Ctx) {
             }
             if let Err(err) = crate::service::deals::run_expiry(&ctx).await {
                 err.report("deal expiry run failed; retrying next minute");
+            }
+            if let Err(err) = crate::service::tenders::run_close(&ctx).await {
+                err.report("tender closing failed; retrying next minute");
             }
             if let Err(err) = crate::service::subscriptions::run_renewals(&ctx).await {
                 err.report("subscription renewals failed; retrying next minute");
@@ -69,6 +75,15 @@ pub fn spawn(ctx: Ctx) {
                 }
             }
             let today = ctx.now().date_naive();
+            if digested_on != Some(today) {
+                match crate::service::tenders::run_digest(&ctx).await {
+                    Ok(sent) => {
+                        tracing::info!(partners = sent, "tender digest sent");
+                        digested_on = Some(today);
+                    }
+                    Err(err) => err.report("tender digest failed; retrying next minute"),
+                }
+            }
             if reviewed_on != Some(today) {
                 match tiers::run_review(&ctx).await {
                     Ok(_) => reviewed_on = Some(today),

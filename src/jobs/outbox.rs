@@ -329,8 +329,9 @@ async fn deliver(ctx: &Ctx, d: delivery::Model) -> AppResult<Option<DeliveryStat
     Ok(Some(status))
 }
 
-/// When none of a notification's deliveries waits any more: marks it delivered, and drops an
-/// invitation's token from the stored payload (the e-mail was its only way out).
+/// When none of a notification's deliveries waits any more: marks it delivered, and drops the
+/// token of a mail with a link (an invitation, a tender's confirmation or key) from the stored
+/// payload: the e-mail was its only way out.
 async fn settle(txn: &impl ConnectionTrait, n: &notification::Model, now: DateTime<Utc>) -> AppResult<()> {
     let waiting = delivery::Entity::find()
         .filter(delivery::Column::NotificationId.eq(n.id))
@@ -344,7 +345,7 @@ async fn settle(txn: &impl ConnectionTrait, n: &notification::Model, now: DateTi
         .col_expr(notification::Column::DeliveredAt, Expr::value(now))
         .filter(notification::Column::Id.eq(n.id))
         .filter(notification::Column::DeliveredAt.is_null());
-    if n.kind == NotificationKind::Invitation {
+    if action_link(n.kind).is_some() {
         let mut payload = n.payload.clone();
         if let Some(object) = payload.as_object_mut() {
             object.remove("token");
@@ -400,16 +401,24 @@ async fn email_vars(ctx: &Ctx, d: &delivery::Model, n: &notification::Model) -> 
     vars.insert("recipient_name".into(), json!(recipient.unwrap_or_else(|| d.target.clone())));
     vars.insert("message_id".into(), json!(n.id.to_string()));
     vars.insert("link".into(), json!(format!("{}/", ctx.delivery.public_url)));
-    if n.kind == NotificationKind::Invitation
+    if let Some((path, label)) = action_link(n.kind)
         && let Some(token) = n.payload.get("token").and_then(Value::as_str)
     {
         let token: String = url::form_urlencoded::byte_serialize(token.as_bytes()).collect();
-        vars.insert(
-            "accept_link".into(),
-            json!(format!("{}/invitations/accept?token={token}", ctx.delivery.public_url)),
-        );
+        vars.insert("accept_link".into(), json!(format!("{}{path}{token}", ctx.delivery.public_url)));
+        vars.insert("action".into(), json!(label));
     }
     Ok(Value::Object(vars))
+}
+
+/// The page a mail's button opens with the payload's token, and the layout text of the button.
+fn action_link(kind: NotificationKind) -> Option<(&'static str, &'static str)> {
+    match kind {
+        NotificationKind::Invitation => Some(("/invitations/accept?token=", "accept")),
+        NotificationKind::TenderConfirmation => Some(("/tenders/confirm?token=", "confirm")),
+        NotificationKind::TenderPublished => Some(("/tenders/manage?key=", "manage")),
+        _ => None,
+    }
 }
 
 /// The body a webhook receives: the kind, when it happened, and the notification's payload.

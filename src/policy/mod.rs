@@ -118,6 +118,13 @@ pub enum Action<'a> {
     Redeliver { endpoint_organization_id: Option<Uuid> },
     /// Change a partner's directory profile: its ADMIN, or staff ADMIN.
     EditPartnerProfile { partner_id: Uuid },
+    /// Post a call for tenders published at once: a customer's ADMIN. (A visitor posts without
+    /// signing in and confirms the e-mail first; anyone else signed in is refused.)
+    PostTender,
+    /// Express interest in, and respond to, tenders for the acting partner (its ADMIN or SALES).
+    AnswerTender,
+    /// Pick a tender's winning response: the ADMIN of the customer that posted it.
+    AwardTender { tender: &'a entity::tender::Model },
 }
 
 /// The subscription a change is about.
@@ -291,6 +298,20 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
             m.role == Role::Admin
                 && (is_staff(m)
                     || (m.organization_kind == OrganizationKind::Partner && m.organization_id() == partner_id))
+        }
+        Action::PostTender => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Customer && m.role == Role::Admin
+        }
+        Action::AnswerTender => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner && matches!(m.role, Role::Admin | Role::Sales)
+        }
+        Action::AwardTender { tender } => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Customer
+                && m.role == Role::Admin
+                && tender.author_organization_id == Some(m.organization_id())
         }
         Action::Redeliver { endpoint_organization_id } => {
             let m = acting(principal)?;
@@ -1092,6 +1113,126 @@ pub fn rebate_claims_scope(principal: Option<&Principal>) -> Condition {
             Condition::all().add(rebate_claim::Column::DistributorId.eq(m.organization_id()))
         }
         OrganizationKind::Customer => none,
+    }
+}
+
+/// The tenders a principal reads: staff every published one; a customer its own; a partner the
+/// open ones it is entitled to (`tenders_open_to`) and those it already took part in. Never the
+/// public, and never an unconfirmed tender to anyone but its author's organisation.
+pub fn tenders_scope(principal: Option<&Principal>, now: DateTime<Utc>) -> Condition {
+    use entity::{tender, tender_interest, tender_response};
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return none };
+    let published = tender::Column::Status.ne(entity::enums::TenderStatus::Unconfirmed);
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all().add(published),
+        OrganizationKind::Customer => {
+            Condition::all().add(tender::Column::AuthorOrganizationId.eq(m.organization_id()))
+        }
+        OrganizationKind::Partner => {
+            let partner = m.organization_id();
+            let took_part = |table: SelectStatement| Expr::exists(table);
+            let interest = Query::select()
+                .expr(Expr::val(1))
+                .from(tender_interest::Entity)
+                .and_where(
+                    Expr::col((tender_interest::Entity, tender_interest::Column::TenderId))
+                        .equals((tender::Entity, tender::Column::Id)),
+                )
+                .and_where(Expr::col((tender_interest::Entity, tender_interest::Column::PartnerId)).eq(partner))
+                .to_owned();
+            let response = Query::select()
+                .expr(Expr::val(1))
+                .from(tender_response::Entity)
+                .and_where(
+                    Expr::col((tender_response::Entity, tender_response::Column::TenderId))
+                        .equals((tender::Entity, tender::Column::Id)),
+                )
+                .and_where(Expr::col((tender_response::Entity, tender_response::Column::PartnerId)).eq(partner))
+                .to_owned();
+            Condition::all().add(published).add(
+                Condition::any().add(tenders_open_to(partner, now)).add(took_part(interest)).add(took_part(response)),
+            )
+        }
+        OrganizationKind::Distributor => none,
+    }
+}
+
+/// The tenders a partner is entitled to now: OPEN before the deadline (the same check as the
+/// closing job, so a tender is closed on every request the moment its deadline passes), to a
+/// partner with a partnership, whose country is in the tender's region and whose profile lists
+/// one of its expertise, for each restriction the author set. Constant subqueries on the
+/// partner's side are evaluated once; the tender's tags by their primary key.
+pub fn tenders_open_to(partner_id: Uuid, now: DateTime<Utc>) -> Condition {
+    use entity::{
+        enums::{ProfileTagKind, TenderStatus, TenderTagKind},
+        partner_profile_tag, partnership, tender, tender_tag,
+    };
+    let tags = |kind: TenderTagKind| {
+        Query::select()
+            .expr(Expr::val(1))
+            .from(tender_tag::Entity)
+            .and_where(
+                Expr::col((tender_tag::Entity, tender_tag::Column::TenderId))
+                    .equals((tender::Entity, tender::Column::Id)),
+            )
+            .and_where(Expr::col((tender_tag::Entity, tender_tag::Column::Kind)).eq(kind.as_str()))
+            .to_owned()
+    };
+    let active = Query::select()
+        .expr(Expr::val(1))
+        .from(partnership::Entity)
+        .and_where(Expr::col((partnership::Entity, partnership::Column::OrganizationId)).eq(partner_id))
+        .to_owned();
+    let country = Query::select()
+        .column(organization::Column::Country)
+        .from(organization::Entity)
+        .and_where(Expr::col((organization::Entity, organization::Column::Id)).eq(partner_id))
+        .to_owned();
+    let expertise = Query::select()
+        .column(partner_profile_tag::Column::Value)
+        .from(partner_profile_tag::Entity)
+        .and_where(Expr::col((partner_profile_tag::Entity, partner_profile_tag::Column::OrganizationId)).eq(partner_id))
+        .and_where(
+            Expr::col((partner_profile_tag::Entity, partner_profile_tag::Column::Kind))
+                .eq(ProfileTagKind::Expertise.as_str()),
+        )
+        .to_owned();
+    let in_region = tags(TenderTagKind::Region)
+        .and_where(Expr::col((tender_tag::Entity, tender_tag::Column::Value)).in_subquery(country))
+        .to_owned();
+    let in_expertise = tags(TenderTagKind::Expertise)
+        .and_where(Expr::col((tender_tag::Entity, tender_tag::Column::Value)).in_subquery(expertise))
+        .to_owned();
+    Condition::all()
+        .add(tender::Column::Status.eq(TenderStatus::Open))
+        .add(tender::Column::Deadline.gt(now))
+        .add(Expr::exists(active))
+        .add(Condition::any().add(Expr::exists(tags(TenderTagKind::Region)).not()).add(Expr::exists(in_region)))
+        .add(Condition::any().add(Expr::exists(tags(TenderTagKind::Expertise)).not()).add(Expr::exists(in_expertise)))
+}
+
+/// Responses to tenders a principal reads: a partner its own, a customer those to its tenders,
+/// staff all.
+pub fn tender_responses_scope(principal: Option<&Principal>) -> Condition {
+    use entity::{tender, tender_response};
+    let none = Condition::all().add(Expr::val(false));
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return none };
+    match m.organization_kind {
+        OrganizationKind::Vendor => Condition::all(),
+        OrganizationKind::Partner => Condition::all().add(tender_response::Column::PartnerId.eq(m.organization_id())),
+        OrganizationKind::Customer => Condition::all().add(
+            tender_response::Column::TenderId.in_subquery(
+                Query::select()
+                    .column(tender::Column::Id)
+                    .from(tender::Entity)
+                    .and_where(
+                        Expr::col((tender::Entity, tender::Column::AuthorOrganizationId)).eq(m.organization_id()),
+                    )
+                    .to_owned(),
+            ),
+        ),
+        OrganizationKind::Distributor => none,
     }
 }
 

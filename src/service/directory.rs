@@ -67,19 +67,11 @@ fn https_url(value: &str) -> Result<String, String> {
 }
 
 fn description(value: &str) -> Result<String, String> {
-    let trimmed = value.trim();
-    if trimmed.chars().count() > MAX_DESCRIPTION {
-        return Err(format!("must be at most {MAX_DESCRIPTION} characters"));
-    }
-    // Plain text: line breaks stay, other control characters do not.
-    if trimmed.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
-        return Err("must not contain control characters".into());
-    }
-    Ok(trimmed.to_string())
+    validate::plain_text(value, MAX_DESCRIPTION)
 }
 
 /// A list of short labels, trimmed, without duplicates (compared case-insensitively).
-fn labels(values: &[String], language_codes: bool) -> Result<Vec<String>, String> {
+pub(crate) fn labels(values: &[String], language_codes: bool) -> Result<Vec<String>, String> {
     let mut out: Vec<String> = Vec::new();
     for value in values {
         let v = if language_codes {

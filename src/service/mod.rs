@@ -30,6 +30,7 @@ pub mod rebates;
 pub mod service_accounts;
 pub mod stories;
 pub mod subscriptions;
+pub mod tenders;
 pub mod tokens;
 pub mod webhooks;
 
@@ -52,6 +53,8 @@ pub struct Ctx {
     pub delivery: Arc<crate::delivery::Channels>,
     /// Live events for this node's subscriptions.
     pub events: crate::events::Events,
+    /// How often a client address or an e-mail may post a tender.
+    pub tender_posts: Arc<tenders::PostLimits>,
 }
 
 /// Limits the settings put on use cases.
@@ -81,6 +84,7 @@ impl Ctx {
             files: crate::files::Files::open(&settings.files)?,
             delivery: Arc::new(crate::delivery::Channels::start(settings)?),
             events: crate::events::Events::default(),
+            tender_posts: Arc::new(tenders::PostLimits::per_hour(settings.rate_limits.tender_posts_per_hour)),
         })
     }
 

@@ -251,6 +251,7 @@ fn every_mutation_has_rows() {
             .chain(crate::notifications::OPERATIONS.iter())
             .chain(crate::dashboard::OPERATIONS.iter())
             .chain(crate::directory::OPERATIONS.iter())
+            .chain(crate::tenders::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

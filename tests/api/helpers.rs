@@ -152,6 +152,15 @@ impl TestApp {
         Self::start(settings, dir, true).await
     }
 
+    /// An app on a SQLite file whatever database the suite runs on: for what only the embedded
+    /// database has (its online backup).
+    pub async fn spawn_sqlite() -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(format!("sqlite://{}?mode=rwc", dir.path().join("test.db").display()));
+        settings.files = partnerhub::files::Location::Local(dir.path().join("files"));
+        Self::start(settings, dir, true).await
+    }
+
     async fn start(settings: Settings, dir: tempfile::TempDir, owns_database: bool) -> TestApp {
         init_test_log();
         let clock = ShiftedClock::default();

@@ -38,6 +38,7 @@ mod rebates;
 mod service_accounts;
 mod sso;
 mod statements;
+mod tenders;
 mod tokens;
 mod viewer;
 mod who_pays;

@@ -146,6 +146,7 @@ const EXEMPT: &[(&str, &str)] = &[
     ("Plan.volumeBands", "a plan's bands through a loader; checked inside the product list"),
     ("Product.plans", "a product's plans through a loader; checked inside the product list"),
     ("Deal.products", "a deal's products through a loader; checked inside the deals list"),
+    ("Tender.responses", "first pages of every tender in one statement; checked inside the tenders list"),
     ("LedgerEntry.history", "an entry's states through a loader; checked inside the ledger list"),
     ("Query.partnerBalances", "summed in SQL: a fixed number of statements per partner"),
     ("LedgerBalance.holds", "computed from the balance's summing statements"),
@@ -214,6 +215,7 @@ const PATHS: &[(&str, &str, &str)] = &[
     ("Query.renewalsDue", "anna@", "{ LIST }"),
     ("Query.subscriptionChangeRequests", "anna@", "{ LIST }"),
     ("Query.successStories", "vera.admin@", "{ LIST }"),
+    ("Query.tenders", "vera.admin@", "{ LIST }"),
     ("Query.tierReviewQueue", "vera.admin@", "{ LIST }"),
     ("Query.welcomeGifts", "vera.admin@", "{ LIST }"),
     ("Viewer.apiTokens", "anna@", "{ viewer { LIST } }"),
@@ -721,6 +723,28 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
             }
         }
     }
+    // Tenders: four more of Edelweiss's, each with Alpine's response and interest.
+    for i in 0..4 {
+        let posted = gql(
+            &erika,
+            "mutation($i: PostTenderInput!) { postTender(input: $i) { tender { id } } }",
+            json!({ "i": {
+            "title": format!("Extra tender {i}"), "description": "Desk phones for another practice, installed and run.",
+            "budget": { "min": "1000", "max": "2000", "currency": "CHF" }, "region": ["CH"],
+            "deadline": (app.ctx.now() + chrono::TimeDelta::days(30)).to_rfc3339(),
+            "contactName": "Erika", "contactEmail": "erika@edelweiss-dental.example" } }),
+        )
+        .await;
+        let id = id_of(&posted, &["data", "postTender", "tender", "id"]);
+        gql(
+            &anna,
+            "mutation($i: RespondToTenderInput!) { respondToTender(input: $i) { id } }",
+            json!({ "i": {
+            "tenderId": id, "proposal": "We do it.", "price": { "amount": "1500", "currency": "CHF" },
+            "idempotencyKey": format!("extra-{i}") } }),
+        )
+        .await;
+    }
     // Webhook endpoints of Alpine (written directly: registration checks URLs on the network),
     // and the demo's notifications delivered: e-mails and one webhook message per endpoint.
     {
@@ -785,7 +809,11 @@ async fn every_list_costs_the_same_for_one_item_and_for_all() {
     assert!(missing.is_empty(), "list fields without a row in tests/api/statements.rs: {missing:?}");
 
     // The queries select everything of a hundred items; the complexity limit is not under test.
-    let app = TestApp::spawn_counting(|s| s.graphql.max_complexity = usize::MAX).await;
+    let app = TestApp::spawn_counting(|s| {
+        s.graphql.max_complexity = usize::MAX;
+        s.rate_limits.tender_posts_per_hour = 100;
+    })
+    .await;
     let world = app.demo().await;
     let variables = thicken(&app, &world).await;
     let grows: BTreeSet<&str> = GROWS.iter().map(|g| g.0).collect();
