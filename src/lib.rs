@@ -3,6 +3,7 @@
 //! `Application::build` assembles everything from settings; `main` and the tests both use it.
 
 pub mod auth;
+pub mod backup;
 pub mod clock;
 pub mod config;
 pub mod db;

@@ -59,6 +59,23 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL); schema.graphql in the repository is this output.
     Schema,
+    /// Copy the SQLite database of PARTNERHUB_DATABASE_URL to FILE while the server runs (one
+    /// consistent snapshot, VACUUM INTO). PostgreSQL is backed up with pg_dump (README).
+    Backup {
+        /// Where to write the copy; it must not exist.
+        #[arg(long)]
+        to: std::path::PathBuf,
+    },
+    /// Put a backup in place of the SQLite database of PARTNERHUB_DATABASE_URL, after checking it
+    /// (integrity, foreign keys, numbering, ledger and grant invariants). Stop the server first.
+    Restore {
+        /// The backup file.
+        #[arg(long)]
+        from: std::path::PathBuf,
+        /// Replace an existing database file.
+        #[arg(long)]
+        replace: bool,
+    },
 }
 
 fn settings_help() -> String {
@@ -112,6 +129,28 @@ async fn run(command: Command, mut settings: Settings) -> Result<(), String> {
             let listener = app.bind().await.map_err(|e| e.to_string())?;
             tracing::info!(address = %app.state.settings.listen, "serving /graphql");
             app.serve(listener).await.map_err(|e| e.to_string())
+        }
+        Command::Backup { to } => {
+            partnerhub::backup::sqlite_path(&settings.database_url).map_err(|e| e.to_string())?;
+            let db = sea_orm::Database::connect(&settings.database_url)
+                .await
+                .map_err(|e| format!("cannot open the database: {e}"))?;
+            let bytes = partnerhub::backup::backup(&db, &to).await.map_err(|e| e.to_string())?;
+            println!("backed up to {} ({bytes} bytes)", to.display());
+            Ok(())
+        }
+        Command::Restore { from, replace } => {
+            let target = partnerhub::backup::sqlite_path(&settings.database_url).map_err(|e| e.to_string())?;
+            let findings = partnerhub::backup::restore(&from, &target, replace).await.map_err(|e| e.to_string())?;
+            if !findings.is_empty() {
+                return Err(format!("restored, but the copy in place is not sound: {}", findings.join("; ")));
+            }
+            println!(
+                "restored {} into {}: integrity, foreign keys, numbering, ledger and grant checks: passes",
+                from.display(),
+                target.display()
+            );
+            Ok(())
         }
         Command::Migrate => {
             let (conn, _) = db::connect(&settings.database_url, 1, settings.database_statement_cache)

@@ -10,6 +10,7 @@ mod helpers;
 mod idp;
 
 mod authorization;
+mod backup;
 mod billing;
 mod bootstrap;
 mod contract;
