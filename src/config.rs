@@ -63,6 +63,11 @@ pub mod vars {
         DATABASE_URL = "PARTNERHUB_DATABASE_URL": "sqlite://path?mode=rwc or postgres://user:pass@host/db (default sqlite://./partnerhub.db?mode=rwc)";
         DATABASE_MAX_CONNECTIONS = "PARTNERHUB_DATABASE_MAX_CONNECTIONS": "connection pool size (default 10)";
         DATABASE_STATEMENT_CACHE = "PARTNERHUB_DATABASE_STATEMENT_CACHE": "prepared statements each pooled connection keeps for reuse; 0 prepares every statement anew (default 100)";
+        DATABASE_ACQUIRE_TIMEOUT_MS = "PARTNERHUB_DATABASE_ACQUIRE_TIMEOUT_MS": "longest a request waits for a pooled connection before INTERNAL with its request id, in milliseconds (default 3000)";
+        STATEMENT_TIMEOUT = "PARTNERHUB_STATEMENT_TIMEOUT": "PostgreSQL's statement_timeout on every connection: a slow statement is cancelled and its connection returned (default 25s)";
+        REQUEST_TIMEOUT = "PARTNERHUB_REQUEST_TIMEOUT": "longest a request may run before it is answered 504 TIMEOUT with its request id (default 30s)";
+        SHUTDOWN_GRACE = "PARTNERHUB_SHUTDOWN_GRACE": "on SIGTERM or Ctrl-C, how long requests in flight may finish before the process exits (default 20s)";
+        METRICS_LISTEN = "PARTNERHUB_METRICS_LISTEN": "address of the Prometheus endpoint /metrics, e.g. 127.0.0.1:9464; never served on the public address (default off)";
         LOG_FORMAT = "PARTNERHUB_LOG_FORMAT": "`text` (default) or `json`";
         LOG = "PARTNERHUB_LOG": "log filter, tracing-subscriber syntax (default info)";
         TRACE_SQL = "PARTNERHUB_TRACE_SQL": "any value logs every SQL statement at debug level, target partnerhub::sql (default off)";
@@ -130,6 +135,22 @@ pub struct Settings {
     /// Where uploaded files are kept.
     pub files: crate::files::Location,
     pub delivery: DeliverySettings,
+    pub operations: OperationSettings,
+}
+
+/// Bounds on time and resources that keep a node answering under load and faults.
+#[derive(Clone, Copy, Debug)]
+pub struct OperationSettings {
+    /// Longest wait for a pooled connection.
+    pub acquire_timeout: std::time::Duration,
+    /// PostgreSQL's `statement_timeout` per connection.
+    pub statement_timeout: std::time::Duration,
+    /// Longest a request runs.
+    pub request_timeout: std::time::Duration,
+    /// How long requests in flight may finish after SIGTERM.
+    pub shutdown_grace: std::time::Duration,
+    /// Where `/metrics` is served; off when absent.
+    pub metrics_listen: Option<SocketAddr>,
 }
 
 /// How notifications leave: SMTP, the worker's schedule, webhook limits.
@@ -408,7 +429,30 @@ impl Settings {
         if let Err(message) = crate::delivery::mail::Mailer::check_settings(&delivery) {
             return Err(ConfigError::Invalid { name: SMTP_URL.name, message });
         }
+        let positive = |setting: Setting, d: chrono::TimeDelta| {
+            d.to_std()
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or(ConfigError::Invalid { name: setting.name, message: "must be more than 0".into() })
+        };
+        let operations = OperationSettings {
+            acquire_timeout: std::time::Duration::from_millis(
+                source.number(DATABASE_ACQUIRE_TIMEOUT_MS, 3000)?.clamp(1, 600_000) as u64,
+            ),
+            statement_timeout: positive(
+                STATEMENT_TIMEOUT,
+                source.duration(STATEMENT_TIMEOUT, chrono::TimeDelta::seconds(25))?,
+            )?,
+            request_timeout: positive(
+                REQUEST_TIMEOUT,
+                source.duration(REQUEST_TIMEOUT, chrono::TimeDelta::seconds(30))?,
+            )?,
+            shutdown_grace: positive(SHUTDOWN_GRACE, source.duration(SHUTDOWN_GRACE, chrono::TimeDelta::seconds(20))?)?,
+            metrics_listen: source
+                .parsed(METRICS_LISTEN, None, "an address such as 127.0.0.1:9464", |t| t.parse().ok().map(Some))?,
+        };
         Ok(Settings {
+            operations,
             delivery,
             files,
             environment,

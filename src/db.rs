@@ -32,11 +32,37 @@ pub async fn connect(
     max_connections: u32,
     statement_cache: usize,
 ) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
+    connect_with(url, max_connections, statement_cache, Limits::default()).await
+}
+
+/// How long a caller waits for a connection, and how long PostgreSQL lets one statement run.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub acquire_timeout: Duration,
+    pub statement_timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { acquire_timeout: Duration::from_secs(10), statement_timeout: Duration::from_secs(300) }
+    }
+}
+
+/// `connect` with the server's bounds: a full pool answers after `acquire_timeout` instead of
+/// queueing requests without end, and a statement that outlives `statement_timeout` is cancelled
+/// by PostgreSQL, which frees its connection.
+pub async fn connect_with(
+    url: &str,
+    max_connections: u32,
+    statement_cache: usize,
+    limits: Limits,
+) -> Result<(DatabaseConnection, StatementCounter), DbErr> {
     let mut options = ConnectOptions::new(url);
+    let statement_timeout = format!("{}", limits.statement_timeout.as_millis().max(1));
     options
         .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(limits.acquire_timeout)
         // sqlx pings a pooled connection before every use by default: one more round trip for
         // every statement (about a fifth of the server's CPU on the customer list). Only a
         // connection idle long enough to have been dropped by the server is checked first.
@@ -52,7 +78,9 @@ pub async fn connect(
                 .create_if_missing(true)
                 .statement_cache_capacity(statement_cache)
         })
-        .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statement_cache));
+        .map_sqlx_postgres_opts(move |o| {
+            o.statement_cache_capacity(statement_cache).options([("statement_timeout", statement_timeout.as_str())])
+        });
     let mut db = Database::connect(options).await?;
     let counter = StatementCounter::default();
     let inner = counter.0.clone();
@@ -61,6 +89,7 @@ pub async fn connect(
     let trace = crate::config::vars::TRACE_SQL.from_process().is_some();
     db.set_metric_callback(move |info| {
         inner.fetch_add(1, Ordering::SeqCst);
+        crate::metrics::statement_ran();
         if trace {
             tracing::debug!(target: "partnerhub::sql", elapsed_us = info.elapsed.as_micros() as u64, "{}", info.statement);
         }

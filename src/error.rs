@@ -23,6 +23,9 @@ pub mod code {
     /// A persisted query's hash or a trusted document's id the server does not know: send the
     /// document again with its hash (automatic persisted queries), or use a listed operation.
     pub const PERSISTED_QUERY_NOT_FOUND: &str = "PERSISTED_QUERY_NOT_FOUND";
+    /// The request ran longer than `PARTNERHUB_REQUEST_TIMEOUT` and was stopped (HTTP 504); what
+    /// it had written in a transaction was rolled back with it.
+    pub const TIMEOUT: &str = "TIMEOUT";
 }
 
 #[derive(Debug, Clone, thiserror::Error)]

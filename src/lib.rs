@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod jobs;
+pub mod metrics;
 pub mod policy;
 pub mod principal;
 pub mod secrets;
@@ -68,10 +69,19 @@ pub enum StartError {
 impl Application {
     /// Connects to the database, applies pending migrations and builds the router.
     pub async fn build(settings: Settings, clock: Arc<dyn Clock>) -> Result<Self, StartError> {
-        let (db, statements) =
-            db::connect(&settings.database_url, settings.database_max_connections, settings.database_statement_cache)
-                .await
-                .map_err(StartError::Database)?;
+        let limits = db::Limits {
+            acquire_timeout: settings.operations.acquire_timeout,
+            statement_timeout: settings.operations.statement_timeout,
+        };
+        let (db, statements) = db::connect_with(
+            &settings.database_url,
+            settings.database_max_connections,
+            settings.database_statement_cache,
+            limits,
+        )
+        .await
+        .map_err(StartError::Database)?;
+        metrics::install();
         db::migrate(&db).await.map_err(StartError::Migration)?;
         let schema = graphql::build(&settings);
         let providers = auth::oidc::Providers::start(&settings.oidc_providers, &settings.public_url).await;
@@ -109,20 +119,59 @@ impl Application {
         TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })
     }
 
-    /// Serves until the process receives Ctrl-C / SIGTERM, running the background jobs.
+    /// Serves until the process receives Ctrl-C / SIGTERM, running the background jobs. Then it
+    /// stops accepting connections, lets requests in flight finish for up to
+    /// `PARTNERHUB_SHUTDOWN_GRACE`, and waits for the jobs to put down what they hold (the outbox
+    /// releases the deliveries it leased and did not try).
     pub async fn serve(self, listener: TcpListener) -> Result<(), StartError> {
-        jobs::spawn(self.state.ctx.clone());
-        axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
-            .with_graceful_shutdown(shutdown_signal())
-            .await
-            .map_err(StartError::Serve)
+        use std::future::IntoFuture;
+        let (stop, stopping) = tokio::sync::watch::channel(false);
+        let jobs = jobs::spawn(self.state.ctx.clone(), stopping.clone());
+        self.serve_metrics().await?;
+        let grace = self.state.settings.operations.shutdown_grace;
+        let signalled = async move {
+            shutdown_signal().await;
+            let _ = stop.send(true);
+        };
+        let server = axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
+            .with_graceful_shutdown(signalled)
+            .into_future();
+        let mut waiting = stopping.clone();
+        let grace_over = async move {
+            let _ = waiting.wait_for(|stopping| *stopping).await;
+            tokio::time::sleep(grace).await;
+        };
+        tokio::select! {
+            served = server => served.map_err(StartError::Serve)?,
+            () = grace_over => tracing::warn!(grace_s = grace.as_secs_f64(), "requests still in flight when the grace period ended"),
+        }
+        if tokio::time::timeout(std::time::Duration::from_secs(10), jobs).await.is_err() {
+            tracing::warn!("a job did not stop within 10 s");
+        }
+        tracing::info!("stopped");
+        Ok(())
     }
 
     /// Serves without waiting for a signal (tests stop it by dropping the runtime).
     pub async fn serve_forever(self, listener: TcpListener) -> Result<(), StartError> {
+        self.serve_metrics().await?;
         axum::serve(listener, self.router.into_make_service_with_connect_info::<SocketAddr>())
             .await
             .map_err(StartError::Serve)
+    }
+
+    /// `/metrics` on `PARTNERHUB_METRICS_LISTEN`, apart from the public address.
+    async fn serve_metrics(&self) -> Result<(), StartError> {
+        let Some(addr) = self.state.settings.operations.metrics_listen else { return Ok(()) };
+        let listener = TcpListener::bind(addr).await.map_err(|source| StartError::Listen { addr, source })?;
+        tracing::info!(address = %addr, "serving /metrics");
+        let router = metrics::router(self.state.clone());
+        tokio::spawn(async move {
+            if let Err(e) = axum::serve(listener, router).await {
+                tracing::error!(error = %e, "the metrics listener stopped");
+            }
+        });
+        Ok(())
     }
 }
 

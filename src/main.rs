@@ -465,6 +465,17 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
         "  without PARTNERHUB_SMTP_URL); the bakery's private page: http://{}/tenders/manage?key={}",
         settings.listen, demo.tender_manage_key
     );
+    println!("\nOperations: while this runs, PARTNERHUB_DATABASE_URL='{database}' partnerhub backup --to demo-copy.db");
+    println!("  takes a consistent copy (partnerhub restore --from demo-copy.db checks and restores one).");
+    match settings.operations.metrics_listen {
+        Some(addr) => println!("  Prometheus metrics: http://{addr}/metrics"),
+        None => println!(
+            "  Prometheus metrics: start with PARTNERHUB_METRICS_LISTEN=127.0.0.1:9464, then open /metrics there."
+        ),
+    }
+    println!(
+        "  SIGTERM or Ctrl-C lets requests in flight finish (PARTNERHUB_SHUTDOWN_GRACE); requests stop at PARTNERHUB_REQUEST_TIMEOUT."
+    );
     if let Some(partner_admin) = demo.users.iter().find(|u| u.email.starts_with("anna@")) {
         println!("\nTry it (Anna, ADMIN of a Gold partner):\n");
         println!(

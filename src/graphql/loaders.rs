@@ -121,7 +121,8 @@ fn cached<K: Send + Sync + std::hash::Hash + Eq + Clone + 'static, L: Loader<K>>
     loader: L,
     delay: Duration,
 ) -> DataLoader<L, HashMapCache> {
-    DataLoader::with_cache(loader, tokio::spawn, HashMapCache::default()).delay(delay)
+    // A batch runs in a task of its own; it counts its statements for the request that asked.
+    DataLoader::with_cache(loader, crate::metrics::spawn_counted, HashMapCache::default()).delay(delay)
 }
 
 macro_rules! loaders {

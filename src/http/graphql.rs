@@ -81,6 +81,7 @@ fn plain_error(status: StatusCode, media: Media, message: &str, code: &str) -> R
 }
 
 fn app_error(err: AppError, media: Media) -> Response {
+    crate::metrics::error(err.code());
     let status = super::status_for(&err);
     let response = plain_error(status, media, &err.public_message(), err.code());
     super::with_error_headers(response, &err)
@@ -526,6 +527,12 @@ async fn execute(
             Err(refused) => refused_response(refused),
         }
     };
+    let operation = match &batch {
+        Operations::Single(request) => {
+            crate::metrics::operation_label(request.as_ref().as_ref().ok().and_then(|r| r.operation_name.as_deref()))
+        }
+        Operations::Batch(_) => "batch".into(),
+    };
     let response = match batch {
         Operations::Single(request) => BatchResponse::Single(run(*request).await),
         Operations::Batch(requests) => {
@@ -536,7 +543,9 @@ async fn execute(
             BatchResponse::Batch(responses)
         }
     };
-    respond(response, media, state.settings.graphql.max_errors.max(2))
+    let mut response = respond(response, media, state.settings.graphql.max_errors.max(2));
+    response.extensions_mut().insert(super::OperationName(operation));
+    response
 }
 
 /// Longest message an error from the GraphQL engine keeps: a parse error must not echo a huge
@@ -565,6 +574,9 @@ fn with_codes(mut response: GqlResponse, max_errors: usize) -> GqlResponse {
             }
         }
         error.message = short(&error.message);
+        if let Some(async_graphql::Value::String(code)) = extensions.get("code") {
+            crate::metrics::error(code);
+        }
     }
     if response.errors.len() > max_errors {
         let left_out = response.errors.len() - (max_errors - 1);

@@ -57,7 +57,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .fallback(not_found)
-        .layer(middleware::from_fn(request_context))
+        .layer(middleware::from_fn_with_state(state.clone(), request_context))
         .layer(cors(&state.settings.cors_origins))
         .with_state(state)
 }
@@ -85,29 +85,64 @@ fn cors(origins: &[String]) -> tower_http::cors::CorsLayer {
         .max_age(std::time::Duration::from_secs(600))
 }
 
-/// One span per request with its id, the id echoed in `X-Request-Id`, and a panic anywhere
-/// below answered as INTERNAL with that id (the log has the rest).
-async fn request_context(request: Request, next: Next) -> Response {
+/// The GraphQL operation a response answered, for the metrics (set by the GraphQL handler).
+#[derive(Clone)]
+pub struct OperationName(pub String);
+
+/// One span per request with its id, the id echoed in `X-Request-Id`, a panic anywhere below
+/// answered as INTERNAL with that id (the log has the rest), a request that outlives
+/// `PARTNERHUB_REQUEST_TIMEOUT` answered 504 `TIMEOUT` (dropping it rolls back its transaction),
+/// and the request counted in the metrics with its statements.
+async fn request_context(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let request_id =
         telemetry::request_id_from_header(request.headers().get("x-request-id").and_then(|v| v.to_str().ok()));
+    let route = request
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_string(), |p| p.as_str().to_string());
     let span = tracing::info_span!("request", request_id = %request_id, method = %request.method(), path = %request.uri().path());
     let started = Instant::now();
     let id = request_id.clone();
-    let mut response = telemetry::with_request_id(request_id.clone(), async move {
-        match AssertUnwindSafe(next.run(request)).catch_unwind().await {
-            Ok(response) => response,
-            Err(_) => {
-                tracing::error!(request_id = %id, "request handler panicked");
-                let message = format!("internal error; request id {id}");
-                (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body(&message, code::INTERNAL))).into_response()
+    let limit = state.settings.operations.request_timeout;
+    let (mut response, statements) = crate::metrics::counting_statements(telemetry::with_request_id(
+        request_id.clone(),
+        async move {
+            match tokio::time::timeout(limit, AssertUnwindSafe(next.run(request)).catch_unwind()).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(_)) => {
+                    tracing::error!(request_id = %id, "request handler panicked");
+                    let message = format!("internal error; request id {id}");
+                    (StatusCode::INTERNAL_SERVER_ERROR, Json(error_body(&message, code::INTERNAL))).into_response()
+                }
+                Err(_) => {
+                    tracing::warn!(request_id = %id, limit_ms = limit.as_millis() as u64, "request timed out");
+                    let message = format!(
+                        "the request took longer than {} s and was stopped; nothing it began was kept; request id {id}",
+                        limit.as_secs_f64()
+                    );
+                    (StatusCode::GATEWAY_TIMEOUT, Json(error_body(&message, code::TIMEOUT))).into_response()
+                }
             }
         }
-    })
-    .instrument(span.clone())
+        .instrument(span.clone()),
+    ))
     .await;
+    let elapsed = started.elapsed();
     span.in_scope(|| {
-        tracing::info!(status = response.status().as_u16(), elapsed_ms = started.elapsed().as_millis() as u64, "served")
+        tracing::info!(
+            status = response.status().as_u16(),
+            elapsed_ms = elapsed.as_millis() as u64,
+            statements,
+            "served"
+        )
     });
+    let operation = response.extensions().get::<OperationName>().map_or_else(String::new, |o| o.0.clone());
+    if response.status() == StatusCode::GATEWAY_TIMEOUT {
+        crate::metrics::error(code::TIMEOUT);
+    } else if response.status().is_server_error() && operation.is_empty() {
+        crate::metrics::error(code::INTERNAL);
+    }
+    crate::metrics::request(&route, &operation, response.status().as_u16(), elapsed, statements);
     if let Ok(value) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", value);
     }
@@ -143,6 +178,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// An application error answered outside GraphQL, in the same JSON shape.
 pub(crate) fn error_response(err: crate::error::AppError) -> Response {
+    crate::metrics::error(err.code());
     let response = (status_for(&err), Json(error_body(&err.public_message(), err.code()))).into_response();
     with_error_headers(response, &err)
 }
@@ -198,7 +234,21 @@ mod tests {
 
     #[tokio::test]
     async fn a_panic_becomes_internal_with_the_request_id() {
-        let app: Router = Router::new().route("/boom", get(boom)).layer(middleware::from_fn(request_context));
+        let settings = crate::config::Settings::from_vars(&Default::default()).unwrap();
+        let app = crate::Application::build(
+            crate::config::Settings {
+                database_url: "sqlite::memory:".into(),
+                files: crate::files::Location::Local(std::env::temp_dir().join("partnerhub-unit-files")),
+                ..settings
+            },
+            std::sync::Arc::new(crate::clock::SystemClock),
+        )
+        .await
+        .unwrap();
+        let app: Router = Router::new()
+            .route("/boom", get(boom))
+            .layer(middleware::from_fn_with_state(app.state.clone(), request_context))
+            .with_state(app.state.clone());
         let response = app.oneshot(HttpRequest::get("/boom").body(Body::empty()).unwrap()).await.unwrap();
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let id = response.headers().get("x-request-id").unwrap().to_str().unwrap().to_string();

@@ -12,10 +12,10 @@ use std::time::Duration;
 
 use crate::service::Ctx;
 
-/// Runs the periodic jobs, and the outbox worker, until the process stops.
-pub fn spawn(ctx: Ctx) {
-    outbox::spawn(ctx.clone());
-    tokio::spawn(async move {
+/// Runs the periodic jobs and the outbox worker until `stop`; the handle ends when all have.
+pub fn spawn(ctx: Ctx, mut stop: outbox::Stop) -> tokio::task::JoinHandle<()> {
+    let outbox = outbox::spawn(ctx.clone(), stop.clone());
+    let periodic = tokio::spawn(async move {
         let mut tick = tokio::time::interval(Duration::from_secs(60));
         // The tier review runs once per UTC day on each node (at start, then after midnight);
         // its writes are idempotent, so nodes running it together agree.
@@ -31,25 +31,38 @@ pub fn spawn(ctx: Ctx) {
         // second run (another node, a restart) from sending it twice.
         let mut digested_on = None;
         loop {
-            tick.tick().await;
-            if let Err(err) = grants::run_expiry(&ctx).await {
-                err.report("grant expiry run failed; retrying next minute");
+            // A job that runs finishes its work; no new one starts once the process stops.
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.changed() => {}
             }
-            if let Err(err) = grants::warn_expiring(&ctx).await {
-                err.report("grant expiry warnings failed; retrying next minute");
+            if *stop.borrow() {
+                return;
             }
-            if let Err(err) = crate::service::deals::run_expiry(&ctx).await {
-                err.report("deal expiry run failed; retrying next minute");
-            }
-            if let Err(err) = crate::service::tenders::run_close(&ctx).await {
-                err.report("tender closing failed; retrying next minute");
-            }
-            if let Err(err) = crate::service::subscriptions::run_renewals(&ctx).await {
-                err.report("subscription renewals failed; retrying next minute");
-            }
+            ran("grant_expiry", grants::run_expiry(&ctx).await, "grant expiry run failed; retrying next minute");
+            ran(
+                "grant_expiry_warnings",
+                grants::warn_expiring(&ctx).await,
+                "grant expiry warnings failed; retrying next minute",
+            );
+            ran(
+                "deal_expiry",
+                crate::service::deals::run_expiry(&ctx).await,
+                "deal expiry run failed; retrying next minute",
+            );
+            ran(
+                "tender_closing",
+                crate::service::tenders::run_close(&ctx).await,
+                "tender closing failed; retrying next minute",
+            );
+            ran(
+                "subscription_renewals",
+                crate::service::subscriptions::run_renewals(&ctx).await,
+                "subscription renewals failed; retrying next minute",
+            );
             let period = crate::service::billing::Period::of(ctx.now());
             if billed != Some(period) {
-                match crate::service::billing::run(&ctx, None, period, true, None).await {
+                match counted("billing_run", crate::service::billing::run(&ctx, None, period, true, None).await) {
                     Ok(made) => {
                         tracing::info!(period = %period, invoices = made.len(), "billing run done");
                         billed = Some(period);
@@ -57,26 +70,28 @@ pub fn spawn(ctx: Ctx) {
                     Err(err) => err.report("billing run failed; retrying next minute"),
                 }
             }
-            if let Err(err) = crate::service::ledger::post::release_due(&ctx).await {
-                err.report("ledger release failed; retrying next minute");
-            }
+            ran(
+                "ledger_release",
+                crate::service::ledger::post::release_due(&ctx).await,
+                "ledger release failed; retrying next minute",
+            );
             let quarter = crate::domain::ledger::Quarter::of(ctx.now()).previous();
             if closed != Some(quarter) {
-                match crate::service::ledger::post::close_quarter(&ctx, None, quarter).await {
+                match counted("quarter_close", crate::service::ledger::post::close_quarter(&ctx, None, quarter).await) {
                     Ok(_) => closed = Some(quarter),
                     Err(err) => err.report("quarter close failed; retrying next minute"),
                 }
             }
             let slot = crate::domain::ledger::payout_slot(ctx.now(), 1);
             if paid_slot != Some(slot) {
-                match crate::service::ledger::payouts::run_scheduled(&ctx).await {
+                match counted("scheduled_payout", crate::service::ledger::payouts::run_scheduled(&ctx).await) {
                     Ok(_) => paid_slot = Some(slot),
                     Err(err) => err.report("scheduled payout failed; retrying next minute"),
                 }
             }
             let today = ctx.now().date_naive();
             if digested_on != Some(today) {
-                match crate::service::tenders::run_digest(&ctx).await {
+                match counted("tender_digest", crate::service::tenders::run_digest(&ctx).await) {
                     Ok(sent) => {
                         tracing::info!(partners = sent, "tender digest sent");
                         digested_on = Some(today);
@@ -85,11 +100,27 @@ pub fn spawn(ctx: Ctx) {
                 }
             }
             if reviewed_on != Some(today) {
-                match tiers::run_review(&ctx).await {
+                match counted("tier_review", tiers::run_review(&ctx).await) {
                     Ok(_) => reviewed_on = Some(today),
                     Err(err) => err.report("tier review failed; retrying next minute"),
                 }
             }
         }
     });
+    tokio::spawn(async move {
+        let _ = tokio::join!(outbox, periodic);
+    })
+}
+
+/// A job's run, counted in the metrics.
+fn counted<T>(job: &'static str, result: crate::error::AppResult<T>) -> crate::error::AppResult<T> {
+    crate::metrics::job(job, result.is_ok());
+    result
+}
+
+/// A job's run, counted, and its failure reported (it runs again next minute).
+fn ran<T>(job: &'static str, result: crate::error::AppResult<T>, failed: &str) {
+    if let Err(err) = counted(job, result) {
+        err.report(failed);
+    }
 }

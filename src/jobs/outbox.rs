@@ -54,24 +54,55 @@ pub struct Pass {
 
 /// Dispatches what is new, then tries what is due, until nothing is left for now.
 pub async fn run_once(ctx: &Ctx) -> AppResult<Pass> {
+    run_until(ctx, None).await
+}
+
+/// `run_once`, stopping between deliveries once `stop` says so: the deliveries this pass leased
+/// and did not try are released at once, for another node (or the next start) to send, instead
+/// of waiting out their lease.
+async fn run_until(ctx: &Ctx, stop: Option<&Stop>) -> AppResult<Pass> {
+    let stopping = || stop.is_some_and(|s| *s.borrow());
     let mut pass = Pass::default();
     loop {
         let dispatched = dispatch(ctx).await?;
         pass.dispatched += dispatched;
         let claimed = claim(ctx).await?;
         let tried = claimed.len();
-        for d in claimed {
+        let mut left = claimed.into_iter();
+        for d in left.by_ref() {
             match deliver(ctx, d).await? {
                 Some(DeliveryStatus::Delivered) => pass.delivered += 1,
                 Some(DeliveryStatus::Pending) => pass.retrying += 1,
                 Some(DeliveryStatus::Dead) => pass.dead += 1,
                 None => {}
             }
+            if stopping() {
+                break;
+            }
         }
-        if dispatched == 0 && tried == 0 {
+        let untried: Vec<delivery::Model> = left.collect();
+        if !untried.is_empty() {
+            release(ctx, &untried).await?;
+        }
+        if dispatched == 0 && tried == 0 || stopping() {
             return Ok(pass);
         }
     }
+}
+
+/// Gives leased deliveries back (only while this pass still holds them).
+async fn release(ctx: &Ctx, leased: &[delivery::Model]) -> AppResult<()> {
+    for d in leased {
+        delivery::Entity::update_many()
+            .col_expr(delivery::Column::LeaseUntil, Expr::value(None::<DateTime<Utc>>))
+            .col_expr(delivery::Column::LeaseOwner, Expr::value(None::<Uuid>))
+            .filter(delivery::Column::Id.eq(d.id))
+            .filter(delivery::Column::LeaseOwner.eq(d.lease_owner))
+            .exec(&ctx.db)
+            .await?;
+    }
+    tracing::info!(released = leased.len(), "stopping: released the deliveries not yet tried");
+    Ok(())
 }
 
 /// Turns undispatched notifications into deliveries; returns how many this node dispatched.
@@ -474,14 +505,52 @@ async fn send_webhook(
     Ok((answer.status.map(i32::from), if answer.succeeded() { None } else { answer.error }))
 }
 
-/// Runs passes until the process stops: every node, every `poll`.
-pub fn spawn(ctx: Ctx) {
+/// How far behind the outbox is, for /metrics.
+pub struct Lag {
+    /// Since the oldest notification not yet expanded into deliveries was written.
+    pub undispatched: std::time::Duration,
+    /// Pending deliveries due now.
+    pub due: u64,
+    /// Since the oldest of them fell due.
+    pub delivery: std::time::Duration,
+}
+
+pub async fn lag(ctx: &Ctx) -> AppResult<Lag> {
+    let now = ctx.now();
+    let seconds = |at: Option<DateTime<Utc>>| at.and_then(|at| (now - at).to_std().ok()).unwrap_or_default();
+    let oldest = notification::Entity::find()
+        .filter(notification::Column::DispatchedAt.is_null())
+        .order_by_asc(notification::Column::Id)
+        .one(&ctx.db)
+        .await?;
+    let due = delivery::Entity::find()
+        .filter(delivery::Column::Status.eq(DeliveryStatus::Pending))
+        .filter(delivery::Column::NextAttemptAt.lte(now));
+    let count = due.clone().count(&ctx.db).await?;
+    let first = due.order_by_asc(delivery::Column::NextAttemptAt).one(&ctx.db).await?;
+    Ok(Lag {
+        undispatched: seconds(oldest.map(|n| n.created_at)),
+        due: count,
+        delivery: seconds(first.map(|d| d.next_attempt_at)),
+    })
+}
+
+/// Whether the process is stopping (SIGTERM): jobs finish what they hold and return.
+pub type Stop = tokio::sync::watch::Receiver<bool>;
+
+/// Runs passes until `stop`: every node, every `poll`.
+pub fn spawn(ctx: Ctx, mut stop: Stop) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
-        loop {
-            if let Err(err) = run_once(&ctx).await {
+        while !*stop.borrow() {
+            let ran = run_until(&ctx, Some(&stop)).await;
+            crate::metrics::job("outbox", ran.is_ok());
+            if let Err(err) = ran {
                 err.report("outbox pass failed; retrying");
             }
-            tokio::time::sleep(ctx.delivery.settings.poll).await;
+            tokio::select! {
+                () = tokio::time::sleep(ctx.delivery.settings.poll) => {}
+                _ = stop.changed() => {}
+            }
         }
-    });
+    })
 }

@@ -30,6 +30,7 @@ mod ledger_invariants;
 mod live;
 mod notifications;
 mod onboarding;
+mod operations;
 mod organizations;
 mod pagination;
 mod plans;
