@@ -328,8 +328,14 @@ async fn manage_page(
     error: Option<String>,
 ) -> Response {
     let ctx = &state.ctx;
-    let found = match tenders::by_manage_key(&ctx.db, key).await {
-        Ok(Some(t)) => t,
+    let loaded = async {
+        let Some(found) = tenders::by_manage_key(&ctx.db, key).await? else { return Ok(None) };
+        let responses = tenders::responses_by_key(&ctx.db, &found).await?;
+        let names = tenders::names(&ctx.db, responses.iter().map(|r| r.partner_id).collect()).await?;
+        Ok::<_, AppError>(Some((found, responses, names)))
+    };
+    let (found, responses, names) = match loaded.await {
+        Ok(Some(x)) => x,
         Ok(None) => {
             return page(
                 state,
@@ -347,24 +353,6 @@ async fn manage_page(
                 "tender_manage.html",
                 csrf,
                 context! { title => "Call for tenders", error => "The call for tenders could not be read. Please try again in a moment." },
-            );
-        }
-    };
-    let loaded = async {
-        let responses = tenders::responses_by_key(&ctx.db, &found).await?;
-        let names = tenders::names(&ctx.db, responses.iter().map(|r| r.partner_id).collect()).await?;
-        Ok::<_, AppError>((responses, names))
-    };
-    let (responses, names) = match loaded.await {
-        Ok(x) => x,
-        Err(err) => {
-            tracing::error!(error = %err, "a tender page failed");
-            return page(
-                state,
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "tender_manage.html",
-                csrf,
-                context! { title => "Call for tenders", error => "The responses could not be read. Please try again in a moment." },
             );
         }
     };

@@ -161,6 +161,16 @@ impl TestApp {
         Self::start(settings, dir, true).await
     }
 
+    /// An app on a database the test made itself (a private PostgreSQL cluster): never dropped
+    /// by the app.
+    pub async fn spawn_on(database_url: String, adjust: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = tempfile::tempdir().unwrap();
+        let mut settings = test_settings(database_url);
+        settings.files = partnerhub::files::Location::Local(dir.path().join("files"));
+        adjust(&mut settings);
+        Self::start(settings, dir, false).await
+    }
+
     async fn start(settings: Settings, dir: tempfile::TempDir, owns_database: bool) -> TestApp {
         init_test_log();
         let clock = ShiftedClock::default();

@@ -21,6 +21,7 @@ mod deals;
 mod delegation;
 mod directory;
 mod domains;
+mod faults;
 mod footing;
 mod hardening;
 mod http;
