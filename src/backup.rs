@@ -115,7 +115,7 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Vec<String>, BackupErro
         }
     }
     // (what the query finds, what it means): each query returns the offending keys.
-    let invariants: [(&str, &str); 6] = [
+    let invariants: [(&str, &str); 8] = [
         (
             "SELECT i.year FROM invoices i GROUP BY i.year \
              HAVING COUNT(*) <> COUNT(DISTINCT i.number) \
@@ -134,6 +134,16 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Vec<String>, BackupErro
         (
             "SELECT b.number FROM payout_batches b GROUP BY b.number HAVING COUNT(*) > 1",
             "a payout batch number is doubled",
+        ),
+        (
+            "SELECT c.year FROM deal_counters c WHERE c.last_number <> (SELECT COUNT(*) FROM deals d \
+             WHERE d.number IS NOT NULL AND CAST(SUBSTR(d.number, 4, 4) AS INTEGER) = c.year)",
+            "deal registration numbers of a year have a gap",
+        ),
+        (
+            "SELECT c.year FROM payout_counters c WHERE c.last_number <> (SELECT COUNT(*) FROM payout_batches b \
+             WHERE CAST(SUBSTR(b.number, 4, 4) AS INTEGER) = c.year)",
+            "payout batch numbers of a year have a gap",
         ),
         (
             "SELECT s.entry_id FROM ledger_entry_states s WHERE s.state = 'PAID' \

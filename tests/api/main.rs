@@ -29,6 +29,7 @@ mod invitations;
 mod ledger;
 mod ledger_invariants;
 mod live;
+mod nodes;
 mod notifications;
 mod onboarding;
 mod operations;
