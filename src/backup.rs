@@ -114,6 +114,17 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Vec<String>, BackupErro
             findings.push(format!("{} rows point at rows that do not exist (foreign_key_check)", dangling.len()));
         }
     }
+    use crate::domain::{EntryState, GrantStatus};
+    let paid = format!(
+        "SELECT s.entry_id FROM ledger_entry_states s WHERE s.state = '{}' GROUP BY s.entry_id HAVING COUNT(*) > 1",
+        EntryState::Paid.as_str()
+    );
+    let live = format!(
+        "SELECT g.partner_id FROM grants g WHERE g.status IN ('{}', '{}') \
+         GROUP BY g.partner_id, g.customer_id HAVING COUNT(*) > 1",
+        GrantStatus::Pending.as_str(),
+        GrantStatus::Active.as_str()
+    );
     // (what the query finds, what it means): each query returns the offending keys.
     let invariants: [(&str, &str); 8] = [
         (
@@ -145,16 +156,8 @@ pub async fn verify(db: &impl ConnectionTrait) -> Result<Vec<String>, BackupErro
              WHERE CAST(SUBSTR(b.number, 4, 4) AS INTEGER) = c.year)",
             "payout batch numbers of a year have a gap",
         ),
-        (
-            "SELECT s.entry_id FROM ledger_entry_states s WHERE s.state = 'PAID' \
-             GROUP BY s.entry_id HAVING COUNT(*) > 1",
-            "a ledger entry was paid twice",
-        ),
-        (
-            "SELECT g.partner_id FROM grants g WHERE g.status IN ('PENDING', 'ACTIVE') \
-             GROUP BY g.partner_id, g.customer_id HAVING COUNT(*) > 1",
-            "a partner holds two live grants on one customer",
-        ),
+        (&paid, "a ledger entry was paid twice"),
+        (&live, "a partner holds two live grants on one customer"),
     ];
     for (sql, meaning) in invariants {
         let found = rows(sql).await?;

@@ -50,25 +50,17 @@ pub struct TenderAuthor {
 }
 
 impl Tender {
-    /// Whether the principal sees the author: staff, the author's organisation, or a partner
-    /// that expressed interest.
+    /// Whether the principal sees the author (the policy's rule; interest is the partner's).
     async fn reveals_author(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
-        let Some(m) = ctx.principal().and_then(|p| p.acting.as_ref()) else { return Ok(false) };
-        Ok(match m.organization_kind {
-            crate::domain::OrganizationKind::Vendor => true,
-            crate::domain::OrganizationKind::Customer => self.0.author_organization_id == Some(m.organization_id()),
-            crate::domain::OrganizationKind::Partner => {
-                load_with::<TenderStandings>(ctx, self.0.id).await?.is_some_and(|s| s.interested)
-            }
-            crate::domain::OrganizationKind::Distributor => false,
-        })
+        if policy::reads_tender_as_author(ctx.principal(), &self.0) {
+            return Ok(true);
+        }
+        let interested = load_with::<TenderStandings>(ctx, self.0.id).await?.is_some_and(|s| s.interested);
+        Ok(policy::reads_tender_author(ctx.principal(), &self.0, interested))
     }
 
     fn is_authors(&self, ctx: &Context<'_>) -> bool {
-        ctx.principal().and_then(|p| p.acting.as_ref()).is_some_and(|m| {
-            m.organization_kind == crate::domain::OrganizationKind::Vendor
-                || self.0.author_organization_id == Some(m.organization_id())
-        })
+        policy::reads_tender_as_author(ctx.principal(), &self.0)
     }
 }
 

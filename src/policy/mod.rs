@@ -1212,6 +1212,21 @@ pub fn tenders_open_to(partner_id: Uuid, now: DateTime<Utc>) -> Condition {
         .add(Condition::any().add(Expr::exists(tags(TenderTagKind::Expertise)).not()).add(Expr::exists(in_expertise)))
 }
 
+/// Whether the principal reads a tender's responses and its award as the author does: the
+/// organisation that posted it, or staff. (A partner reads only its own response.)
+pub fn reads_tender_as_author(principal: Option<&Principal>, tender: &entity::tender::Model) -> bool {
+    principal
+        .and_then(|p| p.acting.as_ref())
+        .is_some_and(|m| is_staff(m) || tender.author_organization_id == Some(m.organization_id()))
+}
+
+/// Whether the principal sees who posted a tender and how to reach them: the author's side, or a
+/// partner whose organisation expressed interest (`interested`).
+pub fn reads_tender_author(principal: Option<&Principal>, tender: &entity::tender::Model, interested: bool) -> bool {
+    let Some(m) = principal.and_then(|p| p.acting.as_ref()) else { return false };
+    reads_tender_as_author(principal, tender) || (m.organization_kind == OrganizationKind::Partner && interested)
+}
+
 /// Responses to tenders a principal reads: a partner its own, a customer those to its tenders,
 /// staff all.
 pub fn tender_responses_scope(principal: Option<&Principal>) -> Condition {

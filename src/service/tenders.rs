@@ -179,6 +179,7 @@ pub enum Posted {
 
 /// Posts a tender: published at once for a customer's ADMIN; for a visitor (no principal),
 /// kept unconfirmed while the confirmation e-mail goes out.
+#[tracing::instrument(skip_all)]
 pub async fn post(
     ctx: &Ctx,
     principal: Option<&Principal>,
@@ -303,6 +304,7 @@ fn expired() -> AppError {
 
 /// Follows a confirmation link: publishes the tender once. A used, unknown or expired link is
 /// refused, and changes nothing.
+#[tracing::instrument(skip_all)]
 pub async fn confirm(ctx: &Ctx, token: &str) -> AppResult<Confirmed> {
     let now = ctx.now();
     let hash = crate::secrets::hash(token.trim());
@@ -420,6 +422,7 @@ async fn record_interest(
 
 /// Records the acting partner's interest (once, audited): from now on it sees who posted the
 /// tender and how to reach them.
+#[tracing::instrument(skip_all)]
 pub async fn express_interest(ctx: &Ctx, principal: Option<&Principal>, tender_id: Uuid) -> AppResult<tender::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::AnswerTender)?;
@@ -446,6 +449,7 @@ pub struct Response {
 
 /// Writes the acting partner's response: the first call creates it (recording interest too),
 /// later ones change it, until the deadline. A retry with the same key answers the same row.
+#[tracing::instrument(skip_all)]
 pub async fn respond(ctx: &Ctx, principal: Option<&Principal>, input: Response) -> AppResult<tender_response::Model> {
     let principal = policy::signed_in(principal)?;
     policy::can(principal, Action::AnswerTender)?;
@@ -583,6 +587,7 @@ pub async fn names(db: &impl ConnectionTrait, ids: Vec<Uuid>) -> AppResult<HashM
 
 /// Picks the winning response. Open or closed tenders may be awarded, once; the winner and
 /// every other responder are told.
+#[tracing::instrument(skip_all)]
 pub async fn award(ctx: &Ctx, awarder: Awarder<'_>, response_id: Uuid) -> AppResult<tender::Model> {
     let response = tender_response::Entity::find_by_id(response_id).one(&ctx.db).await?;
     let not_found = || AppError::NotFound("TenderResponse");
@@ -698,6 +703,7 @@ pub async fn standing(
 
 /// Closes the tenders whose deadline passed; returns how many. Conditional, so nodes running it
 /// together close each once.
+#[tracing::instrument(skip_all)]
 pub async fn run_close(ctx: &Ctx) -> AppResult<u64> {
     let now = ctx.now();
     let done = tender::Entity::update_many()
@@ -714,6 +720,7 @@ pub async fn run_close(ctx: &Ctx) -> AppResult<u64> {
 /// The daily digest: each active partner is told, once per UTC day, of the tenders published for
 /// it since its last digest (the first digest looks back one day). One row per partner and day
 /// makes a second run, here or on another node, send nothing twice.
+#[tracing::instrument(skip_all)]
 pub async fn run_digest(ctx: &Ctx) -> AppResult<usize> {
     let now = ctx.now();
     let today = now.date_naive();
