@@ -89,7 +89,7 @@ async fn the_dashboard_costs_the_same_for_a_few_customers_and_500_more() {
     let app = TestApp::spawn_counting(|_| {}).await;
     let world = app.demo().await;
     let anna = world.token("anna@");
-    let (few, small) = app.count_statements(app.gql(Some(&anna), DASHBOARD, json!({}))).await;
+    let (few, small) = app.read_statements(Some(&anna), DASHBOARD, json!({})).await;
     assert_no_errors(&small);
     let d = &small["data"]["partnerDashboard"];
     assert_eq!(d["partner"]["name"], "Alpine Voice AG");
@@ -104,7 +104,7 @@ async fn the_dashboard_costs_the_same_for_a_few_customers_and_500_more() {
 
     let alpine = partnerhub::ids::decode(&organization_id(&app, &anna, "Alpine Voice AG").await).unwrap().1;
     more_customers(&app, alpine, 500).await;
-    let (many, big) = app.count_statements(app.gql(Some(&anna), DASHBOARD, json!({}))).await;
+    let (many, big) = app.read_statements(Some(&anna), DASHBOARD, json!({})).await;
     assert_no_errors(&big);
     let d = &big["data"]["partnerDashboard"];
     assert_eq!(d["renewalsDueIn30Days"].as_i64().unwrap(), before + 500);
@@ -232,7 +232,7 @@ async fn debug_dashboard_parts() {
         "rebates { accepted { amount } unpaid { amount } claimsOpen }",
     ] {
         let q = format!("{{ partnerDashboard {{ {part} }} }}");
-        let (n, body) = app.count_statements(app.gql(Some(&anna), &q, json!({}))).await;
+        let (n, body) = app.read_statements(Some(&anna), &q, json!({})).await;
         assert_no_errors(&body);
         println!("{n:3} {part}");
     }

@@ -141,9 +141,9 @@ async fn listing_100_organisations_with_relations_costs_a_constant_number_of_sta
     let warm = app.gql(Some(&vera), query, json!({ "first": 1 })).await; // records the token's last use
     assert_no_errors(&warm);
 
-    let (small, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "first": 5 }))).await;
+    let (small, body) = app.read_statements(Some(&vera), query, json!({ "first": 5 })).await;
     assert_no_errors(&body);
-    let (large, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "first": 100 }))).await;
+    let (large, body) = app.read_statements(Some(&vera), query, json!({ "first": 100 })).await;
     assert_no_errors(&body);
     let edges = body["data"]["organizations"]["edges"].as_array().unwrap();
     assert_eq!(edges.len(), 100);
@@ -170,24 +170,23 @@ async fn total_count_costs_no_statement_and_survives_an_empty_page() {
     let world = app.demo().await;
     let vera = world.token("vera.admin@");
     app.gql(Some(&vera), "{ __typename }", json!({})).await;
-    let (without, _) =
-        app.count_statements(app.gql(Some(&vera), "{ organizations { nodes { name } } }", json!({}))).await;
+    let (without, _) = app.read_statements(Some(&vera), "{ organizations { nodes { name } } }", json!({})).await;
     let query = "query($after: String) { organizations(first: 100, after: $after) { totalCount nodes { name } pageInfo { endCursor } } }";
-    let (with, body) = app.count_statements(app.gql(Some(&vera), query, json!({}))).await;
+    let (with, body) = app.read_statements(Some(&vera), query, json!({})).await;
     assert_no_errors(&body);
     assert_eq!(with, without);
     let total = body["data"]["organizations"]["totalCount"].as_i64().unwrap();
     let listed = body["data"]["organizations"]["nodes"].as_array().unwrap().len() as i64;
     assert!(total >= 2 && total == listed, "{body}");
     let end = body["data"]["organizations"]["pageInfo"]["endCursor"].clone();
-    let (after_the_end, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "after": end }))).await;
+    let (after_the_end, body) = app.read_statements(Some(&vera), query, json!({ "after": end })).await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["organizations"]["nodes"], json!([]));
     assert_eq!(body["data"]["organizations"]["totalCount"].as_i64(), Some(total));
     assert_eq!(after_the_end, without + 1);
     // A page in the middle carries the whole list's count, not what is left after the cursor.
     let first = body_of_first(&app, &vera).await;
-    let (_, body) = app.count_statements(app.gql(Some(&vera), query, json!({ "after": first }))).await;
+    let (_, body) = app.read_statements(Some(&vera), query, json!({ "after": first })).await;
     assert_eq!(body["data"]["organizations"]["totalCount"].as_i64(), Some(total), "{body}");
 }
 
@@ -223,9 +222,9 @@ async fn members_and_invitations_cost_the_same_for_any_page_size() {
     let query = "query($id: ID!, $n: Int) { node(id: $id) { ... on Organization {
         members(first: $n) { totalCount nodes { role user { displayName kind } organization { name } } }
         invitations(first: $n) { totalCount nodes { email status organization { name } } } } } }";
-    let (small, body) = app.count_statements(app.gql(Some(&anna), query, json!({ "id": alpine, "n": 3 }))).await;
+    let (small, body) = app.read_statements(Some(&anna), query, json!({ "id": alpine, "n": 3 })).await;
     assert_no_errors(&body);
-    let (large, body) = app.count_statements(app.gql(Some(&anna), query, json!({ "id": alpine, "n": 100 }))).await;
+    let (large, body) = app.read_statements(Some(&anna), query, json!({ "id": alpine, "n": 100 })).await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["node"]["members"]["nodes"].as_array().unwrap().len(), 33);
     assert_eq!(body["data"]["node"]["invitations"]["totalCount"], 31, "30 and the demo's own");

@@ -222,7 +222,7 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
         // The first use of a token records it (one more statement, once a minute).
         app.gql(Some(token), query, json!({ "n": 1 })).await;
         for n in [5, 50] {
-            let (count, body) = app.count_statements(app.gql(Some(token), query, json!({ "n": n }))).await;
+            let (count, body) = app.read_statements(Some(token), query, json!({ "n": n })).await;
             assert_no_errors(&body);
             let nodes = body["data"]["customers"]["nodes"].as_array().unwrap();
             assert!(!nodes.is_empty(), "{name}: {body}");
@@ -239,7 +239,7 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
     }
     // Q3, the deals list as bench/run sends it: each seeded partner has ten deals.
     let q3 = "{ deals(first: 50, orderBy: NEWEST_FIRST) { totalCount nodes { id status customerName estimatedValue { amount currency } products { quantity product { name } } } } }";
-    let (count, body) = app.count_statements(app.gql(Some(&admin.token), q3, json!({}))).await;
+    let (count, body) = app.read_statements(Some(&admin.token), q3, json!({})).await;
     assert_no_errors(&body);
     let nodes = body["data"]["deals"]["nodes"].as_array().unwrap();
     assert!(nodes.len() >= 5 && nodes[0]["products"][0]["quantity"].as_i64().unwrap() > 0, "Q3: {body}");
@@ -247,7 +247,7 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
     // Q4, the ledger page with the balances and this quarter's earnings: a commission entry per
     // seeded customer, paid or still held.
     let q4 = "{ partnerLedger(first: 50) { totalCount nodes { id kind amount { amount currency } state holdReason releaseAt description } } partnerBalances { currency pending { amount } approvedUnpaid { amount } paid { amount } } partnerEarnings { quarter commissions { amount } approvedUnpaid { amount } held { amount } nextPayoutAt } }";
-    let (count, body) = app.count_statements(app.gql(Some(&admin.token), q4, json!({}))).await;
+    let (count, body) = app.read_statements(Some(&admin.token), q4, json!({})).await;
     assert_no_errors(&body);
     let nodes = body["data"]["partnerLedger"]["nodes"].as_array().unwrap();
     assert_eq!(nodes.len(), 50, "Q4: {body}");
@@ -267,7 +267,7 @@ async fn the_benchmark_queries_keep_their_shape_and_statement_count() {
     let q5 = "query($n: Int) { rebateClaims(first: $n) { totalCount nodes { id status invoiceNumber invoiceDate amount { amount currency } distributor { name } lines { productLine quantity amount { amount } distributorMark } invoiceFile { url contentType } } } }";
     let mut counts = Vec::new();
     for n in [5, 25] {
-        let (count, body) = app.count_statements(app.gql(Some(&admin.token), q5, json!({ "n": n }))).await;
+        let (count, body) = app.read_statements(Some(&admin.token), q5, json!({ "n": n })).await;
         assert_no_errors(&body);
         let nodes = body["data"]["rebateClaims"]["nodes"].as_array().unwrap();
         assert_eq!(nodes.len(), n, "Q5: {body}");
