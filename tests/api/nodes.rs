@@ -2,7 +2,8 @@
 //! the middle (issue 19). Afterwards every acknowledged write is there, no number is missing or
 //! doubled, no ledger entry is paid twice, the outbox has sent every e-mail, and every request
 //! that failed got a clean answer or succeeded when retried with its idempotency key on the
-//! other node. The test prints requests, errors by code and p50/p99 per operation.
+//! other node. Grants are offered, accepted and revoked across the nodes meanwhile, and a revoked
+//! grant is gone from the partner's next read on the other node. The test prints requests, errors by code and p50/p99 per operation.
 
 use std::{
     collections::BTreeMap,
@@ -99,6 +100,98 @@ async fn call(
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("no node answered {query}");
+}
+
+fn code_of(body: &Value) -> String {
+    if body.get("errors").is_some() { error_code(body).to_string() } else { "OK".into() }
+}
+
+/// A customer, a partner without a grant between them in the demo, and their ADMINs' tokens.
+#[derive(Clone)]
+struct Pair {
+    customer: &'static str,
+    customer_token: String,
+    partner_id: String,
+    partner_token: String,
+}
+
+/// The grant a customer offered and the partner has not answered yet.
+async fn pending_offer(client: &reqwest::Client, nodes: &[String; 2], pair: &Pair) -> Option<String> {
+    const PENDING: &str = "{ viewer { actingAs { organization { grants(filter: {status: PENDING}) { nodes { id partner { id } } } } } } }";
+    let (body, _) = call(client, nodes, 0, &pair.customer_token, PENDING, json!({})).await;
+    body["data"]["viewer"]["actingAs"]["organization"]["grants"]["nodes"]
+        .as_array()?
+        .iter()
+        .find(|g| g["partner"]["id"] == pair.partner_id.as_str())
+        .and_then(|g| g["id"].as_str().map(str::to_string))
+}
+
+async fn grant_status(client: &reqwest::Client, nodes: &[String; 2], pair: &Pair, grant: &str) -> String {
+    const STATUS: &str = "query($id: ID!) { node(id: $id) { ... on Grant { status } } }";
+    let (body, _) = call(client, nodes, 0, &pair.customer_token, STATUS, json!({ "id": grant })).await;
+    body["data"]["node"]["status"].as_str().unwrap_or_default().to_string()
+}
+
+/// One grant's whole life across both nodes: the customer offers access, the partner accepts,
+/// the customer revokes, and the partner's very next read, on the other node, no longer lists
+/// the customer. Grant changes carry no idempotency key: a change cut off by the kill and sent
+/// again answers CONFLICT when the first attempt had committed, and counts as done when the grant
+/// is already in the state it asked for.
+async fn grant_cycle(client: &reqwest::Client, nodes: &[String; 2], turn: usize, pair: &Pair, out: &mut Vec<Outcome>) {
+    const INVITE: &str = "mutation($i: InvitePartnerInput!) { invitePartner(input: $i) { grant { id status } } }";
+    let t = Instant::now();
+    let variables = json!({ "i": { "partnerId": pair.partner_id, "rights": ["VIEW_BILLING"] } });
+    let (body, retried) = call(client, nodes, turn, &pair.customer_token, INVITE, variables).await;
+    let mut code = code_of(&body);
+    let mut grant = body["data"]["invitePartner"]["grant"]["id"].as_str().map(str::to_string);
+    if retried && code == "CONFLICT" {
+        grant = pending_offer(client, nodes, pair).await;
+        if grant.is_some() {
+            code = "OK".into();
+        }
+    }
+    out.push(Outcome { op: "invitePartner", code, took: t.elapsed(), retried, body });
+    let Some(grant) = grant else { return };
+    let steps = [
+        ("acceptGrant", &pair.partner_token, "ACTIVE", turn + 1),
+        ("revokeGrant", &pair.customer_token, "REVOKED", turn),
+    ];
+    for (op, token, target, node) in steps {
+        let t = Instant::now();
+        let query = format!("mutation($i: GrantIdInput!) {{ {op}(input: $i) {{ grant {{ id status }} }} }}");
+        let (body, retried) = call(client, nodes, node, token, &query, json!({ "i": { "id": grant } })).await;
+        let mut code = code_of(&body);
+        if retried && code == "CONFLICT" && grant_status(client, nodes, pair, &grant).await == target {
+            code = "OK".into();
+        } else if code == "OK" && body["data"][op]["grant"]["status"] != target {
+            code = format!("NOT_{target}");
+        }
+        let done = code == "OK";
+        out.push(Outcome { op, code, took: t.elapsed(), retried, body });
+        if !done {
+            return;
+        }
+        // The partner reads its customers on the node that did not make the change.
+        let (read, should_list) =
+            if op == "acceptGrant" { ("customers after accept", true) } else { ("customers after revoke", false) };
+        let t = Instant::now();
+        let (body, retried) = call(
+            client,
+            nodes,
+            node + 1,
+            &pair.partner_token,
+            "{ customers(first: 50) { nodes { name } } }",
+            json!({}),
+        )
+        .await;
+        let mut code = code_of(&body);
+        let listed =
+            body["data"]["customers"]["nodes"].as_array().is_some_and(|c| c.iter().any(|c| c["name"] == pair.customer));
+        if code == "OK" && listed != should_list {
+            code = if listed { "STILL_LISTED" } else { "NOT_LISTED" }.into();
+        }
+        out.push(Outcome { op: read, code, took: t.elapsed(), retried, body });
+    }
 }
 
 fn percentile(sorted: &[Duration], p: usize) -> Duration {
@@ -206,6 +299,33 @@ async fn two_nodes_one_killed_lose_nothing_and_double_nothing() {
             }
         }));
     }
+    // Grant revocations: two pairs that have no grant in the demo, each cycled by one worker.
+    let pairs = [
+        Pair {
+            customer: "Fjord Freight AS",
+            customer_token: world.token("finn@"),
+            partner_id: organization_id(&app, &vera, "Celtic Comms Ltd").await,
+            partner_token: world.token("cara@"),
+        },
+        Pair {
+            customer: "Iberia Clinics SL",
+            customer_token: world.token("ines@"),
+            partner_id: organization_id(&app, &vera, "Baltic Cloud SIA").await,
+            partner_token: world.token("bruno@"),
+        },
+    ];
+    for (w, pair) in pairs.iter().cloned().enumerate() {
+        let (client, nodes, outcomes) = (client.clone(), nodes.clone(), outcomes.clone());
+        workers.push(tokio::spawn(async move {
+            let mut turn = w;
+            while started.elapsed() < LOAD {
+                let mut out = Vec::new();
+                grant_cycle(&client, &nodes, turn, &pair, &mut out).await;
+                outcomes.lock().await.extend(out);
+                turn += 1;
+            }
+        }));
+    }
     // The chaos: node B dies without warning, and comes back.
     tokio::time::sleep(KILL_AT).await;
     {
@@ -230,11 +350,11 @@ async fn two_nodes_one_killed_lose_nothing_and_double_nothing() {
         *entry.1.entry(o.code.clone()).or_default() += 1;
         entry.2 += usize::from(o.retried);
     }
-    eprintln!("{:<20} {:>8} {:>8} {:>9} {:>9}  outcomes", "operation", "requests", "retried", "p50 ms", "p99 ms");
+    eprintln!("{:<24} {:>8} {:>8} {:>9} {:>9}  outcomes", "operation", "requests", "retried", "p50 ms", "p99 ms");
     for (op, (mut times, codes, retried)) in by_op {
         times.sort();
         eprintln!(
-            "{op:<20} {:>8} {:>8} {:>9} {:>9}  {codes:?}",
+            "{op:<24} {:>8} {:>8} {:>9} {:>9}  {codes:?}",
             codes.values().sum::<usize>(),
             retried,
             percentile(&times, 50).as_millis(),
@@ -280,6 +400,26 @@ async fn two_nodes_one_killed_lose_nothing_and_double_nothing() {
         .await
         .unwrap();
     assert_eq!(stored, registered, "one deal per idempotency key");
+    // Every revocation acknowledged is a revoked grant, and nothing else of the pairs is live.
+    let revoked = outcomes.iter().filter(|o| o.op == "revokeGrant" && o.code == "OK").count() as u64;
+    assert!(revoked > 0, "no grant was revoked under load");
+    let mut stored = 0;
+    for pair in &pairs {
+        let customer = id(&json!(organization_id(&app, &vera, pair.customer).await));
+        let grants = entity::grant::Entity::find()
+            .filter(entity::grant::Column::CustomerId.eq(customer))
+            .filter(entity::grant::Column::PartnerId.eq(id(&json!(pair.partner_id))))
+            .all(db)
+            .await
+            .unwrap();
+        assert!(
+            grants.iter().all(|g| g.status == entity::enums::GrantStatus::Revoked),
+            "a grant of {} was left live",
+            pair.customer
+        );
+        stored += grants.len() as u64;
+    }
+    assert_eq!(stored, revoked, "one grant per acknowledged offer, revoked");
     // Numbers without gap or double, no entry paid twice, one live grant per pair.
     assert_eq!(partnerhub::backup::verify(db).await.unwrap(), Vec::<String>::new());
 
