@@ -70,6 +70,7 @@ pub mod vars {
         METRICS_LISTEN = "PARTNERHUB_METRICS_LISTEN": "address of the Prometheus endpoint /metrics, e.g. 127.0.0.1:9464; never served on the public address (default off)";
         LOG_FORMAT = "PARTNERHUB_LOG_FORMAT": "`text` (default) or `json`";
         LOG = "PARTNERHUB_LOG": "log filter, tracing-subscriber syntax (default info)";
+        OTLP_ENDPOINT = "PARTNERHUB_OTLP_ENDPOINT": "OpenTelemetry collector to export traces to over OTLP/HTTP (protobuf), e.g. http://127.0.0.1:4318; spans are POSTed to its /v1/traces with the request id (default off)";
         TRACE_SQL = "PARTNERHUB_TRACE_SQL": "any value logs every SQL statement at debug level, target partnerhub::sql (default off)";
         PUBLIC_URL = "PARTNERHUB_PUBLIC_URL": "the server's external origin, e.g. https://partners.example.com (default http://<listen>)";
         CORS_ORIGINS = "PARTNERHUB_CORS_ORIGINS": "origins of browser dashboards allowed to call the API, comma-separated, e.g. http://localhost:3000; no wildcard (default none)";
@@ -118,6 +119,8 @@ pub struct Settings {
     pub database_statement_cache: usize,
     pub log_format: LogFormat,
     pub log_filter: String,
+    /// Base URL of an OTLP/HTTP collector; traces go to `<base>/v1/traces`.
+    pub otlp_endpoint: Option<String>,
     pub graphql: GraphqlSettings,
     /// The server's external address (scheme, host, port; no trailing slash). OIDC redirects
     /// come back to `<public_url>/auth/callback`; cookie requests must come from this origin.
@@ -350,6 +353,21 @@ impl Settings {
         }
         let log_format = source.choice(LOG_FORMAT, LogFormat::Text)?;
         let log_filter = source.get(LOG).unwrap_or_else(|| "info".into());
+        let otlp_endpoint = match source.get(OTLP_ENDPOINT).filter(|v| !v.trim().is_empty()) {
+            // A collector is often a bare host name (`otel-collector`) or an address.
+            Some(text) => match url::Url::parse(text.trim()) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {
+                    Some(text.trim().trim_end_matches('/').to_string())
+                }
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        name: OTLP_ENDPOINT.name,
+                        message: format!("{text:?} is not an http:// or https:// URL"),
+                    });
+                }
+            },
+            None => None,
+        };
         let database_max_connections = source.number(DATABASE_MAX_CONNECTIONS, 10)?;
         if database_max_connections == 0 || database_max_connections > 1000 {
             return Err(ConfigError::Invalid {
@@ -462,6 +480,7 @@ impl Settings {
             database_statement_cache,
             log_format,
             log_filter,
+            otlp_endpoint,
             graphql,
             public_url,
             cors_origins,
@@ -759,6 +778,10 @@ mod tests {
         assert!(err.to_string().contains("PARTNERHUB_LISTEN"));
         let err = Settings::from_vars(&vars(&[("PARTNERHUB_ENV", "staging")])).unwrap_err();
         assert!(err.to_string().contains("PARTNERHUB_ENV"));
+        let err = Settings::from_vars(&vars(&[("PARTNERHUB_OTLP_ENDPOINT", "collector:4318")])).unwrap_err();
+        assert!(err.to_string().contains("PARTNERHUB_OTLP_ENDPOINT"));
+        let ok = Settings::from_vars(&vars(&[("PARTNERHUB_OTLP_ENDPOINT", "http://otel-collector:4318/")])).unwrap();
+        assert_eq!(ok.otlp_endpoint.as_deref(), Some("http://otel-collector:4318"));
         let err = Settings::from_vars(&vars(&[("PARTNERHUB_DATABASE_URL", "mysql://x")])).unwrap_err();
         assert!(err.to_string().contains("PARTNERHUB_DATABASE_URL"));
     }

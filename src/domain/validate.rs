@@ -95,7 +95,8 @@ pub fn website(value: &str) -> Result<String, String> {
 pub fn vat_number(value: &str) -> Result<String, String> {
     let compact: String =
         value.chars().filter(|c| !c.is_whitespace() && *c != '-' && *c != '.').collect::<String>().to_ascii_uppercase();
-    let (prefix, rest) = compact.split_at(compact.len().min(2));
+    // Not split at a byte that may fall inside a character: any text may arrive here.
+    let (prefix, rest) = compact.split_at_checked(2).unwrap_or((&compact, ""));
     let ok = prefix.len() == 2
         && prefix.bytes().all(|b| b.is_ascii_uppercase())
         && (2..=13).contains(&rest.len())
@@ -119,7 +120,31 @@ pub fn email(value: &str) -> Result<String, String> {
 
 #[cfg(test)]
 mod tests {
+    use proptest::prelude::*;
+
     use super::*;
+
+    proptest! {
+        /// Found by the schemathesis run: a control character and a two-byte letter in the
+        /// first two bytes panicked the request. Every validator answers any text, never panics.
+        #[test]
+        fn validators_answer_any_text(text in "([\\x00-\\x7f]|[\\u{80}-\\u{7ff}]|\\PC){0,12}") {
+            let _ = vat_number(&text);
+            let _ = email(&text);
+            let _ = domain(&text);
+            let _ = name(&text, 5);
+            let _ = website(&text);
+            let _ = plain_text(&text, 5);
+            let _ = country(&text);
+            let _ = return_to(&text);
+        }
+    }
+
+    #[test]
+    fn a_vat_number_starting_inside_a_character_is_refused() {
+        assert!(vat_number("\u{7}\u{82}*ö").is_err());
+        assert!(vat_number("é").is_err());
+    }
 
     #[test]
     fn names_are_trimmed_and_bounded() {

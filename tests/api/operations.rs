@@ -189,3 +189,87 @@ async fn a_slow_statement_is_cancelled_by_postgresql() {
     assert!(elapsed < Duration::from_secs(2), "cancelled after {elapsed:?}");
     app.ctx.db.execute_unprepared("SELECT 1").await.expect("the connection serves again");
 }
+
+/// With `PARTNERHUB_OTLP_ENDPOINT`, the real binary exports its spans over OTLP/HTTP to a
+/// collector (here a loopback receiver that keeps what is POSTed to /v1/traces): the request span
+/// with the request id the client sent. The batch waits a minute, so what arrives was flushed by
+/// the SIGTERM shutdown: no span buffered at exit is lost.
+#[tokio::test]
+async fn traces_reach_an_otlp_collector_with_the_request_id_and_are_flushed_at_exit() {
+    use std::sync::{Arc, Mutex};
+    let received: Arc<Mutex<Vec<u8>>> = Arc::default();
+    let sink = received.clone();
+    let collector = axum::Router::new().route(
+        "/v1/traces",
+        axum::routing::post(move |headers: axum::http::HeaderMap, body: axum::body::Bytes| {
+            let sink = sink.clone();
+            async move {
+                assert_eq!(headers["content-type"], "application/x-protobuf");
+                sink.lock().unwrap().extend_from_slice(&body);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let collector_url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
+
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("otlp.db").display());
+    let boot = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
+        .args(["bootstrap", "--vendor-name", "Trace Telecom", "--admin-email", "ops@trace.example"])
+        .env("PARTNERHUB_DATABASE_URL", &url)
+        .env("PARTNERHUB_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
+    let token = String::from_utf8(boot.stdout).unwrap().lines().last().unwrap().trim().to_string();
+    let port = free_port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
+        .arg("serve")
+        .env("PARTNERHUB_DATABASE_URL", &url)
+        .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PARTNERHUB_FILES", dir.path().join("files"))
+        .env("PARTNERHUB_OTLP_ENDPOINT", format!("{collector_url}/"))
+        .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
+        // info: the request span is an info span, and only enabled spans are exported.
+        .env("PARTNERHUB_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = reqwest::Client::new();
+    let base = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let answer = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .header("x-request-id", "otlp-check-4711")
+        .json(&json!({ "query": VIEWER }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.headers()["x-request-id"], "otlp-check-4711");
+    assert_no_errors(&answer.json::<Value>().await.unwrap());
+    assert!(received.lock().unwrap().is_empty(), "exported before the batch delay: the flush is not what is tested");
+
+    assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    // Protobuf keeps strings as they are: the service, the span and the request id are readable.
+    let body = String::from_utf8_lossy(&received.lock().unwrap()).into_owned();
+    for expected in ["partnerhub", "request", "request_id", "otlp-check-4711", "/graphql"] {
+        assert!(body.contains(expected), "{expected} not in the exported traces");
+    }
+}
