@@ -17,6 +17,20 @@ fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A SQLite file in `dir` set up by the real binary's `bootstrap`, and its admin's API token.
+fn bootstrapped(dir: &tempfile::TempDir, file: &str, vendor: &str, admin: &str) -> (String, String) {
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join(format!("{file}.db")).display());
+    let boot = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
+        .args(["bootstrap", "--vendor-name", vendor, "--admin-email", admin])
+        .env("PARTNERHUB_DATABASE_URL", &url)
+        .env("PARTNERHUB_LOG", "warn")
+        .output()
+        .unwrap();
+    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
+    let token = String::from_utf8(boot.stdout).unwrap().lines().last().unwrap().trim().to_string();
+    (url, token)
+}
+
 #[tokio::test]
 async fn a_request_past_its_time_is_answered_timeout_with_its_request_id() {
     let app = TestApp::spawn_with(|s| {
@@ -68,15 +82,7 @@ async fn a_full_pool_answers_within_the_acquire_timeout_with_the_request_id() {
 #[tokio::test]
 async fn sigterm_finishes_requests_in_flight_and_metrics_are_served_apart() {
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("ops.db").display());
-    let boot = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
-        .args(["bootstrap", "--vendor-name", "Ops Telecom", "--admin-email", "ops@ops.example"])
-        .env("PARTNERHUB_DATABASE_URL", &url)
-        .env("PARTNERHUB_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
-    let token = String::from_utf8(boot.stdout).unwrap().lines().last().unwrap().trim().to_string();
+    let (url, token) = bootstrapped(&dir, "ops", "Ops Telecom", "ops@ops.example");
     let (port, metrics_port) = (free_port(), free_port());
     let mut server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
         .arg("serve")
@@ -215,15 +221,7 @@ async fn traces_reach_an_otlp_collector_with_the_request_id_and_are_flushed_at_e
     tokio::spawn(async move { axum::serve(listener, collector).await.unwrap() });
 
     let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}?mode=rwc", dir.path().join("otlp.db").display());
-    let boot = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
-        .args(["bootstrap", "--vendor-name", "Trace Telecom", "--admin-email", "ops@trace.example"])
-        .env("PARTNERHUB_DATABASE_URL", &url)
-        .env("PARTNERHUB_LOG", "warn")
-        .output()
-        .unwrap();
-    assert!(boot.status.success(), "{}", String::from_utf8_lossy(&boot.stderr));
-    let token = String::from_utf8(boot.stdout).unwrap().lines().last().unwrap().trim().to_string();
+    let (url, token) = bootstrapped(&dir, "otlp", "Trace Telecom", "ops@trace.example");
     let port = free_port();
     let mut server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
         .arg("serve")
