@@ -31,6 +31,40 @@ fn bootstrapped(dir: &tempfile::TempDir, file: &str, vendor: &str, admin: &str) 
     (url, token)
 }
 
+/// `partnerhub serve` on `url` and a loopback port, once `/readyz` answers; its output is dropped.
+async fn serve(dir: &tempfile::TempDir, url: &str, port: u16, env: &[(&str, &str)]) -> (std::process::Child, String) {
+    let server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
+        .arg("serve")
+        .env("PARTNERHUB_DATABASE_URL", url)
+        .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
+        .env("PARTNERHUB_FILES", dir.path().join("files"))
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while client.get(format!("{base}/readyz")).send().await.is_err() {
+        assert!(Instant::now() < deadline, "the server did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    (server, base)
+}
+
+/// How the server ended, once it has (after a SIGTERM), within 30 seconds.
+async fn exit_status(server: &mut std::process::Child) -> std::process::ExitStatus {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        if let Some(status) = server.try_wait().unwrap() {
+            return status;
+        }
+        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test]
 async fn a_request_past_its_time_is_answered_timeout_with_its_request_id() {
     let app = TestApp::spawn_with(|s| {
@@ -84,25 +118,20 @@ async fn sigterm_finishes_requests_in_flight_and_metrics_are_served_apart() {
     let dir = tempfile::tempdir().unwrap();
     let (url, token) = bootstrapped(&dir, "ops", "Ops Telecom", "ops@ops.example");
     let (port, metrics_port) = (free_port(), free_port());
-    let mut server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
-        .arg("serve")
-        .env("PARTNERHUB_DATABASE_URL", &url)
-        .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PARTNERHUB_METRICS_LISTEN", format!("127.0.0.1:{metrics_port}"))
-        .env("PARTNERHUB_FILES", dir.path().join("files"))
-        .env("PARTNERHUB_DATALOADER_DELAY_US", "1500000")
-        .env("PARTNERHUB_SHUTDOWN_GRACE", "10s")
-        .env("PARTNERHUB_LOG", "warn")
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
+    let metrics = format!("127.0.0.1:{metrics_port}");
+    let (mut server, base) = serve(
+        &dir,
+        &url,
+        port,
+        &[
+            ("PARTNERHUB_METRICS_LISTEN", &metrics),
+            ("PARTNERHUB_DATALOADER_DELAY_US", "1500000"),
+            ("PARTNERHUB_SHUTDOWN_GRACE", "10s"),
+            ("PARTNERHUB_LOG", "warn"),
+        ],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
 
     // A counted request, an error, then the metrics.
     let ok: Value = client
@@ -166,14 +195,7 @@ async fn sigterm_finishes_requests_in_flight_and_metrics_are_served_apart() {
     assert_eq!(answer.status(), 200);
     let body: Value = answer.json().await.unwrap();
     assert_eq!(body["data"]["viewer"]["actingAs"]["organization"]["name"], "Ops Telecom", "{body}");
-    let deadline = Instant::now() + Duration::from_secs(15);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = exit_status(&mut server).await;
     assert!(status.success(), "exit status {status:?}");
 }
 
@@ -223,26 +245,20 @@ async fn traces_reach_an_otlp_collector_with_the_request_id_and_are_flushed_at_e
     let dir = tempfile::tempdir().unwrap();
     let (url, token) = bootstrapped(&dir, "otlp", "Trace Telecom", "ops@trace.example");
     let port = free_port();
-    let mut server = Command::new(env!("CARGO_BIN_EXE_partnerhub"))
-        .arg("serve")
-        .env("PARTNERHUB_DATABASE_URL", &url)
-        .env("PARTNERHUB_LISTEN", format!("127.0.0.1:{port}"))
-        .env("PARTNERHUB_FILES", dir.path().join("files"))
-        .env("PARTNERHUB_OTLP_ENDPOINT", format!("{collector_url}/"))
-        .env("OTEL_BSP_SCHEDULE_DELAY", "60000")
-        // info: the request span is an info span, and only enabled spans are exported.
-        .env("PARTNERHUB_LOG", "info")
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let endpoint = format!("{collector_url}/");
+    let (mut server, base) = serve(
+        &dir,
+        &url,
+        port,
+        &[
+            ("PARTNERHUB_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_BSP_SCHEDULE_DELAY", "60000"),
+            // info: the request span is an info span, and only enabled spans are exported.
+            ("PARTNERHUB_LOG", "info"),
+        ],
+    )
+    .await;
     let client = reqwest::Client::new();
-    let base = format!("http://127.0.0.1:{port}");
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while client.get(format!("{base}/readyz")).send().await.is_err() {
-        assert!(Instant::now() < deadline, "the server did not start");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
     let answer = client
         .post(format!("{base}/graphql"))
         .bearer_auth(&token)
@@ -256,14 +272,7 @@ async fn traces_reach_an_otlp_collector_with_the_request_id_and_are_flushed_at_e
     assert!(received.lock().unwrap().is_empty(), "exported before the batch delay: the flush is not what is tested");
 
     assert!(Command::new("kill").args(["-TERM", &server.id().to_string()]).status().unwrap().success());
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let status = loop {
-        if let Some(status) = server.try_wait().unwrap() {
-            break status;
-        }
-        assert!(Instant::now() < deadline, "the server did not exit after SIGTERM");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let status = exit_status(&mut server).await;
     assert!(status.success(), "{status:?}");
     // Protobuf keeps strings as they are: the service, the span and the request id are readable.
     let body = String::from_utf8_lossy(&received.lock().unwrap()).into_owned();

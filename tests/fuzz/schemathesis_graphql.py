@@ -10,7 +10,7 @@ distributor and the public), and every answer is checked:
 - no answer to one tenant holds the ID of an object that belongs only to other tenants.
 
 Which object belongs to whom is read from the demo world as staff before the run (deals, rebate
-claims, invoices, grants, subscriptions, ledger entries, tender responses), and IDs are generated
+claims, invoices, grants, subscriptions, ledger entries), and IDs are generated
 from those same objects half of the time, so `node(id:)`, `deal(id:)` and every mutation taking an
 ID are tried on real objects of other tenants, not only on noise.
 
