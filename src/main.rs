@@ -441,6 +441,28 @@ fn print_demo(demo: &demo::Demo, settings: &Settings, database: &str) {
         "  As Vera: {{ staffQueues {{ queue waiting oldestSince }} }} (applications, deals, claims, tier reviews waiting)."
     );
     println!(
+        "\nProgramme rules: the reseller programme asks a five-question onboarding questionnaire (help in en and de);"
+    );
+    println!(
+        "  Cara answered it and may still change it: {{ viewer {{ actingAs {{ organization {{ partnerships {{ nodes {{ questionnaireAnswers {{ editable answers {{ key text choices number yes }} }} program {{ questionnaire {{ version questions {{ key kind label required options help }} }} }} }} }} }} }} }} }}"
+    );
+    println!(
+        "  As Vera: {{ tierReviewQueue {{ nodes {{ direction partner {{ name }} fromTier {{ name }} toTier {{ name }} questionnaireAnswers {{ answers {{ key }} }} }} }} }}, then"
+    );
+    println!("  decideTierProposal(input: {{id, confirm: true}}) (a downgrade or a dismissal needs a reason).");
+    if let Some((partner, tier, ends)) = &demo.grace {
+        println!(
+            "  {partner} no longer meets {tier}: it keeps the tier in its grace period until {ends} (tierEvaluation {{ graceEndsAt graceMissing }});"
+        );
+        println!("  from that day a downgrade is proposed in tierReviewQueue.");
+    }
+    if let Some((number, total)) = &demo.fee_invoice {
+        println!(
+            "  The yearly fee (1560 EUR, updateProgramRules) is billed by the billing run: Alpine (Gold) has invoice {number} ({total} with VAT);"
+        );
+        println!("  recordPayment on it makes Partnership.yearlyFeePaidUntil a year on.");
+    }
+    println!(
         "\nDirectory: visitors open http://{}/partners (twelve listed partners; Celtic is Registered, Vltava opted out)",
         settings.listen
     );

@@ -173,6 +173,10 @@ pub async fn seed(ctx: &Ctx, scale: Decimal, token_sample: usize) -> AppResult<S
             yearly_fee_paid_until: Set(None),
             created_at: Set(at(380)),
             updated_at: Set(at(380)),
+            grace_started_at: Set(None),
+            grace_ends_at: Set(None),
+            grace_missing: Set(None),
+            yearly_fee_due_at: Set(None),
         }];
         // An ADMIN and two SALES users.
         let mut users = Vec::new();

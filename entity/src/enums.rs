@@ -83,6 +83,8 @@ pub fn columns() -> Vec<(&'static str, &'static str, Vec<&'static str>)> {
         ("partner_profile_tags", "kind", texts(ProfileTagKind::ALL, ProfileTagKind::as_str)),
         ("tenders", "status", texts(TenderStatus::ALL, TenderStatus::as_str)),
         ("tender_tags", "kind", texts(TenderTagKind::ALL, TenderTagKind::as_str)),
+        ("tier_proposals", "direction", texts(ProposalDirection::ALL, ProposalDirection::as_str)),
+        ("tier_proposals", "status", texts(ProposalStatus::ALL, ProposalStatus::as_str)),
     ]
 }
 
@@ -158,7 +160,7 @@ db_enum!(
 
 db_enum!(
     /// A period in advance, or a prorated change for the rest of a period.
-    ChargeKind { Period = "PERIOD", Proration = "PRORATION" }
+    ChargeKind { Period = "PERIOD", Proration = "PRORATION", ProgrammeFee = "PROGRAMME_FEE" }
 );
 
 db_enum!(InvoiceStatus { Draft = "DRAFT", Issued = "ISSUED", Paid = "PAID", Void = "VOID", Refunded = "REFUNDED" });
@@ -232,6 +234,8 @@ db_enum!(
         TenderAwarded = "TENDER_AWARDED",
         TenderNotAwarded = "TENDER_NOT_AWARDED",
         TenderDigest = "TENDER_DIGEST",
+        TierGraceStarted = "TIER_GRACE_STARTED",
+        TierGraceRecovered = "TIER_GRACE_RECOVERED",
     }
 );
 
@@ -372,4 +376,14 @@ db_enum!(
 db_enum!(
     /// A distributor's mark on a claim line.
     LineMark { Confirmed = "CONFIRMED", Disputed = "DISPUTED" }
+);
+
+db_enum!(
+    /// Whether a tier proposal moves a partner up or down.
+    ProposalDirection { Upgrade = "UPGRADE", Downgrade = "DOWNGRADE" }
+);
+
+db_enum!(
+    /// OPEN until staff confirm or dismiss it, or the evaluation withdraws it.
+    ProposalStatus { Open = "OPEN", Confirmed = "CONFIRMED", Dismissed = "DISMISSED", Withdrawn = "WITHDRAWN" }
 );

@@ -17,6 +17,14 @@ pub struct Model {
     pub yearly_fee_paid_until: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
+    /// Since when the partner has not met its tier (or its fee is over 30 days overdue).
+    pub grace_started_at: Option<DateTimeUtc>,
+    /// When the grace period ends: from then on a downgrade is proposed.
+    pub grace_ends_at: Option<DateTimeUtc>,
+    /// What was missing when the grace period started (JSON list of requirement texts).
+    pub grace_missing: Option<String>,
+    /// When the oldest unpaid, issued programme fee fell due.
+    pub yearly_fee_due_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -37,6 +37,10 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// The directory lists every partner of the programme who opted in, whatever its tier.
     pub directory_lists_all: bool,
+    /// The yearly programme fee the billing run invoices at each partnership year, in `currency`.
+    pub yearly_fee: Option<Fixed>,
+    /// How long a partner who stops meeting its tier keeps it before a downgrade is proposed.
+    pub downgrade_grace_months: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

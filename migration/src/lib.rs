@@ -27,6 +27,7 @@ pub(crate) mod m20261204_000020_rebate_claims;
 mod m20261205_000021_delivery;
 mod m20261205_000022_directory;
 mod m20261206_000023_tenders;
+mod m20261207_000024_programme_gaps;
 
 pub struct Migrator;
 
@@ -57,6 +58,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000021_delivery::Migration),
             Box::new(m20261205_000022_directory::Migration),
             Box::new(m20261206_000023_tenders::Migration),
+            Box::new(m20261207_000024_programme_gaps::Migration),
         ]
     }
 }

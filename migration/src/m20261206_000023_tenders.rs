@@ -7,6 +7,16 @@ use crate::{
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
+/// The notification kinds as of this migration; later ones extend the list.
+pub(crate) fn notification_kinds() -> Vec<&'static str> {
+    NOTIFICATION_KINDS
+        .iter()
+        .copied()
+        .chain(["GRANT_EXPIRING", "INVITATION", "WEBHOOK_ENDPOINT_DISABLED"])
+        .chain(["TENDER_CONFIRMATION", "TENDER_PUBLISHED", "TENDER_AWARDED", "TENDER_NOT_AWARDED", "TENDER_DIGEST"])
+        .collect()
+}
+
 /// The tender board (issue 18).
 ///
 /// A tender is UNCONFIRMED until its visitor author follows the e-mailed link (only a hash of
@@ -127,13 +137,7 @@ impl MigrationTrait for Migration {
         ] {
             db.execute_unprepared(sql).await?;
         }
-        let kinds: Vec<&str> = NOTIFICATION_KINDS
-            .iter()
-            .copied()
-            .chain(["GRANT_EXPIRING", "INVITATION", "WEBHOOK_ENDPOINT_DISABLED"])
-            .chain(["TENDER_CONFIRMATION", "TENDER_PUBLISHED", "TENDER_AWARDED", "TENDER_NOT_AWARDED", "TENDER_DIGEST"])
-            .collect();
-        enum_constraint(manager, "notifications", "kind", &kinds).await?;
+        enum_constraint(manager, "notifications", "kind", &notification_kinds()).await?;
         Ok(())
     }
 }

@@ -9,6 +9,7 @@ pub mod grants;
 pub mod kinds;
 pub mod ledger;
 pub mod notifications;
+pub mod questionnaire;
 pub mod rebates;
 pub mod rights;
 pub mod tiers;

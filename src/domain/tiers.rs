@@ -1,7 +1,7 @@
 //! Tier evaluation: which requirements of each tier a partner meets, the highest tier it fully
 //! meets, and what it lacks for the next. Pure: the caller gathers the facts.
 
-use chrono::{DateTime, Months, Utc};
+use chrono::{DateTime, Months, NaiveTime, TimeDelta, Utc};
 use rust_decimal::Decimal;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -108,6 +108,33 @@ pub struct PartnerFacts {
     /// When each accepted success story was accepted.
     pub accepted_stories: Vec<DateTime<Utc>>,
     pub yearly_fee_paid_until: Option<DateTime<Utc>>,
+    /// When the oldest unpaid, issued programme fee fell due.
+    pub yearly_fee_due_at: Option<DateTime<Utc>>,
+    /// For a partner at its programme's entry tier in a programme with a questionnaire: whether
+    /// it has answered. None otherwise (the requirement is not shown).
+    pub questionnaire_answered: Option<bool>,
+}
+
+/// Days a programme fee may stay unpaid after it fell due before it counts as not paid.
+pub const FEE_TOLERANCE_DAYS: i64 = 30;
+
+impl PartnerFacts {
+    /// Since when the fee is more than `FEE_TOLERANCE_DAYS` overdue, if it is.
+    pub fn fee_overdue_since(&self, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        fee_overdue_since(self.yearly_fee_paid_until, self.yearly_fee_due_at, now)
+    }
+}
+
+/// When the fee fell due, if it is unpaid more than `FEE_TOLERANCE_DAYS` after that.
+pub fn fee_overdue_since(
+    paid_until: Option<DateTime<Utc>>,
+    due_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Option<DateTime<Utc>> {
+    if paid_until.is_some_and(|until| until > now) {
+        return None;
+    }
+    due_at.filter(|due| now > *due + TimeDelta::days(FEE_TOLERANCE_DAYS))
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -117,6 +144,8 @@ pub enum RequirementKind {
     YearlyPurchaseVolume,
     SuccessStories,
     YearlyFee,
+    /// The programme's onboarding questionnaire answered (before the first tier above entry).
+    Questionnaire,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -176,8 +205,25 @@ fn certification(req: &CertificationRequirement, facts: &PartnerFacts, now: Date
     }
 }
 
-fn requirements(reqs: &Requirements, facts: &PartnerFacts, now: DateTime<Utc>) -> Vec<RequirementResult> {
+fn day(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%d").to_string()
+}
+
+fn requirements(
+    reqs: &Requirements,
+    facts: &PartnerFacts,
+    now: DateTime<Utc>,
+    above_entry: bool,
+) -> Vec<RequirementResult> {
     let mut out = Vec::new();
+    if let (true, Some(answered)) = (above_entry, facts.questionnaire_answered) {
+        out.push(RequirementResult {
+            kind: RequirementKind::Questionnaire,
+            target: "answered".into(),
+            current: yes_no(answered),
+            met: answered,
+        });
+    }
     if reqs.basic_training {
         out.push(RequirementResult {
             kind: RequirementKind::BasicTraining,
@@ -209,12 +255,12 @@ fn requirements(reqs: &Requirements, facts: &PartnerFacts, now: DateTime<Utc>) -
     }
     if reqs.yearly_fee {
         let paid = facts.yearly_fee_paid_until.is_some_and(|until| until > now);
-        out.push(RequirementResult {
-            kind: RequirementKind::YearlyFee,
-            target: "paid".into(),
-            current: yes_no(paid),
-            met: paid,
-        });
+        // A fee that fell due counts as paid for its first 30 days: the invoice needs time.
+        let (current, met) = match facts.yearly_fee_due_at {
+            Some(due) if !paid => (format!("due since {}", day(due)), now <= due + TimeDelta::days(FEE_TOLERANCE_DAYS)),
+            _ => (yes_no(paid), paid),
+        };
+        out.push(RequirementResult { kind: RequirementKind::YearlyFee, target: "paid".into(), current, met });
     }
     out
 }
@@ -222,10 +268,11 @@ fn requirements(reqs: &Requirements, facts: &PartnerFacts, now: DateTime<Utc>) -
 pub fn evaluate(tiers: &[TierDefinition], facts: &PartnerFacts, now: DateTime<Utc>) -> Evaluation {
     let mut sorted: Vec<&TierDefinition> = tiers.iter().collect();
     sorted.sort_by_key(|t| t.rank);
+    let entry_rank = sorted.first().map(|t| t.rank);
     let results: Vec<TierResult> = sorted
         .iter()
         .map(|t| {
-            let requirements = requirements(&t.requirements, facts, now);
+            let requirements = requirements(&t.requirements, facts, now, Some(t.rank) != entry_rank);
             let met = requirements.iter().all(|r| r.met);
             TierResult { tier_id: t.id, name: t.name.clone(), rank: t.rank, requirements, met }
         })
@@ -236,6 +283,89 @@ pub fn evaluate(tiers: &[TierDefinition], facts: &PartnerFacts, now: DateTime<Ut
     let missing_for_next =
         results.get(reached).map(|t| t.requirements.iter().filter(|r| !r.met).cloned().collect()).unwrap_or_default();
     Evaluation { tiers: results, highest_met, missing_for_next }
+}
+
+/// A partnership's grace period, as stored.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Grace {
+    pub started_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+}
+
+/// What the daily review decides for one partnership.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Review {
+    pub grace: GraceStep,
+    /// The proposal that should be open (none: withdraw any open one).
+    pub proposal: Option<(Direction, Uuid)>,
+    /// What the partner misses for its current tier (texts), empty when it meets it.
+    pub missing: Vec<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GraceStep {
+    /// Nothing changes.
+    Keep,
+    /// The partner stopped meeting its tier: the grace period starts and ends then.
+    Start(Grace),
+    /// The partner meets its tier again within the grace period: it closes.
+    Recover,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+}
+
+/// The end of a grace period that starts `at`: midnight (UTC) of the day `months` later, so it
+/// ends on a calendar day whatever the hour of the review that started it.
+pub fn grace_end(at: DateTime<Utc>, months: u32) -> DateTime<Utc> {
+    let later = at.checked_add_months(Months::new(months)).unwrap_or(at);
+    later.date_naive().and_time(NaiveTime::MIN).and_utc()
+}
+
+fn missing_texts(results: &[RequirementResult]) -> impl Iterator<Item = String> + '_ {
+    results.iter().filter(|r| !r.met).map(|r| format!("{:?}: {} (now {})", r.kind, r.target, r.current))
+}
+
+/// Eligibility against assignment: an upgrade is proposed as soon as the partner is eligible; a
+/// partner who stops meeting its tier (or whose fee is over 30 days overdue) keeps the tier for a
+/// grace period, and a downgrade is proposed only once it has ended, to the highest tier below
+/// that it meets (the entry tier at least). Recovery within the grace period closes it.
+pub fn review(
+    current_tier: Uuid,
+    evaluation: &Evaluation,
+    fee_overdue: Option<DateTime<Utc>>,
+    grace: Option<Grace>,
+    grace_months: u32,
+    now: DateTime<Utc>,
+) -> Review {
+    let tiers = &evaluation.tiers;
+    let Some(position) = tiers.iter().position(|t| t.tier_id == current_tier) else {
+        return Review { grace: GraceStep::Keep, proposal: None, missing: Vec::new() };
+    };
+    let reached = tiers.iter().take_while(|t| t.met).count();
+    let mut missing: Vec<String> = tiers[..=position].iter().flat_map(|t| missing_texts(&t.requirements)).collect();
+    missing.dedup();
+    if let Some(since) = fee_overdue {
+        missing.push(format!("YearlyFee: overdue since {}", day(since)));
+    }
+    if missing.is_empty() {
+        let grace = if grace.is_some() { GraceStep::Recover } else { GraceStep::Keep };
+        let proposal = (reached > position + 1).then(|| (Direction::Upgrade, tiers[reached - 1].tier_id));
+        return Review { grace, proposal, missing };
+    }
+    let (step, ends_at) = match grace {
+        Some(g) => (GraceStep::Keep, g.ends_at),
+        None => {
+            let g = Grace { started_at: now, ends_at: grace_end(now, grace_months) };
+            (GraceStep::Start(g), g.ends_at)
+        }
+    };
+    let below = reached.min(position).max(1) - 1;
+    let proposal = (now >= ends_at && below < position).then(|| (Direction::Downgrade, tiers[below].tier_id));
+    Review { grace: step, proposal, missing }
 }
 
 #[cfg(test)]
@@ -256,11 +386,13 @@ mod tests {
             committed_yearly_volume: Decimal::ZERO,
             accepted_stories: vec![],
             yearly_fee_paid_until: None,
+            yearly_fee_due_at: None,
+            questionnaire_answered: None,
         }
     }
 
     fn only(reqs: Requirements, facts: &PartnerFacts) -> RequirementResult {
-        let mut all = requirements(&reqs, facts, now());
+        let mut all = requirements(&reqs, facts, now(), false);
         assert_eq!(all.len(), 1);
         all.remove(0)
     }
@@ -383,6 +515,103 @@ mod tests {
                 .met
         );
         assert!(only(req, &PartnerFacts { yearly_fee_paid_until: Some(now() + TimeDelta::days(1)), ..facts() }).met);
+    }
+
+    #[test]
+    fn a_billed_fee_counts_as_paid_for_thirty_days_after_it_fell_due() {
+        let req = Requirements { yearly_fee: true, ..Default::default() };
+        let due = |days: i64| PartnerFacts { yearly_fee_due_at: Some(now() - TimeDelta::days(days)), ..facts() };
+        let within = only(req.clone(), &due(30));
+        assert!(within.met);
+        assert_eq!(within.current, "due since 2026-10-24");
+        assert_eq!(due(30).fee_overdue_since(now()), None);
+        assert!(!only(req, &due(31)).met);
+        assert_eq!(due(31).fee_overdue_since(now()), Some(now() - TimeDelta::days(31)));
+        let paid = PartnerFacts { yearly_fee_paid_until: Some(now() + TimeDelta::days(300)), ..due(40) };
+        assert_eq!(paid.fee_overdue_since(now()), None, "a later payment settles it");
+    }
+
+    #[test]
+    fn the_questionnaire_is_a_requirement_of_every_tier_above_entry_while_it_applies() {
+        let open = PartnerFacts { questionnaire_answered: Some(false), ..facts() };
+        let e = evaluate(&ladder(), &PartnerFacts { basic_training_passed: true, ..open.clone() }, now());
+        assert!(e.tiers[0].requirements.is_empty(), "not on the entry tier");
+        assert_eq!(e.tiers[1].requirements[0].kind, RequirementKind::Questionnaire);
+        assert!(!e.tiers[1].requirements[0].met);
+        let answered = PartnerFacts { questionnaire_answered: Some(true), ..open };
+        assert!(evaluate(&ladder(), &answered, now()).tiers[2].requirements[0].met);
+        assert!(
+            evaluate(&ladder(), &facts(), now()).tiers[1]
+                .requirements
+                .iter()
+                .all(|r| r.kind != RequirementKind::Questionnaire)
+        );
+    }
+
+    /// Registered, Silver (one story), Gold (two stories), for the grace tests.
+    fn stories_ladder() -> Vec<TierDefinition> {
+        [(1, "Registered", None), (2, "Silver", Some(1)), (3, "Gold", Some(2))]
+            .into_iter()
+            .map(|(rank, name, stories)| TierDefinition {
+                id: Uuid::from_u128(rank as u128),
+                name: name.into(),
+                rank,
+                requirements: Requirements { success_stories: stories, ..Default::default() },
+            })
+            .collect()
+    }
+
+    fn reviewed(stories: usize, current: u128, grace: Option<Grace>, at: DateTime<Utc>) -> Review {
+        let facts = PartnerFacts { accepted_stories: vec![at - TimeDelta::days(1); stories], ..facts() };
+        let e = evaluate(&stories_ladder(), &facts, at);
+        review(Uuid::from_u128(current), &e, facts.fee_overdue_since(at), grace, 1, at)
+    }
+
+    #[test]
+    fn an_upgrade_is_proposed_at_once() {
+        let r = reviewed(2, 2, None, now());
+        assert_eq!(r.proposal, Some((Direction::Upgrade, Uuid::from_u128(3))));
+        assert_eq!(r.grace, GraceStep::Keep);
+        assert_eq!(reviewed(1, 2, None, now()).proposal, None, "at its tier: nothing");
+    }
+
+    #[test]
+    fn a_downgrade_waits_for_the_grace_period_to_end_on_its_day() {
+        let start = reviewed(1, 3, None, now());
+        let GraceStep::Start(grace) = start.grace else { panic!("{start:?}") };
+        assert_eq!(grace.ends_at, "2026-12-23T00:00:00Z".parse::<DateTime<Utc>>().unwrap());
+        assert_eq!(start.proposal, None, "the tier stays");
+        assert!(start.missing[0].starts_with("SuccessStories"), "{:?}", start.missing);
+        let day_before = reviewed(1, 3, Some(grace), grace.ends_at - TimeDelta::hours(1));
+        assert_eq!((day_before.grace, day_before.proposal), (GraceStep::Keep, None));
+        let day_of = reviewed(1, 3, Some(grace), grace.ends_at + TimeDelta::hours(9));
+        assert_eq!(day_of.proposal, Some((Direction::Downgrade, Uuid::from_u128(2))), "to the highest tier met");
+        let none_met = reviewed(0, 3, Some(grace), grace.ends_at);
+        assert_eq!(none_met.proposal, Some((Direction::Downgrade, Uuid::from_u128(1))));
+    }
+
+    #[test]
+    fn recovery_within_the_grace_period_closes_it() {
+        let grace = Grace { started_at: now(), ends_at: grace_end(now(), 1) };
+        let r = reviewed(2, 3, Some(grace), now() + TimeDelta::days(10));
+        assert_eq!((r.grace, r.proposal), (GraceStep::Recover, None));
+        assert!(r.missing.is_empty());
+    }
+
+    #[test]
+    fn an_overdue_fee_starts_the_grace_period_even_when_no_tier_requires_it() {
+        let facts = PartnerFacts {
+            accepted_stories: vec![now() - TimeDelta::days(1); 2],
+            yearly_fee_due_at: Some(now() - TimeDelta::days(31)),
+            ..facts()
+        };
+        let e = evaluate(&stories_ladder(), &facts, now());
+        let r = review(Uuid::from_u128(3), &e, facts.fee_overdue_since(now()), None, 1, now());
+        assert!(matches!(r.grace, GraceStep::Start(_)), "{r:?}");
+        assert_eq!(r.missing, ["YearlyFee: overdue since 2026-10-23"]);
+        let ended = Grace { started_at: now(), ends_at: now() };
+        let r = review(Uuid::from_u128(3), &e, facts.fee_overdue_since(now()), Some(ended), 1, now());
+        assert_eq!(r.proposal, Some((Direction::Downgrade, Uuid::from_u128(2))), "one tier down");
     }
 
     fn ladder() -> Vec<TierDefinition> {

@@ -65,11 +65,12 @@ impl PartnerDashboard {
             &tiers,
             &self.facts.exams,
             self.facts.accepted_stories.clone(),
+            self.facts.questionnaires.get(&place.id).copied(),
             service.now(),
         )?;
         // Read under the tiers' scope: the tier fields below need no statement of their own.
         loaders::feed_rows::<entity::tier::Entity>(ctx, tiers).await?;
-        Ok(Some(TierEvaluation::new(place.tier_id, evaluation)))
+        Ok(Some(TierEvaluation::new(place, evaluation)))
     }
     /// Deals registered in the last 30 days, by status.
     async fn deals_last_30_days(&self) -> Vec<StatusCount> {

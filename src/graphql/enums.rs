@@ -141,6 +141,8 @@ pub enum InvoiceLineKind {
     Period,
     /// A change for the rest of a period (a credit when negative).
     Proration,
+    /// A partner's yearly programme fee.
+    ProgrammeFee,
 }
 
 /// Where an invoice is in its life; invoices are never deleted.
@@ -287,4 +289,9 @@ pub enum NotificationKind {
     TenderNotAwarded,
     /// The day's new calls for tenders that match your organisation.
     TenderDigest,
+    /// A partner no longer meets its tier: its grace period started (what is missing, and when
+    /// it ends). Sent to the partner and to the vendor's channel team.
+    TierGraceStarted,
+    /// The partner meets its tier again: the grace period is over, the tier stays.
+    TierGraceRecovered,
 }

@@ -10,10 +10,10 @@ use entity::{
     api_token, application, audit_event, commission_rule, course, deal, deal_event, deal_product, delivery,
     delivery_attempt, domain, exam_result, grant, grant_assignment, invitation, invoice, invoice_line, ledger_entry,
     ledger_entry_state, membership, notification, organization, partner_of_record_claim, partnership, payment,
-    payout_batch, plan, product, program, program_terms, rebate_claim, rebate_claim_line, rebate_rate,
-    referral_attribution, referral_code, stored_file, subscription, subscription_change, subscription_change_request,
-    success_story, tender, tender_response, tier, tier_change, tier_review, user, volume_band, webhook_endpoint,
-    welcome_gift,
+    payout_batch, plan, product, program, program_terms, questionnaire, questionnaire_answer, rebate_claim,
+    rebate_claim_line, rebate_rate, referral_attribution, referral_code, stored_file, subscription,
+    subscription_change, subscription_change_request, success_story, tender, tender_response, tier, tier_change,
+    tier_proposal, user, volume_band, webhook_endpoint, welcome_gift,
 };
 use sea_orm::{ColumnTrait, Condition, EntityTrait, Order, QueryFilter, QueryOrder};
 use uuid::Uuid;
@@ -73,7 +73,9 @@ scoped!(tier_change, |p, _| policy::tier_changes_scope(p));
 scoped!(grant_assignment, |p, _| policy::grant_assignments_scope(p));
 scoped!(subscription_change, |p, c: &service::Ctx| policy::subscription_changes_scope(p, c.now()));
 scoped!(program_terms, |p, _| policy::programs_scope(p));
-scoped!(tier_review, |p, _| policy::tier_reviews_scope(p));
+scoped!(tier_proposal, |p, _| policy::tier_proposals_scope(p));
+scoped!(questionnaire, |p, _| policy::programs_scope(p));
+scoped!(questionnaire_answer, |p, _| policy::questionnaire_answers_scope(p));
 scoped!(deal, |p, _| policy::deals_scope(p));
 scoped!(ledger_entry, |p, _| policy::ledger_scope(p, (ledger_entry::Entity, ledger_entry::Column::PartnerId)));
 scoped!(partner_of_record_claim, |p, _| policy::record_claims_scope(p));
@@ -213,7 +215,9 @@ loaders! {
         grant_assignments: grant_assignment,
         subscription_changes: subscription_change,
         terms_by_id: program_terms,
-        tier_reviews: tier_review,
+        tier_proposals: tier_proposal,
+        questionnaires: questionnaire,
+        questionnaire_answers: questionnaire_answer,
         deals: deal,
         ledger_entries: ledger_entry,
         record_claims: partner_of_record_claim,
@@ -238,6 +242,8 @@ loaders! {
         lines: invoice_line,
         payments: payment,
         gift_of: welcome_gift,
+        questionnaire_versions: questionnaire,
+        answers_of: questionnaire_answer,
         entry_states: ledger_entry_state,
         claim_lines: rebate_claim_line,
         delivery_attempts: delivery_attempt,
@@ -388,6 +394,10 @@ child!(payment, InvoiceId.invoice_id, Id, Order::Asc);
 child!(delivery_attempt, DeliveryId.delivery_id, Id, Order::Asc);
 // A partnership's welcome gift (one at most), for staff and the partner's members.
 child!(welcome_gift, PartnershipId.partnership_id, Id, Order::Asc, policy::welcome_gifts_scope);
+// The newest questionnaire version is the current one (public, like the programme).
+child!(questionnaire, ProgramId.program_id, Version, Order::Desc);
+// A partnership's questionnaire answers (one at most), for staff and the partner's members.
+child!(questionnaire_answer, PartnershipId.partnership_id, Id, Order::Asc, policy::questionnaire_answers_scope);
 // A ledger entry's states, oldest first (the last is current): the entry was already scoped.
 child!(ledger_entry_state, EntryId.entry_id, Seq, Order::Asc);
 

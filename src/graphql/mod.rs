@@ -19,6 +19,7 @@ pub mod node;
 pub mod onboarding;
 pub mod organizations;
 pub mod programs;
+pub mod questionnaires;
 pub mod rebates;
 pub mod scalars;
 pub mod tenders;
@@ -51,6 +52,7 @@ pub struct Query(
     dashboard::DashboardQuery,
     directory::DirectoryQuery,
     tenders::TenderQuery,
+    questionnaires::ProposalQuery,
 );
 
 /// Every change goes through here; each mutation takes one `input` and returns a payload.
@@ -75,6 +77,7 @@ pub struct Mutation(
     dashboard::DashboardMutation,
     directory::DirectoryMutation,
     tenders::TenderMutation,
+    questionnaires::QuestionnaireMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, live::Subscription>;
@@ -129,7 +132,7 @@ fn builder() -> SchemaBuilder<Query, Mutation, live::Subscription> {
         programs::SuccessStory,
         types::Tier,
         programs::TierChange,
-        onboarding::TierReview,
+        questionnaires::TierProposal,
         onboarding::WelcomeGift,
         webhooks::WebhookEndpoint,
         webhooks::Delivery,

@@ -11,8 +11,9 @@ use super::{
     customers::{AuditEvent, Domain, Grant, GrantAssignment, Product, ProductSubscription},
     loaders::load,
     members::Invitation,
-    onboarding::{Application, Partnership, ProgramTerms, TierReview, WelcomeGift},
+    onboarding::{Application, Partnership, ProgramTerms, WelcomeGift},
     programs::{Course, ExamResult, SuccessStory, TierChange},
+    questionnaires::{Questionnaire, QuestionnaireAnswers, TierProposal},
     types::{ApiToken, Membership, Organization, Program, ServiceAccount, Tier, User},
     viewer::Notification,
 };
@@ -55,7 +56,9 @@ pub enum Node {
     ProgramTerms(ProgramTerms),
     SubscriptionChange(SubscriptionChange),
     TierChange(TierChange),
-    TierReview(TierReview),
+    TierProposal(TierProposal),
+    Questionnaire(Questionnaire),
+    QuestionnaireAnswers(QuestionnaireAnswers),
     Deal(super::deals::Deal),
     LedgerEntry(super::ledger::LedgerEntry),
     PartnerOfRecordClaim(super::ledger::PartnerOfRecordClaim),
@@ -199,9 +202,15 @@ async fn resolve(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Nod
         NodeType::TierChange => {
             load::<entity::tier_change::Entity>(ctx, id).await?.map(|m| Node::TierChange(TierChange(m)))
         }
-        NodeType::TierReview => {
-            load::<entity::tier_review::Entity>(ctx, id).await?.map(|m| Node::TierReview(TierReview(m)))
+        NodeType::TierProposal => {
+            load::<entity::tier_proposal::Entity>(ctx, id).await?.map(|m| Node::TierProposal(TierProposal(m)))
         }
+        NodeType::Questionnaire => {
+            load::<entity::questionnaire::Entity>(ctx, id).await?.map(|m| Node::Questionnaire(Questionnaire(m)))
+        }
+        NodeType::QuestionnaireAnswers => load::<entity::questionnaire_answer::Entity>(ctx, id)
+            .await?
+            .map(|m| Node::QuestionnaireAnswers(QuestionnaireAnswers(m))),
         NodeType::ServiceAccount => service_accounts::find_visible(ctx.service(), ctx.principal(), id)
             .await?
             .map(|(u, m)| Node::ServiceAccount(ServiceAccount(u, m))),

@@ -4,7 +4,7 @@
 use super::scalars::Decimal;
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{application, partnership, program, program_terms, tier, tier_review, welcome_gift};
+use entity::{application, partnership, program, program_terms, tier, welcome_gift};
 use sea_orm::{ColumnTrait, QueryFilter};
 use uuid::Uuid;
 
@@ -249,8 +249,10 @@ pub enum TierRequirementKind {
     YearlyPurchaseVolume,
     /// Accepted success stories.
     SuccessStories,
-    /// The yearly programme fee is paid up.
+    /// The yearly programme fee is paid up (a billed fee counts for 30 days after it fell due).
     YearlyFee,
+    /// The programme's onboarding questionnaire is answered (before the first tier above entry).
+    Questionnaire,
 }
 
 /// One requirement of one tier, checked against the partner.
@@ -294,11 +296,16 @@ impl TierCheck {
 pub struct TierEvaluation {
     current: Uuid,
     evaluation: rules::Evaluation,
+    grace: Option<(DateTime<Utc>, DateTime<Utc>, Option<String>)>,
 }
 
 impl TierEvaluation {
-    pub fn new(current: Uuid, evaluation: rules::Evaluation) -> Self {
-        TierEvaluation { current, evaluation }
+    pub fn new(place: &partnership::Model, evaluation: rules::Evaluation) -> Self {
+        let grace = match (place.grace_started_at, place.grace_ends_at) {
+            (Some(started), Some(ends)) => Some((started, ends, place.grace_missing.clone())),
+            _ => None,
+        };
+        TierEvaluation { current: place.tier_id, evaluation, grace }
     }
 }
 
@@ -327,6 +334,20 @@ impl TierEvaluation {
     /// What the partner still lacks for the next tier.
     async fn missing_for_next(&self) -> Vec<RequirementCheck> {
         self.evaluation.missing_for_next.iter().cloned().map(Into::into).collect()
+    }
+    /// When the partner stopped meeting its current tier (or its fee fell over 30 days
+    /// overdue), as the daily review found; null when it meets it.
+    async fn grace_started_at(&self) -> Option<DateTime<Utc>> {
+        self.grace.as_ref().map(|g| g.0)
+    }
+    /// The day the grace period ends: the tier stays until then, and from then on a downgrade is
+    /// proposed to staff. Null outside a grace period.
+    async fn grace_ends_at(&self) -> Option<DateTime<Utc>> {
+        self.grace.as_ref().map(|g| g.1)
+    }
+    /// What was missing when the grace period started.
+    async fn grace_missing(&self) -> Vec<String> {
+        self.grace.as_ref().and_then(|g| g.2.as_deref()).and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default()
     }
 }
 
@@ -378,6 +399,20 @@ impl Partnership {
     async fn tier_evaluation(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<TierEvaluation>> {
         evaluation(ctx, &self.0).await
     }
+    /// When the oldest unpaid programme fee fell due (staff and the partner's members); null
+    /// when none is due.
+    async fn yearly_fee_due_at(&self, ctx: &Context<'_>) -> Option<DateTime<Utc>> {
+        policy::sees_partner_internals(ctx.principal(), self.0.organization_id)
+            .then_some(self.0.yearly_fee_due_at)
+            .flatten()
+    }
+    /// The partner's answers to the onboarding questionnaire (staff and the partner's members).
+    async fn questionnaire_answers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::questionnaires::QuestionnaireAnswers>> {
+        super::questionnaires::answers_of(ctx, self.0.id).await
+    }
     /// The welcome gift claimed in this programme, if any (staff and the partner's members).
     async fn welcome_gift(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<WelcomeGift>> {
         Ok(super::loaders::first_child::<welcome_gift::Entity>(ctx, self.0.id).await?.map(WelcomeGift))
@@ -386,7 +421,7 @@ impl Partnership {
 
 pub async fn evaluation(ctx: &Context<'_>, p: &partnership::Model) -> async_graphql::Result<Option<TierEvaluation>> {
     let evaluation = load_with::<super::loaders::Evaluations>(ctx, p.id).await?;
-    Ok(evaluation.map(|evaluation| TierEvaluation { current: p.tier_id, evaluation }))
+    Ok(evaluation.map(|evaluation| TierEvaluation::new(p, evaluation)))
 }
 
 pub async fn organization_partnerships(
@@ -496,6 +531,16 @@ impl Application {
     async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
         self.0.reviewed_at
     }
+    /// The partner's onboarding questionnaire answers, once approved and answered.
+    async fn questionnaire_answers(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::questionnaires::QuestionnaireAnswers>> {
+        let Some(org) = self.0.organization_id else { return Ok(None) };
+        let places = super::loaders::children::<partnership::Entity>(ctx, org).await?;
+        let Some(place) = places.into_iter().find(|p| p.program_id == self.0.program_id) else { return Ok(None) };
+        super::questionnaires::answers_of(ctx, place.id).await
+    }
     /// The partner organisation, once approved (or the one that applied).
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Organization>> {
         let Some(id) = self.0.organization_id else { return Ok(None) };
@@ -531,34 +576,6 @@ impl WelcomeGift {
     /// When it was shipped; null while waiting.
     async fn shipped_at(&self) -> Option<DateTime<Utc>> {
         self.0.shipped_at
-    }
-}
-
-pub struct TierReview(pub tier_review::Model);
-
-/// A partner whose evaluated tier differs from its current one, found by the nightly review.
-#[Object]
-impl TierReview {
-    /// Opaque global identifier; `node(id:)` fetches the object again.
-    pub async fn id(&self) -> ID {
-        ID(crate::ids::encode(crate::ids::NodeType::TierReview, self.0.id))
-    }
-    /// The partner's place in the programme.
-    async fn partnership(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Partnership>> {
-        Ok(load::<entity::partnership::Entity>(ctx, self.0.partnership_id).await?.map(Partnership))
-    }
-    /// The partner's tier when evaluated.
-    async fn current_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
-        Ok(load::<tier::Entity>(ctx, self.0.current_tier_id).await?.map(Tier))
-    }
-    /// The highest tier the partner meets; null when it meets none.
-    async fn evaluated_tier(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Tier>> {
-        let Some(id) = self.0.evaluated_tier_id else { return Ok(None) };
-        Ok(load::<tier::Entity>(ctx, id).await?.map(Tier))
-    }
-    /// When the review evaluated it.
-    async fn evaluated_at(&self) -> DateTime<Utc> {
-        self.0.evaluated_at
     }
 }
 
@@ -614,34 +631,6 @@ impl OnboardingQuery {
         let args = PageArgs::of(ctx, first, after, last, before);
         Ok(paginate(&ctx.service().db, select, welcome_gift::Column::Id, |m| m.id, WelcomeGift, args).await?)
     }
-
-    /// Partners whose evaluated tier differs from their current one (staff ADMIN or
-    /// CHANNEL_MANAGER), from the nightly review.
-    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
-    async fn tier_review_queue(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
-        first: Option<i32>,
-        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
-        after: Option<String>,
-        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
-        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
-        before: Option<String>,
-    ) -> async_graphql::Result<Page<TierReview>> {
-        policy::signed_in(ctx.principal())?;
-        let select = programs::tier_reviews(ctx.principal());
-        let args = PageArgs::of(ctx, first, after, last, before);
-        Ok(paginate::<tier_review::Entity, _>(
-            &ctx.service().db,
-            select,
-            tier_review::Column::Id,
-            |m| m.id,
-            TierReview,
-            args,
-        )
-        .await?)
-    }
 }
 
 /// The input of `createProgram`.
@@ -685,6 +674,12 @@ pub struct CreateProgramInput {
     /// List every partner who opted in in the public directory, whatever its tier (default
     /// false: only tiers whose benefits include a listing).
     pub directory_lists_all: Option<bool>,
+    /// A yearly programme fee in the programme's currency, invoiced by the billing run at each
+    /// partnership year (default none).
+    pub yearly_fee: Option<MoneyInput>,
+    /// Months (1 to 12) a partner keeps a tier it no longer meets before a downgrade is proposed
+    /// (default 1).
+    pub downgrade_grace_months: Option<i32>,
 }
 
 /// What `createProgram` returns.
@@ -925,6 +920,8 @@ impl OnboardingMutation {
                 rebate_file_max_bytes: input.rebate_file_max_bytes.map(i64::from),
             },
             directory_lists_all: input.directory_lists_all.unwrap_or(false),
+            yearly_fee: input.yearly_fee.map(MoneyInput::parts),
+            downgrade_grace_months: input.downgrade_grace_months,
         };
         let (program, _) = programs::create_program(ctx.service(), ctx.principal(), new).await?;
         Ok(ProgramPayload { program: Program(program) })

@@ -187,6 +187,22 @@ impl Organization {
     ) -> async_graphql::Result<Page<super::programs::TierChange>> {
         super::programs::tier_history(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
     }
+    /// Every tier proposal of this partner, open and settled, oldest first: with `tierHistory`,
+    /// the partner's tier history (staff who review partners, and the partner's members).
+    #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
+    async fn tier_proposals(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Returns the first n items, 1 to 100 (20 when neither `first` nor `last` is given).")]
+        first: Option<i32>,
+        #[graphql(desc = "Returns the items after this cursor (a `pageInfo.endCursor` or an edge's `cursor`).")]
+        after: Option<String>,
+        #[graphql(desc = "Returns the last n items, 1 to 100.")] last: Option<i32>,
+        #[graphql(desc = "Returns the items before this cursor (a `pageInfo.startCursor` or an edge's `cursor`).")]
+        before: Option<String>,
+    ) -> async_graphql::Result<Page<super::questionnaires::TierProposal>> {
+        super::questionnaires::proposals_of(ctx, self.0.id, PageArgs::of(ctx, first, after, last, before)).await
+    }
     /// The customer's subscriptions you may see.
     #[graphql(complexity = "crate::graphql::connection::cost(first, last, child_complexity)")]
     async fn subscriptions(
@@ -494,6 +510,22 @@ impl Program {
     /// whose benefits include a listing.
     async fn directory_lists_all(&self) -> bool {
         self.0.directory_lists_all
+    }
+    /// The yearly programme fee the billing run invoices at each partnership year; null for
+    /// none.
+    async fn yearly_fee(&self) -> Option<super::programs::Money> {
+        self.0.yearly_fee.map(|m| super::programs::Money::new(m.to_decimal(), &self.0.currency))
+    }
+    /// Months a partner keeps a tier it no longer meets before a downgrade is proposed.
+    async fn downgrade_grace_months(&self) -> i32 {
+        self.0.downgrade_grace_months
+    }
+    /// The current version of the onboarding questionnaire; null when the programme has none.
+    async fn questionnaire(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<super::questionnaires::Questionnaire>> {
+        super::questionnaires::current_of(ctx, self.0.id).await
     }
     /// What an application must meet.
     async fn entry_conditions(&self) -> async_graphql::Result<super::onboarding::EntryConditions> {

@@ -63,6 +63,8 @@ pub enum Action<'a> {
     UpdatePartnership,
     /// Claim the welcome gift of the acting partner (its ADMIN).
     ClaimWelcomeGift,
+    /// Answer the onboarding questionnaire for this partner (its ADMIN, acting as it).
+    AnswerQuestionnaire { organization_id: Uuid },
     /// Create or change a customer's subscription, with the acting partner user's effective
     /// `rights` there and whether its grant covers the whole account.
     ManageSubscription {
@@ -233,6 +235,12 @@ pub fn can(principal: &Principal, action: Action<'_>) -> AppResult<()> {
         Action::ClaimWelcomeGift => {
             let m = acting(principal)?;
             m.organization_kind == OrganizationKind::Partner && m.role == Role::Admin
+        }
+        Action::AnswerQuestionnaire { organization_id } => {
+            let m = acting(principal)?;
+            m.organization_kind == OrganizationKind::Partner
+                && m.role == Role::Admin
+                && m.organization_id() == organization_id
         }
         Action::ManageSubscription { customer_id, rights, whole_account, target, effect } => {
             return manage_subscription(principal, customer_id, rights, whole_account, target, effect);
@@ -1013,11 +1021,40 @@ pub fn welcome_gifts_scope(principal: Option<&Principal>) -> Condition {
 }
 
 /// The tier review queue is for the staff who confirm tier changes.
-pub fn tier_reviews_scope(principal: Option<&Principal>) -> Condition {
-    let allowed = principal
+pub fn tier_review_queue_scope(principal: Option<&Principal>) -> Condition {
+    Condition::all().add(Expr::val(reviews_partners(principal)))
+}
+
+/// Staff who confirm tier changes and review questionnaires (ADMIN or CHANNEL_MANAGER).
+fn reviews_partners(principal: Option<&Principal>) -> bool {
+    principal
         .and_then(|p| p.acting.as_ref())
-        .is_some_and(|m| is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager));
-    Condition::all().add(Expr::val(allowed))
+        .is_some_and(|m| is_staff(m) && matches!(m.role, Role::Admin | Role::ChannelManager))
+}
+
+/// Tier proposals, open and decided (the tier history): staff who review partners see all; a
+/// partner's members their own.
+pub fn tier_proposals_scope(principal: Option<&Principal>) -> Condition {
+    use entity::tier_proposal::Column;
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) => Condition::all().add(Expr::val(reviews_partners(principal))),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => {
+            Condition::all().add(Column::OrganizationId.eq(m.organization_id()))
+        }
+        _ => Condition::all().add(Expr::val(false)),
+    }
+}
+
+/// Questionnaire answers: staff see all; a partner's members their own.
+pub fn questionnaire_answers_scope(principal: Option<&Principal>) -> Condition {
+    use entity::questionnaire_answer::Column;
+    match principal.and_then(|p| p.acting.as_ref()) {
+        Some(m) if is_staff(m) => Condition::all(),
+        Some(m) if m.organization_kind == OrganizationKind::Partner => {
+            Condition::all().add(Column::OrganizationId.eq(m.organization_id()))
+        }
+        _ => Condition::all().add(Expr::val(false)),
+    }
 }
 
 /// Success stories: staff see all; a partner's members their own.

@@ -117,8 +117,8 @@ async fn next_number(db: &impl ConnectionTrait, year: i32) -> AppResult<String> 
 
 struct Line {
     kind: ChargeKind,
-    subscription_id: Uuid,
-    customer_id: Uuid,
+    subscription_id: Option<Uuid>,
+    customer_id: Option<Uuid>,
     description: String,
     quantity: Decimal,
     unit_price: Decimal,
@@ -134,7 +134,7 @@ fn date(at: DateTime<Utc>) -> String {
 /// One line per charge, priced for the bill-to organisation.
 fn price_charge(
     c: &charge::Model,
-    customer_id: Uuid,
+    customer: Uuid,
     plans: &HashMap<Uuid, catalog::Priced>,
     discount: Decimal,
 ) -> AppResult<Line> {
@@ -148,8 +148,8 @@ fn price_charge(
         let retail_net = billing::line(quantity, unit, Decimal::ZERO, currency).net;
         return Ok(Line {
             kind: ChargeKind::Period,
-            subscription_id: c.subscription_id,
-            customer_id,
+            subscription_id: Some(c.subscription_id),
+            customer_id: Some(customer),
             description: format!("{} ({}), {} seats, {period}", plan.plan.name, plan.plan.code, c.seats),
             quantity,
             unit_price: unit,
@@ -170,8 +170,8 @@ fn price_charge(
     };
     Ok(Line {
         kind: ChargeKind::Proration,
-        subscription_id: c.subscription_id,
-        customer_id,
+        subscription_id: Some(c.subscription_id),
+        customer_id: Some(customer),
         description: format!("Change from {what} on {}, {left}/{total} days of {period}", date(c.service_start)),
         quantity: Decimal::ONE,
         unit_price: unit,
@@ -241,6 +241,8 @@ async fn bill_pending(
     run_id: Option<Uuid>,
 ) -> AppResult<Vec<invoice::Model>> {
     let now = ctx.now();
+    super::programme_fees::accrue(&ctx.db, period, now).await?;
+    let fees = super::programme_fees::pending(&ctx.db, period).await?;
     let pending = charge::Entity::find()
         .filter(charge::Column::InvoiceId.is_null())
         .filter(charge::Column::CreatedAt.lt(period.end()))
@@ -250,21 +252,31 @@ async fn bill_pending(
     let plan_ids: Vec<Uuid> =
         pending.iter().flat_map(|c| [Some(c.plan_id), c.from_plan_id]).flatten().collect::<Vec<_>>();
     let plans = catalog::priced(&ctx.db, &plan_ids).await?;
-    let mut groups: BTreeMap<(Uuid, String), Vec<charge::Model>> = BTreeMap::new();
+    let mut groups: BTreeMap<(Uuid, String), Billable> = BTreeMap::new();
     for c in pending {
         let currency = plans.get(&c.plan_id).map(|p| p.plan.currency.clone()).unwrap_or_default();
-        groups.entry((c.bill_to_organization_id, currency)).or_default().push(c);
+        groups.entry((c.bill_to_organization_id, currency)).or_default().charges.push(c);
+    }
+    for f in fees {
+        groups.entry((f.organization_id, f.currency.clone())).or_default().fees.push(f);
     }
     let seller = seller_country(&ctx.db).await?.unwrap_or_default();
     let mut made = Vec::new();
-    for ((bill_to, currency), charges) in groups {
+    for ((bill_to, currency), billable) in groups {
         if let Some(inv) =
-            bill_one(ctx, principal, period, bill_to, &currency, &charges, &plans, &seller, issue, run_id, now).await?
+            bill_one(ctx, principal, period, bill_to, &currency, &billable, &plans, &seller, issue, run_id, now).await?
         {
             made.push(inv);
         }
     }
     Ok(made)
+}
+
+/// What one invoice bills: subscription charges and programme fees.
+#[derive(Default)]
+struct Billable {
+    charges: Vec<charge::Model>,
+    fees: Vec<entity::programme_fee::Model>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -274,7 +286,7 @@ async fn bill_one(
     period: Period,
     bill_to: Uuid,
     currency: &str,
-    charges: &[charge::Model],
+    billable: &Billable,
     plans: &HashMap<Uuid, catalog::Priced>,
     seller: &str,
     issue: bool,
@@ -292,6 +304,7 @@ async fn bill_one(
         return Ok(None);
     }
     let org = organization::Entity::find_by_id(bill_to).one(&txn).await?.ok_or(AppError::NotFound("Organization"))?;
+    let charges = &billable.charges;
     let discount = discount_of(&txn, &org).await?;
     let subscription_ids: Vec<Uuid> = charges.iter().map(|c| c.subscription_id).collect();
     let customers: HashMap<Uuid, Uuid> = entity::subscription::Entity::find()
@@ -323,6 +336,20 @@ async fn bill_one(
             }
             None => lines.push(price_charge(c, customer, plans, discount)?),
         }
+    }
+    for f in &billable.fees {
+        let amount = f.amount.to_decimal();
+        lines.push(Line {
+            kind: ChargeKind::ProgrammeFee,
+            subscription_id: None,
+            customer_id: None,
+            description: format!("Yearly programme fee, {} to {}", date(f.year_start), date(f.year_end)),
+            quantity: Decimal::ONE,
+            unit_price: amount,
+            discount_percent: Decimal::ZERO,
+            amounts: billing::line(Decimal::ONE, amount, Decimal::ZERO, currency),
+            retail_net: amount,
+        });
     }
     let country = org.country.clone().unwrap_or_default();
     let reverse_charge = billing::reverse_charge(seller, &country, org.vat_number.as_deref());
@@ -382,8 +409,8 @@ async fn bill_one(
             invoice_id: Set(created.id),
             position: Set(position as i32 + 1),
             kind: Set(l.kind),
-            subscription_id: Set(Some(l.subscription_id)),
-            customer_id: Set(Some(l.customer_id)),
+            subscription_id: Set(l.subscription_id),
+            customer_id: Set(l.customer_id),
             description: Set(l.description.clone()),
             quantity: Set(exact(l.quantity)?),
             unit_price: Set(exact(l.unit_price)?),
@@ -405,7 +432,9 @@ async fn bill_one(
         .filter(charge::Column::InvoiceId.is_null())
         .exec(&txn)
         .await?;
-    if claimed.rows_affected != charges.len() as u64 {
+    if claimed.rows_affected != charges.len() as u64
+        || !super::programme_fees::attach(&txn, &billable.fees, created.id).await?
+    {
         // Another run billed some of them first: roll back, number included.
         return Ok(None);
     }
@@ -419,6 +448,7 @@ async fn bill_one(
     };
     audit::record(&txn, principal, event, now).await?;
     if issue {
+        super::programme_fees::issued(&txn, &created, now).await?;
         notify_issued(&txn, &created, now).await?;
     }
     txn.commit().await?;
@@ -473,7 +503,10 @@ async fn transition(
     };
     audit::record(&txn, principal, event, now).await?;
     if to == InvoiceStatus::Issued {
+        super::programme_fees::issued(&txn, &updated, now).await?;
         notify_issued(&txn, &updated, now).await?;
+    } else {
+        super::programme_fees::cancelled(&txn, &updated).await?;
     }
     txn.commit().await?;
     Ok(updated)
@@ -525,6 +558,7 @@ pub async fn refund(ctx: &Ctx, principal: Option<&Principal>, id: Uuid, reason: 
     }
     let updated = invoice::Entity::find_by_id(id).one(&txn).await?.ok_or(AppError::NotFound("Invoice"))?;
     let reversed = super::ledger::post::reverse_invoice(&txn, &updated, now).await?;
+    super::programme_fees::cancelled(&txn, &updated).await?;
     let event = audit::Event {
         action: "invoice.refunded",
         target_type: "Invoice",
@@ -642,6 +676,7 @@ async fn record_once(
         updated = active.update(&txn).await?;
         // What the customer paid earns its partner of record's commission, in this transaction.
         super::ledger::post::accrue_invoice(&txn, &updated, now).await?;
+        super::programme_fees::paid(&txn, &updated, received_at).await?;
     }
     let event = audit::Event {
         action: "invoice.payment_recorded",

@@ -5,7 +5,7 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use entity::{
     application, course, deal, exam_result, grant, ledger_entry, ledger_entry_state, membership, notification,
-    rebate_claim, subscription, success_story, tier_review,
+    rebate_claim, subscription, success_story, tier_proposal,
 };
 use rust_decimal::Decimal;
 use sea_orm::{
@@ -20,7 +20,7 @@ use super::{
 };
 use crate::{
     domain::{
-        ApplicationStatus, ClaimStatus, CourseKind, DealStatus, EntryState, GrantStatus, ReviewStatus,
+        ApplicationStatus, ClaimStatus, CourseKind, DealStatus, EntryState, GrantStatus, ProposalStatus, ReviewStatus,
         SubscriptionStatus,
         ledger::{Balances, Quarter},
     },
@@ -62,6 +62,8 @@ pub struct Facts {
     pub rebates: Vec<ledger_rows::SummaryRow>,
     pub exams: Vec<programs::ExamFact>,
     pub accepted_stories: Vec<DateTime<Utc>>,
+    /// Per partnership whose programme has a questionnaire: whether the partner answered it.
+    pub questionnaires: std::collections::HashMap<uuid::Uuid, bool>,
 }
 
 impl Facts {
@@ -302,6 +304,31 @@ pub async fn facts(
         stories,
         Shape { at1: Some(Expr::col(success_story::Column::ReviewedAt)), ..Default::default() },
     ));
+    // The questionnaire state of each partnership (see `programs::questionnaire_states`): one
+    // row per partnership whose programme has a questionnaire, `n` = 1 when answered.
+    {
+        use entity::{partnership as p, questionnaire as q, questionnaire_answer as a};
+        let mut questionnaires = Query::select();
+        questionnaires
+            .from(p::Entity)
+            .inner_join(
+                q::Entity,
+                Expr::col((q::Entity, q::Column::ProgramId))
+                    .equals((p::Entity, p::Column::ProgramId))
+                    .and(Expr::col((q::Entity, q::Column::Version)).eq(1)),
+            )
+            .left_join(a::Entity, Expr::col((a::Entity, a::Column::PartnershipId)).equals((p::Entity, p::Column::Id)))
+            .and_where(Expr::col((p::Entity, p::Column::OrganizationId)).eq(partner));
+        parts.push(shaped(
+            "questionnaire",
+            questionnaires,
+            Shape {
+                who: Some(Expr::col((p::Entity, p::Column::Id))),
+                n: Some(Expr::cust("CASE WHEN questionnaire_answers.id IS NULL THEN 0 ELSE 1 END")),
+                ..Default::default()
+            },
+        ));
+    }
 
     let mut parts = parts.into_iter();
     let Some(mut all) = parts.next() else { return Err(AppError::internal("a dashboard without parts")) };
@@ -358,6 +385,9 @@ pub async fn facts(
                 course: CourseKind::parse(&status),
             }),
             "story" => facts.accepted_stories.push(row.try_get("", "at1")?),
+            "questionnaire" => {
+                facts.questionnaires.insert(row.try_get("", "who")?, n()? == 1);
+            }
             other => return Err(AppError::internal(format!("a dashboard part named {other}"))),
         }
     }
@@ -404,8 +434,11 @@ pub async fn staff_queues(db: &impl ConnectionTrait, principal: &Principal) -> A
         .from(rebate_claim::Entity)
         .cond_where(policy::rebate_claims_scope(p))
         .and_where(rebate_claim::Column::Status.eq(ClaimStatus::Open));
-    let mut reviews = head("TIER_REVIEWS", Expr::col(tier_review::Column::EvaluatedAt));
-    reviews.from(tier_review::Entity).cond_where(policy::tier_reviews_scope(p));
+    let mut reviews = head("TIER_REVIEWS", Expr::col(tier_proposal::Column::ProposedAt));
+    reviews
+        .from(tier_proposal::Entity)
+        .cond_where(policy::tier_review_queue_scope(p))
+        .and_where(tier_proposal::Column::Status.eq(ProposalStatus::Open));
     let mut all = applications;
     for other in [deals, claims, reviews] {
         all.union(UnionType::All, other);

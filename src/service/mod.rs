@@ -24,13 +24,16 @@ pub mod ledger;
 pub mod notifications;
 pub mod organizations;
 pub mod people;
+pub mod programme_fees;
 pub mod programs;
+pub mod questionnaires;
 pub mod rebate_claims;
 pub mod rebates;
 pub mod service_accounts;
 pub mod stories;
 pub mod subscriptions;
 pub mod tenders;
+pub mod tier_proposals;
 pub mod tokens;
 pub mod webhooks;
 

@@ -102,6 +102,62 @@ pub struct NewProgram {
     pub payouts: PayoutTerms,
     /// List every partner who opted in, not only those at a tier with a listing.
     pub directory_lists_all: bool,
+    /// The yearly programme fee, with the currency it was given in (none: no fee).
+    pub yearly_fee: Option<(Decimal, String)>,
+    /// Months of grace before a downgrade is proposed (1 when not given).
+    pub downgrade_grace_months: Option<i32>,
+}
+
+fn grace_months(value: Option<i32>) -> AppResult<Option<i32>> {
+    match value {
+        Some(m) if !(1..=12).contains(&m) => Err(AppError::bad_input("downgradeGraceMonths", "must be 1 to 12 months")),
+        other => Ok(other),
+    }
+}
+
+fn yearly_fee(given: Option<(Decimal, String)>, currency: &str) -> AppResult<Option<Option<entity::fixed::Fixed>>> {
+    let Some((amount, cur)) = given else { return Ok(None) };
+    let amount = amount_in("yearlyFee", amount, &cur, currency)?;
+    let amount = super::programme_fees::fee_amount(amount)?;
+    Ok(Some(amount.map(|a| super::fixed("yearlyFee", a)).transpose()?))
+}
+
+/// Staff change a programme's yearly fee (zero removes it; the next billing run bills the new
+/// amount for years not yet billed) and its downgrade grace period.
+#[tracing::instrument(skip_all, fields(program_id = %program_id))]
+pub async fn update_program_rules(
+    ctx: &Ctx,
+    principal: Option<&Principal>,
+    program_id: Uuid,
+    fee: Option<(Decimal, String)>,
+    downgrade_grace_months: Option<i32>,
+) -> AppResult<program::Model> {
+    let principal = policy::signed_in(principal)?;
+    policy::can(principal, Action::ManageProgram)?;
+    let months = grace_months(downgrade_grace_months)?;
+    let now = ctx.now();
+    let txn = db::begin_write(&ctx.db).await?;
+    let current = program::Entity::find_by_id(program_id).one(&txn).await?.ok_or(AppError::NotFound("Program"))?;
+    let fee = yearly_fee(fee, &current.currency)?;
+    let mut active: program::ActiveModel = current.clone().into();
+    if let Some(fee) = fee {
+        active.yearly_fee = Set(fee);
+    }
+    if let Some(m) = months {
+        active.downgrade_grace_months = Set(m);
+    }
+    let updated = active.update(&txn).await?;
+    let event = audit::Event {
+        action: "program.rules_changed",
+        target_type: "Program",
+        target_id: Some(program_id),
+        customer_id: None,
+        before: Some(json!({ "yearlyFee": current.yearly_fee, "graceMonths": current.downgrade_grace_months })),
+        after: Some(json!({ "yearlyFee": updated.yearly_fee, "graceMonths": updated.downgrade_grace_months })),
+    };
+    audit::record(&txn, Some(principal), event, now).await?;
+    txn.commit().await?;
+    Ok(updated)
 }
 
 /// A programme's payout settings: none given means 7 days' reversal window, no minimum payout,
@@ -186,6 +242,8 @@ pub async fn create_program(
         }
         None => None,
     };
+    let downgrade_grace_months = grace_months(input.downgrade_grace_months)?.unwrap_or(1);
+    let fee = yearly_fee(input.yearly_fee, &currency)?.flatten();
     let now = ctx.now();
     let txn = db::begin_write(&ctx.db).await?;
     let created = program::ActiveModel {
@@ -206,6 +264,8 @@ pub async fn create_program(
         rebate_file_max_bytes: Set(rebate_file_max_bytes),
         created_at: Set(now),
         directory_lists_all: Set(input.directory_lists_all),
+        yearly_fee: Set(fee),
+        downgrade_grace_months: Set(downgrade_grace_months),
     }
     .insert(&txn)
     .await?;
@@ -484,6 +544,10 @@ pub async fn insert_partnership(
         yearly_fee_paid_until: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        grace_started_at: Set(None),
+        grace_ends_at: Set(None),
+        grace_missing: Set(None),
+        yearly_fee_due_at: Set(None),
     }
     .insert(db)
     .await?;
@@ -541,6 +605,11 @@ pub async fn change_partner_tier(
     let partnership_id = match existing {
         Some(p) => {
             let id = p.id;
+            // The first move above the entry tier waits for the onboarding questionnaire.
+            let entry = entry_tier(&txn, p.program_id).await?;
+            if current.as_ref().is_some_and(|c| Some(c.id) == entry.map(|e| e.id) && target.rank > c.rank) {
+                super::questionnaires::settle_before_first_tier(&txn, &p, principal.user_id(), now).await?;
+            }
             let mut active: partnership::ActiveModel = p.into();
             active.tier_id = Set(target.id);
             active.updated_at = Set(now);
@@ -582,11 +651,16 @@ pub async fn change_partner_tier(
     }
     .insert(&txn)
     .await?;
-    // Staff decided: the review finding is settled until the next evaluation says otherwise.
-    entity::tier_review::Entity::delete_many()
-        .filter(entity::tier_review::Column::PartnershipId.eq(partnership_id))
-        .exec(&txn)
-        .await?;
+    // Staff decided: an open proposal is settled, and a grace period ends with the change.
+    super::tier_proposals::settle_on_tier_change(
+        &txn,
+        partnership_id,
+        target.id,
+        principal.user_id(),
+        reason.as_deref(),
+        now,
+    )
+    .await?;
     notify_tier_change(&txn, principal, &partner, current.as_ref(), &target, reason.as_deref(), now).await?;
     let mut touched: organization::ActiveModel = partner.into();
     touched.updated_at = Set(now);
@@ -720,6 +794,7 @@ pub async fn evaluate_many(
         .filter(success_story::Column::Status.eq(crate::domain::ReviewStatus::Accepted))
         .all(db)
         .await?;
+    let questionnaires = questionnaire_states(db, partnerships.iter().map(|p| p.id)).await?;
     let mut out = HashMap::new();
     for p in partnerships {
         let members: Vec<Uuid> = people.iter().filter(|(o, _)| *o == p.organization_id).map(|(_, u)| *u).collect();
@@ -735,7 +810,40 @@ pub async fn evaluate_many(
             .collect();
         let accepted_stories =
             stories.iter().filter(|s| s.partner_id == p.organization_id).filter_map(|s| s.reviewed_at).collect();
-        out.insert(p.id, evaluate_one(p, &tiers, &own, accepted_stories, now)?);
+        let answered = questionnaires.get(&p.id).copied();
+        out.insert(p.id, evaluate_one(p, &tiers, &own, accepted_stories, answered, now)?);
+    }
+    Ok(out)
+}
+
+/// For each partnership whose programme has a questionnaire: whether it answered it. One
+/// statement: the programme's first version joined, the answers left-joined.
+pub async fn questionnaire_states(
+    db: &impl ConnectionTrait,
+    partnership_ids: impl IntoIterator<Item = Uuid>,
+) -> AppResult<HashMap<Uuid, bool>> {
+    use entity::{questionnaire as q, questionnaire_answer as a};
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    let (p,) = (partnership::Entity,);
+    let stmt = Query::select()
+        .column((p, partnership::Column::Id))
+        .expr_as(Expr::col((a::Entity, a::Column::Id)).is_not_null(), sea_orm::sea_query::Alias::new("answered"))
+        .from(p)
+        .inner_join(
+            q::Entity,
+            Expr::col((q::Entity, q::Column::ProgramId))
+                .equals((p, partnership::Column::ProgramId))
+                .and(Expr::col((q::Entity, q::Column::Version)).eq(1)),
+        )
+        .left_join(a::Entity, Expr::col((a::Entity, a::Column::PartnershipId)).equals((p, partnership::Column::Id)))
+        .and_where(Expr::col((p, partnership::Column::Id)).is_in(partnership_ids))
+        .to_owned();
+    let rows = db.query_all_raw(db.get_database_backend().build(&stmt)).await?;
+    let mut out = HashMap::new();
+    for row in rows {
+        let id: Uuid = row.try_get("", "id")?;
+        let answered: bool = row.try_get("", "answered")?;
+        out.insert(id, answered);
     }
     Ok(out)
 }
@@ -757,8 +865,10 @@ pub fn evaluate_one(
     tiers: &[tier::Model],
     exams: &[ExamFact],
     accepted_stories: Vec<DateTime<Utc>>,
+    questionnaire_answered: Option<bool>,
     now: DateTime<Utc>,
 ) -> AppResult<Evaluation> {
+    let entry = tiers.iter().filter(|t| t.program_id == p.program_id).min_by_key(|t| t.rank).map(|t| t.id);
     let definitions = tiers
         .iter()
         .filter(|t| t.program_id == p.program_id)
@@ -779,6 +889,9 @@ pub fn evaluate_one(
         committed_yearly_volume: p.committed_yearly_volume.map(|v| v.to_decimal()).unwrap_or_default(),
         accepted_stories,
         yearly_fee_paid_until: p.yearly_fee_paid_until,
+        yearly_fee_due_at: p.yearly_fee_due_at,
+        // Only before the first tier above entry.
+        questionnaire_answered: questionnaire_answered.filter(|_| entry == Some(p.tier_id)),
     };
     Ok(tiers::evaluate(&definitions, &facts, now))
 }
@@ -813,9 +926,4 @@ pub fn terms_of(principal: Option<&Principal>, program_id: Uuid) -> Select<progr
     program_terms::Entity::find()
         .filter(program_terms::Column::ProgramId.eq(program_id))
         .filter(policy::programs_scope(principal))
-}
-
-/// The tier review queue (staff who confirm tier changes).
-pub fn tier_reviews(principal: Option<&Principal>) -> Select<entity::tier_review::Entity> {
-    entity::tier_review::Entity::find().filter(policy::tier_reviews_scope(principal))
 }

@@ -252,6 +252,7 @@ fn every_mutation_has_rows() {
             .chain(crate::dashboard::OPERATIONS.iter())
             .chain(crate::directory::OPERATIONS.iter())
             .chain(crate::tenders::OPERATIONS.iter())
+            .chain(crate::programme_rules::OPERATIONS.iter())
             .any(|op| *op == name))
         {
             missing.push(name);

@@ -82,11 +82,14 @@ async fn golden_partner_billed_and_customer_billed_months() {
     assert_eq!(amounts(&lines[1]), ["27.50", "0.00", "27.50", "5.78", "33.28"], "line taxes add up to the total tax");
 
     // Alpine's is Swiss VAT (8.1%) with the Gold discount (25%) and its approved Edelweiss deal's
-    // 10%: 89.00 and 27.50 less 35% are 57.85 + 17.87 (9.625 rounds half-up), plus 6.13 VAT.
+    // 10%: 89.00 and 27.50 less 35% are 57.85 + 17.87 (9.625 rounds half-up); with the yearly
+    // programme fee of 1560.00 the net is 1635.72, plus 132.49 VAT (126.36 of it on the fee).
     // Fjord paid its own.
     let alpine = invoices_of(&app, &world.token("anna@")).await;
     let alpine_own = alpine.iter().find(|i| i["billToName"] == "Alpine Voice AG").unwrap();
-    assert_eq!(alpine_own["total"]["amount"], "81.85");
+    assert_eq!(alpine_own["total"]["amount"], "1768.21");
+    let fee = alpine_own["lines"].as_array().unwrap().last().unwrap();
+    assert_eq!(amounts(fee), ["1560.00", "0.00", "1560.00", "126.36", "1686.36"], "no discount on the fee");
     let fjord = alpine.iter().find(|i| i["billToName"] == "Fjord Freight AS").unwrap();
     assert_eq!((fjord["status"].as_str(), fjord["amountDue"]["amount"].as_str()), (Some("PAID"), Some("0.00")));
     assert!(alpine.iter().all(|i| i["billToName"] != "Edelweiss Dental"), "Edelweiss is billed through Alpine");
@@ -528,7 +531,8 @@ async fn invoices_export_as_csv_under_the_same_policy() {
     let mut reader = csv::Reader::from_reader(text.as_bytes());
     assert_eq!(reader.headers().unwrap().iter().take(3).collect::<Vec<_>>(), ["invoice_number", "status", "period"]);
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
-    assert_eq!(rows.len(), 2, "one row per line");
+    assert_eq!(rows.len(), 3, "one row per line (the third is the yearly programme fee)");
+    assert!(rows[2].iter().any(|cell| cell.starts_with("Yearly programme fee")), "{text}");
     assert_eq!(&rows[0][10], "Edelweiss Dental");
     assert!(rows[0][11].contains(", "), "a description with commas survives quoting");
     assert!(text.contains("\"D785, monthly (D785-M), 10 seats"), "RFC 4180 quoting: {text}");

@@ -383,6 +383,10 @@ async fn the_ledger_and_the_dashboard_cost_the_same_for_5_and_500_entries() {
             yearly_fee_paid_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            grace_started_at: Set(None),
+            grace_ends_at: Set(None),
+            grace_missing: Set(None),
+            yearly_fee_due_at: Set(None),
         }
         .insert(db)
         .await

@@ -36,6 +36,7 @@ mod operations;
 mod organizations;
 mod pagination;
 mod plans;
+mod programme_rules;
 mod programs;
 mod rebate_claims;
 mod rebates;

@@ -245,7 +245,8 @@ async fn tier_evaluation_reads_exams_stories_commitments_and_fees() {
     assert_eq!(e["nextTier"]["name"], "Gold");
     let missing: Vec<&str> =
         e["missingForNext"].as_array().unwrap().iter().map(|r| r["kind"].as_str().unwrap()).collect();
-    assert_eq!(missing, ["CERTIFICATIONS", "YEARLY_PURCHASE_VOLUME", "SUCCESS_STORIES", "YEARLY_FEE"]);
+    // This month's run billed Baltic's yearly fee: due, it counts as paid for 30 days.
+    assert_eq!(missing, ["CERTIFICATIONS", "YEARLY_PURCHASE_VOLUME", "SUCCESS_STORIES"]);
     // Chris works for Alpine and Baltic: his exam counts for both.
     assert_eq!(e["missingForNext"][0]["current"], "2 exams by 2 people");
     assert_eq!(e["missingForNext"][1]["current"], "12000");
@@ -304,12 +305,13 @@ async fn staff_update_commitments_and_the_nightly_review_lists_mismatches() {
     let app = TestApp::spawn().await;
     let world = app.demo().await;
     let (carl, fiona, vera) = (world.token("carl.channel@"), world.token("fiona.finance@"), world.token("vera.admin@"));
-    let queue = "{ tierReviewQueue { totalCount nodes { partnership { tier { name } } currentTier { name } evaluatedTier { name } } } }";
+    let queue = "{ tierReviewQueue { totalCount nodes { partnership { tier { name } } direction fromTier { name } toTier { name } } } }";
     let body = app.gql(Some(&carl), queue, json!({})).await;
     assert_no_errors(&body);
     assert_eq!(body["data"]["tierReviewQueue"]["totalCount"], 1, "{body}");
-    assert_eq!(body["data"]["tierReviewQueue"]["nodes"][0]["currentTier"]["name"], "Registered");
-    assert_eq!(body["data"]["tierReviewQueue"]["nodes"][0]["evaluatedTier"]["name"], "Silver");
+    assert_eq!(body["data"]["tierReviewQueue"]["nodes"][0]["fromTier"]["name"], "Registered");
+    assert_eq!(body["data"]["tierReviewQueue"]["nodes"][0]["toTier"]["name"], "Silver");
+    assert_eq!(body["data"]["tierReviewQueue"]["nodes"][0]["direction"], "UPGRADE");
     let partner_view = app.gql(Some(&world.token("cara@")), queue, json!({})).await;
     assert_eq!(partner_view["data"]["tierReviewQueue"]["totalCount"], 0, "staff only");
 
@@ -344,20 +346,28 @@ async fn staff_update_commitments_and_the_nightly_review_lists_mismatches() {
         .await;
     assert_no_errors(&change);
     assert_eq!(app.gql(Some(&carl), queue, json!({})).await["data"]["tierReviewQueue"]["totalCount"], 0);
-    // The job then finds only the directory's founding partners, whom staff placed at Silver and
-    // Gold above what they meet (the demo seeds them after its first review).
+    // The directory's founding partners, whom staff placed at Silver and Gold above what they
+    // meet, are in their grace periods (the demo's last review started them): none is proposed
+    // for a downgrade yet.
     let run = partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
-    let founding = run.differing;
+    let founding = run.in_grace;
     assert_eq!(founding, 11);
-    assert_eq!(app.gql(Some(&carl), queue, json!({})).await["data"]["tierReviewQueue"]["totalCount"], founding);
-    // 400 days on, every accepted story is older than 12 months: the review finds Alpine, Baltic
-    // and Celtic above what they now meet.
+    assert_eq!(run.proposed, 0);
+    assert_eq!(app.gql(Some(&carl), queue, json!({})).await["data"]["tierReviewQueue"]["totalCount"], 0);
+    // 400 days on, every accepted story is older than 12 months: Alpine, Baltic and Celtic enter
+    // their grace periods too, and the founding partners' have ended: each gets one downgrade
+    // proposal, whatever the number of runs.
     app.clock.advance(chrono::TimeDelta::days(400));
     let run = partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
-    assert_eq!(run.differing, founding + 3);
+    assert!(run.in_grace >= founding + 3, "{run:?}");
+    assert!(run.proposed >= founding, "{run:?}");
     let again = partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
-    assert_eq!(again.differing, founding + 3, "idempotent");
-    assert_eq!(app.gql(Some(&carl), queue, json!({})).await["data"]["tierReviewQueue"]["totalCount"], founding + 3);
+    assert_eq!(again, run, "idempotent");
+    let listed = app.gql(Some(&carl), queue, json!({})).await;
+    assert_eq!(listed["data"]["tierReviewQueue"]["totalCount"], run.proposed as i64, "{listed}");
+    assert!(
+        listed["data"]["tierReviewQueue"]["nodes"].as_array().unwrap().iter().all(|n| n["direction"] == "DOWNGRADE")
+    );
 }
 
 const IMPORT: &str = "mutation($csv: String!) { importExamResults(input: {csv: $csv}) { imported examResults { certificateNumber personName course { code } } } }";

@@ -133,6 +133,10 @@ async fn listing_100_organisations_with_relations_costs_a_constant_number_of_sta
             yearly_fee_paid_until: Set(None),
             created_at: Set(now),
             updated_at: Set(now),
+            grace_started_at: Set(None),
+            grace_ends_at: Set(None),
+            grace_missing: Set(None),
+            yearly_fee_due_at: Set(None),
         })
         .collect();
     entity::partnership::Entity::insert_many(rows).exec(&app.ctx.db).await.unwrap();

@@ -138,6 +138,9 @@ const EXEMPT: &[(&str, &str)] = &[
     ("TierEvaluation.tiers", "computed in memory from the evaluation's batch"),
     ("TierEvaluation.missingForNext", "computed in memory from the evaluation's batch"),
     ("TierCheck.requirements", "computed in memory from the evaluation's batch"),
+    ("Questionnaire.questions", "a JSON column of the questionnaire's row (at most 50)"),
+    ("Question.helpTranslations", "a JSON column of the questionnaire's row"),
+    ("QuestionnaireAnswers.answers", "a JSON column of the answers' row (one per question)"),
     ("TierBenefits.welcomeGiftProducts", "a tier's gift list; resolved through the products loader"),
     ("ImportExamResultsPayload.examResults", "a mutation's result"),
     ("RunBillingPayload.invoices", "a mutation's result"),
@@ -177,6 +180,7 @@ const GROWS: &[(&str, &str)] = &[
     ("Organization.partnerships", "paged per organisation"),
     ("Organization.subscriptions", "paged per organisation"),
     ("Organization.tierHistory", "paged per organisation"),
+    ("Organization.tierProposals", "paged per organisation"),
     ("Program.termsVersions", "paged per programme"),
     ("Program.tiers", "paged per programme"),
     ("Grant.assignments", "paged per grant"),
@@ -261,6 +265,11 @@ const PATHS: &[(&str, &str, &str)] = &[
         "vera.admin@",
         "query($alpine: ID!) { node(id: $alpine) { ... on Organization { LIST } } }",
     ),
+    (
+        "Organization.tierProposals",
+        "vera.admin@",
+        "query($alpine: ID!) { node(id: $alpine) { ... on Organization { LIST } } }",
+    ),
     ("Program.termsVersions", "vera.admin@", "query($program: ID!) { node(id: $program) { ... on Program { LIST } } }"),
     ("Program.tiers", "vera.admin@", "query($program: ID!) { node(id: $program) { ... on Program { LIST } } }"),
     ("Grant.assignments", "vera.admin@", "query($grant: ID!) { node(id: $grant) { ... on Grant { LIST } } }"),
@@ -305,7 +314,7 @@ async fn gid_of(app: &TestApp, token: &str, query: &str, path: &[&str]) -> Strin
 /// Gives every list of the demo at least `MIN_ITEMS` items, through the API where a mutation
 /// makes them and directly where a job or a rare path does.
 async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value> {
-    use entity::{membership, partnership, tier_review, welcome_gift};
+    use entity::{membership, partnership, tier_proposal, welcome_gift};
     use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
     let (anna, vera, erika) = (world.token("anna@"), world.token("vera.admin@"), world.token("erika@"));
     let alpine = organization_id(app, &vera, "Alpine Voice AG").await;
@@ -394,6 +403,15 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
         &vera,
         "query($id: ID!) { node(id: $id) { ... on Program { tiers(first: 3) { nodes { id } } } } }",
         json!({ "id": program }),
+    )
+    .await;
+    // Alpine moves through the tiers below: from the entry tier that needs the questionnaire.
+    gql(
+        &anna,
+        "mutation($i: AnswerQuestionnaireInput!) { answerQuestionnaire(input: $i) { answers { id } } }",
+        json!({ "i": { "programId": program, "answers": [
+            { "key": "segment", "choices": ["Enterprise"] }, { "key": "products", "choices": ["Headsets"] },
+            { "key": "plan", "text": "More of the same." } ] } }),
     )
     .await;
     for i in 0..5 {
@@ -579,15 +597,22 @@ async fn thicken(app: &TestApp, world: &World) -> serde_json::Map<String, Value>
         .into_iter()
         .max_by_key(|t| t.rank)
         .unwrap();
-    tier_review::Entity::delete_many().exec(db).await.unwrap();
+    tier_proposal::Entity::delete_many().exec(db).await.unwrap();
     for p in partnership::Entity::find().all(db).await.unwrap() {
-        // One shape for all: the highest tier, with its gifts, both current and evaluated.
-        tier_review::ActiveModel {
+        // One shape for all: the highest tier, with its gifts, from and to.
+        tier_proposal::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             partnership_id: Set(p.id),
-            current_tier_id: Set(gold.id),
-            evaluated_tier_id: Set(Some(gold.id)),
-            evaluated_at: Set(chrono::Utc::now()),
+            organization_id: Set(p.organization_id),
+            direction: Set(entity::enums::ProposalDirection::Upgrade),
+            status: Set(entity::enums::ProposalStatus::Open),
+            from_tier_id: Set(gold.id),
+            to_tier_id: Set(gold.id),
+            missing: Set(json!([])),
+            proposed_at: Set(chrono::Utc::now()),
+            decided_at: Set(None),
+            decided_by_user_id: Set(None),
+            reason: Set(None),
         }
         .insert(db)
         .await
