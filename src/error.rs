@@ -199,6 +199,25 @@ const UNIQUE: &[(&str, &str, &str, Option<&str>)] = &[
         Some("domain"),
     ),
     ("ux_organizations_single_vendor", "organizations.kind", "the deployment already has its vendor", None),
+    ("ux_tier_proposals_open", "tier_proposals.partnership_id", "the partner already has an open tier proposal", None),
+    (
+        "ux_questionnaires_version",
+        "questionnaires.program_id, questionnaires.version",
+        "another version of the questionnaire was published at the same moment",
+        None,
+    ),
+    (
+        "questionnaire_answers_partnership_id_key",
+        "questionnaire_answers.partnership_id",
+        "the questionnaire was answered at the same moment",
+        None,
+    ),
+    (
+        "ux_programme_fees_year",
+        "programme_fees.partnership_id, programme_fees.year_start",
+        "this partnership year's fee already exists",
+        None,
+    ),
     (
         "ux_invoices_bill_to_period",
         "invoices.bill_to_organization_id, invoices.period, invoices.currency",

@@ -97,29 +97,36 @@ pub async fn run_review(ctx: &Ctx) -> AppResult<ReviewRun> {
         let fee_overdue = tiers::fee_overdue_since(p.yearly_fee_paid_until, p.yearly_fee_due_at, now);
         let review = tiers::review(p.tier_id, evaluation, fee_overdue, grace, months, now);
         let mine: Vec<&tier_proposal::Model> = proposals.iter().filter(|x| x.partnership_id == p.id).collect();
-        let txn = db::begin_write(&ctx.db).await?;
-        let in_grace = match review.grace {
-            GraceStep::Start(g) => start_grace(&txn, p, g, &review.missing, vendor, now).await?,
-            GraceStep::Recover => !recover(&txn, p, now).await?,
-            GraceStep::Keep => grace.is_some(),
-        };
         let open = mine.iter().find(|x| x.status == ProposalStatus::Open);
         let wanted = review.proposal.map(|(d, to)| (direction(d), to));
         let same = |x: &tier_proposal::Model| wanted == Some((x.direction, x.to_tier_id));
-        if let Some(o) = open.filter(|o| !same(o)) {
+        let kept = open.is_some_and(|o| same(o));
+        let dismissed = mine.iter().any(|x| x.status == ProposalStatus::Dismissed && same(x));
+        let withdraw = open.filter(|o| !same(o));
+        let create = wanted.filter(|_| !kept && !dismissed);
+        run.proposed += usize::from(kept || create.is_some());
+        run.in_grace += usize::from(match review.grace {
+            GraceStep::Start(_) => true,
+            GraceStep::Recover => false,
+            GraceStep::Keep => grace.is_some(),
+        });
+        // Most partnerships change nothing on most days: no transaction for them.
+        if review.grace == GraceStep::Keep && withdraw.is_none() && create.is_none() {
+            continue;
+        }
+        let txn = db::begin_write(&ctx.db).await?;
+        match review.grace {
+            GraceStep::Start(g) => start_grace(&txn, p, g, &review.missing, vendor, now).await?,
+            GraceStep::Recover => recover(&txn, p, now).await?,
+            GraceStep::Keep => false,
+        };
+        if let Some(o) = withdraw {
             close(&txn, o.id, ProposalStatus::Withdrawn, None, Some("the evaluation changed"), now).await?;
         }
-        let dismissed = mine.iter().any(|x| x.status == ProposalStatus::Dismissed && same(x));
-        let proposed = match wanted {
-            Some((d, to)) if !open.is_some_and(|o| same(o)) && !dismissed => {
-                propose(&txn, p, d, to, &review.missing, now).await?
-            }
-            Some(_) => open.is_some_and(|o| same(o)),
-            None => false,
-        };
+        if let Some((d, to)) = create {
+            propose(&txn, p, d, to, &review.missing, now).await?;
+        }
         txn.commit().await?;
-        run.proposed += usize::from(proposed);
-        run.in_grace += usize::from(in_grace);
     }
     tracing::info!(evaluated = run.evaluated, proposed = run.proposed, in_grace = run.in_grace, "tier review done");
     Ok(run)
@@ -141,7 +148,8 @@ async fn start_grace(
         .filter(partnership::Column::GraceStartedAt.is_null())
         .exec(txn)
         .await?;
-    if started.rows_affected == 1 {
+    let started_here = started.rows_affected == 1;
+    if started_here {
         let partner = organization::Entity::find_by_id(p.organization_id).one(txn).await?.map(|o| o.name);
         let tier = entity::tier::Entity::find_by_id(p.tier_id).one(txn).await?.map(|t| t.name);
         let payload = json!({
@@ -155,7 +163,7 @@ async fn start_grace(
             notifications::enqueue(txn, NotificationKind::TierGraceStarted, to, None, payload.clone(), now).await?;
         }
     }
-    Ok(true)
+    Ok(started_here)
 }
 
 /// Closes the grace period; true when this run closed it (and told the partner).
@@ -190,7 +198,7 @@ async fn propose(
     to: Uuid,
     missing: &[String],
     now: DateTime<Utc>,
-) -> AppResult<bool> {
+) -> AppResult<()> {
     let row = tier_proposal::ActiveModel {
         id: Set(Uuid::now_v7()),
         partnership_id: Set(p.id),
@@ -213,7 +221,7 @@ async fn propose(
         Err(AppError::Conflict(_)) => savepoint.rollback().await?,
         Err(other) => return Err(other),
     }
-    Ok(true)
+    Ok(())
 }
 
 async fn close(

@@ -81,6 +81,8 @@ async fn every_scope_is_driven_from_the_principals_side() {
             ("partner_of_record_claims", policy::record_claims_scope(p)),
             ("rebate_claims", policy::rebate_claims_scope(p)),
             ("stored_files", policy::stored_files_scope(p)),
+            ("tier_proposals", policy::tier_proposals_scope(p)),
+            ("questionnaire_answers", policy::questionnaire_answers_scope(p)),
         ];
         // The approved distributors a partner picks from: organisations reached from the list.
         let distributors = QueryTrait::build(&partnerhub::service::rebates::distributors(p, None), backend);

@@ -503,6 +503,30 @@ async fn the_yearly_fee_is_invoiced_with_vat_and_its_payment_counts_until_the_ne
     partnerhub::jobs::tiers::run_review(&app.ctx).await.unwrap();
     assert!(place(&app, &anna, &alpine).await["tierEvaluation"]["graceEndsAt"].is_null());
     assert!(notification_kinds(&app, &anna).await.contains(&"TIER_GRACE_RECOVERED".to_string()));
+
+    // The partnership year renews: that month's run bills the next year's fee, due from the
+    // renewal; the paid year still counts until it ends.
+    let renewal = until + TimeDelta::hours(1);
+    app.clock.advance(renewal - app.ctx.now());
+    let period = partnerhub::service::billing::Period::of(app.ctx.now());
+    partnerhub::service::billing::run(&app.ctx, None, period, true, None).await.unwrap();
+    let renewed = app.gql(Some(&anna), invoices, json!({})).await;
+    let fee_lines: Vec<Value> = renewed["data"]["invoices"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|i| i["lines"].as_array().unwrap().clone())
+        .filter(|l| l["kind"] == "PROGRAMME_FEE")
+        .collect();
+    assert_eq!(fee_lines.len(), 2, "{fee_lines:?}");
+    let next_year = format!("{} to {}", until.format("%Y-%m-%d"), (until + chrono::Months::new(12)).format("%Y-%m-%d"));
+    assert!(fee_lines.iter().any(|l| l["description"].as_str().unwrap().ends_with(&next_year)), "{fee_lines:?}");
+    let billed_again = place(&app, &anna, &alpine).await;
+    // Billed an hour after the renewal: due from the invoice's issue, the later of the two.
+    let due = at(&billed_again["yearlyFeeDueAt"]);
+    assert!(due >= renewal && due <= app.ctx.now(), "{due} for a renewal at {until}");
+    assert_eq!(at(&billed_again["yearlyFeePaidUntil"]), until);
+    assert_eq!(requirement(&billed_again, "Gold", "YEARLY_FEE").unwrap()["met"], true, "30 days to pay it");
 }
 
 #[tokio::test]
@@ -560,4 +584,46 @@ async fn actors_by_programme_rule_operations() {
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");
+}
+
+/// Two nodes running the daily review at the same moment: each grace period starts (and is
+/// announced) once, and each partnership keeps at most one open proposal.
+#[tokio::test]
+async fn two_nodes_reviewing_at_once_start_each_grace_period_once_and_keep_one_open_proposal() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = TestApp::spawn().await;
+    let _world = app.demo().await;
+    let other = app.second_node().await;
+    for node in [&app, &other] {
+        node.clock.advance(TimeDelta::days(400));
+    }
+    for _ in 0..2 {
+        let (a, b) = tokio::join!(
+            partnerhub::jobs::tiers::run_review(&app.ctx),
+            partnerhub::jobs::tiers::run_review(&other.ctx)
+        );
+        a.unwrap();
+        b.unwrap();
+        let now = app.ctx.now();
+        for node in [&app, &other] {
+            node.clock.advance(now - node.ctx.now() + TimeDelta::days(40));
+        }
+    }
+    let count = |sql: &str| {
+        let db = &app.ctx.db;
+        let statement = Statement::from_string(db.get_database_backend(), sql.to_string());
+        async move { db.query_one_raw(statement).await.unwrap().unwrap().try_get::<i64>("", "n").unwrap() }
+    };
+    let doubled = count(
+        "SELECT COUNT(*) AS n FROM (SELECT partnership_id FROM tier_proposals WHERE status = 'OPEN' \
+         GROUP BY partnership_id HAVING COUNT(*) > 1) AS d",
+    )
+    .await;
+    assert_eq!(doubled, 0);
+    let open = count("SELECT COUNT(*) AS n FROM tier_proposals WHERE status = 'OPEN'").await;
+    assert!(open >= 11, "the founding partners' downgrades are proposed: {open}");
+    let in_grace = count("SELECT COUNT(*) AS n FROM partnerships WHERE grace_started_at IS NOT NULL").await;
+    // One notice to the partner and one to the vendor per grace period, however many nodes ran.
+    let notices = count("SELECT COUNT(*) AS n FROM notifications WHERE kind = 'TIER_GRACE_STARTED'").await;
+    assert_eq!(notices, 2 * in_grace, "{notices} notices for {in_grace} grace periods");
 }
