@@ -121,17 +121,6 @@ async fn actions_seen(app: &TestApp, token: &str, organization: &str) -> Vec<Str
         .collect()
 }
 
-async fn notification_kinds(app: &TestApp, token: &str) -> Vec<String> {
-    let body = app.gql(Some(token), "{ viewer { notifications(first: 100) { nodes { kind } } } }", json!({})).await;
-    assert_no_errors(&body);
-    body["data"]["viewer"]["notifications"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap().to_string())
-        .collect()
-}
-
 /// Sam (SALES, assigned to Edelweiss only) reads his partner's audit trail and notifications
 /// with the rights of what they describe: no invitation e-mails, no other customer's
 /// subscriptions, no invoice totals.

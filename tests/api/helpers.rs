@@ -297,6 +297,18 @@ pub fn error_code(body: &Value) -> &str {
     body["errors"][0]["extensions"]["code"].as_str().unwrap_or("")
 }
 
+/// The kinds of the newest hundred notifications `token` reads.
+pub async fn notification_kinds(app: &TestApp, token: &str) -> Vec<String> {
+    let body = app.gql(Some(token), "{ viewer { notifications(last: 100) { nodes { kind } } } }", json!({})).await;
+    assert_no_errors(&body);
+    body["data"]["viewer"]["notifications"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["kind"].as_str().unwrap().to_string())
+        .collect()
+}
+
 pub fn assert_no_errors(body: &Value) {
     assert!(body.get("errors").is_none(), "unexpected errors: {body}");
 }

@@ -43,6 +43,11 @@ async fn reseller(app: &TestApp) -> String {
         .to_string()
 }
 
+/// `answerQuestionnaire` on the programme's current questionnaire, as `token`.
+async fn answer(app: &TestApp, token: &str, program: &str, answers: Value) -> Value {
+    app.gql(Some(token), ANSWER, json!({ "i": { "programId": program, "answers": answers } })).await
+}
+
 /// The organisation's (first) partnership, as `token` reads it.
 async fn place(app: &TestApp, token: &str, org: &str) -> Value {
     let body = app.gql(Some(token), PLACE, json!({ "id": org })).await;
@@ -67,17 +72,6 @@ async fn queue_of(app: &TestApp, token: &str, partner: &str) -> Vec<Value> {
         .iter()
         .filter(|n| n["partner"]["name"] == partner)
         .cloned()
-        .collect()
-}
-
-async fn notification_kinds(app: &TestApp, token: &str) -> Vec<String> {
-    let body = app.gql(Some(token), "{ viewer { notifications(last: 100) { nodes { kind } } } }", json!({})).await;
-    assert_no_errors(&body);
-    body["data"]["viewer"]["notifications"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|n| n["kind"].as_str().unwrap().to_string())
         .collect()
 }
 
@@ -140,27 +134,27 @@ async fn the_questionnaire_is_versioned_answered_by_the_admin_and_locked_by_revi
     assert_eq!(german["data"]["node"]["questionnaire"]["questions"][0]["help"], "Größter Umsatz.");
 
     // Bad answers name their field and change nothing; a good edit answers version 2.
-    let missing = app
-        .gql(
-            Some(&cara),
-            ANSWER,
-            json!({ "i": { "programId": program, "answers": [
-        { "key": "segment", "choices": ["SMB"] } ] } }),
-        )
-        .await;
+    let missing = answer(
+        &app,
+        &cara,
+        &program,
+        json!([
+        { "key": "segment", "choices": ["SMB"] } ]),
+    )
+    .await;
     assert_eq!(missing["errors"][0]["extensions"]["field"], "answers.staff", "{missing}");
-    let wrong_kind = app
-        .gql(
-            Some(&cara),
-            ANSWER,
-            json!({ "i": { "programId": program, "answers": [
-        { "key": "segment", "choices": ["SMB"] }, { "key": "staff", "text": "twelve" } ] } }),
-        )
-        .await;
+    let wrong_kind = answer(
+        &app,
+        &cara,
+        &program,
+        json!([
+        { "key": "segment", "choices": ["SMB"] }, { "key": "staff", "text": "twelve" } ]),
+    )
+    .await;
     assert_eq!(wrong_kind["errors"][0]["extensions"]["field"], "answers[1].number", "{wrong_kind}");
     assert_eq!(place(&app, &cara, &celtic).await["questionnaireAnswers"], before["questionnaireAnswers"]);
-    let edited = app.gql(Some(&cara), ANSWER, json!({ "i": { "programId": program, "answers": [
-        { "key": "demo_room", "yes": true }, { "key": "segment", "choices": ["Enterprise"] }, { "key": "staff", "number": "12" } ] } })).await;
+    let edited = answer(&app, &cara, &program, json!([
+        { "key": "demo_room", "yes": true }, { "key": "segment", "choices": ["Enterprise"] }, { "key": "staff", "number": "12" } ])).await;
     assert_no_errors(&edited);
     let saved = &edited["data"]["answerQuestionnaire"]["answers"];
     assert_eq!(saved["questionnaire"]["version"], 2);
@@ -185,14 +179,14 @@ async fn the_questionnaire_is_versioned_answered_by_the_admin_and_locked_by_revi
     let reviewed = app.gql(Some(&carl), REVIEW, json!({ "id": id })).await;
     assert_no_errors(&reviewed);
     assert_eq!(reviewed["data"]["reviewQuestionnaireAnswers"]["answers"]["editable"], false);
-    let late = app
-        .gql(
-            Some(&cara),
-            ANSWER,
-            json!({ "i": { "programId": program, "answers": [
-        { "key": "segment", "choices": ["SMB"] }, { "key": "staff", "number": "3" } ] } }),
-        )
-        .await;
+    let late = answer(
+        &app,
+        &cara,
+        &program,
+        json!([
+        { "key": "segment", "choices": ["SMB"] }, { "key": "staff", "number": "3" } ]),
+    )
+    .await;
     assert_eq!(error_code(&late), "CONFLICT");
 }
 
@@ -239,15 +233,15 @@ async fn a_new_partner_answers_before_its_first_tier_above_entry_and_staff_see_i
     let early = app.gql(Some(&carl), change, json!({ "i": { "partnerId": partner, "tierId": silver } })).await;
     assert_eq!(early["errors"][0]["extensions"]["field"], "tierId", "{early}");
 
-    let answered = app
-        .gql(
-            Some(&paula),
-            ANSWER,
-            json!({ "i": { "programId": program, "answers": [
+    let answered = answer(
+        &app,
+        &paula,
+        &program,
+        json!([
         { "key": "segment", "choices": ["Enterprise"] }, { "key": "products", "choices": ["Cloud PBX"] },
-        { "key": "plan", "text": "Hotel groups in the Netherlands." } ] } }),
-        )
-        .await;
+        { "key": "plan", "text": "Hotel groups in the Netherlands." } ]),
+    )
+    .await;
     assert_no_errors(&answered);
     let now = place(&app, &paula, &partner).await;
     assert_eq!(requirement(&now, "Silver", "QUESTIONNAIRE").unwrap()["met"], true);
